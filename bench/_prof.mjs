@@ -1,0 +1,13 @@
+import * as fl from "featurelab";
+import { relu } from "../dist/dictionaries/relu.js";
+import { Adam } from "../dist/training/adam.js";
+const tf = fl.tf; await fl.ready();
+const B=256,d=256,h=1024; const rng=new fl.Rng(0);
+const init=relu.init(d,h,rng); const p={}; for (const [k,t] of Object.entries(init)) p[k]=tf.variable(tf.tensor(t.values,t.shape));
+const x=tf.randomNormal([B,d]);
+const time=(name,f,n=50)=>{f(); const t0=performance.now(); for(let i=0;i<n;i++) f(); console.log(name, ((performance.now()-t0)/n).toFixed(2),"ms");};
+time("matmul x W_enc", ()=>tf.tidy(()=>{tf.matMul(x,p.W_enc).dataSync()}));
+time("transpose W_dec", ()=>tf.tidy(()=>{tf.transpose(p.W_dec).dataSync()}));
+time("step", ()=>{const r=relu.step(x,p,{l1:1}); r.loss.dataSync(); tf.dispose([r.loss,r.features,r.reconstruction,...Object.values(r.terms),...Object.values(r.grads)]);});
+const adam=new Adam();
+time("step+adam", ()=>{const r=relu.step(x,p,{l1:1}); adam.apply(p,r.grads,1e-3); p.W_enc.dataSync(); tf.dispose([r.loss,r.features,r.reconstruction,...Object.values(r.terms),...Object.values(r.grads)]);});

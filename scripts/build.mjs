@@ -1,0 +1,29 @@
+// Compiles src/ to dist/ (ESM + type declarations). Run by `npm install` (prepare) and `npm run build`.
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+let tsc;
+try {
+  tsc = createRequire(join(root, "package.json")).resolve("typescript/bin/tsc");
+} catch {
+  console.error("featurelab build: typescript is not installed; run `npm install` first");
+  process.exit(1);
+}
+if (existsSync(join(root, "dist"))) rmSync(join(root, "dist"), { recursive: true, force: true });
+const r = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit", cwd: root });
+if (r.status !== 0) process.exit(r.status ?? 1);
+
+// node_modules/featurelab → this package, as an installed copy would be. Node finds the package by
+// name through `exports` anyway; the TypeScript compiler inside tslab resolves modules the classic
+// way (node_modules lookup) and needs the link to see the types.
+const link = join(root, "node_modules", "featurelab");
+let present = false;
+try {
+  lstatSync(link);
+  present = true;
+} catch {}
+if (!present && existsSync(join(root, "node_modules"))) symlinkSync("..", link, "dir");

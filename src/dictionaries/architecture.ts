@@ -1,0 +1,50 @@
+// What every dictionary architecture provides. Names follow SAELens: W_enc [d_in, d_sae],
+// W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in].
+import type { tf } from "../engine/backend.js";
+import type { Rng } from "../engine/random.js";
+
+export type Params = Record<string, tf.Tensor>;
+
+/** A named weight as plain numbers, for initialisation and saving. */
+export interface HostTensor {
+  shape: number[];
+  values: Float32Array;
+}
+
+/** Training hyperparameters an architecture's loss reads (others are ignored). */
+export interface LossOptions {
+  /** Sparsity coefficient (λ), already warmed up for this step. */
+  l1: number;
+}
+
+export interface StepResult {
+  /** Scalar loss (a tensor, so reading it does not force a sync each step). */
+  loss: tf.Scalar;
+  /** Named loss terms, scalars. */
+  terms: Record<string, tf.Scalar>;
+  /** Gradient of the loss with respect to each trainable parameter. */
+  grads: Params;
+  /** Feature activations of the batch [B, d_sae] (for L0 and dead-feature tracking). */
+  features: tf.Tensor2D;
+  /** Reconstruction [B, d_in]. */
+  reconstruction: tf.Tensor2D;
+}
+
+export interface Architecture {
+  /** Registry name, e.g. "relu". */
+  name: string;
+  /** The SAELens cfg.json architecture name. */
+  saeLensName: string;
+  /** Initial parameters for a dictionary with d_in inputs and `width` features. */
+  init(dIn: number, width: number, rng: Rng): Record<string, HostTensor>;
+  /** Feature activations f [B, d_sae] for inputs x [B, d_in]. */
+  encode(x: tf.Tensor2D, p: Params): tf.Tensor2D;
+  /** Reconstruction x̂ [B, d_in] from features f. */
+  decode(f: tf.Tensor2D, p: Params): tf.Tensor2D;
+  /** Loss and its gradient for one batch. Hand-written where autodiff is slow; tested against autodiff. */
+  step(x: tf.Tensor2D, p: Params, opts: LossOptions): StepResult;
+  /** The same loss written with plain tfjs ops, for checking `step` against autodiff. */
+  referenceLoss(x: tf.Tensor2D, p: Params, opts: LossOptions): tf.Scalar;
+  /** Applied after each optimiser step (e.g. decoder renormalisation); optional. */
+  afterStep?(p: Record<string, tf.Variable>): void;
+}

@@ -1,0 +1,117 @@
+// A trained sparse dictionary: its architecture, its weights and what it computes.
+import { tf, assertReady } from "../engine/backend.js";
+import type { ActivationSet } from "../data/activation-set.js";
+import { reconstructionStats, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
+import type { Architecture, Params } from "./architecture.js";
+import { Codes } from "./codes.js";
+
+export interface DictionaryConfig {
+  architecture: string;
+  d_in: number;
+  d_sae: number;
+  [hyper: string]: unknown;
+}
+
+/** One logged point of a training run. */
+export interface TrainingRecord {
+  step: number;
+  tokens: number;
+  loss: number;
+  mse: number;
+  sparsity: number;
+  l0: number;
+  fvu: number;
+  deadFraction: number;
+  lr: number;
+  l1: number;
+}
+
+export interface DictionaryWeights {
+  W_enc: tf.Tensor2D;
+  W_dec: tf.Tensor2D;
+  b_enc: tf.Tensor1D;
+  b_dec: tf.Tensor1D;
+  [name: string]: tf.Tensor;
+}
+
+export class Dictionary implements Reconstructor {
+  readonly arch: Architecture;
+  readonly cfg: DictionaryConfig;
+  readonly params: Params;
+  /** Loss, L0, FVU… logged during training (empty for a loaded dictionary). */
+  readonly history: readonly TrainingRecord[];
+  /** Why training ended early, if it did. */
+  readonly note: string | undefined;
+
+  constructor(arch: Architecture, cfg: DictionaryConfig, params: Params, history: TrainingRecord[] = [], note?: string) {
+    this.arch = arch;
+    this.cfg = cfg;
+    this.params = params;
+    this.history = history;
+    this.note = note;
+    for (const t of Object.values(params)) tf.keep(t);
+  }
+
+  get width(): number {
+    return this.cfg.d_sae;
+  }
+
+  get dIn(): number {
+    return this.cfg.d_in;
+  }
+
+  /** W_enc [d_in, d_sae], W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] (tfjs tensors, SAELens names). */
+  get weights(): DictionaryWeights {
+    return this.params as DictionaryWeights;
+  }
+
+  /** Feature i's direction (row i of W_dec) for every i, as a flat array with its dim. */
+  decoderDirections(): { values: Float32Array; dim: number } {
+    return { values: this.params.W_dec.dataSync() as Float32Array, dim: this.dIn };
+  }
+
+  encodeTensor(x: tf.Tensor2D): tf.Tensor2D {
+    return this.arch.encode(x, this.params);
+  }
+
+  decodeTensor(f: tf.Tensor2D): tf.Tensor2D {
+    return this.arch.decode(f, this.params);
+  }
+
+  /** Feature activations for every row of the set. */
+  encode(acts: ActivationSet, opts: { batchSize?: number } = {}): Codes {
+    assertReady("encode()");
+    this.checkDim(acts);
+    const batch = opts.batchSize ?? 1024;
+    const out = new Float32Array(acts.numRows * this.width);
+    for (let start = 0; start < acts.numRows; start += batch) {
+      const end = Math.min(acts.numRows, start + batch);
+      const f = tf.tidy(() => this.encodeTensor(acts.sliceTensor(start, end)));
+      out.set(f.dataSync() as Float32Array, start * this.width);
+      f.dispose();
+    }
+    return new Codes(out, acts.numRows, this.width);
+  }
+
+  /** L0, FVU, MSE, dead fraction, L2 ratio, cosine, shrinkage γ on a set. */
+  metrics(acts: ActivationSet, opts: MetricsOptions = {}): ReconstructionMetrics {
+    assertReady("metrics()");
+    this.checkDim(acts);
+    return reconstructionStats(this, acts, opts).metrics;
+  }
+
+  private checkDim(acts: ActivationSet) {
+    if (acts.dim !== this.dIn) {
+      throw new Error(`featurelab: this dictionary reads vectors of dim ${this.dIn}, but the set${acts.source ? ` from ${acts.source}` : ""} has dim ${acts.dim}`);
+    }
+  }
+
+  /** Free the weights' memory. */
+  dispose(): void {
+    tf.dispose(Object.values(this.params));
+  }
+
+  toString(): string {
+    return `Dictionary(${this.cfg.architecture}, d_in ${this.dIn}, width ${this.width})`;
+  }
+}

@@ -1,0 +1,88 @@
+// Summary cards for featurelab's own values: an ActivationSet, a Dictionary, metrics.
+import type { ActivationSet } from "../data/activation-set.js";
+import type { Dictionary } from "../dictionaries/dictionary.js";
+import type { MimeBundle } from "./bundle.js";
+import { escapeHtml } from "./escape.js";
+import { formatCell, htmlTable, textTable, type Cell } from "./table.js";
+
+const CARD = "font-family:system-ui,sans-serif;font-size:13px;color:inherit;border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 12px;display:inline-block;max-width:100%;overflow-x:auto";
+
+function card(title: string, lines: [string, Cell][], extraHtml = ""): string {
+  const dl = lines
+    .map(([k, v]) => `<span style="opacity:.7">${escapeHtml(k)}</span> <b>${escapeHtml(formatCell(v))}</b>`)
+    .join(" &nbsp;·&nbsp; ");
+  return `<div class="featurelab-card" style="${CARD}"><div style="font-weight:600;margin-bottom:4px">${escapeHtml(title)}</div><div>${dl}</div>${extraHtml}</div>`;
+}
+
+function formatBytes(n: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+export function activationSetBundle(acts: ActivationSet, previewRows = 8): MimeBundle {
+  const n = Math.min(previewRows, acts.numRows);
+  const columns = [...acts.columns, `‖${acts.vectorName}‖`];
+  const rows: Cell[][] = [];
+  for (let r = 0; r < n; r++) {
+    const v = acts.row(r);
+    let s = 0;
+    for (const x of v) s += x * x;
+    rows.push([...acts.columns.map((c) => acts.column(c)[r] as Cell), Math.sqrt(s)]);
+  }
+  const lines: [string, Cell][] = [
+    ["rows", acts.numRows],
+    ["dim", acts.dim],
+    ["vector", `${acts.vectorName}: FixedSizeList<Float32>[${acts.dim}]`],
+    ["bytes", formatBytes(acts.vectors.byteLength)],
+  ];
+  if (acts.source) lines.push(["source", acts.source]);
+  return {
+    "text/html": card("ActivationSet", lines, htmlTable(columns, rows)),
+    "text/plain": `${acts}\n${textTable(columns, rows)}`,
+  };
+}
+
+export function dictionaryBundle(d: Dictionary): MimeBundle {
+  const last = d.history[d.history.length - 1];
+  const lines: [string, Cell][] = [
+    ["architecture", d.cfg.architecture],
+    ["d_in", d.dIn],
+    ["d_sae", d.width],
+  ];
+  if (typeof d.cfg.l1_coefficient === "number") lines.push(["λ", d.cfg.l1_coefficient]);
+  if (last) lines.push(["steps", last.step], ["loss", last.loss], ["L0", last.l0], ["FVU", last.fvu], ["dead", `${(100 * last.deadFraction).toFixed(1)}%`]);
+  const note = d.note ? `<div style="color:#c0392b;margin-top:4px">${escapeHtml(d.note)}</div>` : "";
+  return {
+    "text/html": card("Dictionary", lines, note),
+    "text/plain": `${d}${last ? ` after ${last.step} steps: loss ${formatCell(last.loss)}, L0 ${formatCell(last.l0)}, FVU ${formatCell(last.fvu)}` : ""}${d.note ? `\n${d.note}` : ""}`,
+  };
+}
+
+/** What each metric means, shown next to its value. */
+const METRIC_NOTES: Record<string, [string, string]> = {
+  l0: ["L0", "mean active features per row"],
+  fvu: ["FVU", "fraction of variance unexplained"],
+  explainedVariance: ["explained variance", "1 − FVU"],
+  mse: ["MSE", "mean squared error per element"],
+  normalizedMse: ["normalised MSE", "mean((x̂−x)²)/mean(x²)"],
+  deadFraction: ["dead fraction", "features that never fire"],
+  dead: ["dead", "count of features that never fire"],
+  l2Ratio: ["L2 ratio", "mean ‖x̂‖/‖x‖"],
+  cosine: ["cosine", "mean cos(x, x̂)"],
+  shrinkage: ["γ (shrinkage)", "E‖x̂‖²/E[x̂·x]; < 1 means shrinkage"],
+  mmcs: ["MMCS", "mean max cosine similarity to the reference directions"],
+  rows: ["rows", "rows evaluated"],
+  width: ["width", "features in the dictionary"],
+};
+
+/** A record of numbers (metrics) as a name/value/meaning table. */
+export function recordBundle(rec: Record<string, Cell>, caption?: string): MimeBundle {
+  const rows: Cell[][] = Object.entries(rec).map(([k, v]) => [METRIC_NOTES[k]?.[0] ?? k, v, METRIC_NOTES[k]?.[1] ?? ""]);
+  const columns = ["metric", "value", "meaning"];
+  return { "text/html": htmlTable(columns, rows, caption, 200), "text/plain": textTable(columns, rows, 200) };
+}

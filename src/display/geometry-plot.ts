@@ -1,0 +1,89 @@
+// The decoder-geometry scatter: each dictionary feature's decoder row projected to 2-D, coloured by
+// how often the feature fires; hover names the feature, its density and its best-matching reference
+// direction (e.g. a ground-truth feature).
+import type { ActivationSet } from "../data/activation-set.js";
+import type { Dictionary } from "../dictionaries/dictionary.js";
+import { reconstructionStats } from "../metrics/reconstruction.js";
+import { bestMatches, type Directions } from "../metrics/mmcs.js";
+import { pca } from "../geometry/pca.js";
+import { Figure } from "./plotly.js";
+
+export interface GeometryPlotOptions {
+  /** Activations to measure each feature's firing density on. */
+  acts?: ActivationSet;
+  /** …or the densities themselves (fraction of rows each feature fires on). */
+  density?: ArrayLike<number>;
+  /** Reference directions (rows), e.g. ground-truth features: hover shows the best match. */
+  reference?: Directions;
+  /** What to call the reference directions in hover text. */
+  referenceName?: string;
+  title?: string;
+}
+
+export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): Figure {
+  const { values, dim } = dict.decoderDirections();
+  const proj = pca(values, dim, 2);
+  const n = dict.width;
+  const density = opts.density ?? (opts.acts ? reconstructionStats(dict, opts.acts).density : undefined);
+  if (density && density.length !== n) {
+    throw new Error(`featurelab: geometry plot: ${density.length} densities for a dictionary of width ${n}`);
+  }
+  const match = opts.reference ? bestMatches({ values, dim }, opts.reference) : undefined;
+  const refName = opts.referenceName ?? "reference";
+
+  const alive: number[] = [];
+  const dead: number[] = [];
+  for (let i = 0; i < n; i++) (density && density[i] === 0 ? dead : alive).push(i);
+  const custom = (ids: number[]) =>
+    ids.map((i) => [i, density ? density[i] : null, match ? match.index[i] : null, match ? match.cosine[i] : null]);
+  let hover = "<b>feature %{customdata[0]}</b>";
+  if (density) hover += "<br>density %{customdata[1]:.4f}";
+  if (match) hover += `<br>best ${refName}: #%{customdata[2]} (cos %{customdata[3]:.3f})`;
+  hover += "<extra></extra>";
+  const xs = (ids: number[]) => ids.map((i) => proj.coords[2 * i]);
+  const ys = (ids: number[]) => ids.map((i) => proj.coords[2 * i + 1]);
+
+  const data: Record<string, unknown>[] = [
+    {
+      type: "scatter",
+      mode: "markers",
+      name: "features",
+      x: xs(alive),
+      y: ys(alive),
+      customdata: custom(alive),
+      hovertemplate: hover,
+      marker: density
+        ? {
+            size: 7,
+            color: alive.map((i) => Math.log10(Math.max(density[i], 1e-8))),
+            colorscale: "Viridis",
+            colorbar: { title: { text: "log10 density" } },
+            line: { width: 0 },
+          }
+        : { size: 7, color: "#1f77b4" },
+    },
+  ];
+  if (dead.length > 0) {
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      name: "dead",
+      x: xs(dead),
+      y: ys(dead),
+      customdata: custom(dead),
+      hovertemplate: hover,
+      marker: { size: 6, color: "rgba(150,150,150,0.6)", symbol: "x" },
+    });
+  }
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  return new Figure({
+    data,
+    layout: {
+      title: { text: opts.title ?? `Decoder geometry: ${n} features (PCA of W_dec rows)` },
+      xaxis: { title: { text: `PC1 (${pct(proj.explained[0])} of variance)` }, zeroline: false },
+      yaxis: { title: { text: `PC2 (${pct(proj.explained[1])})` }, zeroline: false },
+      hovermode: "closest",
+      showlegend: dead.length > 0,
+    },
+  });
+}

@@ -1,0 +1,81 @@
+// A plotly figure as a MIME bundle: application/vnd.plotly.v1+json for front ends with a plotly
+// renderer, text/html (a div + a script that draws it) for the classic notebook and exported HTML,
+// text/plain for the rest. plotly.js (~4.8 MB) enters a page once: the first figure a process
+// displays carries it; later figures wait for window.Plotly.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { MimeBundle } from "./bundle.js";
+import { jsonForScript } from "./escape.js";
+import { newDisplayId } from "./kernel.js";
+
+export interface FigureSpec {
+  data: Record<string, unknown>[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+let plotlySource: string | undefined;
+let plotlySentToPage = false;
+
+/** The plotly.js bundle shipped with featurelab (no network needed). */
+export function plotlyScript(): string {
+  plotlySource ??= readFileSync(createRequire(import.meta.url).resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
+  return plotlySource;
+}
+
+/**
+ * A <script> that defines window.Plotly and draws any figure that was waiting for it. CommonJS/AMD
+ * globals are hidden so plotly attaches to window even on pages with require.js (classic notebook).
+ */
+export function plotlyLoaderHtml(): string {
+  const src = plotlyScript().replace(/<\/script/gi, "<\\/script");
+  return (
+    `<script>(function(){if(window.Plotly)return;var module=undefined,exports=undefined,define=undefined;\n${src}\n` +
+    `})();(window.__flPlotlyQueue||[]).splice(0).forEach(function(f){f()});</script>`
+  );
+}
+
+/** Forget that the page has plotly.js (for a new page, e.g. an export). */
+export function resetPlotlyPage(): void {
+  plotlySentToPage = false;
+}
+
+export class Figure {
+  readonly data: Record<string, unknown>[];
+  readonly layout: Record<string, unknown>;
+  readonly config: Record<string, unknown>;
+  readonly title: string;
+
+  constructor(spec: FigureSpec) {
+    this.data = spec.data;
+    this.layout = { autosize: true, height: 440, margin: { l: 60, r: 30, t: 60, b: 60 }, ...(spec.layout ?? {}) };
+    this.config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
+    const t = this.layout.title as { text?: string } | string | undefined;
+    this.title = typeof t === "string" ? t : (t?.text ?? "figure");
+  }
+
+  /** HTML that draws the figure; includes plotly.js when `withPlotly`. */
+  toHtml(withPlotly: boolean): string {
+    const id = newDisplayId();
+    const spec = jsonForScript({ data: this.data, layout: this.layout, config: this.config });
+    const draw =
+      `<script>(function(){var s=${spec};function draw(){window.Plotly.newPlot(${JSON.stringify(id)},s.data,s.layout,s.config);}` +
+      `if(window.Plotly){draw();}else{(window.__flPlotlyQueue=window.__flPlotlyQueue||[]).push(draw);}})();</script>`;
+    const div = `<div id="${id}" class="featurelab-figure" style="width:100%;min-height:${Number(this.layout.height) || 440}px"></div>`;
+    return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
+  }
+
+  toMimeBundle(): MimeBundle {
+    const withPlotly = !plotlySentToPage;
+    plotlySentToPage = true;
+    return {
+      "application/vnd.plotly.v1+json": { data: this.data, layout: this.layout, config: this.config },
+      "text/html": this.toHtml(withPlotly),
+      "text/plain": `Figure: ${this.title} (${this.data.length} trace${this.data.length === 1 ? "" : "s"})`,
+    };
+  }
+
+  toString(): string {
+    return `Figure(${this.title})`;
+  }
+}

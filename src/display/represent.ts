@@ -1,0 +1,38 @@
+// Any value → the MIME bundle it is displayed with.
+import { inspect } from "node:util";
+import { tf } from "../engine/backend.js";
+import { ActivationSet } from "../data/activation-set.js";
+import { Dictionary } from "../dictionaries/dictionary.js";
+import { isDisplayable, type MimeBundle } from "./bundle.js";
+import { activationSetBundle, dictionaryBundle, recordBundle } from "./cards.js";
+import { TableView, type Cell } from "./table.js";
+import { escapeHtml } from "./escape.js";
+
+function isPlainRecord(x: unknown): x is Record<string, Cell> {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(x).every((v) => v === null || ["number", "string", "boolean", "bigint", "undefined"].includes(typeof v));
+}
+
+function isArqueroTable(x: unknown): x is { objects(o?: { limit?: number }): Record<string, Cell>[]; numRows(): number } {
+  return typeof x === "object" && x !== null && typeof (x as any).objects === "function" && typeof (x as any).columnNames === "function";
+}
+
+export function represent(x: unknown): MimeBundle {
+  if (isDisplayable(x)) return x.toMimeBundle();
+  if (x instanceof ActivationSet) return activationSetBundle(x);
+  if (x instanceof Dictionary) return dictionaryBundle(x);
+  if (x instanceof tf.Tensor) {
+    const text = `Tensor ${x.dtype} [${x.shape.join(", ")}]\n${x.toString().replace(/^Tensor\n?/, "")}`;
+    return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };
+  }
+  if (isPlainRecord(x)) return recordBundle(x);
+  if (Array.isArray(x) && x.length > 0 && x.every(isPlainRecord)) return TableView.fromRecords(x).toMimeBundle();
+  if (isArqueroTable(x)) {
+    const view = TableView.fromRecords(x.objects({ limit: 50 }), `${x.numRows()} rows`);
+    return view.toMimeBundle();
+  }
+  const text = typeof x === "string" ? x : inspect(x, { depth: 3 });
+  return { "text/plain": text };
+}

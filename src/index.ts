@@ -1,0 +1,46 @@
+// featurelab's public API: everything a notebook imports, and nothing else.
+import { setProgressFactory, terminalProgress } from "./training/progress.js";
+import { notebookProgress } from "./display/progress-display.js";
+import { geometryPlot } from "./display/geometry-plot.js";
+import { ablationPlot } from "./display/ablation-plot.js";
+import { sharkeyToyData } from "./data/synthetic.js";
+
+// Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
+setProgressFactory(() => notebookProgress() ?? terminalProgress());
+
+export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
+export { Rng } from "./engine/random.js";
+export { ActivationSet, fromVectors, type Metadata } from "./data/activation-set.js";
+export { load, type LoadOptions } from "./data/load.js";
+export { InputError } from "./data/errors.js";
+export type { SharkeyOptions, ToyData } from "./data/synthetic.js";
+export { Dictionary, type DictionaryConfig, type DictionaryWeights, type TrainingRecord } from "./dictionaries/dictionary.js";
+export { Codes } from "./dictionaries/codes.js";
+export { architectures } from "./dictionaries/registry.js";
+export { dictionary, DictionarySpec, type DictionaryOptions } from "./training/spec.js";
+export type { FitOptions } from "./training/fit.js";
+export type { ProgressSink, ProgressState } from "./training/progress.js";
+export { mmcs, bestMatches, type Directions, type BestMatches } from "./metrics/mmcs.js";
+export type { ReconstructionMetrics } from "./metrics/reconstruction.js";
+export { pca, type Projection } from "./geometry/pca.js";
+export { ablateFeatures, type FeatureAblation, type FeatureAblationOptions, type FeatureAblationRow } from "./ablation/feature-ablation.js";
+export { show } from "./display/show.js";
+export { represent } from "./display/represent.js";
+export { Figure, type FigureSpec } from "./display/plotly.js";
+export { TableView } from "./display/table.js";
+export type { MimeBundle, Displayable } from "./display/bundle.js";
+export type { GeometryPlotOptions } from "./display/geometry-plot.js";
+
+/** Synthetic data with known ground truth. */
+export const toy = {
+  /** Sharkey et al. 2022: sparse nonnegative combinations of unit-norm Gaussian directions. */
+  sharkey: sharkeyToyData,
+};
+
+/** Figures: each returns a Figure to pass to fl.show. */
+export const plot = {
+  /** Decoder rows projected to 2-D, coloured by firing density. */
+  geometry: geometryPlot,
+  /** Increase in reconstruction error per ablated feature. */
+  ablation: ablationPlot,
+};

@@ -1,0 +1,201 @@
+// The training loop: seeded batches, the architecture's loss and gradient, Adam, schedules,
+// dead-feature tracking, a NaN guard and progress. One concept: turn a spec and data into a Dictionary.
+import { tf, ready } from "../engine/backend.js";
+import { Rng } from "../engine/random.js";
+import type { ActivationSet } from "../data/activation-set.js";
+import type { Architecture } from "../dictionaries/architecture.js";
+import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
+import { Adam, clipByGlobalNorm } from "./adam.js";
+import { learningRate, sparsityCoefficient } from "./schedule.js";
+import { defaultProgress, type ProgressSink } from "./progress.js";
+
+export interface FitOptions {
+  /** Optimiser steps (default 2000). */
+  steps?: number;
+  /** Rows per batch (default 1024, at most the number of rows). */
+  batchSize?: number;
+  /** Adam learning rate (default 3e-4, SAELens' default). */
+  lr?: number;
+  betas?: [number, number];
+  lrWarmupSteps?: number;
+  lrDecay?: "none" | "linear" | "cosine";
+  lrDecaySteps?: number;
+  /** Sparsity-coefficient warm-up in steps (default steps/20, as SAELens). */
+  l1WarmupSteps?: number;
+  /** Clip the global gradient norm (off by default). */
+  clipGradNorm?: number;
+  /** A feature that has not fired for this many rows counts as dead (default 10 000 × batch… capped by the run). */
+  deadWindowTokens?: number;
+  /** Log a history point every this many steps (default steps/200). */
+  logEvery?: number;
+  seed?: number;
+  /** true: the default display (notebook or terminal); false: none; or your own sink. */
+  progress?: boolean | ProgressSink;
+}
+
+export interface FitSpec {
+  arch: Architecture;
+  width: number;
+  l1: number;
+  extra: Record<string, unknown>;
+}
+
+export async function fit(spec: FitSpec, acts: ActivationSet, opts: FitOptions = {}): Promise<Dictionary> {
+  await ready();
+  const steps = opts.steps ?? 2000;
+  const batchSize = Math.min(opts.batchSize ?? 1024, acts.numRows);
+  const seed = opts.seed ?? 0;
+  const logEvery = opts.logEvery ?? Math.max(1, Math.floor(steps / 200));
+  const l1Warmup = opts.l1WarmupSteps ?? Math.floor(steps / 20);
+  const deadWindow = opts.deadWindowTokens ?? Math.min(1e7, Math.max(batchSize, Math.floor((steps * batchSize) / 4)));
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`featurelab: fit: steps must be a positive integer, got ${steps}`);
+  if (acts.numRows < 1) throw new Error(`featurelab: fit: the activation set${acts.source ? ` from ${acts.source}` : ""} has no rows`);
+  const { arch, width } = spec;
+  const dIn = acts.dim;
+  const rng = new Rng(seed);
+
+  const init = arch.init(dIn, width, rng);
+  const params: Record<string, tf.Variable> = {};
+  for (const [name, t] of Object.entries(init)) params[name] = tf.variable(tf.tensor(t.values, t.shape), true, undefined);
+  const adam = new Adam({ betas: opts.betas });
+  const sink = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined ? defaultProgress() : opts.progress;
+
+  const history: TrainingRecord[] = [];
+  const tokensSinceFired = new Float64Array(width);
+  const firedInInterval = tf.variable(tf.zeros([width]), false);
+  let lastGood = snapshot(params);
+  let note: string | undefined;
+  let stopRequested = false;
+  const onInterrupt = () => {
+    stopRequested = true;
+  };
+  process.once("SIGINT", onInterrupt);
+
+  const batch = new Float32Array(batchSize * dIn);
+  let order = rng.permutation(acts.numRows);
+  let cursor = 0;
+  const t0 = performance.now();
+  let tokens = 0;
+  let lastDraw = 0;
+  const title = `${arch.name} dictionary, width ${width}`;
+  const state = (step: number, done: boolean) => ({
+    title,
+    step,
+    steps,
+    tokensPerSecond: tokens / Math.max(1e-9, (performance.now() - t0) / 1000),
+    elapsedSeconds: (performance.now() - t0) / 1000,
+    last: history[history.length - 1],
+    history,
+    done,
+    note,
+  });
+
+  let step = 0;
+  try {
+    for (; step < steps; step++) {
+      if (stopRequested) {
+        note = `interrupted at step ${step}: keeping the dictionary trained so far`;
+        break;
+      }
+      for (let r = 0; r < batchSize; r++) {
+        if (cursor === order.length) {
+          order = rng.permutation(acts.numRows);
+          cursor = 0;
+        }
+        batch.set(acts.row(order[cursor++]), r * dIn);
+      }
+      const lr = learningRate(step, {
+        lr: opts.lr ?? 3e-4,
+        warmupSteps: opts.lrWarmupSteps,
+        decay: opts.lrDecay,
+        decaySteps: opts.lrDecaySteps,
+        totalSteps: steps,
+      });
+      const l1 = sparsityCoefficient(step, spec.l1, l1Warmup);
+      const x = tf.tensor2d(batch, [batchSize, dIn]);
+      const res = arch.step(x, params, { l1 });
+      const grads = opts.clipGradNorm ? clipByGlobalNorm(res.grads, opts.clipGradNorm) : res.grads;
+      adam.apply(params, grads, lr);
+      arch.afterStep?.(params);
+      tf.tidy(() => {
+        firedInInterval.assign(tf.add(firedInInterval, tf.sum(tf.cast(tf.greater(res.features, 0), "float32"), 0)));
+      });
+      tokens += batchSize;
+
+      const last = step === steps - 1;
+      if ((step + 1) % logEvery === 0 || last) {
+        const record = readRecord(step + 1, tokens, x, res, lr, l1);
+        const fired = firedInInterval.dataSync();
+        const interval = batchSize * Math.min(logEvery, step + 1);
+        let dead = 0;
+        for (let i = 0; i < width; i++) {
+          tokensSinceFired[i] = fired[i] > 0 ? 0 : tokensSinceFired[i] + interval;
+          if (tokensSinceFired[i] >= deadWindow) dead++;
+        }
+        firedInInterval.assign(tf.zeros([width]));
+        record.deadFraction = dead / width;
+        if (!Number.isFinite(record.loss)) {
+          restore(params, lastGood);
+          note = `loss became ${record.loss} at step ${step + 1}; restored the weights of step ${history[history.length - 1]?.step ?? 0} and stopped`;
+          tf.dispose([x, res.loss, res.features, res.reconstruction, ...Object.values(res.terms), ...Object.values(res.grads)]);
+          if (grads !== res.grads) tf.dispose(Object.values(grads));
+          break;
+        }
+        history.push(record);
+        tf.dispose(Object.values(lastGood));
+        lastGood = snapshot(params);
+      }
+      tf.dispose([x, res.loss, res.features, res.reconstruction, ...Object.values(res.terms), ...Object.values(res.grads)]);
+      if (grads !== res.grads) tf.dispose(Object.values(grads));
+
+      const now = performance.now();
+      if (sink && (now - lastDraw > 500 || step === 0)) {
+        sink.update(state(step + 1, false));
+        lastDraw = now;
+      }
+      // Yield to the event loop: lets displays flush and an interrupt arrive.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+    adam.dispose();
+    firedInInterval.dispose();
+    tf.dispose(Object.values(lastGood));
+  }
+  sink?.update(state(Math.min(step, steps), true));
+
+  const cfg: DictionaryConfig = {
+    architecture: arch.name,
+    d_in: dIn,
+    d_sae: width,
+    l1_coefficient: spec.l1,
+    ...spec.extra,
+    training: { steps: step, batch_size: batchSize, lr: opts.lr ?? 3e-4, seed },
+  };
+  const finalParams: Record<string, tf.Tensor> = {};
+  for (const [name, v] of Object.entries(params)) {
+    finalParams[name] = tf.clone(v);
+    v.dispose();
+  }
+  return new Dictionary(arch, cfg, finalParams, history, note);
+}
+
+function readRecord(step: number, tokens: number, x: tf.Tensor2D, res: ReturnType<Architecture["step"]>, lr: number, l1: number): TrainingRecord {
+  const vals = tf.tidy(() => {
+    const err = tf.sum(tf.square(tf.sub(x, res.reconstruction)));
+    const centred = tf.sum(tf.square(tf.sub(x, tf.mean(x, 0))));
+    const l0 = tf.div(tf.sum(tf.cast(tf.greater(res.features, 0), "float32")), x.shape[0]);
+    return tf.stack([res.loss, res.terms.mse ?? tf.scalar(NaN), res.terms.l1 ?? tf.scalar(NaN), l0, tf.div(err, centred)]);
+  });
+  const [loss, mse, sparsity, l0, fvu] = vals.dataSync();
+  vals.dispose();
+  return { step, tokens, loss, mse, sparsity, l0, fvu, deadFraction: 0, lr, l1 };
+}
+
+function snapshot(params: Record<string, tf.Variable>): Record<string, tf.Tensor> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.clone(v)]));
+}
+
+function restore(params: Record<string, tf.Variable>, saved: Record<string, tf.Tensor>): void {
+  for (const [k, v] of Object.entries(params)) v.assign(saved[k]);
+}

@@ -1,0 +1,49 @@
+// fl.dictionary(arch, options) → a DictionarySpec: what to train, before any data is seen.
+// Each call returns a new immutable value, so notebook cells can be re-run.
+import type { ActivationSet } from "../data/activation-set.js";
+import { architecture } from "../dictionaries/registry.js";
+import type { Dictionary } from "../dictionaries/dictionary.js";
+import { fit, type FitOptions } from "./fit.js";
+
+export interface DictionaryOptions {
+  /** Number of features (d_sae). */
+  width: number;
+  /** Sparsity coefficient λ, as SAELens' l1_coefficient (default 1). */
+  l1?: number;
+}
+
+export class DictionarySpec {
+  readonly arch: string;
+  readonly options: Readonly<DictionaryOptions>;
+
+  constructor(arch: string, options: DictionaryOptions) {
+    architecture(arch); // fails early on an unknown name
+    if (!options || !Number.isInteger(options.width) || options.width < 1) {
+      throw new Error(`featurelab: dictionary("${arch}"): width must be a positive integer, got ${options?.width}`);
+    }
+    if (options.l1 !== undefined && !(options.l1 >= 0)) {
+      throw new Error(`featurelab: dictionary("${arch}"): l1 must be ≥ 0, got ${options.l1}`);
+    }
+    this.arch = arch;
+    this.options = Object.freeze({ ...options });
+  }
+
+  /** The same spec with some options changed. */
+  with(changes: Partial<DictionaryOptions>): DictionarySpec {
+    return new DictionarySpec(this.arch, { ...this.options, ...changes });
+  }
+
+  /** Train on a set of activations. */
+  fit(acts: ActivationSet, opts: FitOptions = {}): Promise<Dictionary> {
+    const { width, l1 = 1, ...extra } = this.options;
+    return fit({ arch: architecture(this.arch), width, l1, extra }, acts, opts);
+  }
+
+  toString(): string {
+    return `DictionarySpec(${this.arch}, ${JSON.stringify(this.options)})`;
+  }
+}
+
+export function dictionary(arch: string, options: DictionaryOptions): DictionarySpec {
+  return new DictionarySpec(arch, options);
+}
