@@ -51,7 +51,13 @@ export class ActivationSet {
     if (!this.meta.columnNames().includes(name)) {
       throw new InputError(this.source, `no metadata column '${name}'; columns: ${this.columns.join(", ")}`);
     }
-    return this.meta.array(name) as ArrayLike<unknown>;
+    return this.columnValues(name);
+  }
+
+  /** A column's values, keeping typed arrays typed. */
+  private columnValues(name: string): ArrayLike<unknown> {
+    const col = this.meta.column(name) as unknown;
+    return ArrayBuffer.isView(col) ? (col as unknown as ArrayLike<unknown>) : (this.meta.array(name) as ArrayLike<unknown>);
   }
 
   /** Vector i as a view (no copy). */
@@ -79,12 +85,19 @@ export class ActivationSet {
       if (!(i >= 0 && i < this.numRows)) throw new RangeError(`featurelab: row ${i} out of range 0..${this.numRows - 1}`);
       out.set(this.row(i), k * this.dim);
     }
-    const cols: Record<string, unknown[]> = {};
+    const cols: Record<string, ArrayLike<unknown>> = {};
     for (const name of this.columns) {
-      const src = this.meta.array(name) as ArrayLike<unknown>;
-      cols[name] = Array.from(indices, (i) => src[i]);
+      const src = this.columnValues(name);
+      const Typed = ArrayBuffer.isView(src) ? (src.constructor as new (n: number) => any) : undefined;
+      if (Typed) {
+        const out = new Typed(indices.length);
+        for (let k = 0; k < indices.length; k++) out[k] = src[indices[k]];
+        cols[name] = out;
+      } else {
+        cols[name] = Array.from(indices, (i) => src[i]);
+      }
     }
-    return new ActivationSet(out, this.dim, aq.table(cols), { vectorName: this.vectorName, source: this.source });
+    return new ActivationSet(out, this.dim, aq.table(cols as any), { vectorName: this.vectorName, source: this.source });
   }
 
   /**
@@ -109,7 +122,7 @@ export class ActivationSet {
   /** The set as an Apache Arrow table: metadata columns + a FixedSizeList<Float32> vector column. */
   toArrow(): Table {
     const arrays: Record<string, any> = {};
-    for (const name of this.columns) arrays[name] = toArrowFriendly(this.meta.array(name) as ArrayLike<unknown>);
+    for (const name of this.columns) arrays[name] = toArrowFriendly(this.columnValues(name));
     const base = tableFromArrays(arrays);
     const listType = new FixedSizeList(this.dim, new Field("item", new Float32(), false));
     const child = makeData({ type: new Float32(), length: this.vectors.length, data: this.vectors });

@@ -1,7 +1,8 @@
 // Chooses the TensorFlow.js backend once per process and says why.
 // Order: tfjs-node ("tensorflow", native libtensorflow) → wasm (SIMD) → cpu (pure JS, slowest).
-import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
+// The full @tensorflow/tfjs (core with gradients and method chaining, cpu backend, layers), so
+// `fl.tf` is the tfjs users know; the wasm backend is registered beside it.
+import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 

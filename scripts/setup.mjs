@@ -1,0 +1,73 @@
+// Installs what featurelab's notebooks need and is missing: npm dependencies (and the build), and —
+// as root on Debian — Jupyter and chromium through apt. Not root: prints the one apt line and stops.
+// Usable alone (`node scripts/setup.mjs`) and from demo.mjs.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const PYTHON = "/usr/bin/python3";
+export const JUPYTER = "/usr/bin/jupyter";
+export const CHROMIUM = "/usr/bin/chromium";
+const APT_PACKAGES = [
+  "jupyter-client",
+  "python3-nbclient",
+  "jupyter-nbconvert",
+  "python3-ipykernel",
+  "libjs-mathjax",
+  "libjs-requirejs",
+  "python3-jupyter-kernel-test",
+  "chromium",
+];
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+function npmDepsPresent() {
+  const marker = join(root, "node_modules", ".package-lock.json");
+  if (!existsSync(marker) || !existsSync(join(root, "dist", "index.js"))) return false;
+  const lock = join(root, "package-lock.json");
+  return !existsSync(lock) || statSync(marker).mtimeMs >= statSync(lock).mtimeMs - 1000;
+}
+
+function jupyterPresent() {
+  if (!existsSync(PYTHON) || !existsSync(JUPYTER) || !existsSync(CHROMIUM)) return false;
+  const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test"], { stdio: "ignore" });
+  return probe.status === 0;
+}
+
+export function setup({ quiet = false } = {}) {
+  const log = (m) => quiet || console.log(`featurelab setup: ${m}`);
+  if (!npmDepsPresent()) {
+    log("installing npm dependencies (npm install)");
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    if (run(npm, ["install", "--no-audit", "--no-fund"]) !== 0) throw new Error("npm install failed");
+  }
+  if (!jupyterPresent()) {
+    const apt = `apt-get install -y ${APT_PACKAGES.join(" ")}`;
+    if (typeof process.getuid === "function" && process.getuid() === 0) {
+      log(`installing Jupyter and chromium from Debian's packages (${apt})`);
+      const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+      if (run("apt-get", ["update"], { env }) !== 0) throw new Error("apt-get update failed");
+      if (run("apt-get", ["install", "-y", "--no-install-recommends", ...APT_PACKAGES], { env }) !== 0) throw new Error("apt-get install failed");
+      if (!jupyterPresent()) throw new Error(`Jupyter is still missing after: ${apt}`);
+    } else {
+      console.error(`featurelab needs Debian's Jupyter packages and chromium. Run, as root:\n\n  sudo apt-get update && sudo ${apt}\n\nthen run this command again.`);
+      process.exit(1);
+    }
+  }
+  log("ready");
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    setup();
+  } catch (err) {
+    console.error(`featurelab setup: ${err.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,60 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Field, FixedSizeList, Float64, makeData, makeVector, Table, tableFromArrays, tableToIPC } from "apache-arrow";
+import { fromVectors } from "../../src/data/activation-set.js";
+import { load } from "../../src/data/load.js";
+
+const dir = mkdtempSync(join(tmpdir(), "featurelab-load-"));
+
+test("write then load an Arrow IPC file gives the same vectors and metadata", async () => {
+  const acts = fromVectors(Float32Array.from({ length: 30 }, (_, i) => i / 7), 3, { doc: Int32Array.from([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]), tok: "abcdefghij".split("") });
+  const file = join(dir, "a.arrow");
+  acts.write(file);
+  const back = await load(file, { vector: "vector" });
+  assert.equal(back.numRows, 10);
+  assert.equal(back.dim, 3);
+  assert.deepEqual([...back.vectors], [...acts.vectors]);
+  assert.deepEqual(Array.from(back.column("tok")), "abcdefghij".split(""));
+  assert.deepEqual(Array.from(back.column("doc")), [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+  const auto = await load(file); // the only vector column is found by itself
+  assert.equal(auto.vectorName, "vector");
+});
+
+test("an Arrow IPC stream and a float64 vector column load too", async () => {
+  const listType = new FixedSizeList(2, new Field("item", new Float64(), false));
+  const child = makeData({ type: new Float64(), length: 6, data: new Float64Array([1, 2, 3, 4, 5, 6]) });
+  const vec = makeVector(makeData({ type: listType, length: 3, nullCount: 0, child }));
+  const table = tableFromArrays({ id: Int32Array.from([1, 2, 3]) }).assign(new Table({ resid: vec }));
+  const file = join(dir, "s.arrows");
+  writeFileSync(file, tableToIPC(table, "stream"));
+  const acts = await load(file, { vector: "resid" });
+  assert.deepEqual([...acts.vectors], [1, 2, 3, 4, 5, 6]);
+  assert.ok(acts.vectors instanceof Float32Array);
+});
+
+test("bad input names the file and what is wrong", async () => {
+  await assert.rejects(load(join(dir, "missing.arrow")), /missing\.arrow: no such file/);
+  const empty = join(dir, "empty.arrow");
+  writeFileSync(empty, "");
+  await assert.rejects(load(empty), /empty\.arrow: is empty/);
+  const junk = join(dir, "junk.arrow");
+  writeFileSync(junk, "this is not arrow at all, just text");
+  await assert.rejects(load(junk), /junk\.arrow: is not a valid Arrow IPC file or stream/);
+  const good = join(dir, "good.arrow");
+  fromVectors(new Float32Array(64), 4).write(good);
+  const truncated = join(dir, "truncated.arrow");
+  writeFileSync(truncated, readFileSync(good).subarray(0, 100));
+  await assert.rejects(load(truncated), /truncated\.arrow: is not a valid Arrow IPC file or stream/);
+  await assert.rejects(load(good, { vector: "resid" }), /good\.arrow: no column 'resid'; columns: row: Int32, vector: FixedSizeList\[4\]<Float32>/);
+  await assert.rejects(load(good, { vector: "row" }), /column 'row' is Int32, expected FixedSizeList<Float32>/);
+  const folder = join(dir, "folder.arrow");
+  mkdirSync(folder);
+  await assert.rejects(load(folder), /folder\.arrow: is a folder/);
+  await assert.rejects(load(join(dir, "x.xyz")), /x\.xyz: no such file/);
+  const txt = join(dir, "x.xyz");
+  writeFileSync(txt, "1,2,3");
+  await assert.rejects(load(txt), /x\.xyz: unsupported file type '\.xyz'/);
+});
