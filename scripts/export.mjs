@@ -12,19 +12,22 @@ function jupyterEnv() {
   return { ...process.env, JUPYTER_PATH: process.env.JUPYTER_PATH ? `${extra}:${process.env.JUPYTER_PATH}` : extra };
 }
 
-/** Kill a kernel left behind (its PID is in pidfile), if it is still alive. */
+/** Kill a kernel left behind (its PID is in pidfile), if it is still alive; returns its PID. */
 export function killLeftoverKernel(pidfile) {
-  if (!existsSync(pidfile)) return;
+  if (!existsSync(pidfile)) return undefined;
   const pid = Number(readFileSync(pidfile, "utf8"));
   rmSync(pidfile, { force: true });
-  if (!(pid > 1)) return;
+  if (!(pid > 1)) return undefined;
   try {
     process.kill(pid, "SIGKILL");
   } catch {}
+  return pid;
 }
 
+/** Execute a notebook into `output`; returns the PID its kernel had (that kernel is gone by then). */
 export function executeNotebook(input, output, { timeoutSeconds = 900, sign = false } = {}) {
   const pidfile = `${output}.kernel-pid`;
+  let kernelPid;
   try {
     const r = spawnSync(PYTHON, [join(root, "scripts", "run-notebook.py"), input, output, "--timeout", "600", "--pidfile", pidfile, ...(sign ? ["--sign"] : [])], {
       stdio: ["ignore", "inherit", "pipe"],
@@ -34,10 +37,15 @@ export function executeNotebook(input, output, { timeoutSeconds = 900, sign = fa
       encoding: "utf8",
     });
     if (r.error) throw new Error(`executing ${input}: ${r.error.message}`);
-    if (r.status !== 0) throw new Error(`executing ${input} failed:\n${r.stderr}`);
+    if (r.status !== 0) throw Object.assign(new Error(`executing ${input} failed:\n${r.stderr}`), { kernelPid: readPid(pidfile) });
   } finally {
-    killLeftoverKernel(pidfile);
+    kernelPid = killLeftoverKernel(pidfile);
   }
+  return kernelPid;
+}
+
+function readPid(pidfile) {
+  return existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8")) : undefined;
 }
 
 export function exportNotebook(input, outDir) {

@@ -15,12 +15,19 @@ export interface FigureSpec {
 }
 
 let plotlySource: string | undefined;
+let drawSource: string | undefined;
 let plotlySentToPage = false;
 
 /** The plotly.js bundle shipped with featurelab (no network needed). */
 export function plotlyScript(): string {
   plotlySource ??= readFileSync(createRequire(import.meta.url).resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
   return plotlySource;
+}
+
+/** The browser-side drawing function (widgets/plotly-figure.js). */
+function drawScript(): string {
+  drawSource ??= readFileSync(new URL("../../widgets/plotly-figure.js", import.meta.url), "utf8");
+  return drawSource;
 }
 
 /**
@@ -58,9 +65,7 @@ export class Figure {
   toHtml(withPlotly: boolean): string {
     const id = newDisplayId();
     const spec = jsonForScript({ data: this.data, layout: this.layout, config: this.config });
-    const draw =
-      `<script>(function(){var s=${spec};function draw(){window.Plotly.newPlot(${JSON.stringify(id)},s.data,s.layout,s.config);}` +
-      `if(window.Plotly){draw();}else{(window.__flPlotlyQueue=window.__flPlotlyQueue||[]).push(draw);}})();</script>`;
+    const draw = `<script>${drawScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec});</script>`;
     const div = `<div id="${id}" class="featurelab-figure" style="width:100%;min-height:${Number(this.layout.height) || 440}px"></div>`;
     return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
   }

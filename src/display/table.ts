@@ -20,9 +20,18 @@ const STYLE =
 const TH = "text-align:right;padding:3px 10px;border-bottom:1px solid rgba(128,128,128,.6);font-weight:600";
 const TD = "text-align:right;padding:3px 10px;border-bottom:1px solid rgba(128,128,128,.2)";
 
+/** Numeric columns align right, text columns left (judged by the first non-empty value). */
+function numericColumns(columns: string[], rows: Cell[][]): boolean[] {
+  return columns.map((_, j) => {
+    const v = rows.find((r) => r[j] !== null && r[j] !== undefined && r[j] !== "")?.[j];
+    return typeof v === "number" || typeof v === "bigint";
+  });
+}
+
 export function htmlTable(columns: string[], rows: Cell[][], caption?: string, maxRows = 50): string {
   const shown = rows.slice(0, maxRows);
-  const head = columns.map((c) => `<th style="${TH}">${escapeHtml(c)}</th>`).join("");
+  const numeric = numericColumns(columns, shown);
+  const head = columns.map((c, j) => `<th style="${TH}${numeric[j] ? "" : ";text-align:left"}">${escapeHtml(c)}</th>`).join("");
   const body = shown
     .map((r) => `<tr>${r.map((v) => `<td style="${TD}${typeof v === "number" ? "" : ";text-align:left"}">${escapeHtml(formatCell(v))}</td>`).join("")}</tr>`)
     .join("");
@@ -33,8 +42,10 @@ export function htmlTable(columns: string[], rows: Cell[][], caption?: string, m
 
 export function textTable(columns: string[], rows: Cell[][], maxRows = 50): string {
   const cells = [columns, ...rows.slice(0, maxRows).map((r) => r.map(formatCell))];
+  const numeric = numericColumns(columns, rows.slice(0, maxRows));
   const widths = columns.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? "").length)));
-  return cells.map((r) => r.map((c, j) => (c ?? "").padStart(widths[j])).join("  ")).join("\n");
+  const pad = (c: string, j: number) => (numeric[j] ? c.padStart(widths[j]) : c.padEnd(widths[j]));
+  return cells.map((r) => r.map((c, j) => pad(c ?? "", j)).join("  ").trimEnd()).join("\n");
 }
 
 /** A table for display: columns and rows of cells. */

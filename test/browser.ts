@@ -1,0 +1,45 @@
+// Opens a page in Debian's headless chromium (never a downloaded browser) and reports what a reader
+// would see: how many featurelab figures there are, how many plotly drew, and console errors.
+import { chromium, type Browser } from "playwright-core";
+
+export const CHROMIUM = "/usr/bin/chromium";
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export interface PageReport {
+  figures: number;
+  drawn: number;
+  errors: string[];
+  requests: string[];
+}
+
+export async function inspectPage(url: string, opts: { screenshot?: string } = {}): Promise<PageReport> {
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
+    await page.goto(url, { waitUntil: "load", timeout: 60_000 });
+    const figures = await page.locator(".featurelab-figure").count();
+    await page
+      .waitForFunction((n) => document.querySelectorAll(".featurelab-figure .main-svg").length >= n, figures, { timeout: 30_000 })
+      .catch(() => undefined);
+    const drawn = await page.evaluate(() =>
+      Array.from(document.querySelectorAll(".featurelab-figure")).filter((el) => el.querySelector(".js-plotly-plot .main-svg, .main-svg")).length,
+    );
+    if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
+    return { figures, drawn, errors, requests };
+  } finally {
+    await browser.close();
+  }
+}

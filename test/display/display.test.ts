@@ -1,0 +1,66 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ready } from "../../src/engine/backend.js";
+import { fromVectors } from "../../src/data/activation-set.js";
+import { escapeHtml, jsonForScript } from "../../src/display/escape.js";
+import { Figure, resetPlotlyPage } from "../../src/display/plotly.js";
+import { represent } from "../../src/display/represent.js";
+import { show } from "../../src/display/show.js";
+import { TableView } from "../../src/display/table.js";
+
+const EVIL = `<img src=x onerror=alert(1)>`;
+
+test("text from data is escaped in every HTML display", async () => {
+  await ready();
+  assert.equal(escapeHtml(EVIL), "&lt;img src=x onerror=alert(1)&gt;");
+  const table = TableView.fromRecords([{ token: EVIL, n: 1 }]).toMimeBundle()["text/html"] as string;
+  assert.ok(!table.includes("<img"), table);
+  const card = represent(fromVectors(new Float32Array(4), 2, { token: [EVIL, "ok"] }))["text/html"] as string;
+  assert.ok(!card.includes("<img") && card.includes("&lt;img"), card);
+  const record = represent({ [EVIL]: EVIL })["text/html"] as string;
+  assert.ok(!record.includes("<img"));
+  const json = jsonForScript({ label: "</script><script>alert(1)</script>" });
+  assert.ok(!json.includes("</script>") && JSON.parse(json).label.startsWith("</script>"));
+});
+
+test("a figure is a plotly JSON + HTML + text bundle, and plotly.js enters a page once", () => {
+  resetPlotlyPage();
+  const fig = () => new Figure({ data: [{ type: "bar", x: ["a"], y: [1] }], layout: { title: { text: "T" } } });
+  const first = fig().toMimeBundle();
+  const second = fig().toMimeBundle();
+  assert.deepEqual(Object.keys(first).sort(), ["application/vnd.plotly.v1+json", "text/html", "text/plain"]);
+  assert.equal((first["application/vnd.plotly.v1+json"] as any).data[0].type, "bar");
+  assert.equal(first["text/plain"], "Figure: T (1 trace)");
+  const html1 = first["text/html"] as string, html2 = second["text/html"] as string;
+  assert.ok(html1.length > 3_000_000 && html1.includes("window.Plotly"), "the first figure carries plotly.js");
+  assert.ok(html2.length < 10_000, "later figures do not");
+  assert.ok(!/<\/script(?![>])/i.test(html1.replace(/<\/script>/g, "")), "no stray </script inside the inlined source");
+});
+
+test("show() prints text outside a kernel", async () => {
+  await ready();
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: unknown) => void lines.push(String(s));
+  try {
+    show({ l0: 3.5, fvu: 0.1234567 });
+  } finally {
+    console.log = log;
+  }
+  assert.match(lines.join("\n"), /L0\s+3\.5\s+mean active features per row/);
+  assert.match(lines.join("\n"), /FVU\s+0\.1235/);
+});
+
+test("show() sends one display_data with the whole bundle through the kernel bridge", () => {
+  const sent: unknown[] = [];
+  (globalThis as any).__featurelab_kernel__ = { display: (content: unknown, update: boolean) => sent.push({ content, update }) };
+  try {
+    show([{ a: 1 }, { a: 2 }]);
+  } finally {
+    delete (globalThis as any).__featurelab_kernel__;
+  }
+  assert.equal(sent.length, 1);
+  const { content, update } = sent[0] as any;
+  assert.equal(update, false);
+  assert.deepEqual(Object.keys(content.data).sort(), ["text/html", "text/plain"]);
+});

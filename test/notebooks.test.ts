@@ -1,0 +1,64 @@
+// Every notebook in notebooks/ executes headless with the featurelab kernel without an error or a
+// line on stderr, exports to self-contained HTML, and every figure in that HTML draws in chromium.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { executeNotebook, exportNotebook } from "../scripts/export.mjs";
+import { inspectPage, CHROMIUM } from "./browser.js";
+
+const root = join(import.meta.dirname, "..");
+const notebooks = readdirSync(join(root, "notebooks")).filter((f) => f.endsWith(".ipynb"));
+const out = mkdtempSync(join(tmpdir(), "featurelab-notebooks-"));
+after(() => rmSync(out, { recursive: true, force: true }));
+const missing = ["/usr/bin/jupyter", "/usr/bin/python3", CHROMIUM].filter((p) => !existsSync(p));
+
+test("Jupyter and chromium are installed (npm run demo installs them)", () => {
+  assert.deepEqual(missing, [], `missing: ${missing.join(", ")}; run \`npm run demo\` once (as root it installs them)`);
+});
+
+for (const name of notebooks) {
+  test(`notebooks/${name} executes cleanly, exports, and every figure draws in chromium`, { skip: missing.length > 0, timeout: 900_000 }, async () => {
+    const { ipynb, html } = exportNotebook(join(root, "notebooks", name), out);
+    const nb = JSON.parse(readFileSync(ipynb, "utf8"));
+    const outputs = nb.cells.flatMap((c: any) => c.outputs ?? []);
+    assert.ok(!outputs.some((o: any) => o.output_type === "error" || o.name === "stderr"));
+    const figureOutputs = outputs.filter((o: any) => o.data?.["application/vnd.plotly.v1+json"]);
+    for (const o of figureOutputs) assert.ok(o.data["text/html"] && o.data["text/plain"], "figure bundles carry HTML and text too");
+    const page = readFileSync(html, "utf8");
+    assert.equal(page.split("if(window.Plotly)return;").length - 1, figureOutputs.length > 0 ? 1 : 0, "plotly.js is inlined once");
+    const report = await inspectPage(`file://${html}`, { screenshot: join(out, `${name}.png`) });
+    assert.equal(report.figures, figureOutputs.length);
+    assert.equal(report.drawn, report.figures, "every figure drew");
+    assert.deepEqual(report.errors, [], "no console errors");
+    assert.deepEqual(report.requests, [], "no network requests: the page is self-contained");
+  });
+}
+
+test("a cell that fails or writes to stderr fails the run, and its kernel is gone", { skip: missing.length > 0, timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(root, "notebooks", ".scratch-"));
+  try {
+    const nb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: "featurelab", display_name: "TypeScript (featurelab)", language: "typescript" } },
+      cells: [{ cell_type: "code", id: "a", metadata: {}, execution_count: null, outputs: [], source: 'console.error("something went wrong");' }],
+    };
+    const input = join(dir, "bad.ipynb");
+    writeFileSync(input, JSON.stringify(nb));
+    const output = join(dir, "bad.out.ipynb");
+    let pid: number | undefined;
+    assert.throws(
+      () => executeNotebook(input, output),
+      (err: any) => {
+        pid = err.kernelPid;
+        return /cell 0 wrote to stderr: something went wrong/.test(err.message);
+      },
+    );
+    assert.ok(pid && pid > 1, "the kernel's PID was recorded");
+    assert.throws(() => process.kill(pid!, 0), /ESRCH/, "the kernel process is gone");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
