@@ -53,7 +53,7 @@ export function setup({ quiet = false } = {}) {
       log(`installing Jupyter and chromium from Debian's packages (${apt})`);
       const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
       if (run("apt-get", ["update"], { env }) !== 0) throw new Error("apt-get update failed");
-      if (run("apt-get", ["install", "-y", "--no-install-recommends", ...APT_PACKAGES], { env }) !== 0) throw new Error("apt-get install failed");
+      if (run("apt-get", ["install", "-y", ...APT_PACKAGES], { env }) !== 0) throw new Error("apt-get install failed");
       if (!jupyterPresent()) throw new Error(`Jupyter is still missing after: ${apt}`);
     } else {
       console.error(`featurelab needs Debian's Jupyter packages and chromium. Run, as root:\n\n  sudo apt-get update && sudo ${apt}\n\nthen run this command again.`);
