@@ -2,7 +2,7 @@
 // showing) and export a self-contained HTML page (plotly.js inlined once, nothing from the network).
 // CLI: node scripts/export.mjs notebooks/x.ipynb [outDir]
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { root, PYTHON, JUPYTER } from "./setup.mjs";
@@ -52,6 +52,7 @@ export function exportNotebook(input, outDir) {
   const name = basename(input, ".ipynb");
   const ipynb = resolve(outDir, `${name}.ipynb`);
   const html = resolve(outDir, `${name}.html`);
+  mkdirSync(resolve(outDir), { recursive: true });
   executeNotebook(resolve(input), ipynb, { sign: true });
   const env = jupyterEnv();
   const conv = spawnSync(JUPYTER, ["nbconvert", "--to", "html", "--template", "featurelab", ipynb, "--output-dir", resolve(outDir)], { env, encoding: "utf8" });

@@ -32,6 +32,7 @@ def main() -> int:
         p for p in [os.path.join(ROOT, "jupyter"), os.environ.get("JUPYTER_PATH", "")] if p
     )
     nb = nbformat.read(args.input, as_version=4)
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     workdir = os.path.dirname(os.path.abspath(args.input))
     client = NotebookClient(
         nb,
@@ -63,7 +64,6 @@ def main() -> int:
                 if problems:
                     break
     finally:
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         if args.sign and not problems:
             NotebookNotary().sign(nb)
         nbformat.write(nb, args.output)

@@ -18,6 +18,8 @@ export interface PageReport {
   drawn: number;
   errors: string[];
   requests: string[];
+  /** Per figure, the hover label shown when the mouse is on its first point or bar ("" if none). */
+  hovers: string[];
 }
 
 export async function inspectPage(url: string, opts: { screenshot?: string } = {}): Promise<PageReport> {
@@ -37,8 +39,23 @@ export async function inspectPage(url: string, opts: { screenshot?: string } = {
     const drawn = await page.evaluate(() =>
       Array.from(document.querySelectorAll(".featurelab-figure")).filter((el) => el.querySelector(".js-plotly-plot .main-svg, .main-svg")).length,
     );
+    const hovers: string[] = [];
+    for (const fig of await page.locator(".featurelab-figure").all()) {
+      const point = fig.locator(".scatterlayer .point, .barlayer .point").first();
+      const box = (await point.count()) > 0 ? await point.boundingBox() : null;
+      if (!box) {
+        hovers.push("");
+        continue;
+      }
+      await fig.scrollIntoViewIfNeeded();
+      const again = (await point.boundingBox())!;
+      await page.mouse.move(again.x + again.width / 2, again.y + again.height / 2);
+      const label = fig.locator(".hoverlayer .hovertext");
+      await label.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+      hovers.push((await label.count()) > 0 ? await label.first().textContent() ?? "" : "");
+    }
     if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
-    return { figures, drawn, errors, requests };
+    return { figures, drawn, errors, requests, hovers };
   } finally {
     await browser.close();
   }

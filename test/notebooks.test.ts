@@ -33,6 +33,10 @@ for (const name of notebooks) {
     assert.equal(report.drawn, report.figures, "every figure drew");
     assert.deepEqual(report.errors, [], "no console errors");
     assert.deepEqual(report.requests, [], "no network requests: the page is self-contained");
+    for (const [i, label] of report.hovers.entries()) assert.match(label, /feature \d+/, `figure ${i} answers a hover with the feature it shows`);
+    if (name === "quickstart.ipynb") {
+      assert.match(report.hovers[0], /feature \d+.*density [\d.]+.*best ground-truth feature: #\d+ \(cos [\d.]+\)/s);
+    }
   });
 }
 
