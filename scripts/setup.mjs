@@ -18,6 +18,7 @@ const APT_PACKAGES = [
   "libjs-mathjax",
   "libjs-requirejs",
   "python3-jupyter-kernel-test",
+  "python3-numpy",
   "chromium",
 ];
 
@@ -36,7 +37,7 @@ function npmDepsPresent() {
 
 function jupyterPresent() {
   if (!existsSync(PYTHON) || !existsSync(JUPYTER) || !existsSync(CHROMIUM)) return false;
-  const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test"], { stdio: "ignore" });
+  const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test, numpy"], { stdio: "ignore" });
   return probe.status === 0;
 }
 

@@ -12,7 +12,7 @@ export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
 export { Rng } from "./engine/random.js";
 export { ActivationSet, fromVectors, type Metadata } from "./data/activation-set.js";
 export { load, type LoadOptions } from "./data/load.js";
-export { InputError } from "./data/errors.js";
+export { InputError } from "./io/errors.js";
 export type { SharkeyOptions, ToyData } from "./data/synthetic.js";
 export { Dictionary, type DictionaryConfig, type DictionaryWeights, type TrainingRecord } from "./dictionaries/dictionary.js";
 export { Codes } from "./dictionaries/codes.js";

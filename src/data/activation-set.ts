@@ -5,7 +5,7 @@ import * as aq from "arquero";
 import { FixedSizeList, Field, Float32, makeData, makeVector, Table, tableFromArrays, Vector, tableToIPC } from "apache-arrow";
 import { writeFileSync, renameSync } from "node:fs";
 import { tf, assertReady } from "../engine/backend.js";
-import { InputError } from "./errors.js";
+import { InputError } from "../io/errors.js";
 
 export type Metadata = Record<string, ArrayLike<unknown>>;
 type ColumnTable = aq.ColumnTable;

@@ -5,7 +5,7 @@ import * as aq from "arquero";
 import { tableFromIPC, Table, Type, DataType } from "apache-arrow";
 import { ready } from "../engine/backend.js";
 import { ActivationSet } from "./activation-set.js";
-import { InputError } from "./errors.js";
+import { InputError } from "../io/errors.js";
 
 export interface LoadOptions {
   /** Name of the vector column (FixedSizeList of floats). Found automatically when there is one. */
