@@ -12,8 +12,10 @@ function findTests(dir) {
   });
 }
 
+// Build dist/ for the tests that import the package by name; a type error fails test/build.test.ts
+// (and so the run) without hiding the other tests' results.
 const build = spawnSync(process.execPath, [join(root, "scripts", "build.mjs")], { stdio: "inherit", cwd: root });
-if (build.status !== 0) process.exit(build.status ?? 1);
+if (build.status !== 0) console.error("featurelab: the build failed; test/build.test.ts reports the type errors");
 
 const only = process.argv.slice(2);
 const files = findTests(join(root, "test"))

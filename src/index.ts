@@ -4,14 +4,17 @@ import { notebookProgress } from "./display/progress-display.js";
 import { geometryPlot } from "./display/geometry-plot.js";
 import { ablationPlot } from "./display/ablation-plot.js";
 import { sharkeyToyData } from "./data/synthetic.js";
+import { ActivationStream } from "./data/stream.js";
 
 // Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
 setProgressFactory(() => notebookProgress() ?? terminalProgress());
 
 export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
 export { Rng } from "./engine/random.js";
-export { ActivationSet, fromVectors, type Metadata } from "./data/activation-set.js";
+export { ActivationSet, GroupedActivationSet, fromVectors, type Metadata, type Normalization } from "./data/activation-set.js";
 export { load, type LoadOptions } from "./data/load.js";
+export { ActivationStream } from "./data/stream.js";
+export type { NonFinitePolicy } from "./data/finite.js";
 export { InputError } from "./io/errors.js";
 export type { SharkeyOptions, ToyData } from "./data/synthetic.js";
 export { Dictionary, type DictionaryConfig, type DictionaryWeights, type TrainingRecord } from "./dictionaries/dictionary.js";
@@ -30,6 +33,9 @@ export { Figure, type FigureSpec } from "./display/plotly.js";
 export { TableView } from "./display/table.js";
 export type { MimeBundle, Displayable } from "./display/bundle.js";
 export type { GeometryPlotOptions } from "./display/geometry-plot.js";
+
+/** Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them. */
+export const open = ActivationStream.open;
 
 /** Synthetic data with known ground truth. */
 export const toy = {

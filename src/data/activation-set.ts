@@ -4,11 +4,27 @@
 import * as aq from "arquero";
 import { FixedSizeList, Field, Float32, makeData, makeVector, Table, tableFromArrays, Vector, tableToIPC } from "apache-arrow";
 import { writeFileSync, renameSync } from "node:fs";
-import { tf, assertReady } from "../engine/backend.js";
+import { extname } from "node:path";
+import { writeParquet } from "../io/parquet.js";
+import { tf, assertReady, ready } from "../engine/backend.js";
+import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
+import { groupRows, sampleGroups, splitRows } from "./row-groups.js";
 
 export type Metadata = Record<string, ArrayLike<unknown>>;
 type ColumnTable = aq.ColumnTable;
+
+export interface Normalization {
+  method: "expected_average_only_in";
+  /** Vectors were multiplied by this. */
+  scale: number;
+}
+
+interface SetOptions {
+  vectorName?: string;
+  source?: string;
+  normalization?: Normalization;
+}
 
 export class ActivationSet {
   /** Row-major vectors, numRows × dim. Treat as read-only: sets share it. */
@@ -20,8 +36,10 @@ export class ActivationSet {
   readonly vectorName: string;
   /** Where the set came from (a file path), for messages and displays. */
   readonly source: string | undefined;
+  /** The scale applied by normalize(), if any (a dictionary folds it into its weights at save). */
+  readonly normalization: Normalization | undefined;
 
-  constructor(vectors: Float32Array, dim: number, meta: ColumnTable, opts: { vectorName?: string; source?: string } = {}) {
+  constructor(vectors: Float32Array, dim: number, meta: ColumnTable, opts: SetOptions = {}) {
     if (!Number.isInteger(dim) || dim <= 0) throw new InputError(opts.source, `vector dimension must be a positive integer, got ${dim}`);
     if (vectors.length % dim !== 0) {
       throw new InputError(opts.source, `${vectors.length} values do not split into rows of dim ${dim}`);
@@ -35,6 +53,7 @@ export class ActivationSet {
     this.meta = meta.numCols() > 0 ? meta : aq.table({ row: Int32Array.from({ length: rows }, (_, i) => i) });
     this.vectorName = opts.vectorName ?? "vector";
     this.source = opts.source;
+    this.normalization = opts.normalization;
   }
 
   get numRows(): number {
@@ -97,7 +116,7 @@ export class ActivationSet {
         cols[name] = Array.from(indices, (i) => src[i]);
       }
     }
-    return new ActivationSet(out, this.dim, aq.table(cols as any), { vectorName: this.vectorName, source: this.source });
+    return new ActivationSet(out, this.dim, aq.table(cols as any), this.options());
   }
 
   /**
@@ -115,6 +134,114 @@ export class ActivationSet {
     return this.take(Int32Array.from({ length: Math.min(n, this.numRows) }, (_, i) => i));
   }
 
+  /** Keep only some metadata columns (the vectors stay). */
+  select(...columns: string[]): ActivationSet {
+    for (const c of columns) this.column(c); // names the missing one
+    return this.withMeta(this.meta.select(...columns));
+  }
+
+  /** Add or replace metadata columns computed by arquero expressions, e.g. `{ first: d => d.pos === 0 }`. */
+  derive(values: Record<string, string | ((d: any, $: any) => unknown)>, params?: Record<string, unknown>): ActivationSet {
+    const meta = params ? this.meta.params(params) : this.meta;
+    return this.withMeta(meta.derive(values as any));
+  }
+
+  /** Rows sorted by metadata keys (arquero's orderby: names, `aq.desc("x")`, or expressions). */
+  orderby(...keys: unknown[]): ActivationSet {
+    const sorted = this.withRowIndex().orderby(...(keys as any[]));
+    return this.take(sorted.array(ROW_INDEX) as ArrayLike<number>);
+  }
+
+  /** Group rows by metadata columns, then `.sample(n, { seed })` per group. */
+  groupby(...columns: string[]): GroupedActivationSet {
+    return new GroupedActivationSet(this, columns);
+  }
+
+  /** n rows drawn at random (seeded), without replacement unless asked. */
+  sample(n: number, opts: { seed?: number; replace?: boolean } = {}): ActivationSet {
+    return this.take(sampleGroups([Array.from({ length: this.numRows }, (_, i) => i)], n, opts));
+  }
+
+  /**
+   * Split the rows: `{ by: "split" }` → one set per value of that column; `{ fraction: 0.8, seed }` →
+   * `{ train, test }` at random, with `groups: "document"` keeping each document on one side.
+   */
+  split(opts: { by: string }): Record<string, ActivationSet>;
+  split(opts: { fraction: number; seed?: number; groups?: string }): { train: ActivationSet; test: ActivationSet };
+  split(opts: { by?: string; fraction?: number; seed?: number; groups?: string }): Record<string, ActivationSet> {
+    if (opts.by !== undefined) {
+      const out: Record<string, ActivationSet> = {};
+      for (const rows of groupRows([this.column(opts.by)], this.numRows).values()) {
+        out[String(this.column(opts.by)[rows[0]])] = this.take(rows);
+      }
+      return out;
+    }
+    if (opts.fraction === undefined) throw new Error("featurelab: split needs { by: column } or { fraction, seed }");
+    const groups = opts.groups === undefined ? undefined : [...groupRows([this.column(opts.groups)], this.numRows).values()];
+    const [a, b] = splitRows(this.numRows, opts.fraction, opts.seed ?? 0, groups);
+    return { train: this.take(a), test: this.take(b) };
+  }
+
+  /**
+   * Scale every vector by one factor so the mean norm becomes √dim (SAELens'
+   * "expected_average_only_in"); pass `{ scale }` to apply a factor found on other data (e.g. the
+   * training set). The factor is recorded in `.normalization` so a dictionary can fold it in at save.
+   */
+  normalize(opts: { scale?: number } = {}): ActivationSet {
+    let scale = opts.scale;
+    if (scale === undefined) {
+      let total = 0;
+      for (let r = 0; r < this.numRows; r++) {
+        const v = this.row(r);
+        let s = 0;
+        for (let j = 0; j < this.dim; j++) s += v[j] * v[j];
+        total += Math.sqrt(s);
+      }
+      const meanNorm = total / this.numRows;
+      if (!(meanNorm > 0)) throw new InputError(this.source, "cannot normalise: every vector is zero");
+      scale = Math.sqrt(this.dim) / meanNorm;
+    }
+    const out = new Float32Array(this.vectors.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.vectors[i] * scale;
+    const prior = this.normalization?.scale ?? 1;
+    return new ActivationSet(out, this.dim, this.meta, { ...this.options(), normalization: { method: "expected_average_only_in", scale: prior * scale } });
+  }
+
+  /** Rows as host batches of `size` rows (the last one may be smaller), shuffled when asked. */
+  *rowBatches(opts: { size: number; shuffle?: boolean; seed?: number }): Generator<{ vectors: Float32Array; rows: number }> {
+    const order = opts.shuffle ? new Rng(opts.seed ?? 0).permutation(this.numRows) : undefined;
+    for (let start = 0; start < this.numRows; start += opts.size) {
+      const end = Math.min(this.numRows, start + opts.size);
+      if (!order) {
+        yield { vectors: this.vectors.subarray(start * this.dim, end * this.dim), rows: end - start };
+        continue;
+      }
+      const out = new Float32Array((end - start) * this.dim);
+      for (let k = start; k < end; k++) out.set(this.row(order[k]), (k - start) * this.dim);
+      yield { vectors: out, rows: end - start };
+    }
+  }
+
+  /** One pass over the rows as [size, dim] tensors (dispose each when done), shuffled when asked. */
+  async *batches(opts: { size?: number; shuffle?: boolean; seed?: number } = {}): AsyncGenerator<tf.Tensor2D> {
+    await ready();
+    for (const b of this.rowBatches({ size: opts.size ?? 1024, ...opts })) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
+  }
+
+  /** Metadata columns and their types, then the vector column. */
+  schema(): { name: string; type: string }[] {
+    const cols = this.columns.map((name) => ({ name, type: describeColumn(this.columnValues(name)) }));
+    return [...cols, { name: this.vectorName, type: `FixedSizeList<Float32>[${this.dim}]` }];
+  }
+
+  private options() {
+    return { vectorName: this.vectorName, source: this.source, normalization: this.normalization };
+  }
+
+  private withMeta(meta: ColumnTable): ActivationSet {
+    return new ActivationSet(this.vectors, this.dim, meta, this.options());
+  }
+
   private withRowIndex(): ColumnTable {
     return this.meta.assign({ [ROW_INDEX]: Int32Array.from({ length: this.numRows }, (_, i) => i) });
   }
@@ -130,11 +257,20 @@ export class ActivationSet {
     return base.assign(new Table({ [this.vectorName]: vec }));
   }
 
-  /** Write the set to an Arrow IPC file (.arrow / .feather v2), atomically. */
-  write(path: string): void {
-    const bytes = tableToIPC(this.toArrow(), "file");
+  /** Write the set to an Arrow IPC file (.arrow, .feather) or Parquet (.parquet), atomically. */
+  async write(path: string): Promise<void> {
+    const ext = extname(path).toLowerCase();
+    if (ext === ".parquet") {
+      const metadata: Metadata = {};
+      for (const c of this.columns) metadata[c] = this.columnValues(c);
+      await writeParquet(path, { vectors: this.vectors, dim: this.dim, vectorName: this.vectorName, metadata });
+      return;
+    }
+    if (![".arrow", ".feather", ".ipc"].includes(ext)) {
+      throw new InputError(path, `cannot write '${ext || "(no extension)"}': use .arrow / .feather (Arrow IPC) or .parquet`);
+    }
     const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, bytes);
+    writeFileSync(tmp, tableToIPC(this.toArrow(), "file"));
     renameSync(tmp, path);
   }
 
@@ -144,6 +280,37 @@ export class ActivationSet {
 }
 
 const ROW_INDEX = "__featurelab_row";
+
+/** Rows grouped by metadata keys; sample within each group. */
+export class GroupedActivationSet {
+  constructor(
+    readonly set: ActivationSet,
+    readonly keys: string[],
+  ) {
+    for (const k of keys) set.column(k);
+  }
+
+  /** n rows of every group (all of a smaller group), seeded. */
+  sample(n: number, opts: { seed?: number; replace?: boolean } = {}): ActivationSet {
+    const groups = groupRows(this.keys.map((k) => this.set.column(k)), this.set.numRows);
+    return this.set.take(sampleGroups(groups.values(), n, opts));
+  }
+
+  /** Number of rows in each group, as records. */
+  counts(): Record<string, unknown>[] {
+    const cols = this.keys.map((k) => this.set.column(k));
+    return [...groupRows(cols, this.set.numRows).values()].map((rows) => ({
+      ...Object.fromEntries(this.keys.map((k, j) => [k, cols[j][rows[0]]])),
+      rows: rows.length,
+    }));
+  }
+}
+
+function describeColumn(values: ArrayLike<unknown>): string {
+  if (ArrayBuffer.isView(values)) return values.constructor.name.replace("Array", "").replace(/^Big/, "");
+  const first = Array.from(values).find((v) => v !== null && v !== undefined);
+  return first === undefined ? "Null" : typeof first === "string" ? "Utf8" : typeof first === "boolean" ? "Bool" : typeof first === "number" ? "Float64" : typeof first;
+}
 
 function toArrowFriendly(values: ArrayLike<unknown>): unknown {
   if (ArrayBuffer.isView(values)) return values;

@@ -1,117 +1,148 @@
-// fl.load(path, { vector }) → ActivationSet. Reads Arrow IPC (file or stream; .arrow, .feather v2).
+// fl.load(path, opts) → ActivationSet, from Arrow IPC (file or stream), Parquet (a file or a folder
+// of shards), .npy, .npz and .safetensors, with metadata from the file itself or a CSV/JSON table.
 import { readFileSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import * as aq from "arquero";
-import { tableFromIPC, Table, Type, DataType } from "apache-arrow";
 import { ready } from "../engine/backend.js";
-import { ActivationSet } from "./activation-set.js";
 import { InputError } from "../io/errors.js";
+import { readNpy } from "../io/npy.js";
+import { readNpz } from "../io/npz.js";
+import { readSafetensors } from "../io/safetensors.js";
+import { toFloat32, type NdArray } from "../io/ndarray.js";
+import { listParquetShards, readParquet } from "../io/parquet.js";
+import { ActivationSet, type Metadata } from "./activation-set.js";
+import { fromArrowBytes } from "./arrow.js";
+import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
 
 export interface LoadOptions {
-  /** Name of the vector column (FixedSizeList of floats). Found automatically when there is one. */
+  /** The vector column (Arrow, Parquet) or array/tensor name (.npz, .safetensors); found when there is one. */
   vector?: string;
+  /** A CSV or JSON table (path) or columns, one row per vector, joined to the vectors row by row. */
+  metadata?: string | Metadata;
+  /** Rows with NaN/±Inf: "error" (default: refuse, saying how many and the first), "drop", or "keep". */
+  nonFinite?: NonFinitePolicy;
 }
 
-const ARROW_EXTENSIONS = new Set([".arrow", ".feather", ".ipc", ".arrows"]);
+const ARROW = new Set([".arrow", ".feather", ".ipc", ".arrows"]);
 
 export async function load(path: string, opts: LoadOptions = {}): Promise<ActivationSet> {
   await ready();
-  const ext = extname(path).toLowerCase();
-  const bytes = readInput(path);
-  if (ARROW_EXTENSIONS.has(ext)) return fromArrowBytes(bytes, path, opts);
-  throw new InputError(path, `unsupported file type '${ext || "(none)"}'; featurelab reads Arrow IPC files (.arrow, .feather)`);
+  let acts = await readAny(path, opts);
+  if (opts.metadata !== undefined) acts = await joinMetadata(acts, opts.metadata, path);
+  return applyNonFinite(acts, opts.nonFinite ?? "error");
 }
 
-function readInput(path: string): Uint8Array {
-  let size: number;
+async function readAny(path: string, opts: LoadOptions): Promise<ActivationSet> {
+  const st = statOrThrow(path);
+  const ext = extname(path).toLowerCase();
+  if (st.isDirectory()) {
+    const shards = await listParquetShards(path);
+    return parquetSet(path, await readShards(shards, opts.vector), opts.vector);
+  }
+  if (st.size === 0) throw new InputError(path, "is empty (0 bytes)");
+  if (ext === ".parquet") return parquetSet(path, await readShards([path], opts.vector), opts.vector);
+  if (ARROW.has(ext)) return fromArrowBytes(readFileSync(path), path, opts);
+  if (ext === ".npy") return fromArrays({ array: readNpy(readFileSync(path), path) }, path, "array");
+  if (ext === ".npz") return fromArrays(readNpz(readFileSync(path), path), path, opts.vector);
+  if (ext === ".safetensors") return fromArrays(readSafetensors(readFileSync(path), path).tensors, path, opts.vector);
+  throw new InputError(path, `unsupported file type '${ext || "(none)"}'; featurelab reads .arrow/.feather, .parquet (or a folder of them), .npy, .npz and .safetensors`);
+}
+
+function statOrThrow(path: string) {
   try {
-    const st = statSync(path);
-    if (st.isDirectory()) throw new InputError(path, "is a folder, expected a file");
-    size = st.size;
+    return statSync(path);
   } catch (err) {
-    if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(path, code === "ENOENT" ? "no such file" : `cannot read (${code ?? (err as Error).message})`);
   }
-  if (size === 0) throw new InputError(path, "is empty (0 bytes)");
-  return readFileSync(path);
 }
 
-/** Arrow IPC bytes → ActivationSet, with the file named in every error. */
-export function fromArrowBytes(bytes: Uint8Array, file: string, opts: LoadOptions = {}): ActivationSet {
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (err) {
-    throw new InputError(file, `is not a valid Arrow IPC file or stream (${(err as Error).message.split("\n")[0]})`);
+async function readShards(shards: string[], vector: string | undefined) {
+  const parts = [];
+  for (const s of shards) parts.push(await readParquet(s, { vector }));
+  const dim = parts[0].dim;
+  const bad = parts.findIndex((p) => p.dim !== dim);
+  if (bad >= 0) throw new InputError(shards[bad], `vectors have dim ${parts[bad].dim}, but ${shards[0]} has dim ${dim}`);
+  const vectors = new Float32Array(parts.reduce((n, p) => n + p.vectors.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    vectors.set(p.vectors, off);
+    off += p.vectors.length;
   }
-  if (table.schema.fields.length === 0) throw new InputError(file, "is not a valid Arrow IPC file or stream (no schema found)");
-  return fromArrowTable(table, file, opts);
+  const metadata: Record<string, unknown[]> = {};
+  for (const name of Object.keys(parts[0].metadata)) metadata[name] = parts.flatMap((p) => Array.from(p.metadata[name] ?? []));
+  return { vectors, dim, metadata };
 }
 
-export function fromArrowTable(table: Table, file: string | undefined, opts: LoadOptions = {}): ActivationSet {
-  const fields = table.schema.fields;
-  const describe = () => fields.map((f) => `${f.name}: ${f.type}`).join(", ");
-  const vectorName = opts.vector ?? pickVectorColumn(table, file);
-  const field = fields.find((f) => f.name === vectorName);
-  if (!field) throw new InputError(file, `no column '${vectorName}'; columns: ${describe()}`);
-  if (!DataType.isFixedSizeList(field.type) || !DataType.isFloat(field.type.children[0].type)) {
-    throw new InputError(file, `column '${vectorName}' is ${field.type}, expected FixedSizeList<Float32> (a fixed-length float vector per row)`);
-  }
-  const dim = field.type.listSize;
-  const column = table.getChild(vectorName)!;
-  if (column.nullCount > 0) throw new InputError(file, `column '${vectorName}' has ${column.nullCount} null rows`);
-  const vectors = flattenFloatList(column.data, dim, table.numRows);
-  const meta: Record<string, unknown> = {};
-  for (const f of fields) {
-    if (f.name === vectorName) continue;
-    meta[f.name] = toPlainColumn(table.getChild(f.name)!.toArray());
-  }
-  return new ActivationSet(vectors, dim, aq.table(meta as any), { vectorName, source: file });
+function parquetSet(path: string, t: { vectors: Float32Array; dim: number; metadata: Record<string, ArrayLike<unknown>> }, vector?: string) {
+  return new ActivationSet(t.vectors, t.dim, aq.table(t.metadata as any), { vectorName: vector ?? "vector", source: path });
 }
 
-function pickVectorColumn(table: Table, file: string | undefined): string {
-  const candidates = table.schema.fields.filter((f) => DataType.isFixedSizeList(f.type) && DataType.isFloat(f.type.children[0].type));
-  if (candidates.length === 1) return candidates[0].name;
-  const cols = table.schema.fields.map((f) => `${f.name}: ${f.type}`).join(", ");
-  if (candidates.length === 0) throw new InputError(file, `has no vector column (FixedSizeList of floats); columns: ${cols}`);
-  throw new InputError(file, `has several vector columns (${candidates.map((c) => c.name).join(", ")}); pass { vector: "<name>" }`);
+/**
+ * Arrays of a .npy/.npz/.safetensors file: the vector array is [N, d] or [N, seq, d] (rows are then
+ * (document, position) pairs); 1-D arrays of length N (or N·seq) become metadata columns.
+ */
+function fromArrays(arrays: Record<string, NdArray>, file: string, vector: string | undefined): ActivationSet {
+  const names = Object.keys(arrays);
+  const isFloat = (a: NdArray) => a.dtype.startsWith("float") || a.dtype === "bfloat16";
+  const describe = () => names.map((n) => `${n}: ${arrays[n].dtype}[${arrays[n].shape.join(", ")}]`).join(", ");
+  if (vector === undefined) {
+    const candidates = names.filter((n) => isFloat(arrays[n]) && (arrays[n].shape.length === 2 || arrays[n].shape.length === 3));
+    if (candidates.length !== 1) {
+      throw new InputError(file, candidates.length === 0 ? `has no float array of shape [N, d] or [N, seq, d]; arrays: ${describe()}` : `has several vector arrays (${candidates.join(", ")}); pass { vector: "<name>" }`);
+    }
+    vector = candidates[0];
+  }
+  const arr = arrays[vector];
+  if (!arr) throw new InputError(file, `no array '${vector}'; arrays: ${describe()}`);
+  if (!isFloat(arr)) throw new InputError(file, `array '${vector}' has dtype ${arr.dtype}; vectors must be float16, bfloat16, float32 or float64`);
+  if (arr.shape.length !== 2 && arr.shape.length !== 3) {
+    throw new InputError(file, `array '${vector}' has shape [${arr.shape.join(", ")}]; expected [N, d] or [N, seq, d]`);
+  }
+  const dim = arr.shape[arr.shape.length - 1];
+  const rows = arr.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const meta: Metadata = {};
+  if (arr.shape.length === 3) {
+    const seq = arr.shape[1];
+    meta.document = Int32Array.from({ length: rows }, (_, i) => Math.floor(i / seq));
+    meta.position = Int32Array.from({ length: rows }, (_, i) => i % seq);
+  }
+  for (const name of names) {
+    const a = arrays[name];
+    if (name === vector || a.shape.length !== 1 || a.shape[0] !== rows) continue;
+    meta[name] = a.dtype === "float16" || a.dtype === "bfloat16" ? toFloat32(a) : (a.data as ArrayLike<unknown>);
+  }
+  return new ActivationSet(toFloat32(arr), dim, aq.table(meta as any), { vectorName: vector, source: file });
 }
 
-/** One Float32Array for all chunks; zero-copy when the file holds a single Float32 chunk. */
-function flattenFloatList(chunks: readonly any[], dim: number, numRows: number): Float32Array {
-  const single = chunks.length === 1 ? chunks[0] : undefined;
-  if (single && single.offset === 0 && single.children[0].type.typeId === Type.Float && single.children[0].values instanceof Float32Array) {
-    const values: Float32Array = single.children[0].values;
-    const start = single.children[0].offset;
-    return values.subarray(start, start + numRows * dim);
+async function joinMetadata(acts: ActivationSet, metadata: string | Metadata, file: string): Promise<ActivationSet> {
+  let table: aq.ColumnTable;
+  let where = "metadata";
+  if (typeof metadata === "string") {
+    where = metadata;
+    const text = (() => {
+      try {
+        return readFileSync(metadata, "utf8");
+      } catch (err) {
+        throw new InputError(metadata, (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message);
+      }
+    })();
+    const ext = extname(metadata).toLowerCase();
+    try {
+      table = ext === ".json" ? aq.fromJSON(text) : ext === ".csv" || ext === ".tsv" ? aq.fromCSV(text, ext === ".tsv" ? { delimiter: "\t" } : {}) : (() => {
+        throw new Error(`unsupported metadata file type '${ext}'; use .csv, .tsv or .json`);
+      })();
+    } catch (err) {
+      throw new InputError(metadata, `cannot parse as a table (${(err as Error).message.split("\n")[0]})`);
+    }
+  } else {
+    table = aq.table(metadata as any);
   }
-  const out = new Float32Array(numRows * dim);
-  let row = 0;
-  for (const data of chunks) {
-    const child = data.children[0];
-    const values = child.values as ArrayLike<number>;
-    const from = (child.offset + data.offset * dim);
-    const n = data.length * dim;
-    const isHalf = child.type.precision === 0; // Float16: raw uint16 bits
-    for (let i = 0; i < n; i++) out[row * dim + i] = isHalf ? halfToFloat(values[from + i]) : values[from + i];
-    row += data.length;
+  if (table.numRows() !== acts.numRows) {
+    throw new InputError(where, `has ${table.numRows()} rows, but ${file} has ${acts.numRows} vectors (metadata joins row by row)`);
   }
-  return out;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
-function toPlainColumn(values: any): unknown {
-  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    return Float64Array.from(values as any, (v: bigint) => Number(v));
-  }
-  return values;
+  const cols: Metadata = {};
+  for (const c of acts.columns) cols[c] = acts.column(c);
+  for (const c of table.columnNames()) cols[c] = table.array(c) as ArrayLike<unknown>;
+  return new ActivationSet(acts.vectors, acts.dim, aq.table(cols as any), { vectorName: acts.vectorName, source: acts.source });
 }

@@ -1,7 +1,8 @@
 // A trained sparse dictionary: its architecture, its weights and what it computes.
 import { tf, assertReady } from "../engine/backend.js";
-import type { ActivationSet } from "../data/activation-set.js";
-import { reconstructionStats, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
+import { ActivationSet } from "../data/activation-set.js";
+import type { ActivationStream } from "../data/stream.js";
+import { reconstructionStats, reconstructionStatsAsync, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
 import type { Architecture, Params } from "./architecture.js";
 import { Codes } from "./codes.js";
 
@@ -93,14 +94,17 @@ export class Dictionary implements Reconstructor {
     return new Codes(out, acts.numRows, this.width);
   }
 
-  /** L0, FVU, MSE, dead fraction, L2 ratio, cosine, shrinkage γ on a set. */
-  metrics(acts: ActivationSet, opts: MetricsOptions = {}): ReconstructionMetrics {
-    assertReady("metrics()");
+  /** L0, FVU, MSE, dead fraction, L2 ratio, cosine, shrinkage γ on a set (or, awaited, a stream). */
+  metrics(acts: ActivationSet, opts?: MetricsOptions): ReconstructionMetrics;
+  metrics(acts: ActivationStream, opts?: MetricsOptions): Promise<ReconstructionMetrics>;
+  metrics(acts: ActivationSet | ActivationStream, opts: MetricsOptions = {}): ReconstructionMetrics | Promise<ReconstructionMetrics> {
     this.checkDim(acts);
+    if (!(acts instanceof ActivationSet)) return reconstructionStatsAsync(this, acts, opts).then((r) => r.metrics);
+    assertReady("metrics()");
     return reconstructionStats(this, acts, opts).metrics;
   }
 
-  private checkDim(acts: ActivationSet) {
+  private checkDim(acts: ActivationSet | ActivationStream) {
     if (acts.dim !== this.dIn) {
       throw new Error(`featurelab: this dictionary reads vectors of dim ${this.dIn}, but the set${acts.source ? ` from ${acts.source}` : ""} has dim ${acts.dim}`);
     }

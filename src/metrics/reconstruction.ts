@@ -2,6 +2,7 @@
 // batch by batch with float64 accumulation. Definitions: REFERENCE.md, Metrics.
 import { tf, ready } from "../engine/backend.js";
 import type { ActivationSet } from "../data/activation-set.js";
+import type { ActivationStream } from "../data/stream.js";
 
 /** Anything that maps inputs to features and back (every dictionary is one). */
 export interface Reconstructor {
@@ -39,81 +40,109 @@ export interface MetricsOptions {
   batchSize?: number;
 }
 
-/** Fraction of rows on which each feature fires, plus the metrics above. */
-export function reconstructionStats(model: Reconstructor, acts: ActivationSet, opts: MetricsOptions = {}) {
-  const batchSize = opts.batchSize ?? 1024;
-  const d = acts.dim;
-  const h = model.width;
-  const sumX = new Float64Array(d);
-  const sumX2 = new Float64Array(d);
-  const fires = new Float64Array(h);
-  let sqErr = 0, l0 = 0, l2Ratio = 0, cosine = 0, normRows = 0, xhat2 = 0, xhatDotX = 0;
-  for (let start = 0; start < acts.numRows; start += batchSize) {
-    const end = Math.min(acts.numRows, start + batchSize);
+/** Sums over batches, in float64, from which every metric above follows. */
+class Accumulator {
+  private readonly sumX: Float64Array;
+  private readonly sumX2: Float64Array;
+  private readonly fires: Float64Array;
+  private n = 0;
+  private sqErr = 0;
+  private l0 = 0;
+  private l2Ratio = 0;
+  private cosine = 0;
+  private normRows = 0;
+  private xhat2 = 0;
+  private xhatDotX = 0;
+
+  constructor(
+    private readonly model: Reconstructor,
+    private readonly d: number,
+  ) {
+    this.sumX = new Float64Array(d);
+    this.sumX2 = new Float64Array(d);
+    this.fires = new Float64Array(model.width);
+  }
+
+  add(vectors: Float32Array, rows: number): void {
     const parts = tf.tidy(() => {
-      const x = acts.sliceTensor(start, end);
-      const f = model.encodeTensor(x);
-      const xHat = model.decodeTensor(f);
-      const active = tf.cast(tf.greater(f, 0), "float32");
-      const nx = tf.norm(x, "euclidean", 1);
-      const nh = tf.norm(xHat, "euclidean", 1);
-      const dot = tf.sum(tf.mul(x, xHat), 1);
+      const x = tf.tensor2d(vectors, [rows, this.d]);
+      const f = this.model.encodeTensor(x);
+      const xHat = this.model.decodeTensor(f);
       return [
         tf.sum(tf.square(tf.sub(x, xHat))),
         tf.sum(x, 0),
         tf.sum(tf.square(x), 0),
-        tf.sum(active, 0),
-        nx,
-        nh,
-        dot,
+        tf.sum(tf.cast(tf.greater(f, 0), "float32"), 0),
+        tf.norm(x, "euclidean", 1),
+        tf.norm(xHat, "euclidean", 1),
+        tf.sum(tf.mul(x, xHat), 1),
       ];
     });
     const [e, sx, sx2, fc, nx, nh, dot] = parts.map((t) => t.dataSync() as Float32Array);
     tf.dispose(parts);
-    sqErr += e[0];
-    for (let j = 0; j < d; j++) {
-      sumX[j] += sx[j];
-      sumX2[j] += sx2[j];
+    this.n += rows;
+    this.sqErr += e[0];
+    for (let j = 0; j < this.d; j++) {
+      this.sumX[j] += sx[j];
+      this.sumX2[j] += sx2[j];
     }
-    for (let i = 0; i < h; i++) {
-      fires[i] += fc[i];
-      l0 += fc[i];
+    for (let i = 0; i < fc.length; i++) {
+      this.fires[i] += fc[i];
+      this.l0 += fc[i];
     }
     for (let b = 0; b < nx.length; b++) {
-      xhat2 += nh[b] * nh[b];
-      xhatDotX += dot[b];
+      this.xhat2 += nh[b] * nh[b];
+      this.xhatDotX += dot[b];
       if (nx[b] > 0) {
-        normRows++;
-        l2Ratio += nh[b] / nx[b];
-        cosine += nh[b] > 0 ? dot[b] / (nx[b] * nh[b]) : 0;
+        this.normRows++;
+        this.l2Ratio += nh[b] / nx[b];
+        this.cosine += nh[b] > 0 ? dot[b] / (nx[b] * nh[b]) : 0;
       }
     }
   }
-  const n = acts.numRows;
-  let centred = 0, total = 0;
-  for (let j = 0; j < d; j++) {
-    centred += sumX2[j] - (sumX[j] * sumX[j]) / n;
-    total += sumX2[j];
+
+  result(): { metrics: ReconstructionMetrics; density: Float64Array } {
+    const { n, d, sqErr } = this;
+    let centred = 0, total = 0;
+    for (let j = 0; j < d; j++) {
+      centred += this.sumX2[j] - (this.sumX[j] * this.sumX[j]) / n;
+      total += this.sumX2[j];
+    }
+    const h = this.model.width;
+    const dead = this.fires.reduce((c, v) => c + (v === 0 ? 1 : 0), 0);
+    const metrics: ReconstructionMetrics = {
+      l0: this.l0 / n,
+      fvu: sqErr / centred,
+      explainedVariance: 1 - sqErr / centred,
+      mse: sqErr / (n * d),
+      normalizedMse: sqErr / total,
+      deadFraction: dead / h,
+      dead,
+      l2Ratio: this.l2Ratio / this.normRows,
+      cosine: this.cosine / this.normRows,
+      shrinkage: this.xhat2 / this.xhatDotX,
+      rows: n,
+      width: h,
+    };
+    return { metrics, density: this.fires.map((v) => v / n) };
   }
-  const dead = fires.reduce((c, v) => c + (v === 0 ? 1 : 0), 0);
-  const metrics: ReconstructionMetrics = {
-    l0: l0 / n,
-    fvu: sqErr / centred,
-    explainedVariance: 1 - sqErr / centred,
-    mse: sqErr / (n * d),
-    normalizedMse: sqErr / total,
-    deadFraction: dead / h,
-    dead,
-    l2Ratio: l2Ratio / normRows,
-    cosine: cosine / normRows,
-    shrinkage: xhat2 / xhatDotX,
-    rows: n,
-    width: h,
-  };
-  return { metrics, density: fires.map((v) => v / n) };
 }
 
-export async function reconstructionMetrics(model: Reconstructor, acts: ActivationSet, opts: MetricsOptions = {}) {
+/** The metrics above over an in-memory set, plus the fraction of rows each feature fires on. */
+export function reconstructionStats(model: Reconstructor, acts: ActivationSet, opts: MetricsOptions = {}) {
+  const acc = new Accumulator(model, acts.dim);
+  for (const b of acts.rowBatches({ size: opts.batchSize ?? 1024 })) acc.add(b.vectors, b.rows);
+  return acc.result();
+}
+
+/** The same over a stream (or a set), reading it batch by batch. */
+export async function reconstructionStatsAsync(model: Reconstructor, acts: ActivationSet | ActivationStream, opts: MetricsOptions = {}) {
   await ready();
-  return reconstructionStats(model, acts, opts).metrics;
+  const acc = new Accumulator(model, acts.dim);
+  for await (const b of acts.rowBatches({ size: opts.batchSize ?? 1024 })) acc.add(b.vectors, b.rows);
+  return acc.result();
+}
+
+export async function reconstructionMetrics(model: Reconstructor, acts: ActivationSet | ActivationStream, opts: MetricsOptions = {}) {
+  return (await reconstructionStatsAsync(model, acts, opts)).metrics;
 }

@@ -3,6 +3,8 @@
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import type { ActivationSet } from "../data/activation-set.js";
+import type { ActivationStream } from "../data/stream.js";
+import { endlessBatches } from "../data/endless-batches.js";
 import type { Architecture } from "../dictionaries/architecture.js";
 import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
 import { Adam, clipByGlobalNorm } from "./adam.js";
@@ -40,16 +42,16 @@ export interface FitSpec {
   extra: Record<string, unknown>;
 }
 
-export async function fit(spec: FitSpec, acts: ActivationSet, opts: FitOptions = {}): Promise<Dictionary> {
+export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream, opts: FitOptions = {}): Promise<Dictionary> {
   await ready();
   const steps = opts.steps ?? 2000;
-  const batchSize = Math.min(opts.batchSize ?? 1024, acts.numRows);
+  const batchSize = Math.min(opts.batchSize ?? 1024, acts.numRows ?? Infinity);
   const seed = opts.seed ?? 0;
   const logEvery = opts.logEvery ?? Math.max(1, Math.floor(steps / 200));
   const l1Warmup = opts.l1WarmupSteps ?? Math.floor(steps / 20);
   const deadWindow = opts.deadWindowTokens ?? Math.min(1e7, Math.max(batchSize, Math.floor((steps * batchSize) / 4)));
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`featurelab: fit: steps must be a positive integer, got ${steps}`);
-  if (acts.numRows < 1) throw new Error(`featurelab: fit: the activation set${acts.source ? ` from ${acts.source}` : ""} has no rows`);
+  if (acts.numRows !== undefined && acts.numRows < 1) throw new Error(`featurelab: fit: the activation set${acts.source ? ` from ${acts.source}` : ""} has no rows`);
   const { arch, width } = spec;
   const dIn = acts.dim;
   const rng = new Rng(seed);
@@ -71,9 +73,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet, opts: FitOptions =
   };
   process.once("SIGINT", onInterrupt);
 
-  const batch = new Float32Array(batchSize * dIn);
-  let order = rng.permutation(acts.numRows);
-  let cursor = 0;
+  const batches = endlessBatches(acts, batchSize, rng);
   const t0 = performance.now();
   let tokens = 0;
   let lastDraw = 0;
@@ -97,13 +97,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet, opts: FitOptions =
         note = `interrupted at step ${step}: keeping the dictionary trained so far`;
         break;
       }
-      for (let r = 0; r < batchSize; r++) {
-        if (cursor === order.length) {
-          order = rng.permutation(acts.numRows);
-          cursor = 0;
-        }
-        batch.set(acts.row(order[cursor++]), r * dIn);
-      }
+      const batch = (await batches.next()).value as Float32Array;
       const lr = learningRate(step, {
         lr: opts.lr ?? 3e-4,
         warmupSteps: opts.lrWarmupSteps,
@@ -157,6 +151,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet, opts: FitOptions =
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
+    await batches.return(undefined);
     process.removeListener("SIGINT", onInterrupt);
     adam.dispose();
     firedInInterval.dispose();

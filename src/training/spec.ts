@@ -1,6 +1,7 @@
 // fl.dictionary(arch, options) → a DictionarySpec: what to train, before any data is seen.
 // Each call returns a new immutable value, so notebook cells can be re-run.
 import type { ActivationSet } from "../data/activation-set.js";
+import type { ActivationStream } from "../data/stream.js";
 import { architecture } from "../dictionaries/registry.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { fit, type FitOptions } from "./fit.js";
@@ -34,7 +35,7 @@ export class DictionarySpec {
   }
 
   /** Train on a set of activations. */
-  fit(acts: ActivationSet, opts: FitOptions = {}): Promise<Dictionary> {
+  fit(acts: ActivationSet | ActivationStream, opts: FitOptions = {}): Promise<Dictionary> {
     const { width, l1 = 1, ...extra } = this.options;
     return fit({ arch: architecture(this.arch), width, l1, extra }, acts, opts);
   }

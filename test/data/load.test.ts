@@ -52,7 +52,7 @@ test("bad input names the file and what is wrong", async () => {
   await assert.rejects(load(good, { vector: "row" }), /column 'row' is Int32, expected FixedSizeList<Float32>/);
   const folder = join(dir, "folder.arrow");
   mkdirSync(folder);
-  await assert.rejects(load(folder), /folder\.arrow: is a folder/);
+  await assert.rejects(load(folder), /folder\.arrow: contains no \.parquet files/);
   await assert.rejects(load(join(dir, "x.xyz")), /x\.xyz: no such file/);
   const txt = join(dir, "x.xyz");
   writeFileSync(txt, "1,2,3");

@@ -1,0 +1,123 @@
+// Arrow tables ↔ ActivationSet: the vector column is FixedSizeList<Float> (or a List<Float> whose
+// rows all have the same length); every other column is metadata.
+import * as aq from "arquero";
+import { tableFromIPC, Table, Type, DataType } from "apache-arrow";
+import { InputError } from "../io/errors.js";
+import { ActivationSet } from "./activation-set.js";
+
+interface ArrowOptions {
+  vector?: string;
+}
+
+/** Arrow IPC bytes → ActivationSet, with the file named in every error. */
+export function fromArrowBytes(bytes: Uint8Array, file: string, opts: ArrowOptions = {}): ActivationSet {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    throw new InputError(file, `is not a valid Arrow IPC file or stream (${(err as Error).message.split("\n")[0]})`);
+  }
+  if (table.schema.fields.length === 0) throw new InputError(file, "is not a valid Arrow IPC file or stream (no schema found)");
+  return fromArrowTable(table, file, opts);
+}
+
+export function fromArrowTable(table: Table, file: string | undefined, opts: ArrowOptions = {}): ActivationSet {
+  const fields = table.schema.fields;
+  const describe = () => fields.map((f) => `${f.name}: ${f.type}`).join(", ");
+  const vectorName = opts.vector ?? pickVectorColumn(table, file);
+  const field = fields.find((f) => f.name === vectorName);
+  if (!field) throw new InputError(file, `no column '${vectorName}'; columns: ${describe()}`);
+  if (!isFloatList(field.type)) {
+    throw new InputError(file, `column '${vectorName}' is ${field.type}, expected FixedSizeList<Float32> (a fixed-length float vector per row)`);
+  }
+  const column = table.getChild(vectorName)!;
+  if (column.nullCount > 0) throw new InputError(file, `column '${vectorName}' has ${column.nullCount} null rows`);
+  const dim = DataType.isFixedSizeList(field.type) ? field.type.listSize : listDim(column.data, vectorName, file);
+  const vectors = DataType.isFixedSizeList(field.type) ? flattenFloatList(column.data, dim, table.numRows) : flattenVariableList(column.data, dim, table.numRows);
+  const meta: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (f.name === vectorName) continue;
+    meta[f.name] = toPlainColumn(table.getChild(f.name)!.toArray());
+  }
+  return new ActivationSet(vectors, dim, aq.table(meta as any), { vectorName, source: file });
+}
+
+function pickVectorColumn(table: Table, file: string | undefined): string {
+  const candidates = table.schema.fields.filter((f) => isFloatList(f.type));
+  if (candidates.length === 1) return candidates[0].name;
+  const cols = table.schema.fields.map((f) => `${f.name}: ${f.type}`).join(", ");
+  if (candidates.length === 0) throw new InputError(file, `has no vector column (FixedSizeList of floats); columns: ${cols}`);
+  throw new InputError(file, `has several vector columns (${candidates.map((c) => c.name).join(", ")}); pass { vector: "<name>" }`);
+}
+
+/** One Float32Array for all chunks; zero-copy when the file holds a single Float32 chunk. */
+function flattenFloatList(chunks: readonly any[], dim: number, numRows: number): Float32Array {
+  const single = chunks.length === 1 ? chunks[0] : undefined;
+  if (single && single.offset === 0 && single.children[0].type.typeId === Type.Float && single.children[0].values instanceof Float32Array) {
+    const values: Float32Array = single.children[0].values;
+    const start = single.children[0].offset;
+    return values.subarray(start, start + numRows * dim);
+  }
+  const out = new Float32Array(numRows * dim);
+  let row = 0;
+  for (const data of chunks) {
+    const child = data.children[0];
+    const values = child.values as ArrayLike<number>;
+    const from = (child.offset + data.offset * dim);
+    const n = data.length * dim;
+    const isHalf = child.type.precision === 0; // Float16: raw uint16 bits
+    for (let i = 0; i < n; i++) out[row * dim + i] = isHalf ? halfToFloat(values[from + i]) : values[from + i];
+    row += data.length;
+  }
+  return out;
+}
+
+function isFloatList(type: DataType): boolean {
+  return (DataType.isFixedSizeList(type) || DataType.isList(type)) && DataType.isFloat(type.children[0].type);
+}
+
+/** The common length of a List<Float> column's rows; ragged rows are an error naming the first. */
+function listDim(chunks: readonly any[], name: string, file: string | undefined): number {
+  let dim = -1;
+  let row = 0;
+  for (const data of chunks) {
+    const offsets: Int32Array = data.valueOffsets;
+    for (let i = 0; i < data.length; i++, row++) {
+      const len = offsets[data.offset + i + 1] - offsets[data.offset + i];
+      if (dim < 0) dim = len;
+      else if (len !== dim) throw new InputError(file, `column '${name}' is ragged: row 0 has ${dim} values, row ${row} has ${len}`);
+    }
+  }
+  if (dim <= 0) throw new InputError(file, `column '${name}' has empty vectors`);
+  return dim;
+}
+
+function flattenVariableList(chunks: readonly any[], dim: number, numRows: number): Float32Array {
+  const out = new Float32Array(numRows * dim);
+  let row = 0;
+  for (const data of chunks) {
+    const child = data.children[0];
+    const isHalf = child.type.precision === 0;
+    for (let i = 0; i < data.length; i++, row++) {
+      const start = child.offset + data.valueOffsets[data.offset + i];
+      for (let j = 0; j < dim; j++) out[row * dim + j] = isHalf ? halfToFloat(child.values[start + j]) : child.values[start + j];
+    }
+  }
+  return out;
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+function toPlainColumn(values: any): unknown {
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    return Float64Array.from(values as any, (v: bigint) => Number(v));
+  }
+  return values;
+}

@@ -1,0 +1,204 @@
+// Activations larger than memory: an Arrow IPC file (random access to its record batches) or
+// Parquet shards (row groups), read chunk by chunk. Shuffling permutes the chunk order and mixes rows
+// through a bounded buffer, so peak memory depends on the batch and buffer sizes, not the file size.
+import { open, stat } from "node:fs/promises";
+import { extname } from "node:path";
+import { RecordBatchReader, DataType, type AsyncRecordBatchFileReader } from "apache-arrow";
+import { tf, ready } from "../engine/backend.js";
+import { Rng } from "../engine/random.js";
+import { InputError } from "../io/errors.js";
+import { listParquetShards, parquetInfo, readParquetBatches } from "../io/parquet.js";
+import { nonFiniteRows } from "./finite.js";
+
+export interface RowBatch {
+  vectors: Float32Array;
+  rows: number;
+}
+
+/** A sequence of chunks that can be read in any order. */
+interface ChunkSource {
+  numChunks: number;
+  read(i: number): Promise<RowBatch>;
+  close(): Promise<void>;
+}
+
+export interface StreamBatchOptions {
+  size: number;
+  shuffle?: boolean;
+  seed?: number;
+  /** Rows held for mixing when shuffling (default 16 × size). */
+  bufferRows?: number;
+}
+
+export class ActivationStream {
+  private constructor(
+    readonly source: string,
+    readonly dim: number,
+    readonly vectorName: string,
+    private readonly openChunks: () => Promise<ChunkSource>,
+    /** Rows, when the format says so without reading the data (Parquet); else undefined until counted. */
+    private rowCount: number | undefined,
+  ) {}
+
+  /** Open an Arrow IPC file, a Parquet file or a folder of Parquet shards for streaming. */
+  static async open(path: string, opts: { vector?: string } = {}): Promise<ActivationStream> {
+    await ready();
+    const st = await stat(path).catch(() => {
+      throw new InputError(path, "no such file");
+    });
+    const ext = extname(path).toLowerCase();
+    if (st.isDirectory() || ext === ".parquet") {
+      const shards = st.isDirectory() ? await listParquetShards(path) : [path];
+      const infos = await Promise.all(shards.map((s) => parquetInfo(s)));
+      const groups = infos.flatMap((info, s) => info.rowGroups.map((_, g) => ({ shard: shards[s], group: g })));
+      const first = await readParquetBatches(shards[0], { vector: opts.vector, rowGroups: [0] }).next();
+      if (first.done) throw new InputError(path, "holds no rows");
+      const dim = first.value.dim;
+      const chunks = async (): Promise<ChunkSource> => ({
+        numChunks: groups.length,
+        async read(i) {
+          const { shard, group } = groups[i];
+          const it = readParquetBatches(shard, { vector: opts.vector, rowGroups: [group], columns: [] });
+          const b = (await it.next()).value!;
+          if (b.dim !== dim) throw new InputError(shard, `vectors have dim ${b.dim}, but ${shards[0]} has dim ${dim}`);
+          return { vectors: b.vectors, rows: b.numRows };
+        },
+        async close() {},
+      });
+      const rows = infos.reduce((n, i) => n + i.numRows, 0);
+      return new ActivationStream(path, dim, opts.vector ?? "vector", chunks, rows);
+    }
+    if (![".arrow", ".feather", ".ipc"].includes(ext)) {
+      throw new InputError(path, `cannot stream '${ext}': streaming reads Arrow IPC files (.arrow, .feather) and Parquet files or folders`);
+    }
+    const arrow = await openArrowFile(path);
+    const { dim, vectorName } = pickVector(arrow.reader, path, opts.vector);
+    await arrow.close();
+    return new ActivationStream(path, dim, vectorName, async () => {
+      const a = await openArrowFile(path);
+      return {
+        numChunks: a.reader.numRecordBatches,
+        async read(i) {
+          const rb = await a.reader.readRecordBatch(i);
+          if (!rb) throw new InputError(path, `record batch ${i} is missing or corrupt`);
+          return chunkVectors(rb.getChild(vectorName)!.data[0], dim, rb.numRows);
+        },
+        close: a.close,
+      };
+    }, undefined);
+  }
+
+  /** Number of rows (reads the file once when the format does not record it). */
+  async count(): Promise<number> {
+    if (this.rowCount === undefined) {
+      let n = 0;
+      for await (const b of this.rowBatches({ size: 65536 })) n += b.rows;
+      this.rowCount = n;
+    }
+    return this.rowCount;
+  }
+
+  get numRows(): number | undefined {
+    return this.rowCount;
+  }
+
+  /** One pass over the rows in host batches of `size` rows (the last may be smaller). */
+  async *rowBatches(opts: StreamBatchOptions): AsyncGenerator<RowBatch> {
+    const { size } = opts;
+    const src = await this.openChunks();
+    try {
+      const rng = new Rng(opts.seed ?? 0);
+      const order = opts.shuffle ? rng.permutation(src.numChunks) : Int32Array.from({ length: src.numChunks }, (_, i) => i);
+      const keep = opts.shuffle ? Math.max(opts.bufferRows ?? 16 * size, size) : 0;
+      const pool = new RowPool(this.dim);
+      for (const c of order) {
+        const chunk = await src.read(c);
+        const bad = nonFiniteRows(chunk.vectors, this.dim);
+        if (bad.length > 0) throw new InputError(this.source, `a chunk holds ${bad.length} rows with NaN or ±Inf`);
+        pool.push(chunk.vectors);
+        while (pool.rows >= size + keep) yield pool.take(size, opts.shuffle ? rng : undefined);
+      }
+      while (pool.rows > 0) yield pool.take(Math.min(size, pool.rows), opts.shuffle ? rng : undefined);
+    } finally {
+      await src.close();
+    }
+  }
+
+  /** One pass as [size, dim] tensors (dispose each when done). */
+  async *batches(opts: Partial<StreamBatchOptions> = {}): AsyncGenerator<tf.Tensor2D> {
+    for await (const b of this.rowBatches({ size: 1024, ...opts })) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
+  }
+
+  toString(): string {
+    return `ActivationStream(${this.source}, dim ${this.dim}${this.rowCount !== undefined ? `, ${this.rowCount} rows` : ""})`;
+  }
+}
+
+/** Rows waiting to be batched; taken in order, or at random (swap-remove) when shuffling. */
+class RowPool {
+  private buf = new Float32Array(0);
+  rows = 0;
+  constructor(private readonly dim: number) {}
+
+  push(v: Float32Array) {
+    const need = (this.rows * this.dim) + v.length;
+    if (need > this.buf.length) {
+      const grown = new Float32Array(Math.max(need, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.rows * this.dim));
+      this.buf = grown;
+    }
+    this.buf.set(v, this.rows * this.dim);
+    this.rows += v.length / this.dim;
+  }
+
+  take(n: number, rng?: Rng): RowBatch {
+    const d = this.dim;
+    const out = new Float32Array(n * d);
+    if (!rng) {
+      out.set(this.buf.subarray(0, n * d));
+      this.buf.copyWithin(0, n * d, this.rows * d);
+    } else {
+      for (let k = 0; k < n; k++) {
+        const i = rng.int(this.rows - k);
+        const last = this.rows - k - 1;
+        out.set(this.buf.subarray(i * d, (i + 1) * d), k * d);
+        this.buf.copyWithin(i * d, last * d, (last + 1) * d);
+      }
+    }
+    this.rows -= n;
+    return { vectors: out, rows: n };
+  }
+}
+
+async function openArrowFile(path: string): Promise<{ reader: AsyncRecordBatchFileReader; close: () => Promise<void> }> {
+  const fh = await open(path, "r");
+  try {
+    const reader = (await RecordBatchReader.from(fh)) as AsyncRecordBatchFileReader;
+    await reader.open();
+    if (typeof reader.readRecordBatch !== "function" || !reader.schema) throw new Error("not an Arrow IPC file");
+    return { reader, close: () => fh.close() };
+  } catch (err) {
+    await fh.close();
+    throw new InputError(path, `is not a readable Arrow IPC file (${(err as Error).message.split("\n")[0]}); streaming needs the IPC file format`);
+  }
+}
+
+function pickVector(reader: AsyncRecordBatchFileReader, file: string, name?: string): { dim: number; vectorName: string } {
+  const fields = reader.schema.fields;
+  const vectors = fields.filter((f) => DataType.isFixedSizeList(f.type) && DataType.isFloat(f.type.children[0].type));
+  const list = fields.map((f) => `${f.name}: ${f.type}`).join(", ");
+  const field = name === undefined ? (vectors.length === 1 ? vectors[0] : undefined) : fields.find((f) => f.name === name);
+  if (!field) {
+    throw new InputError(file, name === undefined ? `needs exactly one FixedSizeList<Float> vector column to stream; columns: ${list}` : `no column '${name}'; columns: ${list}`);
+  }
+  if (!vectors.includes(field)) throw new InputError(file, `column '${field.name}' is ${field.type}, expected FixedSizeList<Float32>`);
+  return { dim: (field.type as any).listSize, vectorName: field.name };
+}
+
+function chunkVectors(data: any, dim: number, rows: number): RowBatch {
+  const child = data.children[0];
+  const start = child.offset + data.offset * dim;
+  const values = child.values as ArrayLike<number>;
+  const out = values instanceof Float32Array ? values.slice(start, start + rows * dim) : Float32Array.from({ length: rows * dim }, (_, i) => values[start + i]);
+  return { vectors: out, rows };
+}
