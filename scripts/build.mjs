@@ -1,6 +1,6 @@
 // Compiles src/ to dist/ (ESM + type declarations). Run by `npm install` (prepare) and `npm run build`.
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,8 +13,16 @@ try {
   console.error("featurelab build: typescript is not installed; run `npm install` first");
   process.exit(1);
 }
-if (existsSync(join(root, "dist"))) rmSync(join(root, "dist"), { recursive: true, force: true });
-const r = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json")], { stdio: "inherit", cwd: root });
+// Compile into a fresh folder, then swap it in: a process importing dist/ meanwhile never finds it
+// missing, and files of deleted sources do not linger.
+const fresh = join(root, `.dist-${process.pid}`);
+const r = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.json"), "--outDir", fresh], { stdio: "inherit", cwd: root });
+if (existsSync(fresh)) {
+  const old = join(root, `.dist-old-${process.pid}`);
+  if (existsSync(join(root, "dist"))) renameSync(join(root, "dist"), old);
+  renameSync(fresh, join(root, "dist"));
+  rmSync(old, { recursive: true, force: true });
+}
 if (r.status !== 0) process.exit(r.status ?? 1);
 
 // node_modules/featurelab → this package, as an installed copy would be. Node finds the package by

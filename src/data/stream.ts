@@ -8,6 +8,7 @@ import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
 import { listParquetShards, parquetInfo, readParquetBatches } from "../io/parquet.js";
+import { toFloat32 } from "../io/ndarray.js";
 import { nonFiniteRows } from "./finite.js";
 
 export interface RowBatch {
@@ -195,10 +196,12 @@ function pickVector(reader: AsyncRecordBatchFileReader, file: string, name?: str
   return { dim: (field.type as any).listSize, vectorName: field.name };
 }
 
+/** A record batch's vectors as float32 (copied, so the batch's buffers can be freed). */
 function chunkVectors(data: any, dim: number, rows: number): RowBatch {
   const child = data.children[0];
   const start = child.offset + data.offset * dim;
-  const values = child.values as ArrayLike<number>;
-  const out = values instanceof Float32Array ? values.slice(start, start + rows * dim) : Float32Array.from({ length: rows * dim }, (_, i) => values[start + i]);
-  return { vectors: out, rows };
+  const values = child.values.subarray(start, start + rows * dim);
+  if (values instanceof Float32Array) return { vectors: values.slice(), rows };
+  const dtype = values instanceof Float64Array ? "float64" : "float16"; // Arrow keeps float16 as raw Uint16 bits
+  return { vectors: toFloat32({ dtype, shape: [rows, dim], data: values }), rows };
 }

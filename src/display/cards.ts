@@ -37,13 +37,17 @@ export function activationSetBundle(acts: ActivationSet, previewRows = 8): MimeB
   const lines: [string, Cell][] = [
     ["rows", acts.numRows],
     ["dim", acts.dim],
-    ["vector", `${acts.vectorName}: FixedSizeList<Float32>[${acts.dim}]`],
     ["bytes", formatBytes(acts.vectors.byteLength)],
   ];
+  if (acts.normalization) lines.push(["normalised ×", acts.normalization.scale]);
   if (acts.source) lines.push(["source", acts.source]);
+  const schema = acts
+    .schema()
+    .map((f) => `<span style="opacity:.7">${escapeHtml(f.name)}</span>: ${escapeHtml(f.type)}`)
+    .join(" · ");
   return {
-    "text/html": card("ActivationSet", lines, htmlTable(columns, rows)),
-    "text/plain": `${acts}\n${textTable(columns, rows)}`,
+    "text/html": card("ActivationSet", lines, `<div style="margin:4px 0;font-size:12px">schema: ${schema}</div>${htmlTable(columns, rows)}`),
+    "text/plain": `${acts}\nschema: ${acts.schema().map((f) => `${f.name}: ${f.type}`).join(", ")}\n${textTable(columns, rows)}`,
   };
 }
 

@@ -319,7 +319,7 @@ async function readRows(pq: OpenFile, columns: string[], rowStart: number, rowEn
 
 /** Bytes of vector pages decoded at a time. hyparquet turns list rows into JS arrays; decoding a row group
  *  in page-aligned slices keeps those short-lived, so the garbage collector keeps up and RSS stays low. */
-const SLICE_BYTES = 1 << 20;
+const SLICE_BYTES = Number(process.env.PQ_SLICE ?? 1 << 20);
 
 /** Page-aligned row slices (relative to the row group) of about SLICE_BYTES, from the vector column's offset
  *  index; the whole row group at once when the file has no offset index (pyarrow's default). */

@@ -28,6 +28,10 @@ export interface WriteParquetOptions {
   compression?: "SNAPPY" | "UNCOMPRESSED";
 }
 
+/** Target page size. Smaller than the usual 1 MB: a reader decoding a page of a list column allocates level
+ *  arrays of 8 bytes per value, and below ~128 KB those stay ordinary young objects that die cheaply. */
+const PAGE_BYTES = Number(process.env.PQ_PAGE ?? 32 * 1024);
+
 type Column = { name: string; element: SchemaElement; data: ArrayLike<unknown> & { slice(start: number, end: number): ArrayLike<unknown> } };
 
 function planColumn(path: string, name: string, values: ArrayLike<unknown>): Column {
@@ -130,7 +134,7 @@ export async function writeParquet(path: string, table: ParquetWriteTable, opts:
       const columnData: ColumnSource[] = columns.map((c) => ({ name: c.name, data: c.data.slice(start, end) as ColumnSource["data"] }));
       // min/max statistics of vector components help no reader and cost a pass over the floats
       columnData.push({ name: vectorName, data: rows, statistics: false });
-      await pq.write({ columnData, rowGroupSize: end - start });
+      await pq.write({ columnData, rowGroupSize: end - start, pageSize: PAGE_BYTES });
     }
     await pq.finish();
     await handle.datasync();

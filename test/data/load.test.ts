@@ -58,3 +58,21 @@ test("bad input names the file and what is wrong", async () => {
   writeFileSync(txt, "1,2,3");
   await assert.rejects(load(txt), /x\.xyz: unsupported file type '\.xyz'/);
 });
+
+test("a List<Float> column loads when every row has the same length, and a ragged one is refused", async () => {
+  const { List, Float32: F32, Field: Fld, makeData: md, makeVector: mv, Table: T } = await import("apache-arrow");
+  const listOf = (lengths: number[]) => {
+    const offsets = Int32Array.from([0, ...lengths.map((_, i) => lengths.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+    const total = offsets[offsets.length - 1];
+    const child = md({ type: new F32(), length: total, data: Float32Array.from({ length: total }, (_, i) => i) });
+    return new T({ emb: mv(md({ type: new List(new Fld("item", new F32(), false)), length: lengths.length, nullCount: 0, valueOffsets: offsets, child })) });
+  };
+  const even = join(dir, "list.arrow");
+  writeFileSync(even, tableToIPC(listOf([3, 3, 3]), "file"));
+  const acts = await load(even);
+  assert.equal(acts.dim, 3);
+  assert.deepEqual([...acts.row(2)], [6, 7, 8]);
+  const ragged = join(dir, "ragged.arrow");
+  writeFileSync(ragged, tableToIPC(listOf([3, 3, 2, 3]), "file"));
+  await assert.rejects(load(ragged), /ragged\.arrow: column 'emb' is ragged: row 0 has 3 values, row 2 has 2/);
+});

@@ -4,23 +4,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PYTHON, python, scratchDir, skipWithoutNumpy } from "../python.js";
 import { InputError } from "../../src/io/errors.js";
 import { type NdArray, toFloat32 } from "../../src/io/ndarray.js";
 import { readNpy, writeNpy } from "../../src/io/npy.js";
 
-const PYTHON = "/usr/bin/python3";
-const numpyMissing = spawnSync(PYTHON, ["-c", "import numpy"], { timeout: 30_000 }).status !== 0;
-const skip = numpyMissing ? "/usr/bin/python3 with numpy is not available" : false;
-
-/** Runs a Python script in `cwd` and parses the JSON it prints. */
-function python(script: string, cwd: string): any {
-  const r = spawnSync(PYTHON, ["-c", script], { cwd, timeout: 60_000, encoding: "utf8" });
-  assert.equal(r.status, 0, `python failed: ${r.error ?? ""}${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-const dir = mkdtempSync(join(tmpdir(), "featurelab-npy-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const skip = skipWithoutNumpy;
+const dir = scratchDir("featurelab-npy-");
 
 /** A .npy file with a hand-written header dict (version 1.0, or 2.0/3.0), padded as numpy pads it. */
 function craft(dict: string, data: Uint8Array = new Uint8Array(0), major = 1): Uint8Array {

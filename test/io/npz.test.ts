@@ -5,23 +5,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
+import { PYTHON, python, scratchDir, skipWithoutNumpy } from "../python.js";
 import { InputError } from "../../src/io/errors.js";
 import type { NdArray } from "../../src/io/ndarray.js";
 import { readNpz, writeNpz } from "../../src/io/npz.js";
 
-const PYTHON = "/usr/bin/python3";
-const numpyMissing = spawnSync(PYTHON, ["-c", "import numpy"], { timeout: 30_000 }).status !== 0;
-const skip = numpyMissing ? "/usr/bin/python3 with numpy is not available" : false;
-
-/** Runs a Python script in `cwd` and parses the JSON it prints. */
-function python(script: string, cwd: string): any {
-  const r = spawnSync(PYTHON, ["-c", script], { cwd, timeout: 60_000, encoding: "utf8" });
-  assert.equal(r.status, 0, `python failed: ${r.error ?? ""}${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-const dir = mkdtempSync(join(tmpdir(), "featurelab-npz-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const skip = skipWithoutNumpy;
+const dir = scratchDir("featurelab-npz-");
 
 const ARRAYS: Record<string, NdArray> = {
   W_enc: { dtype: "float32", shape: [3, 2], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },

@@ -4,23 +4,13 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PYTHON, python, scratchDir, skipWithoutNumpy } from "../python.js";
 import { InputError } from "../../src/io/errors.js";
 import { type NdArray, toFloat32 } from "../../src/io/ndarray.js";
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from "../../src/io/safetensors.js";
 
-const PYTHON = "/usr/bin/python3";
-const numpyMissing = spawnSync(PYTHON, ["-c", "import numpy"], { timeout: 30_000 }).status !== 0;
-const skip = numpyMissing ? "/usr/bin/python3 with numpy is not available" : false;
-
-/** Runs a Python script in `cwd` and parses the JSON it prints. */
-function python(script: string, cwd: string): any {
-  const r = spawnSync(PYTHON, ["-c", script], { cwd, timeout: 60_000, encoding: "utf8" });
-  assert.equal(r.status, 0, `python failed: ${r.error ?? ""}${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-const dir = mkdtempSync(join(tmpdir(), "featurelab-safetensors-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const skip = skipWithoutNumpy;
+const dir = scratchDir("featurelab-safetensors-");
 
 /** A file with the given header (an object, or raw text) followed by `dataLength` zero bytes. */
 function craft(header: unknown, dataLength: number): Uint8Array {
