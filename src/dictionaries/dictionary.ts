@@ -5,6 +5,7 @@ import type { ActivationStream } from "../data/stream.js";
 import { reconstructionStats, reconstructionStatsAsync, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
 import type { Architecture, Params } from "./architecture.js";
 import { Codes } from "./codes.js";
+import { saveSaeLens } from "./saelens-folder.js";
 
 export interface DictionaryConfig {
   architecture: string;
@@ -108,6 +109,11 @@ export class Dictionary implements Reconstructor {
     if (acts.dim !== this.dIn) {
       throw new Error(`featurelab: this dictionary reads vectors of dim ${this.dIn}, but the set${acts.source ? ` from ${acts.source}` : ""} has dim ${acts.dim}`);
     }
+  }
+
+  /** Write the SAELens folder layout: cfg.json + sae_weights.safetensors (loadable by SAELens). */
+  save(dir: string, cfg: Record<string, unknown> = {}): Promise<void> {
+    return saveSaeLens(this, dir, cfg);
   }
 
   /** Free the weights' memory. */

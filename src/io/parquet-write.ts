@@ -30,7 +30,7 @@ export interface WriteParquetOptions {
 
 /** Target page size. Smaller than the usual 1 MB: a reader decoding a page of a list column allocates level
  *  arrays of 8 bytes per value, and below ~128 KB those stay ordinary young objects that die cheaply. */
-const PAGE_BYTES = Number(process.env.PQ_PAGE ?? 32 * 1024);
+const PAGE_BYTES = 32 * 1024;
 
 type Column = { name: string; element: SchemaElement; data: ArrayLike<unknown> & { slice(start: number, end: number): ArrayLike<unknown> } };
 

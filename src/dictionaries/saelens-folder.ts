@@ -1,0 +1,73 @@
+// SAELens folder layout: cfg.json + sae_weights.safetensors with W_enc [d_in, d_sae],
+// W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] (REFERENCE.md, File formats).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tf, ready } from "../engine/backend.js";
+import { InputError } from "../io/errors.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { toFloat32 } from "../io/ndarray.js";
+import type { Params } from "./architecture.js";
+import { Dictionary, type DictionaryConfig } from "./dictionary.js";
+import { architectures, architecture } from "./registry.js";
+
+const WEIGHTS = "sae_weights.safetensors";
+
+/** Write a dictionary as a SAELens folder (atomically per file: temp file + rename). */
+export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Record<string, unknown> = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, { dtype: "float32"; shape: number[]; data: Float32Array }> = {};
+  for (const [name, t] of Object.entries(dict.params)) tensors[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array };
+  const cfg = {
+    architecture: dict.arch.saeLensName,
+    d_in: dict.dIn,
+    d_sae: dict.width,
+    dtype: "float32",
+    device: "cpu",
+    apply_b_dec_to_input: true,
+    normalize_activations: "none",
+    ...extraCfg,
+    featurelab: { architecture: dict.arch.name, ...Object.fromEntries(Object.entries(dict.cfg).filter(([k]) => !["architecture", "d_in", "d_sae"].includes(k))) },
+  };
+  atomicWrite(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
+  atomicWrite(join(dir, "cfg.json"), new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
+}
+
+function atomicWrite(path: string, bytes: Uint8Array) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
+/** Read a SAELens folder written by SAELens or by featurelab. */
+export async function loadSaeLens(dir: string): Promise<Dictionary> {
+  await ready();
+  const cfgPath = join(dir, "cfg.json");
+  let cfg: Record<string, any>;
+  try {
+    cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(cfgPath, code === "ENOENT" ? "no such file (a SAELens folder holds cfg.json and sae_weights.safetensors)" : `is not valid JSON (${(err as Error).message})`);
+  }
+  const archName = architectures().find((n) => architecture(n).saeLensName === cfg.architecture || n === cfg.featurelab?.architecture);
+  if (!archName) throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${architectures().map((n) => architecture(n).saeLensName).join(", ")})`);
+  const arch = architecture(archName);
+  const weightsPath = join(dir, WEIGHTS);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(weightsPath);
+  } catch {
+    throw new InputError(weightsPath, "no such file");
+  }
+  const { tensors } = readSafetensors(bytes, weightsPath);
+  const expected: Record<string, number[]> = { W_enc: [cfg.d_in, cfg.d_sae], W_dec: [cfg.d_sae, cfg.d_in], b_enc: [cfg.d_sae], b_dec: [cfg.d_in] };
+  const params: Params = {};
+  for (const [name, shape] of Object.entries(expected)) {
+    const t = tensors[name];
+    if (!t) throw new InputError(weightsPath, `has no tensor '${name}'; tensors: ${Object.keys(tensors).join(", ")}`);
+    if (t.shape.join(",") !== shape.join(",")) throw new InputError(weightsPath, `tensor '${name}' has shape [${t.shape}], cfg.json implies [${shape}]`);
+    params[name] = tf.tensor(toFloat32(t), t.shape);
+  }
+  const config: DictionaryConfig = { ...(cfg.featurelab ?? {}), architecture: arch.name, d_in: cfg.d_in, d_sae: cfg.d_sae };
+  return new Dictionary(arch, config, params);
+}

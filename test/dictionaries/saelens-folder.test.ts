@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ready, tf } from "../../src/engine/backend.js";
+import { sharkeyToyData } from "../../src/data/synthetic.js";
+import { dictionary } from "../../src/training/spec.js";
+import { loadSaeLens } from "../../src/dictionaries/saelens-folder.js";
+import { python, scratchDir, skipWithoutNumpy } from "../python.js";
+
+const dir = scratchDir("featurelab-saelens-");
+const toy = sharkeyToyData({ rows: 512, features: 16, dim: 8, avgActive: 2, seed: 1 });
+
+test("save writes the SAELens layout; loading it back gives the same dictionary", async () => {
+  await ready();
+  const sae = await dictionary("relu", { width: 24, l1: 0.1 }).fit(toy.acts, { steps: 30, batchSize: 64, seed: 0, progress: false });
+  const folder = join(dir, "sae");
+  await sae.save(folder, { hook_name: "blocks.0.hook_resid_post" });
+  const cfg = JSON.parse(readFileSync(join(folder, "cfg.json"), "utf8"));
+  assert.equal(cfg.architecture, "standard");
+  assert.equal(cfg.d_in, 8);
+  assert.equal(cfg.d_sae, 24);
+  assert.equal(cfg.hook_name, "blocks.0.hook_resid_post");
+  const back = await loadSaeLens(folder);
+  for (const name of ["W_enc", "W_dec", "b_enc", "b_dec"]) assert.deepEqual(back.params[name].dataSync(), sae.params[name].dataSync(), name);
+  assert.deepEqual(back.encode(toy.acts).values, sae.encode(toy.acts).values);
+});
+
+test("a numpy-only reader of the saved folder encodes like featurelab (to 1e-5)", { skip: skipWithoutNumpy }, async () => {
+  await ready();
+  const sae = await dictionary("relu", { width: 24, l1: 0.1 }).fit(toy.acts, { steps: 30, batchSize: 64, seed: 3, progress: false });
+  const folder = join(dir, "sae-np");
+  await sae.save(folder);
+  const x = toy.acts.head(5);
+  writeFileSync(join(folder, "x.json"), JSON.stringify(Array.from(x.vectors)));
+  const out = python(
+    `
+import json, struct, numpy as np
+n = struct.unpack("<Q", open("sae_weights.safetensors", "rb").read(8))[0]
+raw = open("sae_weights.safetensors", "rb").read()
+header = json.loads(raw[8:8 + n])
+cfg = json.load(open("cfg.json"))
+w = {}
+for k, v in header.items():
+    if k == "__metadata__": continue
+    assert v["dtype"] == "F32"
+    b, e = v["data_offsets"]
+    w[k] = np.frombuffer(raw[8 + n + b: 8 + n + e], dtype="<f4").reshape(v["shape"])
+x = np.array(json.load(open("x.json")), dtype=np.float32).reshape(-1, cfg["d_in"])
+f = np.maximum((x - w["b_dec"]) @ w["W_enc"] + w["b_enc"], 0)
+print(json.dumps(f.ravel().tolist()))
+`,
+    folder,
+  );
+  const mine = sae.encode(x).values;
+  assert.equal(out.length, mine.length);
+  for (let i = 0; i < mine.length; i++) assert.ok(Math.abs(out[i] - mine[i]) < 1e-5, `${i}: ${out[i]} vs ${mine[i]}`);
+  assert.ok(tf);
+});
+
+test("a broken folder is named in the error", async () => {
+  await assert.rejects(loadSaeLens(join(dir, "nowhere")), /nowhere\/cfg\.json: no such file/);
+  const folder = join(dir, "bad");
+  const sae = await dictionary("relu", { width: 4, l1: 0.1 }).fit(toy.acts, { steps: 2, batchSize: 16, progress: false });
+  await sae.save(folder);
+  writeFileSync(join(folder, "cfg.json"), JSON.stringify({ architecture: "standard", d_in: 8, d_sae: 5 }));
+  await assert.rejects(loadSaeLens(folder), /sae_weights\.safetensors: tensor 'W_enc' has shape \[8,4\], cfg\.json implies \[8,5\]/);
+});
