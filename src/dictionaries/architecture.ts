@@ -11,10 +11,14 @@ export interface HostTensor {
   values: Float32Array;
 }
 
-/** Training hyperparameters an architecture's loss reads (others are ignored). */
+/** Per-step inputs to an architecture's loss (each architecture reads what it needs). */
 export interface LossOptions {
-  /** Sparsity coefficient (λ), already warmed up for this step. */
+  /** Sparsity coefficient (λ, SAELens' l1_coefficient), already warmed up for this step. */
   l1: number;
+  /** 1 for features that have not fired over the dead-feature window, else 0 [d_sae] (AuxK). */
+  dead?: tf.Tensor1D;
+  /** Target of the reconstruction [B, d_out]: the inputs themselves unless the dictionary is a transcoder. */
+  target?: tf.Tensor2D;
 }
 
 export interface StepResult {
@@ -28,6 +32,8 @@ export interface StepResult {
   features: tf.Tensor2D;
   /** Reconstruction [B, d_in]. */
   reconstruction: tf.Tensor2D;
+  /** New values of non-trained parameters (e.g. BatchTopK's threshold), assigned after the step. */
+  updates?: Params;
 }
 
 export interface Architecture {
@@ -35,6 +41,8 @@ export interface Architecture {
   name: string;
   /** The SAELens cfg.json architecture name. */
   saeLensName: string;
+  /** The options this instance was made with, defaults filled in (recorded in cfg.json). */
+  options: Record<string, unknown>;
   /** Initial parameters for a dictionary with d_in inputs and `width` features. */
   init(dIn: number, width: number, rng: Rng): Record<string, HostTensor>;
   /** Feature activations f [B, d_sae] for inputs x [B, d_in]. */
@@ -47,4 +55,17 @@ export interface Architecture {
   referenceLoss(x: tf.Tensor2D, p: Params, opts: LossOptions): tf.Scalar;
   /** Applied after each optimiser step (e.g. decoder renormalisation); optional. */
   afterStep?(p: Record<string, tf.Variable>): void;
+}
+
+/** Makes an architecture from a spec's options (k, variant, bandwidth…), filling in defaults. */
+export interface ArchitectureFactory {
+  (options: Record<string, unknown>): Architecture;
+  /** Registry name. */
+  archName: string;
+  /** The SAELens cfg.json architecture name. */
+  saeLensName: string;
+}
+
+export function defineArchitecture(archName: string, saeLensName: string, create: (options: Record<string, unknown>) => Architecture): ArchitectureFactory {
+  return Object.assign(create, { archName, saeLensName });
 }

@@ -3,7 +3,7 @@
 // loss = mean_B Σ_d (x̂ − x)² + λ · mean_B Σ_i f_i ‖W_dec,i‖.
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
-import type { Architecture, HostTensor, LossOptions, Params, StepResult } from "./architecture.js";
+import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
 
 function init(dIn: number, width: number, rng: Rng): Record<string, HostTensor> {
   // Decoder rows: random directions with norm 0.1; encoder = decoder transposed; biases zero.
@@ -91,12 +91,13 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
   });
 }
 
-export const relu: Architecture = {
+export const relu = defineArchitecture("relu", "standard", (options) => ({
   name: "relu",
   saeLensName: "standard",
+  options: { ...options },
   init,
   encode,
   decode,
   step,
   referenceLoss,
-};
+}));

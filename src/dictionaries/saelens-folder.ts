@@ -8,7 +8,7 @@ import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { toFloat32 } from "../io/ndarray.js";
 import type { Params } from "./architecture.js";
 import { Dictionary, type DictionaryConfig } from "./dictionary.js";
-import { architectures, architecture } from "./registry.js";
+import { architectures, factory, fromSaeLensName } from "./registry.js";
 
 const WEIGHTS = "sae_weights.safetensors";
 
@@ -49,9 +49,13 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(cfgPath, code === "ENOENT" ? "no such file (a SAELens folder holds cfg.json and sae_weights.safetensors)" : `is not valid JSON (${(err as Error).message})`);
   }
-  const archName = architectures().find((n) => architecture(n).saeLensName === cfg.architecture || n === cfg.featurelab?.architecture);
-  if (!archName) throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${architectures().map((n) => architecture(n).saeLensName).join(", ")})`);
-  const arch = architecture(archName);
+  const make = cfg.featurelab?.architecture ? factory(cfg.featurelab.architecture) : fromSaeLensName(cfg.architecture);
+  if (!make) {
+    const known = architectures().map((n) => factory(n).saeLensName);
+    throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${known.join(", ")})`);
+  }
+  const { architecture: _a, l1_coefficient: _l, training: _t, ...archOptions } = cfg.featurelab ?? {};
+  const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}) });
   const weightsPath = join(dir, WEIGHTS);
   let bytes: Uint8Array;
   try {

@@ -39,7 +39,6 @@ export interface FitSpec {
   arch: Architecture;
   width: number;
   l1: number;
-  extra: Record<string, unknown>;
 }
 
 export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream, opts: FitOptions = {}): Promise<Dictionary> {
@@ -164,7 +163,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
     d_in: dIn,
     d_sae: width,
     l1_coefficient: spec.l1,
-    ...spec.extra,
+    ...arch.options,
     training: { steps: step, batch_size: batchSize, lr: opts.lr ?? 3e-4, seed },
   };
   const finalParams: Record<string, tf.Tensor> = {};

@@ -11,6 +11,8 @@ export interface DictionaryOptions {
   width: number;
   /** Sparsity coefficient λ, as SAELens' l1_coefficient (default 1). */
   l1?: number;
+  /** Architecture options (k for TopK, …), passed to the architecture. */
+  [option: string]: unknown;
 }
 
 export class DictionarySpec {
@@ -18,13 +20,14 @@ export class DictionarySpec {
   readonly options: Readonly<DictionaryOptions>;
 
   constructor(arch: string, options: DictionaryOptions) {
-    architecture(arch); // fails early on an unknown name
     if (!options || !Number.isInteger(options.width) || options.width < 1) {
       throw new Error(`featurelab: dictionary("${arch}"): width must be a positive integer, got ${options?.width}`);
     }
     if (options.l1 !== undefined && !(options.l1 >= 0)) {
       throw new Error(`featurelab: dictionary("${arch}"): l1 must be ≥ 0, got ${options.l1}`);
     }
+    const { width: _w, l1: _l, ...archOptions } = options;
+    architecture(arch, archOptions); // fails early on an unknown name or a bad option
     this.arch = arch;
     this.options = Object.freeze({ ...options });
   }
@@ -36,8 +39,8 @@ export class DictionarySpec {
 
   /** Train on a set of activations. */
   fit(acts: ActivationSet | ActivationStream, opts: FitOptions = {}): Promise<Dictionary> {
-    const { width, l1 = 1, ...extra } = this.options;
-    return fit({ arch: architecture(this.arch), width, l1, extra }, acts, opts);
+    const { width, l1 = 1, ...archOptions } = this.options;
+    return fit({ arch: architecture(this.arch, archOptions), width, l1 }, acts, opts);
   }
 
   toString(): string {

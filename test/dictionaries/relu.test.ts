@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ready, tf } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
-import { relu } from "../../src/dictionaries/relu.js";
+import { relu as reluFactory } from "../../src/dictionaries/relu.js";
+const relu = reluFactory({});
 import type { Params } from "../../src/dictionaries/architecture.js";
 
 function randomParams(dIn: number, width: number, seed: number): Params {
