@@ -4,12 +4,15 @@ import type { Rng } from "../engine/random.js";
 import { ActivationSet } from "./activation-set.js";
 import type { ActivationStream } from "./stream.js";
 
-export async function* endlessBatches(source: ActivationSet | ActivationStream, size: number, rng: Rng): AsyncGenerator<Float32Array> {
+/** `skipRows` fast-forwards past rows a resumed run has already seen, drawing the same orders. */
+export async function* endlessBatches(source: ActivationSet | ActivationStream, size: number, rng: Rng, skipRows = 0): AsyncGenerator<Float32Array> {
   const dim = source.dim;
   const batch = new Float32Array(size * dim);
   if (source instanceof ActivationSet) {
-    let order = rng.permutation(source.numRows);
-    let cursor = 0;
+    const n = source.numRows;
+    let order = rng.permutation(n);
+    for (let skipped = n; skipped <= skipRows; skipped += n) order = rng.permutation(n);
+    let cursor = skipRows % n;
     for (;;) {
       for (let r = 0; r < size; r++) {
         if (cursor === order.length) {
@@ -22,11 +25,13 @@ export async function* endlessBatches(source: ActivationSet | ActivationStream, 
     }
   }
   let filled = 0;
+  let toSkip = skipRows;
   for (let epoch = 0; ; epoch++) {
     let any = false;
     for await (const b of source.rowBatches({ size, shuffle: true, seed: rng.uint32() })) {
       any = true;
-      let taken = 0;
+      let taken = Math.min(toSkip, b.rows);
+      toSkip -= taken;
       while (taken < b.rows) {
         const n = Math.min(size - filled, b.rows - taken);
         batch.set(b.vectors.subarray(taken * dim, (taken + n) * dim), filled * dim);

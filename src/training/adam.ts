@@ -46,6 +46,24 @@ export class Adam {
     }
   }
 
+  /** Moments and step count, for a checkpoint (names prefixed "adam_m." and "adam_v."). */
+  state(): { step: number; tensors: Record<string, tf.Tensor> } {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [k, m] of this.m) tensors[`adam_m.${k}`] = m;
+    for (const [k, v] of this.v) tensors[`adam_v.${k}`] = v;
+    return { step: this.t, tensors };
+  }
+
+  /** Continue from a checkpoint's state. */
+  restore(step: number, tensors: Record<string, tf.Tensor>): void {
+    this.t = step;
+    for (const [key, t] of Object.entries(tensors)) {
+      const [kind, name] = [key.slice(0, 7), key.slice(7)];
+      if (kind === "adam_m.") this.m.set(name, tf.variable(t, false));
+      else if (kind === "adam_v.") this.v.set(name, tf.variable(t, false));
+    }
+  }
+
   dispose(): void {
     tf.dispose([...this.m.values(), ...this.v.values()]);
     this.m.clear();

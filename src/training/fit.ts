@@ -5,11 +5,12 @@ import { Rng } from "../engine/random.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { endlessBatches } from "../data/endless-batches.js";
-import type { Architecture } from "../dictionaries/architecture.js";
+import type { Architecture, StepResult } from "../dictionaries/architecture.js";
 import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
 import { Adam, clipByGlobalNorm } from "./adam.js";
 import { learningRate, sparsityCoefficient } from "./schedule.js";
 import { defaultProgress, type ProgressSink } from "./progress.js";
+import { readCheckpoint, writeCheckpoint, type RunIdentity } from "./checkpoint.js";
 
 export interface FitOptions {
   /** Optimiser steps (default 2000). */
@@ -26,13 +27,17 @@ export interface FitOptions {
   l1WarmupSteps?: number;
   /** Clip the global gradient norm (off by default). */
   clipGradNorm?: number;
-  /** A feature that has not fired for this many rows counts as dead (default 10 000 × batch… capped by the run). */
+  /** A feature that has not fired for this many rows counts as dead (default: a quarter of the run's rows, at most 10 M). */
   deadWindowTokens?: number;
   /** Log a history point every this many steps (default steps/200). */
   logEvery?: number;
   seed?: number;
   /** true: the default display (notebook or terminal); false: none; or your own sink. */
   progress?: boolean | ProgressSink;
+  /** Write a checkpoint to `dir` every `every` steps (and at the end), atomically. */
+  checkpoint?: { dir: string; every: number };
+  /** Continue the run checkpointed in this folder (same data, spec, batch size and seed). */
+  resume?: string;
 }
 
 export interface FitSpec {
@@ -62,8 +67,8 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
   const sink = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined ? defaultProgress() : opts.progress;
 
   const history: TrainingRecord[] = [];
-  const tokensSinceFired = new Float64Array(width);
-  const firedInInterval = tf.variable(tf.zeros([width]), false);
+  // Rows seen since each feature last fired, on the device: the dead mask for AuxK each step.
+  const sinceFired = tf.variable(tf.zeros([width]), false);
   let lastGood = snapshot(params);
   let note: string | undefined;
   let stopRequested = false;
@@ -72,16 +77,36 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
   };
   process.once("SIGINT", onInterrupt);
 
-  const batches = endlessBatches(acts, batchSize, rng);
-  const t0 = performance.now();
+  const identity: RunIdentity = { architecture: arch.name, options: arch.options, d_in: dIn, d_sae: width, batch_size: batchSize, seed, steps };
+  let startStep = 0;
   let tokens = 0;
+  if (opts.resume) {
+    const c = readCheckpoint(opts.resume, identity);
+    for (const [name, v] of Object.entries(params)) v.assign(c.tensors[name]);
+    adam.restore(c.adamStep, c.tensors);
+    sinceFired.assign(c.tensors.since_fired);
+    history.push(...c.history);
+    startStep = c.step;
+    tokens = c.tokens;
+    tf.dispose(Object.entries(c.tensors).filter(([k]) => !k.startsWith("adam_")).map(([, t]) => t));
+    tf.dispose(Object.values(lastGood));
+    lastGood = snapshot(params);
+  }
+  const saveCheckpoint = async (done: number) => {
+    if (!opts.checkpoint) return;
+    const { step: adamStep, tensors } = adam.state();
+    await writeCheckpoint(opts.checkpoint.dir, { run: identity, step: done, tokens, adamStep, history, tensors: { ...params, ...tensors, since_fired: sinceFired } });
+  };
+  const batches = endlessBatches(acts, batchSize, rng, startStep * batchSize);
+  const t0 = performance.now();
+  const tokensAtStart = tokens;
   let lastDraw = 0;
   const title = `${arch.name} dictionary, width ${width}`;
   const state = (step: number, done: boolean) => ({
     title,
     step,
     steps,
-    tokensPerSecond: tokens / Math.max(1e-9, (performance.now() - t0) / 1000),
+    tokensPerSecond: (tokens - tokensAtStart) / Math.max(1e-9, (performance.now() - t0) / 1000),
     elapsedSeconds: (performance.now() - t0) / 1000,
     last: history[history.length - 1],
     history,
@@ -89,7 +114,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
     note,
   });
 
-  let step = 0;
+  let step = startStep;
   try {
     for (; step < steps; step++) {
       if (stopRequested) {
@@ -106,40 +131,35 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
       });
       const l1 = sparsityCoefficient(step, spec.l1, l1Warmup);
       const x = tf.tensor2d(batch, [batchSize, dIn]);
-      const res = arch.step(x, params, { l1 });
+      const dead = tf.tidy(() => tf.cast(tf.greaterEqual(sinceFired, deadWindow), "float32")) as tf.Tensor1D;
+      const res = arch.step(x, params, { l1, dead });
       const grads = opts.clipGradNorm ? clipByGlobalNorm(res.grads, opts.clipGradNorm) : res.grads;
       adam.apply(params, grads, lr);
+      for (const [name, value] of Object.entries(res.updates ?? {})) params[name].assign(value);
       arch.afterStep?.(params);
       tf.tidy(() => {
-        firedInInterval.assign(tf.add(firedInInterval, tf.sum(tf.cast(tf.greater(res.features, 0), "float32"), 0)));
+        const fired = tf.greater(tf.max(res.features, 0), 0);
+        sinceFired.assign(tf.where(fired, tf.zerosLike(sinceFired), tf.add(sinceFired, batchSize)));
       });
+      dead.dispose();
       tokens += batchSize;
 
       const last = step === steps - 1;
       if ((step + 1) % logEvery === 0 || last) {
         const record = readRecord(step + 1, tokens, x, res, lr, l1);
-        const fired = firedInInterval.dataSync();
-        const interval = batchSize * Math.min(logEvery, step + 1);
-        let dead = 0;
-        for (let i = 0; i < width; i++) {
-          tokensSinceFired[i] = fired[i] > 0 ? 0 : tokensSinceFired[i] + interval;
-          if (tokensSinceFired[i] >= deadWindow) dead++;
-        }
-        firedInInterval.assign(tf.zeros([width]));
-        record.deadFraction = dead / width;
+        record.deadFraction = tf.tidy(() => tf.mean(tf.cast(tf.greaterEqual(sinceFired, deadWindow), "float32")).dataSync()[0]);
         if (!Number.isFinite(record.loss)) {
           restore(params, lastGood);
           note = `loss became ${record.loss} at step ${step + 1}; restored the weights of step ${history[history.length - 1]?.step ?? 0} and stopped`;
-          tf.dispose([x, res.loss, res.features, res.reconstruction, ...Object.values(res.terms), ...Object.values(res.grads)]);
-          if (grads !== res.grads) tf.dispose(Object.values(grads));
+          disposeStep(x, res, grads);
           break;
         }
         history.push(record);
         tf.dispose(Object.values(lastGood));
         lastGood = snapshot(params);
       }
-      tf.dispose([x, res.loss, res.features, res.reconstruction, ...Object.values(res.terms), ...Object.values(res.grads)]);
-      if (grads !== res.grads) tf.dispose(Object.values(grads));
+      disposeStep(x, res, grads);
+      if (opts.checkpoint && (step + 1) % opts.checkpoint.every === 0) await saveCheckpoint(step + 1);
 
       const now = performance.now();
       if (sink && (now - lastDraw > 500 || step === 0)) {
@@ -149,11 +169,12 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
       // Yield to the event loop: lets displays flush and an interrupt arrive.
       await new Promise((resolve) => setImmediate(resolve));
     }
+    if (opts.checkpoint && step % opts.checkpoint.every !== 0) await saveCheckpoint(step);
   } finally {
     await batches.return(undefined);
     process.removeListener("SIGINT", onInterrupt);
     adam.dispose();
-    firedInInterval.dispose();
+    sinceFired.dispose();
     tf.dispose(Object.values(lastGood));
   }
   sink?.update(state(Math.min(step, steps), true));
@@ -184,6 +205,11 @@ function readRecord(step: number, tokens: number, x: tf.Tensor2D, res: ReturnTyp
   const [loss, mse, sparsity, l0, fvu] = vals.dataSync();
   vals.dispose();
   return { step, tokens, loss, mse, sparsity, l0, fvu, deadFraction: 0, lr, l1 };
+}
+
+function disposeStep(x: tf.Tensor, res: StepResult, grads: Record<string, tf.Tensor>): void {
+  tf.dispose([x, res.loss, res.features, res.reconstruction, ...Object.values(res.terms), ...Object.values(res.grads), ...Object.values(res.updates ?? {})]);
+  if (grads !== res.grads) tf.dispose(Object.values(grads));
 }
 
 function snapshot(params: Record<string, tf.Variable>): Record<string, tf.Tensor> {
