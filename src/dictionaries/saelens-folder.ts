@@ -12,11 +12,21 @@ import { architectures, factory, fromSaeLensName } from "./registry.js";
 
 const WEIGHTS = "sae_weights.safetensors";
 
-/** Write a dictionary as a SAELens folder (atomically per file: temp file + rename). */
+/**
+ * Write a dictionary as a SAELens folder (atomically per file: temp file + rename). A dictionary
+ * trained on normalised inputs (x·s) has s folded into its weights — W_enc·s, W_dec/s, b_dec/s — so
+ * the saved one reads raw activations, as SAELens' fold_activation_norm_scaling_factor does.
+ */
 export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Record<string, unknown> = {}): Promise<void> {
   mkdirSync(dir, { recursive: true });
+  const scale = (dict.cfg.normalization as { scale?: number } | undefined)?.scale ?? 1;
+  const fold: Record<string, number> = { W_enc: scale, W_dec: 1 / scale, b_dec: 1 / scale };
   const tensors: Record<string, { dtype: "float32"; shape: number[]; data: Float32Array }> = {};
-  for (const [name, t] of Object.entries(dict.params)) tensors[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array };
+  for (const [name, t] of Object.entries(dict.params)) {
+    const values = Float32Array.from((await t.data()) as Float32Array);
+    if (fold[name] !== undefined && scale !== 1) for (let i = 0; i < values.length; i++) values[i] *= fold[name];
+    tensors[name] = { dtype: "float32", shape: t.shape, data: values };
+  }
   const cfg = {
     architecture: dict.arch.saeLensName,
     d_in: dict.dIn,
@@ -26,7 +36,11 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
     apply_b_dec_to_input: true,
     normalize_activations: "none",
     ...extraCfg,
-    featurelab: { architecture: dict.arch.name, ...Object.fromEntries(Object.entries(dict.cfg).filter(([k]) => !["architecture", "d_in", "d_sae"].includes(k))) },
+    featurelab: {
+      architecture: dict.arch.name,
+      ...Object.fromEntries(Object.entries(dict.cfg).filter(([k]) => !["architecture", "d_in", "d_sae", "normalization"].includes(k))),
+      ...(scale !== 1 ? { folded_normalization_scale: scale } : {}),
+    },
   };
   atomicWrite(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
   atomicWrite(join(dir, "cfg.json"), new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
@@ -54,7 +68,7 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
     const known = architectures().map((n) => factory(n).saeLensName);
     throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${known.join(", ")})`);
   }
-  const { architecture: _a, l1_coefficient: _l, training: _t, ...archOptions } = cfg.featurelab ?? {};
+  const { architecture: _a, l1_coefficient: _l, training: _t, folded_normalization_scale: _f, ...archOptions } = cfg.featurelab ?? {};
   const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}) });
   const weightsPath = join(dir, WEIGHTS);
   let bytes: Uint8Array;

@@ -186,6 +186,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
     l1_coefficient: spec.l1,
     ...arch.options,
     training: { steps: step, batch_size: batchSize, lr: opts.lr ?? 3e-4, seed },
+    ...("normalization" in acts && acts.normalization ? { normalization: acts.normalization } : {}),
   };
   const finalParams: Record<string, tf.Tensor> = {};
   for (const [name, v] of Object.entries(params)) {

@@ -66,3 +66,21 @@ test("a broken folder is named in the error", async () => {
   writeFileSync(join(folder, "cfg.json"), JSON.stringify({ architecture: "standard", d_in: 8, d_sae: 5 }));
   await assert.rejects(loadSaeLens(folder), /sae_weights\.safetensors: tensor 'W_enc' has shape \[8,4\], cfg\.json implies \[8,5\]/);
 });
+
+test("a dictionary trained on normalised inputs is saved with the scale folded in: it reads raw activations", async () => {
+  await ready();
+  const normalised = toy.acts.normalize();
+  const s = normalised.normalization!.scale;
+  const sae = await dictionary("relu", { width: 24, l1: 0.1 }).fit(normalised, { steps: 30, batchSize: 64, seed: 0, progress: false });
+  const folder = join(dir, "folded");
+  await sae.save(folder);
+  const raw = await loadSaeLens(folder);
+  const x = toy.acts.head(8);
+  const fRaw = raw.encode(x).values;
+  const fNorm = sae.encode(normalised.head(8)).values;
+  for (let i = 0; i < fRaw.length; i++) assert.ok(Math.abs(fRaw[i] - fNorm[i]) < 1e-4 * (1 + Math.abs(fNorm[i])), "same features");
+  const xHatRaw = raw.decodeTensor(raw.encodeTensor(x.toTensor())).dataSync();
+  const xHatNorm = sae.decodeTensor(sae.encodeTensor(normalised.head(8).toTensor())).dataSync();
+  for (let i = 0; i < xHatRaw.length; i++) assert.ok(Math.abs(xHatRaw[i] - xHatNorm[i] / s) < 1e-4, "reconstruction in raw units");
+  assert.equal(JSON.parse(readFileSync(join(folder, "cfg.json"), "utf8")).normalize_activations, "none");
+});
