@@ -4,7 +4,7 @@ import { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { reconstructionStats, reconstructionStatsAsync, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
 import type { Architecture, Params } from "./architecture.js";
-import { Codes } from "./codes.js";
+import { CodesBuilder, type Codes } from "./codes.js";
 import { saveSaeLens } from "./saelens-folder.js";
 
 export interface DictionaryConfig {
@@ -84,15 +84,13 @@ export class Dictionary implements Reconstructor {
   encode(acts: ActivationSet, opts: { batchSize?: number } = {}): Codes {
     assertReady("encode()");
     this.checkDim(acts);
-    const batch = opts.batchSize ?? 1024;
-    const out = new Float32Array(acts.numRows * this.width);
-    for (let start = 0; start < acts.numRows; start += batch) {
-      const end = Math.min(acts.numRows, start + batch);
-      const f = tf.tidy(() => this.encodeTensor(acts.sliceTensor(start, end)));
-      out.set(f.dataSync() as Float32Array, start * this.width);
+    const builder = new CodesBuilder(this.width);
+    for (const b of acts.rowBatches({ size: opts.batchSize ?? 1024 })) {
+      const f = tf.tidy(() => this.encodeTensor(tf.tensor2d(b.vectors, [b.rows, this.dIn])));
+      builder.addDense(f.dataSync() as Float32Array, b.rows);
       f.dispose();
     }
-    return new Codes(out, acts.numRows, this.width);
+    return builder.finish(acts);
   }
 
   /** L0, FVU, MSE, dead fraction, L2 ratio, cosine, shrinkage γ on a set (or, awaited, a stream). */

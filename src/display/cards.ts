@@ -79,6 +79,7 @@ const METRIC_NOTES: Record<string, [string, string]> = {
   l2Ratio: ["L2 ratio", "mean ‖x̂‖/‖x‖"],
   cosine: ["cosine", "mean cos(x, x̂)"],
   shrinkage: ["γ (shrinkage)", "E‖x̂‖²/E[x̂·x]; < 1 means shrinkage"],
+  denseFraction: ["dense fraction", "features firing on > 10% of rows"],
   mmcs: ["MMCS", "mean max cosine similarity to the reference directions"],
   rows: ["rows", "rows evaluated"],
   width: ["width", "features in the dictionary"],
@@ -89,4 +90,29 @@ export function recordBundle(rec: Record<string, Cell>, caption?: string): MimeB
   const rows: Cell[][] = Object.entries(rec).map(([k, v]) => [METRIC_NOTES[k]?.[0] ?? k, v, METRIC_NOTES[k]?.[1] ?? ""]);
   const columns = ["metric", "value", "meaning"];
   return { "text/html": htmlTable(columns, rows, caption, 200), "text/plain": textTable(columns, rows, 200) };
+}
+
+/** Metrics of a dictionary: the table, and a histogram of log10 feature density beside it. */
+export function metricsBundle(m: Record<string, unknown> & { density: Float64Array }): MimeBundle {
+  const { density, ...rest } = m;
+  const table = recordBundle(rest as Record<string, Cell>);
+  const logs = Array.from(density, (d) => (d > 0 ? Math.log10(d) : -Infinity));
+  const alive = logs.filter(Number.isFinite);
+  const lo = Math.floor(Math.min(-6, ...alive)), hi = 0, bins = 24;
+  const counts = new Array(bins).fill(0);
+  for (const v of alive) counts[Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)))]++;
+  const W = 260, H = 90, top = Math.max(1, ...counts);
+  const bars = counts
+    .map((c, i) => `<rect x="${((i * W) / bins).toFixed(1)}" y="${(H - (H * c) / top).toFixed(1)}" width="${(W / bins - 1).toFixed(1)}" height="${((H * c) / top).toFixed(1)}" fill="#1f77b4"><title>${c} features</title></rect>`)
+    .join("");
+  const dead = logs.length - alive.length;
+  const svg =
+    `<div style="display:inline-block;vertical-align:top;margin-left:18px;font-family:system-ui,sans-serif;font-size:12px;color:inherit">` +
+    `<div><b>feature density</b> (log10 fraction of rows)${dead ? `, ${dead} dead not shown` : ""}</div>` +
+    `<svg width="${W}" height="${H + 16}">${bars}<text x="0" y="${H + 13}" fill="currentColor">${lo}</text>` +
+    `<text x="${W - 8}" y="${H + 13}" fill="currentColor">0</text></svg></div>`;
+  return {
+    "text/html": `<div class="featurelab-metrics"><div style="display:inline-block;vertical-align:top">${table["text/html"]}</div>${svg}</div>`,
+    "text/plain": `${table["text/plain"]}\nlog10 density histogram from ${lo} to 0: ${counts.join(" ")}${dead ? ` (${dead} dead)` : ""}`,
+  };
 }

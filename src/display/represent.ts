@@ -4,7 +4,7 @@ import { tf } from "../engine/backend.js";
 import { ActivationSet } from "../data/activation-set.js";
 import { Dictionary } from "../dictionaries/dictionary.js";
 import { isDisplayable, type MimeBundle } from "./bundle.js";
-import { activationSetBundle, dictionaryBundle, recordBundle } from "./cards.js";
+import { activationSetBundle, dictionaryBundle, metricsBundle, recordBundle } from "./cards.js";
 import { TableView, type Cell } from "./table.js";
 import { escapeHtml } from "./escape.js";
 
@@ -19,6 +19,13 @@ function isArqueroTable(x: unknown): x is { objects(o?: { limit?: number }): Rec
   return typeof x === "object" && x !== null && typeof (x as any).objects === "function" && typeof (x as any).columnNames === "function";
 }
 
+/** A metrics record: numbers plus the per-feature density array. */
+function isMetrics(x: unknown): x is Record<string, unknown> & { density: Float64Array } {
+  if (typeof x !== "object" || x === null || !((x as any).density instanceof Float64Array)) return false;
+  const { density: _d, ...rest } = x as Record<string, unknown>;
+  return isPlainRecord(rest);
+}
+
 export function represent(x: unknown): MimeBundle {
   if (isDisplayable(x)) return x.toMimeBundle();
   if (x instanceof ActivationSet) return activationSetBundle(x);
@@ -28,6 +35,7 @@ export function represent(x: unknown): MimeBundle {
     return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };
   }
   if (isPlainRecord(x)) return recordBundle(x);
+  if (isMetrics(x)) return metricsBundle(x);
   if (Array.isArray(x) && x.length > 0 && x.every(isPlainRecord)) return TableView.fromRecords(x).toMimeBundle();
   if (isArqueroTable(x)) {
     const view = TableView.fromRecords(x.objects({ limit: 50 }), `${x.numRows()} rows`);

@@ -32,9 +32,16 @@ export interface ReconstructionMetrics {
   cosine: number;
   /** Relative reconstruction bias γ = E‖x̂‖² / E[x̂·x] (γ < 1 means shrinkage). */
   shrinkage: number;
+  /** Fraction of features firing on more than DENSE_THRESHOLD of the rows. */
+  denseFraction: number;
   rows: number;
   width: number;
+  /** Fraction of rows each feature fires on (its histogram is drawn on display). */
+  density: Float64Array;
 }
+
+/** A feature firing on more than this fraction of rows counts as dense (as SAELens' dashboards do, 10%). */
+export const DENSE_THRESHOLD = 0.1;
 
 export interface MetricsOptions {
   batchSize?: number;
@@ -110,6 +117,8 @@ class Accumulator {
     }
     const h = this.model.width;
     const dead = this.fires.reduce((c, v) => c + (v === 0 ? 1 : 0), 0);
+    const density = this.fires.map((v) => v / n);
+    const dense = density.reduce((c, v) => c + (v > DENSE_THRESHOLD ? 1 : 0), 0);
     const metrics: ReconstructionMetrics = {
       l0: this.l0 / n,
       fvu: sqErr / centred,
@@ -121,10 +130,12 @@ class Accumulator {
       l2Ratio: this.l2Ratio / this.normRows,
       cosine: this.cosine / this.normRows,
       shrinkage: this.xhat2 / this.xhatDotX,
+      denseFraction: dense / h,
       rows: n,
       width: h,
+      density,
     };
-    return { metrics, density: this.fires.map((v) => v / n) };
+    return { metrics, density };
   }
 }
 

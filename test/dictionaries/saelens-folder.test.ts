@@ -23,7 +23,7 @@ test("save writes the SAELens layout; loading it back gives the same dictionary"
   assert.equal(cfg.hook_name, "blocks.0.hook_resid_post");
   const back = await loadSaeLens(folder);
   for (const name of ["W_enc", "W_dec", "b_enc", "b_dec"]) assert.deepEqual(back.params[name].dataSync(), sae.params[name].dataSync(), name);
-  assert.deepEqual(back.encode(toy.acts).values, sae.encode(toy.acts).values);
+  assert.deepEqual(back.encode(toy.acts).toDense(), sae.encode(toy.acts).toDense());
 });
 
 test("a numpy-only reader of the saved folder encodes like featurelab (to 1e-5)", { skip: skipWithoutNumpy }, async () => {
@@ -52,7 +52,7 @@ print(json.dumps(f.ravel().tolist()))
 `,
     folder,
   );
-  const mine = sae.encode(x).values;
+  const mine = sae.encode(x).toDense();
   assert.equal(out.length, mine.length);
   for (let i = 0; i < mine.length; i++) assert.ok(Math.abs(out[i] - mine[i]) < 1e-5, `${i}: ${out[i]} vs ${mine[i]}`);
   assert.ok(tf);
@@ -76,8 +76,8 @@ test("a dictionary trained on normalised inputs is saved with the scale folded i
   await sae.save(folder);
   const raw = await loadSaeLens(folder);
   const x = toy.acts.head(8);
-  const fRaw = raw.encode(x).values;
-  const fNorm = sae.encode(normalised.head(8)).values;
+  const fRaw = raw.encode(x).toDense();
+  const fNorm = sae.encode(normalised.head(8)).toDense();
   for (let i = 0; i < fRaw.length; i++) assert.ok(Math.abs(fRaw[i] - fNorm[i]) < 1e-4 * (1 + Math.abs(fNorm[i])), "same features");
   const xHatRaw = raw.decodeTensor(raw.encodeTensor(x.toTensor())).dataSync();
   const xHatNorm = sae.decodeTensor(sae.encodeTensor(normalised.head(8).toTensor())).dataSync();

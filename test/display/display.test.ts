@@ -64,3 +64,12 @@ test("show() sends one display_data with the whole bundle through the kernel bri
   assert.equal(update, false);
   assert.deepEqual(Object.keys(content.data).sort(), ["text/html", "text/plain"]);
 });
+
+test("dictionary metrics display as a table with a log10 density histogram beside it", () => {
+  const bundle = represent({ l0: 2, fvu: 0.1, denseFraction: 0.25, density: Float64Array.from([0, 0.001, 0.5, 0.02]) });
+  const html = bundle["text/html"] as string;
+  assert.match(html, /dense fraction/);
+  assert.match(html, /feature density.*1 dead not shown/);
+  assert.equal((html.match(/<rect /g) ?? []).length, 24);
+  assert.match(bundle["text/plain"] as string, /log10 density histogram from -6 to 0: .* \(1 dead\)/);
+});
