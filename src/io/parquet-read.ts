@@ -256,7 +256,7 @@ function savedDim(metadata: FileMetaData, vector: string): number | undefined {
 }
 
 /** Joins column chunks into one array: a typed array when every part has the same typed array type. */
-export function concatColumn(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown> {
+function concatColumn(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown> {
   if (parts.length === 1 && parts[0].length === length) return parts[0];
   const first = parts[0];
   const Typed = ArrayBuffer.isView(first) ? (first.constructor as { new (n: number): { set(a: ArrayLike<unknown>, at: number): void } & ArrayLike<unknown> }) : undefined;
@@ -354,15 +354,19 @@ async function vectorSlices(pq: OpenFile, group: Prepared["groups"][number], vec
   return slices;
 }
 
-async function readGroup(prep: Prepared, group: Prepared["groups"][number], dim: number): Promise<ParquetTable> {
+/** Where readGroup puts a row group's vectors once their dim is known: an array and the index of the first float. */
+type Target = (dim: number, numRows: number) => { array: Float32Array; offset: number };
+
+/** Reads one row group: vectors into `target`, metadata columns returned. `dim` < 0: take it from the first row. */
+async function readGroup(prep: Prepared, group: Prepared["groups"][number], dim: number, target: Target): Promise<{ dim: number; metadata: Record<string, ArrayLike<unknown>> }> {
   const { pq, vector, columns } = prep;
   const { rowStart, numRows } = group;
-  let vectors: Float32Array | undefined;
+  let out: { array: Float32Array; offset: number } | undefined;
   for (const [from, to] of await vectorSlices(pq, group, vector)) {
     const rows = (await readRows(pq, [vector], rowStart + from, rowStart + to, group.index, true)).get(vector) as ArrayLike<ArrayLike<unknown> | null>;
     if (dim < 0) dim = vectorLength(pq.file, vector, rows, rowStart + from);
-    vectors ??= new Float32Array(numRows * dim);
-    fillVectors(pq.file, vector, rows, rowStart + from, dim, vectors, from * dim);
+    out ??= target(dim, numRows);
+    fillVectors(pq.file, vector, rows, rowStart + from, dim, out.array, out.offset + from * dim);
   }
   const metadata: Record<string, ArrayLike<unknown>> = {};
   if (columns.length) {
@@ -370,7 +374,7 @@ async function readGroup(prep: Prepared, group: Prepared["groups"][number], dim:
     const top = pq.schema.children;
     for (const name of columns) metadata[name] = normalize(top.find((c) => c.element.name === name)!, data.get(name)!);
   }
-  return { vectors: vectors ?? new Float32Array(0), dim: Math.max(dim, 0), numRows, metadata };
+  return { dim, metadata };
 }
 
 function noVector(file: string, column: string, row: number): InputError {
@@ -408,16 +412,26 @@ function fillVectors(file: string, column: string, rows: ArrayLike<ArrayLike<unk
 
 export async function* readParquetBatches(path: string, opts: ReadParquetOptions = {}): AsyncGenerator<ParquetTable> {
   const prep = await prepare(path, opts);
+  let open = true;
+  const close = async () => {
+    if (open) await prep.pq.handle.close();
+    open = false;
+  };
   try {
     let dim = -1;
-    for (const group of prep.groups) {
-      if (group.numRows === 0) continue;
-      const batch = await readGroup(prep, group, dim);
-      dim = batch.dim;
-      yield batch;
+    const groups = prep.groups.filter((g) => g.numRows > 0);
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i];
+      let vectors = new Float32Array(0);
+      const read = await readGroup(prep, group, dim, (d, n) => ({ array: (vectors = new Float32Array(d * n)), offset: 0 }));
+      dim = read.dim;
+      // The file is closed before the last batch is handed out, so a caller that takes one batch with
+      // .next() and drops the generator (common with rowGroups: [g]) leaves no file handle open.
+      if (i === groups.length - 1) await close();
+      yield { vectors, dim, numRows: group.numRows, metadata: read.metadata };
     }
   } finally {
-    await prep.pq.handle.close();
+    await close();
   }
 }
 
@@ -431,12 +445,10 @@ export async function readParquet(path: string, opts: ReadParquetOptions = {}): 
     const parts: Record<string, ArrayLike<unknown>[]> = Object.fromEntries(prep.columns.map((c) => [c, []]));
     for (const group of prep.groups) {
       if (group.numRows === 0) continue;
-      const batch = await readGroup(prep, group, dim);
-      dim = batch.dim;
-      vectors ??= new Float32Array(total * dim);
-      vectors.set(batch.vectors, at * dim);
-      at += batch.numRows;
-      for (const c of prep.columns) parts[c].push(batch.metadata[c]);
+      const read = await readGroup(prep, group, dim, (d) => ({ array: (vectors ??= new Float32Array(total * d)), offset: at * d }));
+      dim = read.dim;
+      at += group.numRows;
+      for (const c of prep.columns) parts[c].push(read.metadata[c]);
     }
     const metadata: Record<string, ArrayLike<unknown>> = {};
     for (const c of prep.columns) metadata[c] = parts[c].length ? concatColumn(parts[c], total) : [];

@@ -4,7 +4,7 @@
 // The vector column is written the way pyarrow writes list<float32> / fixed_size_list<float32>:
 //   required group <vectorName> (LIST) { repeated group list { required float element; } }
 import { randomBytes } from "node:crypto";
-import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { ColumnSource, SchemaElement, Writer } from "hyparquet-writer";
@@ -23,7 +23,7 @@ export interface ParquetWriteTable {
 }
 
 export interface WriteParquetOptions {
-  /** Rows per row group (default 65536). A reader holds one row group in memory: rowGroupSize × dim × 4 bytes and more. */
+  /** Rows per row group (default: about 32 MB of vectors, at most 65536 rows). A reader holds one row group in memory. */
   rowGroupSize?: number;
   compression?: "SNAPPY" | "UNCOMPRESSED";
 }
@@ -56,7 +56,7 @@ function planColumn(path: string, name: string, values: ArrayLike<unknown>): Col
     const v = data[i];
     if (v === null || v === undefined) nullable = true;
     else if (typeof v === "number" || typeof v === "string" || typeof v === "bigint" || typeof v === "boolean") kinds.add(typeof v);
-    else throw new InputError(path, `cannot write metadata column '${name}': row ${i} holds a ${v?.constructor?.name ?? typeof v}; columns hold numbers, strings, bigints or booleans`);
+    else throw new InputError(path, `cannot write metadata column '${name}': row ${i} holds a value of type ${v?.constructor?.name ?? typeof v}; columns hold numbers, strings, bigints or booleans`);
   }
   if (kinds.size > 1) throw new InputError(path, `cannot write metadata column '${name}': it mixes ${[...kinds].join(" and ")} values`);
   const kind = [...kinds][0] ?? "string";
@@ -83,7 +83,8 @@ function fileWriter(handle: FileHandle): Writer {
 
 export async function writeParquet(path: string, table: ParquetWriteTable, opts: WriteParquetOptions = {}): Promise<void> {
   const { vectors, dim, vectorName, metadata } = table;
-  const rowGroupSize = opts.rowGroupSize ?? 65536;
+  // Writing materialises a row group as JS arrays (~3× its float32 size): bound it by bytes, not rows.
+  const rowGroupSize = opts.rowGroupSize ?? Math.max(1, Math.min(65536, Math.floor(32e6 / (4 * Math.max(1, table.dim)))));
   const codec = opts.compression ?? "SNAPPY";
   if (!(vectors instanceof Float32Array)) throw new InputError(path, "cannot write: vectors must be a Float32Array");
   if (!Number.isInteger(dim) || dim < 1) throw new InputError(path, `cannot write: dim must be a positive integer, got ${dim}`);
@@ -105,6 +106,7 @@ export async function writeParquet(path: string, table: ParquetWriteTable, opts:
     { name: "element", type: "FLOAT", repetition_type: "REQUIRED" },
   ];
 
+  if (await stat(path).then((st) => st.isDirectory(), () => false)) throw new InputError(path, "is a folder; give writeParquet a file path");
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
   let handle: FileHandle | undefined;
   try {
