@@ -3,6 +3,8 @@ import { setProgressFactory, terminalProgress } from "./training/progress.js";
 import { notebookProgress } from "./display/progress-display.js";
 import { geometryPlot } from "./display/geometry-plot.js";
 import { ablationPlot } from "./display/ablation-plot.js";
+import { frontierPlot } from "./display/frontier-plot.js";
+import { historyPlot } from "./display/history-plot.js";
 import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
 
@@ -34,6 +36,7 @@ export { Figure, type FigureSpec } from "./display/plotly.js";
 export { TableView } from "./display/table.js";
 export type { MimeBundle, Displayable } from "./display/bundle.js";
 export type { GeometryPlotOptions } from "./display/geometry-plot.js";
+export type { FrontierPoint } from "./display/frontier-plot.js";
 
 /** Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them. */
 export const open = ActivationStream.open;
@@ -50,4 +53,8 @@ export const plot = {
   geometry: geometryPlot,
   /** Increase in reconstruction error per ablated feature. */
   ablation: ablationPlot,
+  /** L0 against FVU, one line per family of dictionaries. */
+  frontier: frontierPlot,
+  /** Loss, L0, FVU and dead fraction during training. */
+  history: historyPlot,
 };

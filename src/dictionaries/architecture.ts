@@ -49,12 +49,18 @@ export interface Architecture {
   encode(x: tf.Tensor2D, p: Params): tf.Tensor2D;
   /** Reconstruction x̂ [B, d_in] from features f. */
   decode(f: tf.Tensor2D, p: Params): tf.Tensor2D;
+  /** Reconstruction from inputs and their features, where it needs the inputs too (skip transcoder). */
+  reconstruct?(x: tf.Tensor2D, f: tf.Tensor2D, p: Params): tf.Tensor2D;
   /** Loss and its gradient for one batch. Hand-written where autodiff is slow; tested against autodiff. */
   step(x: tf.Tensor2D, p: Params, opts: LossOptions): StepResult;
   /** The same loss written with plain tfjs ops, for checking `step` against autodiff. */
   referenceLoss(x: tf.Tensor2D, p: Params, opts: LossOptions): tf.Scalar;
   /** Applied after each optimiser step (e.g. decoder renormalisation); optional. */
   afterStep?(p: Record<string, tf.Variable>): void;
+  /** The tensors as SAELens stores them, where names or parametrisation differ (default: as they are). */
+  toSaeLens?(p: Params): Params;
+  /** The inverse of toSaeLens, for loading. */
+  fromSaeLens?(t: Params): Params;
 }
 
 /** Makes an architecture from a spec's options (k, variant, bandwidth…), filling in defaults. */

@@ -2,6 +2,7 @@
 import { tf, assertReady } from "../engine/backend.js";
 import { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
+import { isPair, joinPair, type Pair } from "../data/paired.js";
 import { reconstructionStats, reconstructionStatsAsync, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
 import type { Architecture, Params } from "./architecture.js";
 import { CodesBuilder, type Codes } from "./codes.js";
@@ -80,6 +81,10 @@ export class Dictionary implements Reconstructor {
     return this.arch.decode(f, this.params);
   }
 
+  reconstructTensor(x: tf.Tensor2D, f: tf.Tensor2D): tf.Tensor2D {
+    return this.arch.reconstruct ? this.arch.reconstruct(x, f, this.params) : this.arch.decode(f, this.params);
+  }
+
   /** Feature activations for every row of the set. */
   encode(acts: ActivationSet, opts: { batchSize?: number } = {}): Codes {
     assertReady("encode()");
@@ -94,9 +99,14 @@ export class Dictionary implements Reconstructor {
   }
 
   /** L0, FVU, MSE, dead fraction, L2 ratio, cosine, shrinkage γ on a set (or, awaited, a stream). */
-  metrics(acts: ActivationSet, opts?: MetricsOptions): ReconstructionMetrics;
+  metrics(acts: ActivationSet | Pair, opts?: MetricsOptions): ReconstructionMetrics;
   metrics(acts: ActivationStream, opts?: MetricsOptions): Promise<ReconstructionMetrics>;
-  metrics(acts: ActivationSet | ActivationStream, opts: MetricsOptions = {}): ReconstructionMetrics | Promise<ReconstructionMetrics> {
+  metrics(acts: ActivationSet | ActivationStream | Pair, opts: MetricsOptions = {}): ReconstructionMetrics | Promise<ReconstructionMetrics> {
+    if (isPair(acts)) {
+      this.checkDim(acts.input);
+      assertReady("metrics()");
+      return reconstructionStats(this, joinPair(acts), { ...opts, inputDim: acts.input.dim }).metrics;
+    }
     this.checkDim(acts);
     if (!(acts instanceof ActivationSet)) return reconstructionStatsAsync(this, acts, opts).then((r) => r.metrics);
     assertReady("metrics()");

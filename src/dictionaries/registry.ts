@@ -1,8 +1,14 @@
 // Maps an architecture name to the factory that makes it from a spec's options; one file per architecture.
 import type { Architecture, ArchitectureFactory } from "./architecture.js";
 import { relu } from "./relu.js";
+import { jumprelu } from "./jumprelu.js";
+import { gated } from "./gated.js";
+import { topk } from "./topk.js";
+import { batchtopk } from "./batchtopk.js";
+import { matryoshka } from "./matryoshka.js";
+import { transcoder, skipTranscoder } from "./transcoder.js";
 
-const registry = new Map<string, ArchitectureFactory>([relu].map((f) => [f.archName, f]));
+const registry = new Map<string, ArchitectureFactory>([relu, jumprelu, gated, topk, batchtopk, matryoshka, transcoder, skipTranscoder].map((f) => [f.archName, f]));
 
 export function architecture(name: string, options: Record<string, unknown> = {}): Architecture {
   return factory(name)(options);

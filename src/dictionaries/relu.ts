@@ -1,18 +1,26 @@
-// ReLU sparse autoencoder with the norm-weighted L1 penalty (Anthropic's "April update", SAELens
-// "standard"): f = ReLU((x − b_dec)·W_enc + b_enc), x̂ = f·W_dec + b_dec,
-// loss = mean_B Σ_d (x̂ − x)² + λ · mean_B Σ_i f_i ‖W_dec,i‖.
+// ReLU sparse autoencoder (SAELens "standard"): f = ReLU((x − b_dec)·W_enc + b_enc), x̂ = f·W_dec + b_dec.
+// Two sparsity penalties (REFERENCE.md, Dictionaries):
+//   decoder "weighted-l1" (default, Anthropic's "April update"): loss = mean_B Σ_d (x̂ − x)² + λ·mean_B Σ_i f_i‖W_dec,i‖;
+//   decoder "unit-norm" (the older variant): loss = mean_B Σ_d (x̂ − x)² + λ·mean_B Σ_i f_i, with decoder rows
+//   kept at unit norm — the gradient's component along each row is removed and rows are renormalised after each step.
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
 
-function init(dIn: number, width: number, rng: Rng): Record<string, HostTensor> {
-  // Decoder rows: random directions with norm 0.1; encoder = decoder transposed; biases zero.
+export type DecoderConstraint = "weighted-l1" | "unit-norm";
+const DECODERS: readonly DecoderConstraint[] = ["weighted-l1", "unit-norm"];
+
+/**
+ * Decoder rows: random directions of norm `rowNorm`; encoder = decoder transposed; b_enc, b_dec zero.
+ * Shared by the architectures whose SAELens init is the same (gated, jumprelu).
+ */
+export function initTiedWeights(dIn: number, width: number, rng: Rng, rowNorm: number): Record<string, HostTensor> {
   const wDec = rng.normals(width * dIn);
   for (let i = 0; i < width; i++) {
     const row = wDec.subarray(i * dIn, (i + 1) * dIn);
     let n = 0;
     for (const v of row) n += v * v;
-    const scale = 0.1 / Math.sqrt(n);
+    const scale = rowNorm / Math.sqrt(n);
     for (let j = 0; j < dIn; j++) row[j] *= scale;
   }
   const wEnc = new Float32Array(dIn * width);
@@ -37,14 +45,26 @@ function decode(f: tf.Tensor2D, p: Params): tf.Tensor2D {
   return tf.tidy(() => tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec));
 }
 
-function referenceLoss(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): tf.Scalar {
+/** Row norms of W_dec as used by the penalty: the real norms, or ones for the unit-norm variant. */
+function penaltyWeights(W_dec: tf.Tensor2D, decoder: DecoderConstraint): tf.Tensor1D {
+  return decoder === "unit-norm" ? tf.ones([W_dec.shape[0]]) : (tf.norm(W_dec, "euclidean", 1) as tf.Tensor1D);
+}
+
+function referenceLoss(decoder: DecoderConstraint, x: tf.Tensor2D, p: Params, { l1 }: LossOptions): tf.Scalar {
   return tf.tidy(() => {
     const f = tf.relu(preActivations(x, p));
     const xHat = tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec);
     const mse = tf.mean(tf.sum(tf.square(tf.sub(xHat, x)), 1));
-    const norms = tf.norm(p.W_dec, "euclidean", 1);
-    const sparsity = tf.mean(tf.sum(tf.mul(f, norms), 1));
+    const sparsity = tf.mean(tf.sum(tf.mul(f, penaltyWeights(p.W_dec as tf.Tensor2D, decoder)), 1));
     return tf.add(mse, tf.mul(l1, sparsity)) as tf.Scalar;
+  });
+}
+
+/** g with each row's component along the matching row of W removed (W's rows need not be unit norm). */
+export function removeParallel(g: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const unit = tf.div(W, tf.norm(W, "euclidean", 1, true));
+    return tf.sub(g, tf.mul(tf.sum(tf.mul(g, unit), 1, true), unit)) as tf.Tensor2D;
   });
 }
 
@@ -52,7 +72,7 @@ function referenceLoss(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): tf.Scala
  * Forward and backward by hand, using only untransposed matMuls (tfjs-wasm runs matMul with
  * transposeA/transposeB as a slow scalar loop; an explicit tf.transpose first is cheap).
  */
-function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
+function step(decoder: DecoderConstraint, x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
   return tf.tidy(() => {
     const B = x.shape[0];
     const W_enc = p.W_enc as tf.Tensor2D;
@@ -62,21 +82,24 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
     const f = tf.relu(pre) as tf.Tensor2D;
     const xHat = tf.add(tf.matMul(f, W_dec), p.b_dec) as tf.Tensor2D;
     const err = tf.sub(xHat, x);
-    const norms = tf.norm(W_dec, "euclidean", 1) as tf.Tensor1D; // [d_sae]
+    const weights = penaltyWeights(W_dec, decoder); // [d_sae]
     const mse = tf.div(tf.sum(tf.square(err)), B) as tf.Scalar;
-    const sparsity = tf.div(tf.sum(tf.matMul(f, tf.reshape(norms, [-1, 1]))), B) as tf.Scalar;
+    const sparsity = tf.div(tf.sum(tf.matMul(f, tf.reshape(weights, [-1, 1]))), B) as tf.Scalar;
     const loss = tf.add(mse, tf.mul(l1, sparsity)) as tf.Scalar;
 
     const g = tf.mul(err, 2 / B) as tf.Tensor2D; // ∂L/∂x̂
-    const fireCount = tf.sum(f, 0); // Σ_b f_bi
-    // ∂L/∂f = g·W_decᵀ + (λ/B)·‖W_dec,i‖, masked by the ReLU.
-    const gF = tf.add(tf.matMul(g, tf.transpose(W_dec)), tf.mul(norms, l1 / B));
+    // ∂L/∂f = g·W_decᵀ + (λ/B)·w_i, masked by the ReLU.
+    const gF = tf.add(tf.matMul(g, tf.transpose(W_dec)), tf.mul(weights, l1 / B));
     const gPre = tf.mul(gF, tf.step(pre, 0)) as tf.Tensor2D;
-    // ∂L/∂W_dec = fᵀ·g + (λ/B)·(Σ_b f_bi)·W_dec,i/‖W_dec,i‖.
-    const gWdec = tf.add(
-      tf.matMul(tf.transpose(f), g),
-      tf.mul(tf.reshape(tf.div(tf.mul(fireCount, l1 / B), norms), [-1, 1]), W_dec),
-    );
+    let gWdec = tf.matMul(tf.transpose(f), g) as tf.Tensor2D;
+    if (decoder === "unit-norm") {
+      // The rows live on the unit sphere: only the tangential part of the gradient moves them.
+      gWdec = removeParallel(gWdec, W_dec);
+    } else {
+      // + (λ/B)·(Σ_b f_bi)·W_dec,i/‖W_dec,i‖ from the norm-weighted penalty.
+      const fireSum = tf.sum(f, 0);
+      gWdec = tf.add(gWdec, tf.mul(tf.reshape(tf.div(tf.mul(fireSum, l1 / B), weights), [-1, 1]), W_dec));
+    }
     const gWenc = tf.matMul(tf.transpose(saeIn), gPre);
     const gBenc = tf.sum(gPre, 0);
     // b_dec enters twice: added to x̂, subtracted from the encoder input.
@@ -91,13 +114,33 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
   });
 }
 
-export const relu = defineArchitecture("relu", "standard", (options) => ({
-  name: "relu",
-  saeLensName: "standard",
-  options: { ...options },
-  init,
-  encode,
-  decode,
-  step,
-  referenceLoss,
-}));
+/** Rescale every decoder row to unit norm (after each optimiser step of the unit-norm variant). */
+export function normaliseRows(W_dec: tf.Variable): void {
+  tf.tidy(() => {
+    W_dec.assign(tf.div(W_dec, tf.norm(W_dec, "euclidean", 1, true)));
+  });
+}
+
+function decoderOption(options: Record<string, unknown>): DecoderConstraint {
+  const d = options.decoder ?? "weighted-l1";
+  if (!DECODERS.includes(d as DecoderConstraint)) {
+    throw new Error(`featurelab: relu: option 'decoder' must be one of ${DECODERS.map((v) => `"${v}"`).join(", ")}; got ${JSON.stringify(d) ?? String(d)}`);
+  }
+  return d as DecoderConstraint;
+}
+
+export const relu = defineArchitecture("relu", "standard", (options) => {
+  const decoder = decoderOption(options);
+  const unitNorm = decoder === "unit-norm";
+  return {
+    name: "relu",
+    saeLensName: "standard",
+    options: { ...options, decoder },
+    init: (dIn, width, rng) => initTiedWeights(dIn, width, rng, unitNorm ? 1 : 0.1),
+    encode,
+    decode,
+    step: (x, p, opts) => step(decoder, x, p, opts),
+    referenceLoss: (x, p, opts) => referenceLoss(decoder, x, p, opts),
+    ...(unitNorm ? { afterStep: (p: Record<string, tf.Variable>) => normaliseRows(p.W_dec) } : {}),
+  };
+});

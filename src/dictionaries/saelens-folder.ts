@@ -6,6 +6,7 @@ import { tf, ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { toFloat32 } from "../io/ndarray.js";
+import { Rng } from "../engine/random.js";
 import type { Params } from "./architecture.js";
 import { Dictionary, type DictionaryConfig } from "./dictionary.js";
 import { architectures, factory, fromSaeLensName } from "./registry.js";
@@ -22,7 +23,8 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
   const scale = (dict.cfg.normalization as { scale?: number } | undefined)?.scale ?? 1;
   const fold: Record<string, number> = { W_enc: scale, W_dec: 1 / scale, b_dec: 1 / scale };
   const tensors: Record<string, { dtype: "float32"; shape: number[]; data: Float32Array }> = {};
-  for (const [name, t] of Object.entries(dict.params)) {
+  const stored = dict.arch.toSaeLens ? dict.arch.toSaeLens(dict.params) : dict.params;
+  for (const [name, t] of Object.entries(stored)) {
     const values = Float32Array.from((await t.data()) as Float32Array);
     if (fold[name] !== undefined && scale !== 1) for (let i = 0; i < values.length; i++) values[i] *= fold[name];
     tensors[name] = { dtype: "float32", shape: t.shape, data: values };
@@ -31,6 +33,8 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
     architecture: dict.arch.saeLensName,
     d_in: dict.dIn,
     d_sae: dict.width,
+    ...(dict.params.W_dec.shape[1] !== dict.dIn ? { d_out: dict.params.W_dec.shape[1] } : {}),
+    ...(dict.arch.options.k !== undefined ? { k: dict.arch.options.k } : {}),
     dtype: "float32",
     device: "cpu",
     apply_b_dec_to_input: true,
@@ -69,7 +73,7 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
     throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${known.join(", ")})`);
   }
   const { architecture: _a, l1_coefficient: _l, training: _t, folded_normalization_scale: _f, ...archOptions } = cfg.featurelab ?? {};
-  const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}) });
+  const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}), ...(cfg.d_out !== undefined ? { d_out: cfg.d_out } : {}) });
   const weightsPath = join(dir, WEIGHTS);
   let bytes: Uint8Array;
   try {
@@ -78,14 +82,17 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
     throw new InputError(weightsPath, "no such file");
   }
   const { tensors } = readSafetensors(bytes, weightsPath);
-  const expected: Record<string, number[]> = { W_enc: [cfg.d_in, cfg.d_sae], W_dec: [cfg.d_sae, cfg.d_in], b_enc: [cfg.d_sae], b_dec: [cfg.d_in] };
-  const params: Params = {};
-  for (const [name, shape] of Object.entries(expected)) {
-    const t = tensors[name];
-    if (!t) throw new InputError(weightsPath, `has no tensor '${name}'; tensors: ${Object.keys(tensors).join(", ")}`);
+  // The parameters this architecture has, and their shapes, are those of a fresh one of this size.
+  const layout = Object.entries(arch.init(cfg.d_in, cfg.d_sae, new Rng(0)));
+  const stored: Params = {};
+  for (const [name, t] of Object.entries(tensors)) stored[name] = tf.tensor(toFloat32(t), t.shape);
+  const params = arch.fromSaeLens ? arch.fromSaeLens(stored) : stored;
+  for (const [name, { shape }] of layout) {
+    const t = params[name];
+    if (!t) throw new InputError(weightsPath, `has no tensor '${name}' (a ${arch.name} dictionary needs ${layout.map(([n]) => n).join(", ")}); tensors: ${Object.keys(tensors).join(", ")}`);
     if (t.shape.join(",") !== shape.join(",")) throw new InputError(weightsPath, `tensor '${name}' has shape [${t.shape}], cfg.json implies [${shape}]`);
-    params[name] = tf.tensor(toFloat32(t), t.shape);
   }
-  const config: DictionaryConfig = { ...(cfg.featurelab ?? {}), architecture: arch.name, d_in: cfg.d_in, d_sae: cfg.d_sae };
+  for (const name of Object.keys(params)) if (!layout.some(([n]) => n === name)) params[name].dispose(), delete params[name];
+  const config: DictionaryConfig = { ...(cfg.featurelab ?? {}), architecture: arch.name, d_in: cfg.d_in, d_sae: cfg.d_sae, ...(cfg.d_out ? { d_out: cfg.d_out } : {}) };
   return new Dictionary(arch, config, params);
 }

@@ -9,6 +9,8 @@ export interface Reconstructor {
   readonly width: number;
   encodeTensor(x: tf.Tensor2D): tf.Tensor2D;
   decodeTensor(f: tf.Tensor2D): tf.Tensor2D;
+  /** Reconstruction from inputs and features, where it needs the inputs too (skip transcoder). */
+  reconstructTensor?(x: tf.Tensor2D, f: tf.Tensor2D): tf.Tensor2D;
 }
 
 export interface ReconstructionMetrics {
@@ -61,9 +63,12 @@ class Accumulator {
   private xhat2 = 0;
   private xhatDotX = 0;
 
+  /** Rows are [input | target] when inputDim < rowDim (transcoders); else the input is its own target. */
   constructor(
     private readonly model: Reconstructor,
-    private readonly d: number,
+    private readonly rowDim: number,
+    private readonly inputDim = rowDim,
+    private readonly d = rowDim === inputDim ? rowDim : rowDim - inputDim,
   ) {
     this.sumX = new Float64Array(d);
     this.sumX2 = new Float64Array(d);
@@ -72,9 +77,11 @@ class Accumulator {
 
   add(vectors: Float32Array, rows: number): void {
     const parts = tf.tidy(() => {
-      const x = tf.tensor2d(vectors, [rows, this.d]);
-      const f = this.model.encodeTensor(x);
-      const xHat = this.model.decodeTensor(f);
+      const all = tf.tensor2d(vectors, [rows, this.rowDim]);
+      const xIn = this.inputDim === this.rowDim ? all : tf.slice(all, [0, 0], [rows, this.inputDim]);
+      const x = this.inputDim === this.rowDim ? all : tf.slice(all, [0, this.inputDim], [rows, this.d]);
+      const f = this.model.encodeTensor(xIn);
+      const xHat = this.model.reconstructTensor ? this.model.reconstructTensor(xIn, f) : this.model.decodeTensor(f);
       return [
         tf.sum(tf.square(tf.sub(x, xHat))),
         tf.sum(x, 0),
@@ -140,8 +147,8 @@ class Accumulator {
 }
 
 /** The metrics above over an in-memory set, plus the fraction of rows each feature fires on. */
-export function reconstructionStats(model: Reconstructor, acts: ActivationSet, opts: MetricsOptions = {}) {
-  const acc = new Accumulator(model, acts.dim);
+export function reconstructionStats(model: Reconstructor, acts: ActivationSet, opts: MetricsOptions & { inputDim?: number } = {}) {
+  const acc = new Accumulator(model, acts.dim, opts.inputDim ?? acts.dim);
   for (const b of acts.rowBatches({ size: opts.batchSize ?? 1024 })) acc.add(b.vectors, b.rows);
   return acc.result();
 }

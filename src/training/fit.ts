@@ -5,6 +5,7 @@ import { Rng } from "../engine/random.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { endlessBatches } from "../data/endless-batches.js";
+import { isPair, joinPair, type Pair } from "../data/paired.js";
 import type { Architecture, StepResult } from "../dictionaries/architecture.js";
 import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
 import { Adam, clipByGlobalNorm } from "./adam.js";
@@ -46,8 +47,11 @@ export interface FitSpec {
   l1: number;
 }
 
-export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream, opts: FitOptions = {}): Promise<Dictionary> {
+export async function fit(spec: FitSpec, source: ActivationSet | ActivationStream | Pair, opts: FitOptions = {}): Promise<Dictionary> {
   await ready();
+  // Transcoders train on (input, output) pairs, held side by side in one set: [x_in | y].
+  const acts = isPair(source) ? joinPair(source) : source;
+  const inputDim = isPair(source) ? source.input.dim : acts.dim;
   const steps = opts.steps ?? 2000;
   const batchSize = Math.min(opts.batchSize ?? 1024, acts.numRows ?? Infinity);
   const seed = opts.seed ?? 0;
@@ -57,7 +61,8 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`featurelab: fit: steps must be a positive integer, got ${steps}`);
   if (acts.numRows !== undefined && acts.numRows < 1) throw new Error(`featurelab: fit: the activation set${acts.source ? ` from ${acts.source}` : ""} has no rows`);
   const { arch, width } = spec;
-  const dIn = acts.dim;
+  const dIn = inputDim;
+  const rowDim = acts.dim;
   const rng = new Rng(seed);
 
   const init = arch.init(dIn, width, rng);
@@ -130,9 +135,10 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
         totalSteps: steps,
       });
       const l1 = sparsityCoefficient(step, spec.l1, l1Warmup);
-      const x = tf.tensor2d(batch, [batchSize, dIn]);
+      const rowsT = tf.tensor2d(batch, [batchSize, rowDim]);
+      const [x, target] = rowDim === dIn ? [rowsT, undefined] : splitPair(rowsT, dIn);
       const dead = tf.tidy(() => tf.cast(tf.greaterEqual(sinceFired, deadWindow), "float32")) as tf.Tensor1D;
-      const res = arch.step(x, params, { l1, dead });
+      const res = arch.step(x, params, { l1, dead, target });
       const grads = opts.clipGradNorm ? clipByGlobalNorm(res.grads, opts.clipGradNorm) : res.grads;
       adam.apply(params, grads, lr);
       for (const [name, value] of Object.entries(res.updates ?? {})) params[name].assign(value);
@@ -146,12 +152,13 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
 
       const last = step === steps - 1;
       if ((step + 1) % logEvery === 0 || last) {
-        const record = readRecord(step + 1, tokens, x, res, lr, l1);
+        const record = readRecord(step + 1, tokens, target ?? x, res, lr, l1);
         record.deadFraction = tf.tidy(() => tf.mean(tf.cast(tf.greaterEqual(sinceFired, deadWindow), "float32")).dataSync()[0]);
         if (!Number.isFinite(record.loss)) {
           restore(params, lastGood);
           note = `loss became ${record.loss} at step ${step + 1}; restored the weights of step ${history[history.length - 1]?.step ?? 0} and stopped`;
           disposeStep(x, res, grads);
+          if (target) tf.dispose([rowsT, target]);
           break;
         }
         history.push(record);
@@ -159,6 +166,7 @@ export async function fit(spec: FitSpec, acts: ActivationSet | ActivationStream,
         lastGood = snapshot(params);
       }
       disposeStep(x, res, grads);
+      if (target) tf.dispose([rowsT, target]);
       if (opts.checkpoint && (step + 1) % opts.checkpoint.every === 0) await saveCheckpoint(step + 1);
 
       const now = performance.now();
@@ -206,6 +214,12 @@ function readRecord(step: number, tokens: number, x: tf.Tensor2D, res: ReturnTyp
   const [loss, mse, sparsity, l0, fvu] = vals.dataSync();
   vals.dispose();
   return { step, tokens, loss, mse, sparsity, l0, fvu, deadFraction: 0, lr, l1 };
+}
+
+/** [x_in | y] rows → x_in [B, d_in] and y [B, d_out]. */
+function splitPair(rows: tf.Tensor2D, dIn: number): [tf.Tensor2D, tf.Tensor2D] {
+  const [B, d] = rows.shape;
+  return [tf.slice(rows, [0, 0], [B, dIn]), tf.slice(rows, [0, dIn], [B, d - dIn])];
 }
 
 function disposeStep(x: tf.Tensor, res: StepResult, grads: Record<string, tf.Tensor>): void {

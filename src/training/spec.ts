@@ -2,6 +2,7 @@
 // Each call returns a new immutable value, so notebook cells can be re-run.
 import type { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
+import { isPair, type Pair } from "../data/paired.js";
 import { architecture } from "../dictionaries/registry.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { fit, type FitOptions } from "./fit.js";
@@ -38,9 +39,11 @@ export class DictionarySpec {
   }
 
   /** Train on a set of activations. */
-  fit(acts: ActivationSet | ActivationStream, opts: FitOptions = {}): Promise<Dictionary> {
+  /** Train on a set (or stream) of activations; a transcoder on `{ input, output }` sets, row by row. */
+  fit(acts: ActivationSet | ActivationStream | Pair, opts: FitOptions = {}): Promise<Dictionary> {
     const { width, l1 = 1, ...archOptions } = this.options;
-    return fit({ arch: architecture(this.arch, archOptions), width, l1 }, acts, opts);
+    const options = isPair(acts) ? { ...archOptions, d_out: acts.output.dim } : archOptions;
+    return fit({ arch: architecture(this.arch, options), width, l1 }, acts, opts);
   }
 
   toString(): string {

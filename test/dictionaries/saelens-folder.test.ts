@@ -84,3 +84,23 @@ test("a dictionary trained on normalised inputs is saved with the scale folded i
   for (let i = 0; i < xHatRaw.length; i++) assert.ok(Math.abs(xHatRaw[i] - xHatNorm[i] / s) < 1e-4, "reconstruction in raw units");
   assert.equal(JSON.parse(readFileSync(join(folder, "cfg.json"), "utf8")).normalize_activations, "none");
 });
+
+test("every architecture saves to a SAELens folder and loads back encoding the same", async () => {
+  await ready();
+  const { architectures } = await import("../../src/dictionaries/registry.js");
+  const { fromVectors } = await import("../../src/data/activation-set.js");
+  const output = fromVectors(toy.acts.vectors.map((v) => Math.max(0, v)).slice(0, toy.acts.numRows * 4), 4);
+  const input = toy.acts;
+  for (const name of architectures()) {
+    const paired = name.includes("transcoder");
+    const options: Record<string, unknown> = { width: 16, l1: 0.1, ...(/topk|matryoshka/.test(name) ? { k: 2 } : {}) };
+    const sae = await dictionary(name, options as any).fit(paired ? { input, output } : input, { steps: 3, batchSize: 32, seed: 0, progress: false });
+    const folder = join(dir, `all-${name}`);
+    await sae.save(folder);
+    const back = await loadSaeLens(folder);
+    assert.equal(back.arch.name, name);
+    assert.deepEqual(Object.keys(back.params).sort(), Object.keys(sae.params).sort(), name);
+    const a = sae.encode(input.head(16)).toDense(), b = back.encode(input.head(16)).toDense();
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5 * (1 + Math.abs(a[i])), `${name}: feature activations differ`);
+  }
+});

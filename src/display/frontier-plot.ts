@@ -1,0 +1,41 @@
+// The sparsity–fidelity frontier: L0 against FVU for several dictionaries, one line per family
+// (architecture), as papers compare SAE architectures.
+import { Figure } from "./plotly.js";
+
+export interface FrontierPoint {
+  /** The family the point belongs to (e.g. the architecture); one line each. */
+  name: string;
+  l0: number;
+  fvu: number;
+  /** Shown on hover (e.g. "k=16" or "λ=0.1"). */
+  label?: string;
+}
+
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+
+export function frontierPlot(points: FrontierPoint[], opts: { title?: string; logX?: boolean } = {}): Figure {
+  const families = [...new Set(points.map((p) => p.name))];
+  const data = families.map((name, i) => {
+    const pts = points.filter((p) => p.name === name).sort((a, b) => a.l0 - b.l0);
+    return {
+      type: "scatter",
+      mode: "lines+markers",
+      name,
+      x: pts.map((p) => p.l0),
+      y: pts.map((p) => p.fvu),
+      customdata: pts.map((p) => [name, p.label ?? ""]),
+      hovertemplate: "<b>%{customdata[0]}</b> %{customdata[1]}<br>L0 %{x:.2f}<br>FVU %{y:.4f}<extra></extra>",
+      marker: { size: 8, color: PALETTE[i % PALETTE.length] },
+      line: { color: PALETTE[i % PALETTE.length] },
+    };
+  });
+  return new Figure({
+    data,
+    layout: {
+      title: { text: opts.title ?? "Sparsity–fidelity frontier (lower left is better)" },
+      xaxis: { title: { text: "L0 (active features per row)" }, type: opts.logX ? "log" : "linear" },
+      yaxis: { title: { text: "FVU (fraction of variance unexplained)" }, rangemode: "tozero" },
+      hovermode: "closest",
+    },
+  });
+}

@@ -1,0 +1,38 @@
+// Training curves of a dictionary: loss, L0, FVU and dead fraction against the step.
+import type { Dictionary } from "../dictionaries/dictionary.js";
+import { Figure } from "./plotly.js";
+
+export function historyPlot(dict: Dictionary, opts: { title?: string } = {}): Figure {
+  const h = dict.history;
+  if (h.length === 0) throw new Error("featurelab: this dictionary has no training history (was it loaded from disk?)");
+  const steps = h.map((r) => r.step);
+  const panels: [string, number[], string][] = [
+    ["loss", h.map((r) => r.loss), "log"],
+    ["L0", h.map((r) => r.l0), "linear"],
+    ["FVU", h.map((r) => r.fvu), "linear"],
+    ["dead fraction", h.map((r) => r.deadFraction), "linear"],
+  ];
+  const layout: Record<string, unknown> = {
+    title: { text: opts.title ?? `Training: ${dict.cfg.architecture}, width ${dict.width}` },
+    showlegend: false,
+    height: 520,
+    grid: { rows: 2, columns: 2, pattern: "independent" },
+  };
+  const data = panels.map(([name, ys, scale], i) => {
+    const axis = i === 0 ? "" : String(i + 1);
+    layout[`xaxis${axis}`] = { title: { text: "step" } };
+    layout[`yaxis${axis}`] = { title: { text: name }, type: scale };
+    return {
+      type: "scatter",
+      mode: "lines",
+      name,
+      x: steps,
+      y: ys,
+      xaxis: `x${axis}`,
+      yaxis: `y${axis}`,
+      hovertemplate: `${name} %{y:.4g}<br>step %{x}<extra></extra>`,
+      line: { color: "#1f77b4" },
+    };
+  });
+  return new Figure({ data, layout });
+}
