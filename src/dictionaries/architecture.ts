@@ -70,8 +70,23 @@ export interface ArchitectureFactory {
   archName: string;
   /** The SAELens cfg.json architecture name. */
   saeLensName: string;
+  /** Every option this architecture reads; any other is refused (a typo must not pass silently). */
+  optionNames: readonly string[];
 }
 
-export function defineArchitecture(archName: string, saeLensName: string, create: (options: Record<string, unknown>) => Architecture): ArchitectureFactory {
-  return Object.assign(create, { archName, saeLensName });
+export function defineArchitecture(
+  archName: string,
+  saeLensName: string,
+  optionNames: readonly string[],
+  create: (options: Record<string, unknown>) => Architecture,
+): ArchitectureFactory {
+  const checked = (options: Record<string, unknown>) => {
+    const unknown = Object.keys(options).filter((k) => !optionNames.includes(k));
+    if (unknown.length > 0) {
+      const known = optionNames.length > 0 ? `its options are ${optionNames.join(", ")}` : "it takes no options besides width and l1";
+      throw new Error(`featurelab: ${archName}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; ${known}`);
+    }
+    return create(options);
+  };
+  return Object.assign(checked, { archName, saeLensName, optionNames });
 }

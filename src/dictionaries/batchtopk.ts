@@ -106,6 +106,6 @@ export function batchTopKArchitecture(
   };
 }
 
-export const batchtopk = defineArchitecture("batchtopk", "batchtopk", (options) =>
+export const batchtopk = defineArchitecture("batchtopk", "batchtopk", ["k", "auxK", "auxKCoefficient"], (options) =>
   batchTopKArchitecture("batchtopk", "batchtopk", options, () => mseReconstruction),
 );

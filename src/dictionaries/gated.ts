@@ -113,7 +113,7 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
   });
 }
 
-export const gated = defineArchitecture("gated", "gated", (options) => ({
+export const gated = defineArchitecture("gated", "gated", [], (options) => ({
   name: "gated",
   saeLensName: "gated",
   options: { ...options },

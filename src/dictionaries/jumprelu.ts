@@ -131,7 +131,7 @@ function step(eps: number, x: tf.Tensor2D, p: Params, { l1 }: LossOptions): Step
   });
 }
 
-export const jumprelu = defineArchitecture("jumprelu", "jumprelu", (options) => {
+export const jumprelu = defineArchitecture("jumprelu", "jumprelu", ["bandwidth", "thresholdInit"], (options) => {
   const bandwidth = positiveOption(options, "bandwidth", 0.001);
   const thresholdInit = positiveOption(options, "thresholdInit", 0.001);
   return {

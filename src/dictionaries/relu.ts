@@ -129,7 +129,7 @@ function decoderOption(options: Record<string, unknown>): DecoderConstraint {
   return d as DecoderConstraint;
 }
 
-export const relu = defineArchitecture("relu", "standard", (options) => {
+export const relu = defineArchitecture("relu", "standard", ["decoder"], (options) => {
   const decoder = decoderOption(options);
   const unitNorm = decoder === "unit-norm";
   return {

@@ -23,7 +23,7 @@ import {
 /**
  * Options: k (required, 1 ≤ k ≤ width), auxK (k_aux, default ⌊d_in/2⌋), auxKCoefficient (α, default 1/32).
  */
-export const topk = defineArchitecture("topk", "topk", (options) => {
+export const topk = defineArchitecture("topk", "topk", ["k", "auxK", "auxKCoefficient"], (options) => {
   const o = kOptions("topk", options);
   const select = (pre: tf.Tensor2D) => ({ mask: rowTopKMask(pre, o.k) });
   const setup = (x: tf.Tensor2D, p: Params) => {

@@ -6,7 +6,7 @@ import type { Rng } from "../engine/random.js";
 import { defineArchitecture, type Architecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
 
 function makeTranscoder(name: string, saeLensName: string, skip: boolean) {
-  return defineArchitecture(name, saeLensName, (options): Architecture => {
+  return defineArchitecture(name, saeLensName, ["d_out"], (options): Architecture => {
     const dOut = options.d_out;
     if (dOut !== undefined && !(Number.isInteger(dOut) && (dOut as number) > 0)) {
       throw new Error(`featurelab: ${name}: d_out must be a positive integer, got ${dOut}`);

@@ -3,7 +3,7 @@
 import type { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { isPair, type Pair } from "../data/paired.js";
-import { architecture } from "../dictionaries/registry.js";
+import { architecture, factory } from "../dictionaries/registry.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { fit, type FitOptions } from "./fit.js";
 
@@ -40,8 +40,16 @@ export class DictionarySpec {
 
   /** Train on a set of activations. */
   /** Train on a set (or stream) of activations; a transcoder on `{ input, output }` sets, row by row. */
-  fit(acts: ActivationSet | ActivationStream | Pair, opts: FitOptions = {}): Promise<Dictionary> {
+  async fit(acts: ActivationSet | ActivationStream | Pair, opts: FitOptions = {}): Promise<Dictionary> {
     const { width, l1 = 1, ...archOptions } = this.options;
+    const takesPairs = factory(this.arch).optionNames.includes("d_out");
+    if (isPair(acts) !== takesPairs) {
+      throw new Error(
+        takesPairs
+          ? `featurelab: ${this.arch} trains on { input, output } sets (a component's input and its output, row by row)`
+          : `featurelab: ${this.arch} trains on one set of activations; { input, output } pairs are for "transcoder" and "skip-transcoder"`,
+      );
+    }
     const options = isPair(acts) ? { ...archOptions, d_out: acts.output.dim } : archOptions;
     return fit({ arch: architecture(this.arch, options), width, l1 }, acts, opts);
   }

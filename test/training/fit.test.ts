@@ -52,8 +52,15 @@ test("an interrupt stops at the next step and keeps the dictionary trained so fa
   assert.ok((sae.cfg.training as { steps: number }).steps < 5000);
 });
 
+test("a transcoder needs { input, output }, and a plain dictionary refuses it", async () => {
+  await assert.rejects(dictionary("transcoder", { width: 4 }).fit(toy.acts), /transcoder trains on \{ input, output \} sets/);
+  await assert.rejects(dictionary("relu", { width: 4 }).fit({ input: toy.acts, output: toy.acts }), /relu trains on one set of activations/);
+});
+
 test("bad options are refused with a clear message", () => {
   assert.throws(() => dictionary("nope", { width: 4 }), /unknown dictionary architecture 'nope'; known: relu/);
   assert.throws(() => dictionary("relu", { width: 0 }), /width must be a positive integer/);
   assert.throws(() => dictionary("relu", { width: 4, l1: -1 }), /l1 must be ≥ 0/);
+  assert.throws(() => dictionary("jumprelu", { width: 4, bandwith: 0.1 }), /jumprelu: unknown option 'bandwith'; its options are bandwidth, thresholdInit/);
+  assert.throws(() => dictionary("gated", { width: 4, k: 3 }), /gated: unknown option 'k'; it takes no options besides width and l1/);
 });
