@@ -46,6 +46,14 @@ export class Adam {
     }
   }
 
+  /** Zero the moments of a parameter where `keep` (broadcast to its shape) is 0, e.g. resampled features. */
+  forget(name: string, keep: tf.Tensor): void {
+    for (const moments of [this.m, this.v]) {
+      const t = moments.get(name);
+      if (t) t.assign(tf.mul(t, keep));
+    }
+  }
+
   /** Moments and step count, for a checkpoint (names prefixed "adam_m." and "adam_v."). */
   state(): { step: number; tensors: Record<string, tf.Tensor> } {
     const tensors: Record<string, tf.Tensor> = {};

@@ -12,6 +12,7 @@ import { Adam, clipByGlobalNorm } from "./adam.js";
 import { learningRate, sparsityCoefficient } from "./schedule.js";
 import { defaultProgress, type ProgressSink } from "./progress.js";
 import { readCheckpoint, writeCheckpoint, type RunIdentity } from "./checkpoint.js";
+import { resampleDeadFeatures } from "./resample.js";
 
 export interface FitOptions {
   /** Optimiser steps (default 2000). */
@@ -39,6 +40,8 @@ export interface FitOptions {
   checkpoint?: { dir: string; every: number };
   /** Continue the run checkpointed in this folder (same data, spec, batch size and seed). */
   resume?: string;
+  /** Every `every` steps, re-initialise features dead over the window (dictionary_learning's recipe). */
+  resample?: { every: number };
 }
 
 export interface FitSpec {
@@ -64,6 +67,8 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
   const dIn = inputDim;
   const rowDim = acts.dim;
   const rng = new Rng(seed);
+  // A stream of its own, so resampling does not shift the order of batches.
+  const resampleRng = new Rng(seed + 0x9e3779b9);
 
   const init = arch.init(dIn, width, rng);
   const params: Record<string, tf.Variable> = {};
@@ -142,6 +147,10 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
       const grads = opts.clipGradNorm ? clipByGlobalNorm(res.grads, opts.clipGradNorm) : res.grads;
       adam.apply(params, grads, lr);
       for (const [name, value] of Object.entries(res.updates ?? {})) params[name].assign(value);
+      if (opts.resample && (step + 1) % opts.resample.every === 0) {
+        const { resampled } = resampleDeadFeatures(params, adam, dead.dataSync() as Float32Array, x, res.reconstruction, resampleRng);
+        if (resampled.length > 0) tf.tidy(() => sinceFired.assign(tf.mul(sinceFired, tf.sub(1, tf.scatterND(tf.tensor2d(resampled, [resampled.length, 1], "int32"), tf.ones([resampled.length]), [width])))));
+      }
       arch.afterStep?.(params);
       tf.tidy(() => {
         const fired = tf.greater(tf.max(res.features, 0), 0);
