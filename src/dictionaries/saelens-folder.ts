@@ -1,6 +1,6 @@
 // SAELens folder layout: cfg.json + sae_weights.safetensors with W_enc [d_in, d_sae],
 // W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] (REFERENCE.md, File formats).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tf, ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
@@ -10,6 +10,7 @@ import { Rng } from "../engine/random.js";
 import type { Params } from "./architecture.js";
 import { Dictionary, type DictionaryConfig } from "./dictionary.js";
 import { architectures, factory, fromSaeLensName } from "./registry.js";
+import { loadSparsify, SPARSIFY_WEIGHTS } from "./sparsify-folder.js";
 
 const WEIGHTS = "sae_weights.safetensors";
 
@@ -54,6 +55,12 @@ function atomicWrite(path: string, bytes: Uint8Array) {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, bytes);
   renameSync(tmp, path);
+}
+
+/** Read a dictionary folder: SAELens layout (by SAELens or featurelab) or sparsify's. */
+export async function loadDictionary(dir: string): Promise<Dictionary> {
+  if (existsSync(join(dir, SPARSIFY_WEIGHTS)) && !existsSync(join(dir, WEIGHTS))) return loadSparsify(dir);
+  return loadSaeLens(dir);
 }
 
 /** Read a SAELens folder written by SAELens or by featurelab. */

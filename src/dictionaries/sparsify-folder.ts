@@ -1,0 +1,51 @@
+// sparsify (EleutherAI) folders: cfg.json + sae.safetensors with encoder.weight [d_sae, d_in],
+// encoder.bias [d_sae], W_dec [d_sae, d_in], b_dec [d_in] (REFERENCE.md, File formats). Their SAEs are
+// TopK: f = TopK_k(ReLU((x − b_dec)·encoder.weightᵀ + encoder.bias)) — featurelab's "topk".
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { tf, ready } from "../engine/backend.js";
+import { InputError } from "../io/errors.js";
+import { readSafetensors } from "../io/safetensors.js";
+import { toFloat32 } from "../io/ndarray.js";
+import type { Params } from "./architecture.js";
+import { Dictionary } from "./dictionary.js";
+import { factory } from "./registry.js";
+
+export const SPARSIFY_WEIGHTS = "sae.safetensors";
+
+export async function loadSparsify(dir: string): Promise<Dictionary> {
+  await ready();
+  const cfgPath = join(dir, "cfg.json");
+  let cfg: Record<string, any>;
+  try {
+    cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
+  } catch (err) {
+    throw new InputError(cfgPath, (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `is not valid JSON (${(err as Error).message})`);
+  }
+  const weightsPath = join(dir, SPARSIFY_WEIGHTS);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(weightsPath);
+  } catch {
+    throw new InputError(weightsPath, "no such file");
+  }
+  const { tensors } = readSafetensors(bytes, weightsPath);
+  for (const name of ["encoder.weight", "encoder.bias", "W_dec", "b_dec"]) {
+    if (!tensors[name]) throw new InputError(weightsPath, `has no tensor '${name}'; tensors: ${Object.keys(tensors).join(", ")}`);
+  }
+  if (tensors.W_skip) throw new InputError(weightsPath, "holds a skip connection (W_skip): sparsify transcoders are not read yet");
+  const [dSae, dIn] = tensors["encoder.weight"].shape;
+  if (tensors.W_dec.shape.join() !== `${dSae},${dIn}`) {
+    throw new InputError(weightsPath, `W_dec has shape [${tensors.W_dec.shape}], expected [${dSae}, ${dIn}] to match encoder.weight`);
+  }
+  const k = cfg.k;
+  if (!(Number.isInteger(k) && k > 0)) throw new InputError(cfgPath, `needs a positive integer 'k' (sparsify SAEs are TopK), got ${JSON.stringify(k)}`);
+  const arch = factory("topk")({ k });
+  const params: Params = tf.tidy(() => ({
+    W_enc: tf.transpose(tf.tensor2d(toFloat32(tensors["encoder.weight"]), [dSae, dIn])),
+    b_enc: tf.tensor1d(toFloat32(tensors["encoder.bias"])),
+    W_dec: tf.tensor2d(toFloat32(tensors.W_dec), [dSae, dIn]),
+    b_dec: tf.tensor1d(toFloat32(tensors.b_dec)),
+  }));
+  return new Dictionary(arch, { architecture: "topk", d_in: dIn, d_sae: dSae, k, source: "sparsify" }, params);
+}
