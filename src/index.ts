@@ -24,7 +24,7 @@ export { Codes } from "./dictionaries/codes.js";
 export { loadDictionary } from "./dictionaries/saelens-folder.js";
 export { architectures } from "./dictionaries/registry.js";
 export { dictionary, DictionarySpec, type DictionaryOptions } from "./training/spec.js";
-export type { FitOptions } from "./training/fit.js";
+export { lastFit, type FitOptions } from "./training/fit.js";
 export type { ProgressSink, ProgressState } from "./training/progress.js";
 export { mmcs, bestMatches, type Directions, type BestMatches } from "./metrics/mmcs.js";
 export type { ReconstructionMetrics } from "./metrics/reconstruction.js";

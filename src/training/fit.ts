@@ -210,7 +210,19 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
     finalParams[name] = tf.clone(v);
     v.dispose();
   }
-  return new Dictionary(arch, cfg, finalParams, history, note);
+  last = new Dictionary(arch, cfg, finalParams, history, note);
+  return last;
+}
+
+let last: Dictionary | undefined;
+
+/**
+ * The dictionary the most recent fit() returned — also after a Jupyter interrupt, where the kernel
+ * abandons the cell (so its `const sae = await …` never completes) while training stops at the next
+ * step and keeps what it learned.
+ */
+export function lastFit(): Dictionary | undefined {
+  return last;
 }
 
 function readRecord(step: number, tokens: number, x: tf.Tensor2D, res: ReturnType<Architecture["step"]>, lr: number, l1: number): TrainingRecord {

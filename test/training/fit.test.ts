@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ready } from "../../src/engine/backend.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
+import { lastFit } from "../../src/training/fit.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
 
 const toy = sharkeyToyData({ rows: 8192, features: 48, dim: 24, avgActive: 3, decay: 0.97, seed: 5 });
@@ -50,6 +51,7 @@ test("an interrupt stops at the next step and keeps the dictionary trained so fa
   const sae = await dictionary("relu", { width: 16, l1: 0.1 }).fit(toy.acts, { steps: 5000, batchSize: 32, seed: 0, progress: sink });
   assert.match(sae.note ?? "", /interrupted at step \d+/);
   assert.ok((sae.cfg.training as { steps: number }).steps < 5000);
+  assert.equal(lastFit(), sae, "kept for a notebook whose cell the kernel abandoned");
 });
 
 test("a transcoder needs { input, output }, and a plain dictionary refuses it", async () => {
