@@ -41,15 +41,16 @@ export async function inspectPage(url: string, opts: { screenshot?: string } = {
     );
     const hovers: string[] = [];
     for (const fig of await page.locator(".featurelab-figure").all()) {
-      const point = fig.locator(".scatterlayer .point, .barlayer .point").first();
-      const box = (await point.count()) > 0 ? await point.boundingBox() : null;
-      if (!box) {
+      // A marker or bar where there is one; for line-only plots the middle of the first plot area.
+      const marker = fig.locator(".scatterlayer .point, .barlayer .point").first();
+      const target = (await marker.count()) > 0 ? marker : fig.locator(".nsewdrag").first();
+      if ((await target.count()) === 0) {
         hovers.push("");
         continue;
       }
       await fig.scrollIntoViewIfNeeded();
-      const again = (await point.boundingBox())!;
-      await page.mouse.move(again.x + again.width / 2, again.y + again.height / 2);
+      const box = (await target.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       const label = fig.locator(".hoverlayer .hovertext");
       await label.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
       hovers.push((await label.count()) > 0 ? await label.first().textContent() ?? "" : "");
