@@ -9,7 +9,7 @@
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
-import { initTiedWeights } from "./relu.js";
+import { constant, initTiedWeights, linearDecode as decode } from "./sae-parts.js";
 
 function init(dIn: number, width: number, rng: Rng): Record<string, HostTensor> {
   // As relu.ts (decoder rows of norm 0.1, W_enc = W_decᵀ); r_mag = 0 starts both paths equal.
@@ -37,15 +37,6 @@ function encode(x: tf.Tensor2D, p: Params): tf.Tensor2D {
     const { gate, mag } = paths(x, p);
     return features(gate, mag);
   });
-}
-
-function decode(f: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec));
-}
-
-/** A copy with no link to the gradient tape: tfjs has no stop-gradient op. */
-function constant(t: tf.Tensor): tf.Tensor {
-  return tf.tensor(t.dataSync(), t.shape);
 }
 
 function referenceLoss(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): tf.Scalar {

@@ -8,7 +8,7 @@
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
-import { initTiedWeights } from "./relu.js";
+import { initTiedWeights, linearDecode as decode, preActivations } from "./sae-parts.js";
 
 export interface JumpReluOptions {
   /** Kernel bandwidth ε of the pseudo-derivatives (default 0.001). */
@@ -30,10 +30,6 @@ function init(dIn: number, width: number, rng: Rng, thresholdInit: number): Reco
   return { ...w, log_threshold: { shape: [width], values: new Float32Array(width).fill(Math.log(thresholdInit)) } };
 }
 
-function preActivations(x: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.add(tf.matMul(tf.sub(x, p.b_dec), p.W_enc as tf.Tensor2D), p.b_enc);
-}
-
 /** H(π − θ): 1 where the feature fires (strictly above its threshold), else 0. */
 function fires(pre: tf.Tensor2D, theta: tf.Tensor): tf.Tensor2D {
   return tf.step(tf.sub(pre, theta), 0) as tf.Tensor2D;
@@ -49,10 +45,6 @@ function encode(x: tf.Tensor2D, p: Params): tf.Tensor2D {
     const pre = preActivations(x, p);
     return tf.mul(pre, fires(pre, tf.exp(p.log_threshold))) as tf.Tensor2D;
   });
-}
-
-function decode(f: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec));
 }
 
 /** f = π·H(π−θ) and H(π−θ) as tfjs ops whose gradients are the pseudo-derivatives above. */

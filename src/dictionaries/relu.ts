@@ -5,44 +5,14 @@
 //   kept at unit norm — the gradient's component along each row is removed and rows are renormalised after each step.
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
+import { initTiedWeights, linearDecode as decode, normaliseRows, preActivations, removeParallel } from "./sae-parts.js";
 import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
 
 export type DecoderConstraint = "weighted-l1" | "unit-norm";
 const DECODERS: readonly DecoderConstraint[] = ["weighted-l1", "unit-norm"];
 
-/**
- * Decoder rows: random directions of norm `rowNorm`; encoder = decoder transposed; b_enc, b_dec zero.
- * Shared by the architectures whose SAELens init is the same (gated, jumprelu).
- */
-export function initTiedWeights(dIn: number, width: number, rng: Rng, rowNorm: number): Record<string, HostTensor> {
-  const wDec = rng.normals(width * dIn);
-  for (let i = 0; i < width; i++) {
-    const row = wDec.subarray(i * dIn, (i + 1) * dIn);
-    let n = 0;
-    for (const v of row) n += v * v;
-    const scale = rowNorm / Math.sqrt(n);
-    for (let j = 0; j < dIn; j++) row[j] *= scale;
-  }
-  const wEnc = new Float32Array(dIn * width);
-  for (let i = 0; i < width; i++) for (let j = 0; j < dIn; j++) wEnc[j * width + i] = wDec[i * dIn + j];
-  return {
-    W_enc: { shape: [dIn, width], values: wEnc },
-    W_dec: { shape: [width, dIn], values: wDec },
-    b_enc: { shape: [width], values: new Float32Array(width) },
-    b_dec: { shape: [dIn], values: new Float32Array(dIn) },
-  };
-}
-
-function preActivations(x: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.add(tf.matMul(tf.sub(x, p.b_dec), p.W_enc as tf.Tensor2D), p.b_enc);
-}
-
 function encode(x: tf.Tensor2D, p: Params): tf.Tensor2D {
   return tf.tidy(() => tf.relu(preActivations(x, p)));
-}
-
-function decode(f: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec));
 }
 
 /** Row norms of W_dec as used by the penalty: the real norms, or ones for the unit-norm variant. */
@@ -57,14 +27,6 @@ function referenceLoss(decoder: DecoderConstraint, x: tf.Tensor2D, p: Params, { 
     const mse = tf.mean(tf.sum(tf.square(tf.sub(xHat, x)), 1));
     const sparsity = tf.mean(tf.sum(tf.mul(f, penaltyWeights(p.W_dec as tf.Tensor2D, decoder)), 1));
     return tf.add(mse, tf.mul(l1, sparsity)) as tf.Scalar;
-  });
-}
-
-/** g with each row's component along the matching row of W removed (W's rows need not be unit norm). */
-export function removeParallel(g: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const unit = tf.div(W, tf.norm(W, "euclidean", 1, true));
-    return tf.sub(g, tf.mul(tf.sum(tf.mul(g, unit), 1, true), unit)) as tf.Tensor2D;
   });
 }
 
@@ -111,13 +73,6 @@ function step(decoder: DecoderConstraint, x: tf.Tensor2D, p: Params, { l1 }: Los
       features: f,
       reconstruction: xHat,
     };
-  });
-}
-
-/** Rescale every decoder row to unit norm (after each optimiser step of the unit-norm variant). */
-export function normaliseRows(W_dec: tf.Variable): void {
-  tf.tidy(() => {
-    W_dec.assign(tf.div(W_dec, tf.norm(W_dec, "euclidean", 1, true)));
   });
 }
 

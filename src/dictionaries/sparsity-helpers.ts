@@ -3,6 +3,8 @@
 // a per-architecture reconstruction loss. Notation as REFERENCE.md: pre = (x − b_dec)·W_enc + b_enc,
 // a = ReLU(pre), f = a ⊙ M with M the 0/1 selection mask, x̂ = f·W_dec + b_dec.
 import { tf } from "../engine/backend.js";
+import { constant, initTiedWeights, linearDecode, normaliseRows, preActivations, removeParallel } from "./sae-parts.js";
+export { constant, linearDecode, normaliseRows, preActivations, removeParallel };
 import type { Rng } from "../engine/random.js";
 import type { HostTensor, LossOptions, Params, StepResult } from "./architecture.js";
 
@@ -43,37 +45,9 @@ export function auxKFor(o: KOptions, dIn: number): number {
   return o.auxK ?? Math.max(1, Math.floor(dIn / 2));
 }
 
-/** Decoder rows: random unit-norm directions; W_enc = W_decᵀ; biases zero. */
+/** Unit-norm decoder rows, W_enc = W_decᵀ, zero biases. */
 export function unitNormInit(dIn: number, width: number, rng: Rng): Record<string, HostTensor> {
-  const wDec = rng.normals(width * dIn);
-  for (let i = 0; i < width; i++) {
-    const row = wDec.subarray(i * dIn, (i + 1) * dIn);
-    let n = 0;
-    for (const v of row) n += v * v;
-    const scale = 1 / Math.sqrt(n);
-    for (let j = 0; j < dIn; j++) row[j] *= scale;
-  }
-  const wEnc = new Float32Array(dIn * width);
-  for (let i = 0; i < width; i++) for (let j = 0; j < dIn; j++) wEnc[j * width + i] = wDec[i * dIn + j];
-  return {
-    W_enc: { shape: [dIn, width], values: wEnc },
-    W_dec: { shape: [width, dIn], values: wDec },
-    b_enc: { shape: [width], values: new Float32Array(width) },
-    b_dec: { shape: [dIn], values: new Float32Array(dIn) },
-  };
-}
-
-/** A copy autodiff treats as a constant: tfjs has no stop_gradient, and a mask is not differentiated. */
-export function constant<T extends tf.Tensor>(t: T): T {
-  return tf.tensor(t.dataSync(), t.shape, t.dtype) as T;
-}
-
-export function preActivations(x: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.add(tf.matMul(tf.sub(x, p.b_dec), p.W_enc as tf.Tensor2D), p.b_enc);
-}
-
-export function linearDecode(f: tf.Tensor2D, p: Params): tf.Tensor2D {
-  return tf.tidy(() => tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec));
+  return initTiedWeights(dIn, width, rng, 1);
 }
 
 /** A 0/1 [rows, cols] mask with ones at flat positions `flat` (a scatter: wasm compares slowly). */
@@ -114,19 +88,6 @@ function auxMask(pre: tf.Tensor2D, dead: tf.Tensor1D, kAux: number): tf.Tensor2D
     const shifted = tf.add(pre, tf.mul(tf.sub(dead, 1), 1e30)) as tf.Tensor2D;
     return tf.mul(rowTopKMask(shifted, Math.min(kAux, pre.shape[1])), dead) as tf.Tensor2D;
   });
-}
-
-/** ∂L/∂W_dec without each row's component along that row: the unit-norm constraint's tangent space. */
-export function removeParallel(g: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const along = tf.div(tf.sum(tf.mul(g, W), 1, true), tf.maximum(tf.sum(tf.square(W), 1, true), 1e-12));
-    return tf.sub(g, tf.mul(along, W)) as tf.Tensor2D;
-  });
-}
-
-/** Back to unit-norm decoder rows after the optimiser step. */
-export function normaliseRows(W: tf.Variable): void {
-  tf.tidy(() => W.assign(tf.div(W, tf.maximum(tf.norm(W, "euclidean", 1, true), 1e-12))));
 }
 
 interface AuxSetup {
