@@ -1,10 +1,11 @@
 // SAELens folder layout: cfg.json + sae_weights.safetensors with W_enc [d_in, d_sae],
 // W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] (REFERENCE.md, File formats).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tf, ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
-import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { writeSafetensors } from "../io/safetensors.js";
+import { readFolderFiles } from "./folder-files.js";
 import { toFloat32 } from "../io/ndarray.js";
 import { Rng } from "../engine/random.js";
 import type { Params } from "./architecture.js";
@@ -66,14 +67,7 @@ export async function loadDictionary(dir: string): Promise<Dictionary> {
 /** Read a SAELens folder written by SAELens or by featurelab. */
 export async function loadSaeLens(dir: string): Promise<Dictionary> {
   await ready();
-  const cfgPath = join(dir, "cfg.json");
-  let cfg: Record<string, any>;
-  try {
-    cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(cfgPath, code === "ENOENT" ? "no such file (a SAELens folder holds cfg.json and sae_weights.safetensors)" : `is not valid JSON (${(err as Error).message})`);
-  }
+  const { cfg, cfgPath, tensors, weightsPath } = readFolderFiles(dir, WEIGHTS, "a SAELens folder holds cfg.json and sae_weights.safetensors");
   const make = cfg.featurelab?.architecture ? factory(cfg.featurelab.architecture) : fromSaeLensName(cfg.architecture);
   if (!make) {
     const known = architectures().map((n) => factory(n).saeLensName);
@@ -81,14 +75,6 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
   }
   const { architecture: _a, l1_coefficient: _l, training: _t, folded_normalization_scale: _f, ...archOptions } = cfg.featurelab ?? {};
   const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}), ...(cfg.d_out !== undefined ? { d_out: cfg.d_out } : {}) });
-  const weightsPath = join(dir, WEIGHTS);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(weightsPath);
-  } catch {
-    throw new InputError(weightsPath, "no such file");
-  }
-  const { tensors } = readSafetensors(bytes, weightsPath);
   // The parameters this architecture has, and their shapes, are those of a fresh one of this size.
   const layout = Object.entries(arch.init(cfg.d_in, cfg.d_sae, new Rng(0)));
   const stored: Params = {};

@@ -1,11 +1,9 @@
 // sparsify (EleutherAI) folders: cfg.json + sae.safetensors with encoder.weight [d_sae, d_in],
 // encoder.bias [d_sae], W_dec [d_sae, d_in], b_dec [d_in] (REFERENCE.md, File formats). Their SAEs are
 // TopK: f = TopK_k(ReLU((x − b_dec)·encoder.weightᵀ + encoder.bias)) — featurelab's "topk".
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { tf, ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
-import { readSafetensors } from "../io/safetensors.js";
+import { readFolderFiles } from "./folder-files.js";
 import { toFloat32 } from "../io/ndarray.js";
 import type { Params } from "./architecture.js";
 import { Dictionary } from "./dictionary.js";
@@ -15,21 +13,7 @@ export const SPARSIFY_WEIGHTS = "sae.safetensors";
 
 export async function loadSparsify(dir: string): Promise<Dictionary> {
   await ready();
-  const cfgPath = join(dir, "cfg.json");
-  let cfg: Record<string, any>;
-  try {
-    cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
-  } catch (err) {
-    throw new InputError(cfgPath, (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `is not valid JSON (${(err as Error).message})`);
-  }
-  const weightsPath = join(dir, SPARSIFY_WEIGHTS);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(weightsPath);
-  } catch {
-    throw new InputError(weightsPath, "no such file");
-  }
-  const { tensors } = readSafetensors(bytes, weightsPath);
+  const { cfg, cfgPath, tensors, weightsPath } = readFolderFiles(dir, SPARSIFY_WEIGHTS, "a sparsify folder holds cfg.json and sae.safetensors");
   for (const name of ["encoder.weight", "encoder.bias", "W_dec", "b_dec"]) {
     if (!tensors[name]) throw new InputError(weightsPath, `has no tensor '${name}'; tensors: ${Object.keys(tensors).join(", ")}`);
   }
