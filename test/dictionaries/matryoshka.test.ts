@@ -1,40 +1,15 @@
 import { test } from "node:test";
+import { randomParams, relErr, checkGradients } from "./gradcheck.js";
 import assert from "node:assert/strict";
 import { ready, tf } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { matryoshka as matryoshkaFactory, prefixLengths } from "../../src/dictionaries/matryoshka.js";
 import { batchtopk as batchtopkFactory } from "../../src/dictionaries/batchtopk.js";
-import { removeParallel } from "../../src/dictionaries/sparsity-helpers.js";
 import type { Architecture, LossOptions, Params } from "../../src/dictionaries/architecture.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
 
-function randomParams(arch: Architecture, dIn: number, width: number, seed: number): Params {
-  const rng = new Rng(seed);
-  const p: Params = {};
-  for (const [k, t] of Object.entries(arch.init(dIn, width, rng))) p[k] = tf.tensor(t.values, t.shape);
-  p.W_enc = tf.add(p.W_enc, tf.tensor(rng.normals(dIn * width), [dIn, width]).mul(0.3));
-  p.b_enc = tf.tensor(rng.normals(width), [width]).mul(0.1);
-  p.b_dec = tf.tensor(rng.normals(dIn), [dIn]).mul(0.1);
-  return p;
-}
-
-const relErr = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0];
-
-function checkGradients(arch: Architecture, p: Params, x: tf.Tensor2D, opts: LossOptions, what: string) {
-  const res = arch.step(x, p, opts);
-  const names = Object.keys(res.grads);
-  const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, { ...p, ...Object.fromEntries(names.map((n, i) => [n, ts[i]])) }, opts);
-  const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-  assert.ok(relErr(res.loss, value) < 1e-5, `loss differs (${what})`);
-  names.forEach((n, i) => {
-    const expected = n === "W_dec" ? removeParallel(grads[i] as tf.Tensor2D, p.W_dec as tf.Tensor2D) : grads[i];
-    const e = relErr(res.grads[n], expected);
-    assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (${what})`);
-  });
-  return res;
-}
 
 test("prefixes: default width/16 … width, explicit prefixes or group sizes, clear errors", () => {
   assert.deepEqual(prefixLengths({}, 96), [6, 12, 24, 48, 96]);
