@@ -3,8 +3,8 @@
 // batch: f = a·1[a > θ] with a = ReLU((x − b_dec)·W_enc + b_enc) and θ an EMA (β = 0.999) of each
 // training batch's smallest kept activation. Same loss, AuxK and unit-norm decoder as topk.ts.
 //
-// saeLensName "batchtopk": SAELens itself saves BatchTopK SAEs as "jumprelu" with a per-feature
-// threshold [d_sae]; featurelab keeps the single trained θ [1], so it names the training architecture.
+// Saved as SAELens saves BatchTopK-trained SAEs: architecture "jumprelu" with θ repeated as a
+// threshold per feature [d_sae]; featurelab keeps the single trained θ [1] (cfg.featurelab says so).
 // matryoshka.ts builds on batchTopKArchitecture below with another reconstruction loss.
 import { tf } from "../engine/backend.js";
 import { defineArchitecture, type Architecture, type Params } from "./architecture.js";
@@ -103,9 +103,11 @@ export function batchTopKArchitecture(
       return maskedReferenceLoss(x, p, opts, { select, aux }, (f) => rec.reference(f, x, p));
     },
     afterStep: (p) => normaliseRows(p.W_dec),
+    toSaeLens: (p) => ({ ...p, threshold: tf.mul(tf.onesLike(p.b_enc), p.threshold) }),
+    fromSaeLens: ({ threshold, ...rest }) => ({ ...rest, ...(threshold ? { threshold: tf.reshape(tf.mean(threshold), [1]) } : {}) }),
   };
 }
 
-export const batchtopk = defineArchitecture("batchtopk", "batchtopk", ["k", "auxK", "auxKCoefficient"], (options) =>
-  batchTopKArchitecture("batchtopk", "batchtopk", options, () => mseReconstruction),
+export const batchtopk = defineArchitecture("batchtopk", "jumprelu", ["k", "auxK", "auxKCoefficient"], (options) =>
+  batchTopKArchitecture("batchtopk", "jumprelu", options, () => mseReconstruction),
 );

@@ -94,7 +94,7 @@ export function prefixReconstruction(prefixes: number[]): Reconstruction {
  * ⌊width/16⌋, ⌊width/8⌋, ⌊width/4⌋, ⌊width/2⌋, width) or groupSizes (summing to the width, as
  * dictionary_learning's group sizes), auxK (default ⌊d_in/2⌋), auxKCoefficient (default 1/32).
  */
-export const matryoshka = defineArchitecture("matryoshka", "matryoshka_batchtopk", ["k", "auxK", "auxKCoefficient", "prefixes", "groupSizes"], (options) => {
+export const matryoshka = defineArchitecture("matryoshka", "jumprelu", ["k", "auxK", "auxKCoefficient", "prefixes", "groupSizes"], (options) => {
   checkPrefixOptions(options);
-  return batchTopKArchitecture("matryoshka", "matryoshka_batchtopk", options, (width) => prefixReconstruction(prefixLengths(options, width)));
+  return batchTopKArchitecture("matryoshka", "jumprelu", options, (width) => prefixReconstruction(prefixLengths(options, width)));
 });

@@ -104,3 +104,20 @@ test("every architecture saves to a SAELens folder and loads back encoding the s
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5 * (1 + Math.abs(a[i])), `${name}: feature activations differ`);
   }
 });
+
+test("batchtopk saves as SAELens does (jumprelu with a threshold per feature) and loads back as batchtopk", async () => {
+  await ready();
+  const sae = await dictionary("batchtopk", { width: 16, k: 2 }).fit(toy.acts, { steps: 20, batchSize: 32, seed: 0, progress: false });
+  const folder = join(dir, "btk");
+  await sae.save(folder);
+  const cfg = JSON.parse(readFileSync(join(folder, "cfg.json"), "utf8"));
+  assert.equal(cfg.architecture, "jumprelu");
+  const { readSafetensors } = await import("../../src/io/safetensors.js");
+  const saved = readSafetensors(readFileSync(join(folder, "sae_weights.safetensors"))).tensors;
+  assert.deepEqual(saved.threshold.shape, [16]);
+  const theta = sae.params.threshold.dataSync()[0];
+  assert.ok(theta > 0 && Array.from(saved.threshold.data as Float32Array).every((v) => Math.abs(v - theta) < 1e-7));
+  const back = await loadSaeLens(folder);
+  assert.equal(back.arch.name, "batchtopk");
+  assert.deepEqual(back.params.threshold.shape, [1]);
+});
