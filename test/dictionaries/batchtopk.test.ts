@@ -16,7 +16,7 @@ test("options and parameters: k required, a threshold [1] initialised to 0", () 
   assert.throws(() => batchtopkFactory({ k: -1 }), /batchtopk: option k must be a positive integer/);
   assert.throws(() => batchtopkFactory({ k: 9 }).init(4, 8, new Rng(0)), /batchtopk: option k = 9 must be at most the width \(8 features\)/);
   const arch = batchtopkFactory({ k: 2 });
-  assert.equal(arch.saeLensName, "batchtopk");
+  assert.equal(arch.saeLensName, "jumprelu", "saved as SAELens saves BatchTopK SAEs");
   assert.deepEqual(arch.options, { k: 2, auxKCoefficient: 1 / 32 });
   const init = arch.init(4, 8, new Rng(0));
   assert.deepEqual(init.threshold.shape, [1]);

@@ -23,7 +23,7 @@ test("prefixes: default width/16 … width, explicit prefixes or group sizes, cl
   assert.throws(() => matryoshkaFactory({ prefixes: [8] }), /matryoshka: option k \(active features per row\) is required/);
   assert.throws(() => matryoshkaFactory({ k: 20 }).init(3, 16, new Rng(0)), /option k = 20 must be at most the width \(16 features\)/);
   const arch = matryoshkaFactory({ k: 2, prefixes: [4, 16] });
-  assert.equal(arch.saeLensName, "matryoshka_batchtopk");
+  assert.equal(arch.saeLensName, "jumprelu", "saved as SAELens saves BatchTopK-family SAEs");
   assert.deepEqual(arch.options, { k: 2, prefixes: [4, 16], auxKCoefficient: 1 / 32 });
 });
 
