@@ -3,6 +3,7 @@
 import * as aq from "arquero";
 import { tableFromIPC, Table, Type, DataType } from "apache-arrow";
 import { InputError } from "../io/errors.js";
+import { toFloat32 } from "../io/ndarray.js";
 import { ActivationSet } from "./activation-set.js";
 
 interface ArrowOptions {
@@ -62,11 +63,8 @@ function flattenFloatList(chunks: readonly any[], dim: number, numRows: number):
   let row = 0;
   for (const data of chunks) {
     const child = data.children[0];
-    const values = child.values as ArrayLike<number>;
-    const from = (child.offset + data.offset * dim);
-    const n = data.length * dim;
-    const isHalf = child.type.precision === 0; // Float16: raw uint16 bits
-    for (let i = 0; i < n; i++) out[row * dim + i] = isHalf ? halfToFloat(values[from + i]) : values[from + i];
+    const from = child.offset + data.offset * dim;
+    out.set(floatValues(child, from, data.length * dim), row * dim);
     row += data.length;
   }
   return out;
@@ -97,22 +95,17 @@ function flattenVariableList(chunks: readonly any[], dim: number, numRows: numbe
   let row = 0;
   for (const data of chunks) {
     const child = data.children[0];
-    const isHalf = child.type.precision === 0;
     for (let i = 0; i < data.length; i++, row++) {
-      const start = child.offset + data.valueOffsets[data.offset + i];
-      for (let j = 0; j < dim; j++) out[row * dim + j] = isHalf ? halfToFloat(child.values[start + j]) : child.values[start + j];
+      out.set(floatValues(child, child.offset + data.valueOffsets[data.offset + i], dim), row * dim);
     }
   }
   return out;
 }
 
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
+/** n values of a float column's data from `start`, as float32 (Arrow keeps float16 as raw Uint16 bits). */
+function floatValues(child: any, start: number, n: number): ArrayLike<number> {
+  const values = child.values.subarray(start, start + n);
+  return child.type.precision === 0 ? toFloat32({ dtype: "float16", shape: [n], data: values }) : values;
 }
 
 function toPlainColumn(values: any): unknown {

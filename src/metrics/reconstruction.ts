@@ -161,6 +161,3 @@ export async function reconstructionStatsAsync(model: Reconstructor, acts: Activ
   return acc.result();
 }
 
-export async function reconstructionMetrics(model: Reconstructor, acts: ActivationSet | ActivationStream, opts: MetricsOptions = {}) {
-  return (await reconstructionStatsAsync(model, acts, opts)).metrics;
-}

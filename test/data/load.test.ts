@@ -76,3 +76,13 @@ test("a List<Float> column loads when every row has the same length, and a ragge
   writeFileSync(ragged, tableToIPC(listOf([3, 3, 2, 3]), "file"));
   await assert.rejects(load(ragged), /ragged\.arrow: column 'emb' is ragged: row 0 has 3 values, row 2 has 2/);
 });
+
+test("a float16 vector column converts exactly", async () => {
+  const { Float16, FixedSizeList: FSL, Field: Fld, makeData: md, makeVector: mv, Table: T } = await import("apache-arrow");
+  const bits = Uint16Array.from([0x3c00, 0xc000, 0x7bff, 0x0001]); // 1, −2, 65504, 2^-24
+  const child = md({ type: new Float16(), length: 4, data: bits });
+  const t = new T({ v: mv(md({ type: new FSL(2, new Fld("item", new Float16(), false)), length: 2, nullCount: 0, child })) });
+  const file = join(dir, "half.arrow");
+  writeFileSync(file, tableToIPC(t, "file"));
+  assert.deepEqual([...(await load(file)).vectors], [1, -2, 65504, 2 ** -24]);
+});
