@@ -1,0 +1,20 @@
+// What every low-dimensional embedding (PCA, MDS, UMAP) hands to a scatter plot: coordinates, one
+// row per item, plus the item labels when the input had them.
+
+export interface Embedding {
+  /** Coordinates, n × k, row-major. */
+  coords: Float64Array;
+  /** Items. */
+  n: number;
+  /** Dimensions of the embedding. */
+  k: number;
+  /** How it was made, for axis titles ("classical MDS", "UMAP", …). */
+  method: string;
+  /** Item labels, when the input carried them (an RDM's conditions). */
+  labels?: string[];
+}
+
+/** Coordinates of item i (length k). */
+export function point(e: Embedding, i: number): number[] {
+  return Array.from(e.coords.subarray(i * e.k, (i + 1) * e.k));
+}
