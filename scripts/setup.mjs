@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildNative, ADDON } from "./build-native.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const PYTHON = "/usr/bin/python3";
@@ -20,6 +21,10 @@ const APT_PACKAGES = [
   "python3-jupyter-kernel-test",
   "python3-numpy",
   "chromium",
+  // The native engine (native/): OpenBLAS for matMul and the fused training steps.
+  "libopenblas-dev",
+  "g++",
+  "make",
 ];
 
 function run(cmd, args, opts = {}) {
@@ -38,7 +43,8 @@ function npmDepsPresent() {
 function jupyterPresent() {
   if (!existsSync(PYTHON) || !existsSync(JUPYTER) || !existsSync(CHROMIUM)) return false;
   const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test, numpy"], { stdio: "ignore" });
-  return probe.status === 0;
+  const openblas = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h"].some(existsSync);
+  return probe.status === 0 && openblas;
 }
 
 export function setup({ quiet = false } = {}) {
@@ -51,7 +57,7 @@ export function setup({ quiet = false } = {}) {
   if (!jupyterPresent()) {
     const apt = `apt-get install -y ${APT_PACKAGES.join(" ")}`;
     if (typeof process.getuid === "function" && process.getuid() === 0) {
-      log(`installing Jupyter and chromium from Debian's packages (${apt})`);
+      log(`installing Jupyter, chromium and OpenBLAS from Debian's packages (${apt})`);
       const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
       if (run("apt-get", ["update"], { env }) !== 0) throw new Error("apt-get update failed");
       if (run("apt-get", ["install", "-y", ...APT_PACKAGES], { env }) !== 0) throw new Error("apt-get install failed");
@@ -61,6 +67,8 @@ export function setup({ quiet = false } = {}) {
       process.exit(1);
     }
   }
+  // npm install tried to build it already; apt may only now have brought libopenblas-dev.
+  if (!existsSync(ADDON) && process.env.FEATURELAB_NATIVE !== "0") buildNative({ quiet });
   log("ready");
 }
 

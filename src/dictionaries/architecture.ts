@@ -36,6 +36,11 @@ export interface StepResult {
   updates?: Params;
 }
 
+/** A fused training step in the native engine (native/sae_steps.cc): the same loss and gradient as `step`. */
+export type FusedStep =
+  | { kind: "relu"; unitNorm: boolean }
+  | { kind: "topk"; k: number; kAux: (dIn: number) => number; auxKCoefficient: number };
+
 export interface Architecture {
   /** Registry name, e.g. "relu". */
   name: string;
@@ -55,6 +60,8 @@ export interface Architecture {
   step(x: tf.Tensor2D, p: Params, opts: LossOptions): StepResult;
   /** The same loss written with plain tfjs ops, for checking `step` against autodiff. */
   referenceLoss(x: tf.Tensor2D, p: Params, opts: LossOptions): tf.Scalar;
+  /** The native engine's fused version of `step`, where there is one. */
+  fused?: FusedStep;
   /** Applied after each optimiser step (e.g. decoder renormalisation); optional. */
   afterStep?(p: Record<string, tf.Variable>): void;
   /** The tensors as SAELens stores them, where names or parametrisation differ (default: as they are). */

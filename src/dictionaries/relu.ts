@@ -95,6 +95,7 @@ export const relu = defineArchitecture("relu", "standard", ["decoder"], (options
     encode,
     decode,
     step: (x, p, opts) => step(decoder, x, p, opts),
+    fused: { kind: "relu", unitNorm },
     referenceLoss: (x, p, opts) => referenceLoss(decoder, x, p, opts),
     ...(unitNorm ? { afterStep: (p: Record<string, tf.Variable>) => normaliseRows(p.W_dec) } : {}),
   };

@@ -47,6 +47,7 @@ export const topk = defineArchitecture("topk", "topk", ["k", "auxK", "auxKCoeffi
     },
     decode: linearDecode,
     step: (x, p, opts) => maskedStep(x, p, opts, setup(x, p)),
+    fused: { kind: "topk", k: o.k, kAux: (dIn: number) => auxKFor(o, dIn), auxKCoefficient: o.auxKCoefficient },
     referenceLoss: (x, p, opts) =>
 maskedReferenceLoss(x, p, opts, setup(x, p), (f) => mseReference(f, x, p)),
     afterStep: (p) => normaliseRows(p.W_dec),

@@ -1,18 +1,19 @@
 // The training loop: seeded batches, the architecture's loss and gradient, Adam, schedules,
 // dead-feature tracking, a NaN guard and progress. One concept: turn a spec and data into a Dictionary.
-import { tf, ready } from "../engine/backend.js";
+import { tf, ready, nativeEngine } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { endlessBatches } from "../data/endless-batches.js";
 import { isPair, joinPair, type Pair } from "../data/paired.js";
-import type { Architecture, StepResult } from "../dictionaries/architecture.js";
+import type { Architecture } from "../dictionaries/architecture.js";
 import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
-import { Adam, clipByGlobalNorm } from "./adam.js";
 import { learningRate, sparsityCoefficient } from "./schedule.js";
 import { defaultProgress, type ProgressSink } from "./progress.js";
 import { readCheckpoint, writeCheckpoint, type RunIdentity } from "./checkpoint.js";
-import { resampleDeadFeatures } from "./resample.js";
+import type { TrainerSetup } from "./trainer.js";
+import { tfjsTrainer } from "./tfjs-trainer.js";
+import { nativeTrainer, nativeUnsupported } from "./native-trainer.js";
 
 export interface FitOptions {
   /** Optimiser steps (default 2000). */
@@ -71,41 +72,35 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
   const resampleRng = new Rng(seed + 0x9e3779b9);
 
   const init = arch.init(dIn, width, rng);
-  const params: Record<string, tf.Variable> = {};
-  for (const [name, t] of Object.entries(init)) params[name] = tf.variable(tf.tensor(t.values, t.shape), true, undefined);
-  const adam = new Adam({ betas: opts.betas });
   const sink = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined ? defaultProgress() : opts.progress;
-
   const history: TrainingRecord[] = [];
-  // Rows seen since each feature last fired, on the device: the dead mask for AuxK each step.
-  const sinceFired = tf.variable(tf.zeros([width]), false);
-  let lastGood = snapshot(params);
   let note: string | undefined;
   let stopRequested = false;
   const onInterrupt = () => {
     stopRequested = true;
   };
-  process.once("SIGINT", onInterrupt);
 
   const identity: RunIdentity = { architecture: arch.name, options: arch.options, d_in: dIn, d_sae: width, batch_size: batchSize, seed, steps };
-  let startStep = 0;
-  let tokens = 0;
-  if (opts.resume) {
-    const c = readCheckpoint(opts.resume, identity);
-    for (const [name, v] of Object.entries(params)) v.assign(c.tensors[name]);
-    adam.restore(c.adamStep, c.tensors);
-    sinceFired.assign(c.tensors.since_fired);
-    history.push(...c.history);
-    startStep = c.step;
-    tokens = c.tokens;
-    tf.dispose(Object.entries(c.tensors).filter(([k]) => !k.startsWith("adam_")).map(([, t]) => t));
-    tf.dispose(Object.values(lastGood));
-    lastGood = snapshot(params);
-  }
+  const resumed = opts.resume ? readCheckpoint(opts.resume, identity) : undefined;
+  const startStep = resumed?.step ?? 0;
+  let tokens = resumed?.tokens ?? 0;
+  if (resumed) history.push(...resumed.history);
+  const setup: TrainerSetup = {
+    arch, width, dIn, rowDim, batchSize, init, deadWindow, resampleRng,
+    betas: opts.betas, clipGradNorm: opts.clipGradNorm, resample: opts.resample, resume: resumed,
+  };
+  const addon = nativeEngine();
+  const trainer = addon && !nativeUnsupported(setup) ? nativeTrainer(addon, setup) : tfjsTrainer(setup);
+  process.once("SIGINT", onInterrupt);
+
   const saveCheckpoint = async (done: number) => {
     if (!opts.checkpoint) return;
-    const { step: adamStep, tensors } = adam.state();
-    await writeCheckpoint(opts.checkpoint.dir, { run: identity, step: done, tokens, adamStep, history, tensors: { ...params, ...tensors, since_fired: sinceFired } });
+    const state = trainer.checkpointState();
+    try {
+      await writeCheckpoint(opts.checkpoint.dir, { run: identity, step: done, tokens, adamStep: state.adamStep, history, tensors: state.tensors });
+    } finally {
+      state.release();
+    }
   };
   const batches = endlessBatches(acts, batchSize, rng, startStep * batchSize);
   const t0 = performance.now();
@@ -125,13 +120,14 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
   });
 
   let step = startStep;
+  let finalParams: Record<string, tf.Tensor>;
   try {
     for (; step < steps; step++) {
       if (stopRequested) {
         note = `interrupted at step ${step}: keeping the dictionary trained so far`;
         break;
       }
-      const batch = (await batches.next()).value as Float32Array;
+      const rows = (await batches.next()).value as Float32Array;
       const lr = learningRate(step, {
         lr: opts.lr ?? 3e-4,
         warmupSteps: opts.lrWarmupSteps,
@@ -140,42 +136,19 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
         totalSteps: steps,
       });
       const l1 = sparsityCoefficient(step, spec.l1, l1Warmup);
-      const rowsT = tf.tensor2d(batch, [batchSize, rowDim]);
-      const [x, target] = rowDim === dIn ? [rowsT, undefined] : splitPair(rowsT, dIn);
-      const dead = tf.tidy(() => tf.cast(tf.greaterEqual(sinceFired, deadWindow), "float32")) as tf.Tensor1D;
-      const res = arch.step(x, params, { l1, dead, target });
-      const grads = opts.clipGradNorm ? clipByGlobalNorm(res.grads, opts.clipGradNorm) : res.grads;
-      adam.apply(params, grads, lr);
-      for (const [name, value] of Object.entries(res.updates ?? {})) params[name].assign(value);
-      if (opts.resample && (step + 1) % opts.resample.every === 0) {
-        const { resampled } = resampleDeadFeatures(params, adam, dead.dataSync() as Float32Array, x, res.reconstruction, resampleRng);
-        if (resampled.length > 0) tf.tidy(() => sinceFired.assign(tf.mul(sinceFired, tf.sub(1, tf.scatterND(tf.tensor2d(resampled, [resampled.length, 1], "int32"), tf.ones([resampled.length]), [width])))));
-      }
-      arch.afterStep?.(params);
-      tf.tidy(() => {
-        const fired = tf.greater(tf.max(res.features, 0), 0);
-        sinceFired.assign(tf.where(fired, tf.zerosLike(sinceFired), tf.add(sinceFired, batchSize)));
-      });
-      dead.dispose();
-      tokens += batchSize;
-
       const last = step === steps - 1;
-      if ((step + 1) % logEvery === 0 || last) {
-        const record = readRecord(step + 1, tokens, target ?? x, res, lr, l1);
-        record.deadFraction = tf.tidy(() => tf.mean(tf.cast(tf.greaterEqual(sinceFired, deadWindow), "float32")).dataSync()[0]);
+      const numbers = trainer.step({ rows, lr, l1, step, record: (step + 1) % logEvery === 0 || last });
+      tokens += batchSize;
+      if (numbers) {
+        const record: TrainingRecord = { step: step + 1, tokens, ...numbers, lr, l1 };
         if (!Number.isFinite(record.loss)) {
-          restore(params, lastGood);
+          trainer.rollback();
           note = `loss became ${record.loss} at step ${step + 1}; restored the weights of step ${history[history.length - 1]?.step ?? 0} and stopped`;
-          disposeStep(x, res, grads);
-          if (target) tf.dispose([rowsT, target]);
           break;
         }
         history.push(record);
-        tf.dispose(Object.values(lastGood));
-        lastGood = snapshot(params);
+        trainer.keep();
       }
-      disposeStep(x, res, grads);
-      if (target) tf.dispose([rowsT, target]);
       if (opts.checkpoint && (step + 1) % opts.checkpoint.every === 0) await saveCheckpoint(step + 1);
 
       const now = performance.now();
@@ -187,12 +160,11 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (opts.checkpoint && step % opts.checkpoint.every !== 0) await saveCheckpoint(step);
+    finalParams = trainer.finish();
   } finally {
     await batches.return(undefined);
     process.removeListener("SIGINT", onInterrupt);
-    adam.dispose();
-    sinceFired.dispose();
-    tf.dispose(Object.values(lastGood));
+    trainer.dispose();
   }
   sink?.update(state(Math.min(step, steps), true));
 
@@ -202,14 +174,9 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
     d_sae: width,
     l1_coefficient: spec.l1,
     ...arch.options,
-    training: { steps: step, batch_size: batchSize, lr: opts.lr ?? 3e-4, seed },
+    training: { steps: step, batch_size: batchSize, lr: opts.lr ?? 3e-4, seed, engine: trainer.kind },
     ...("normalization" in acts && acts.normalization ? { normalization: acts.normalization } : {}),
   };
-  const finalParams: Record<string, tf.Tensor> = {};
-  for (const [name, v] of Object.entries(params)) {
-    finalParams[name] = tf.clone(v);
-    v.dispose();
-  }
   last = new Dictionary(arch, cfg, finalParams, history, note);
   return last;
 }
@@ -223,35 +190,4 @@ let last: Dictionary | undefined;
  */
 export function lastFit(): Dictionary | undefined {
   return last;
-}
-
-function readRecord(step: number, tokens: number, x: tf.Tensor2D, res: ReturnType<Architecture["step"]>, lr: number, l1: number): TrainingRecord {
-  const vals = tf.tidy(() => {
-    const err = tf.sum(tf.square(tf.sub(x, res.reconstruction)));
-    const centred = tf.sum(tf.square(tf.sub(x, tf.mean(x, 0))));
-    const l0 = tf.div(tf.sum(tf.cast(tf.greater(res.features, 0), "float32")), x.shape[0]);
-    return tf.stack([res.loss, res.terms.mse ?? tf.scalar(NaN), res.terms.l1 ?? tf.scalar(NaN), l0, tf.div(err, centred)]);
-  });
-  const [loss, mse, sparsity, l0, fvu] = vals.dataSync();
-  vals.dispose();
-  return { step, tokens, loss, mse, sparsity, l0, fvu, deadFraction: 0, lr, l1 };
-}
-
-/** [x_in | y] rows → x_in [B, d_in] and y [B, d_out]. */
-function splitPair(rows: tf.Tensor2D, dIn: number): [tf.Tensor2D, tf.Tensor2D] {
-  const [B, d] = rows.shape;
-  return [tf.slice(rows, [0, 0], [B, dIn]), tf.slice(rows, [0, dIn], [B, d - dIn])];
-}
-
-function disposeStep(x: tf.Tensor, res: StepResult, grads: Record<string, tf.Tensor>): void {
-  tf.dispose([x, res.loss, res.features, res.reconstruction, ...Object.values(res.terms), ...Object.values(res.grads), ...Object.values(res.updates ?? {})]);
-  if (grads !== res.grads) tf.dispose(Object.values(grads));
-}
-
-function snapshot(params: Record<string, tf.Variable>): Record<string, tf.Tensor> {
-  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, tf.clone(v)]));
-}
-
-function restore(params: Record<string, tf.Variable>, saved: Record<string, tf.Tensor>): void {
-  for (const [k, v] of Object.entries(params)) v.assign(saved[k]);
 }

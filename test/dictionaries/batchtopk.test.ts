@@ -8,6 +8,7 @@ import type { Architecture, LossOptions, Params } from "../../src/dictionaries/a
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
+import { forEachEngine } from "../engines.js";
 
 const reluPre = (x: tf.Tensor2D, p: Params) => tf.relu(tf.add(tf.matMul(tf.sub(x, p.b_dec), p.W_enc as tf.Tensor2D), p.b_enc)).arraySync() as number[][];
 
@@ -74,18 +75,20 @@ test("inference: f = a·1[a > θ] with a = ReLU(pre), decode = f·W_dec + b_dec"
 });
 
 test("hand-written backward pass agrees with tfjs autodiff, with and without dead features", async () => {
-  await ready();
-  for (const [B, dIn, width, k] of [[16, 8, 32, 4], [64, 24, 96, 8], [5, 3, 7, 2]] as const) {
-    const arch = batchtopkFactory({ k });
-    const p = randomParams(arch, dIn, width, B);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    checkGradients(arch, p, x, { l1: 1 }, `B=${B} no dead mask`);
-    const deadThird = tf.tensor1d(Array.from({ length: width }, (_, i) => (i % 3 === 0 ? 1 : 0)));
-    for (const [what, dead] of [["every third dead", deadThird], ["all dead", tf.ones([width])]] as const) {
-      const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
-      assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+  await forEachEngine(async () => {
+    await ready();
+    for (const [B, dIn, width, k] of [[16, 8, 32, 4], [64, 24, 96, 8], [5, 3, 7, 2]] as const) {
+      const arch = batchtopkFactory({ k });
+      const p = randomParams(arch, dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      checkGradients(arch, p, x, { l1: 1 }, `B=${B} no dead mask`);
+      const deadThird = tf.tensor1d(Array.from({ length: width }, (_, i) => (i % 3 === 0 ? 1 : 0)));
+      for (const [what, dead] of [["every third dead", deadThird], ["all dead", tf.ones([width])]] as const) {
+        const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
+        assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+      }
     }
-  }
+  });
 });
 
 test("afterStep leaves unit-norm decoder rows", async () => {

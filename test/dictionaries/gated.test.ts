@@ -7,6 +7,7 @@ import type { Params } from "../../src/dictionaries/architecture.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
+import { forEachEngine } from "../engines.js";
 
 const gated = gatedFactory({});
 
@@ -82,22 +83,24 @@ test("gated: forward pass and loss terms match the formulas computed by hand", a
 });
 
 test("gated: hand-written backward pass agrees with tfjs autodiff (relative error < 1e-4)", async () => {
-  await ready();
-  for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
-    const p = randomParams(dIn, width, B);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    const res = gated.step(x, p, { l1 });
-    const names = Object.keys(p);
-    const lossOf = (...ts: tf.Tensor[]) => gated.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
-    const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-    assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
-    names.forEach((n, i) => {
-      const e = relErr(res.grads[n], grads[i]);
-      assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
-    });
-    const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
-    assert.ok(active > 0 && active < B * width, "some features active, some not");
-  }
+  await forEachEngine(async () => {
+    await ready();
+    for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
+      const p = randomParams(dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      const res = gated.step(x, p, { l1 });
+      const names = Object.keys(p);
+      const lossOf = (...ts: tf.Tensor[]) => gated.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
+      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+      assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
+      names.forEach((n, i) => {
+        const e = relErr(res.grads[n], grads[i]);
+        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
+      });
+      const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
+      assert.ok(active > 0 && active < B * width, "some features active, some not");
+    }
+  });
 });
 
 test("gated: the auxiliary reconstruction sends no gradient to W_dec (stop-gradient)", async () => {

@@ -7,6 +7,7 @@ import type { Params } from "../../src/dictionaries/architecture.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
+import { forEachEngine } from "../engines.js";
 
 function randomParams(dIn: number, width: number, seed: number, bandwidth = 0.001): Params {
   const rng = new Rng(seed);
@@ -94,27 +95,29 @@ test("jumprelu: forward pass and pseudo-derivatives match the formulas computed 
 });
 
 test("jumprelu: hand-written backward pass agrees with autodiff through tf.customGrad (relative error < 1e-4)", async () => {
-  await ready();
-  const cases = [[16, 8, 32, 0.7, 0.001], [64, 24, 96, 3, 0.05], [5, 3, 7, 0, 0.001], [40, 6, 12, 0.02, 0.01]] as const;
-  for (const [B, dIn, width, l1, eps] of cases) {
-    const arch = jumpreluFactory({ bandwidth: eps });
-    const p = randomParams(dIn, width, B, eps);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    p.log_threshold = thresholdsInWindow(x, p, eps, new Rng(B + 2));
-    const res = arch.step(x, p, { l1 });
-    const names = Object.keys(p);
-    const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
-    const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-    assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
-    names.forEach((n, i) => {
-      const e = relErr(res.grads[n], grads[i]);
-      assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width}, ε=${eps})`);
-    });
-    const gLog = res.grads.log_threshold.dataSync();
-    assert.ok(gLog.filter((g) => g !== 0).length >= width / 2, "the threshold gradient is exercised");
-    const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
-    assert.ok(active > 0 && active < B * width, "some features active, some not");
-  }
+  await forEachEngine(async () => {
+    await ready();
+    const cases = [[16, 8, 32, 0.7, 0.001], [64, 24, 96, 3, 0.05], [5, 3, 7, 0, 0.001], [40, 6, 12, 0.02, 0.01]] as const;
+    for (const [B, dIn, width, l1, eps] of cases) {
+      const arch = jumpreluFactory({ bandwidth: eps });
+      const p = randomParams(dIn, width, B, eps);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      p.log_threshold = thresholdsInWindow(x, p, eps, new Rng(B + 2));
+      const res = arch.step(x, p, { l1 });
+      const names = Object.keys(p);
+      const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
+      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+      assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
+      names.forEach((n, i) => {
+        const e = relErr(res.grads[n], grads[i]);
+        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width}, ε=${eps})`);
+      });
+      const gLog = res.grads.log_threshold.dataSync();
+      assert.ok(gLog.filter((g) => g !== 0).length >= width / 2, "the threshold gradient is exercised");
+      const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
+      assert.ok(active > 0 && active < B * width, "some features active, some not");
+    }
+  });
 });
 
 test("jumprelu: options are validated with the option's name and what is allowed", () => {

@@ -9,6 +9,7 @@ import type { Architecture, LossOptions, Params } from "../../src/dictionaries/a
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
+import { forEachEngine } from "../engines.js";
 
 
 test("prefixes: default width/16 … width, explicit prefixes or group sizes, clear errors", () => {
@@ -61,19 +62,21 @@ test("with the single prefix [width] it is BatchTopK: same loss, gradients, feat
 });
 
 test("hand-written backward pass agrees with tfjs autodiff, with and without dead features", async () => {
-  await ready();
-  const cases = [[16, 8, 32, 4, { prefixes: [2, 8, 16, 32] }], [64, 24, 96, 8, {}], [5, 3, 7, 2, { groupSizes: [3, 4] }]] as const;
-  for (const [B, dIn, width, k, prefixOpts] of cases) {
-    const arch = matryoshkaFactory({ k, ...prefixOpts });
-    const p = randomParams(arch, dIn, width, B);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    checkGradients(arch, p, x, { l1: 1 }, `B=${B} no dead mask`);
-    const deadThird = tf.tensor1d(Array.from({ length: width }, (_, i) => (i % 3 === 0 ? 1 : 0)));
-    for (const [what, dead] of [["every third dead", deadThird], ["all dead", tf.ones([width])]] as const) {
-      const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
-      assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+  await forEachEngine(async () => {
+    await ready();
+    const cases = [[16, 8, 32, 4, { prefixes: [2, 8, 16, 32] }], [64, 24, 96, 8, {}], [5, 3, 7, 2, { groupSizes: [3, 4] }]] as const;
+    for (const [B, dIn, width, k, prefixOpts] of cases) {
+      const arch = matryoshkaFactory({ k, ...prefixOpts });
+      const p = randomParams(arch, dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      checkGradients(arch, p, x, { l1: 1 }, `B=${B} no dead mask`);
+      const deadThird = tf.tensor1d(Array.from({ length: width }, (_, i) => (i % 3 === 0 ? 1 : 0)));
+      for (const [what, dead] of [["every third dead", deadThird], ["all dead", tf.ones([width])]] as const) {
+        const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
+        assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+      }
     }
-  }
+  });
 });
 
 test("afterStep leaves unit-norm decoder rows", async () => {

@@ -7,6 +7,7 @@ import type { Params } from "../../src/dictionaries/architecture.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
+import { forEachEngine } from "../engines.js";
 
 const unitNorm = reluFactory({ decoder: "unit-norm" });
 
@@ -71,33 +72,35 @@ test("unit-norm: the penalty is λ·mean_B Σ_i f_i, not weighted by the row nor
 });
 
 test("unit-norm: ∂L/∂W_dec is the autodiff gradient with each row's parallel component removed", async () => {
-  await ready();
-  for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
-    const p = randomParams(dIn, width, B);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    const res = unitNorm.step(x, p, { l1 });
-    const names = Object.keys(p);
-    const lossOf = (...ts: tf.Tensor[]) => unitNorm.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
-    const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-    assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
-    names.forEach((n, i) => {
-      let expected = grads[i];
-      if (n === "W_dec") {
-        // Projection written out here rather than reusing the library's: g − (g·w)w per unit row w.
-        const w = p.W_dec.arraySync() as number[][];
-        const g = expected.arraySync() as number[][];
-        expected = tf.tensor2d(g.map((row, r) => {
-          const dot = row.reduce((s, v, j) => s + v * w[r][j], 0);
-          return row.map((v, j) => v - dot * w[r][j]);
-        }));
-      }
-      const e = relErr(res.grads[n], expected);
-      assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
-    });
-    const along = tf.sum(tf.mul(res.grads.W_dec, p.W_dec), 1);
-    assert.ok(tf.max(tf.abs(along)).dataSync()[0] < 1e-5 * tf.max(tf.abs(res.grads.W_dec)).dataSync()[0] + 1e-7, "no component along the rows");
-    assert.ok(relErr(res.grads.W_dec, grads[names.indexOf("W_dec")]) > 1e-3, "the projection changed something");
-  }
+  await forEachEngine(async () => {
+    await ready();
+    for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
+      const p = randomParams(dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      const res = unitNorm.step(x, p, { l1 });
+      const names = Object.keys(p);
+      const lossOf = (...ts: tf.Tensor[]) => unitNorm.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
+      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+      assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
+      names.forEach((n, i) => {
+        let expected = grads[i];
+        if (n === "W_dec") {
+          // Projection written out here rather than reusing the library's: g − (g·w)w per unit row w.
+          const w = p.W_dec.arraySync() as number[][];
+          const g = expected.arraySync() as number[][];
+          expected = tf.tensor2d(g.map((row, r) => {
+            const dot = row.reduce((s, v, j) => s + v * w[r][j], 0);
+            return row.map((v, j) => v - dot * w[r][j]);
+          }));
+        }
+        const e = relErr(res.grads[n], expected);
+        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
+      });
+      const along = tf.sum(tf.mul(res.grads.W_dec, p.W_dec), 1);
+      assert.ok(tf.max(tf.abs(along)).dataSync()[0] < 1e-5 * tf.max(tf.abs(res.grads.W_dec)).dataSync()[0] + 1e-7, "no component along the rows");
+      assert.ok(relErr(res.grads.W_dec, grads[names.indexOf("W_dec")]) > 1e-3, "the projection changed something");
+    }
+  });
 });
 
 test("unit-norm: afterStep rescales every decoder row to unit norm, keeping its direction", async () => {

@@ -5,6 +5,7 @@ import { Rng } from "../../src/engine/random.js";
 import { relu as reluFactory } from "../../src/dictionaries/relu.js";
 const relu = reluFactory({});
 import type { Params } from "../../src/dictionaries/architecture.js";
+import { forEachEngine } from "../engines.js";
 
 function randomParams(dIn: number, width: number, seed: number): Params {
   const rng = new Rng(seed);
@@ -61,20 +62,22 @@ test("forward pass matches the formula computed by hand", async () => {
 });
 
 test("hand-written backward pass agrees with tfjs autodiff (relative error < 1e-4)", async () => {
-  await ready();
-  for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
-    const p = randomParams(dIn, width, B);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    const res = relu.step(x, p, { l1 });
-    const names = Object.keys(p);
-    const lossOf = (...ts: tf.Tensor[]) => relu.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
-    const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-    assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
-    names.forEach((n, i) => {
-      const e = relErr(res.grads[n], grads[i]);
-      assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
-    });
-    const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
-    assert.ok(active > 0 && active < B * width, "some features active, some not");
-  }
+  await forEachEngine(async () => {
+    await ready();
+    for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
+      const p = randomParams(dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      const res = relu.step(x, p, { l1 });
+      const names = Object.keys(p);
+      const lossOf = (...ts: tf.Tensor[]) => relu.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
+      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+      assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
+      names.forEach((n, i) => {
+        const e = relErr(res.grads[n], grads[i]);
+        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
+      });
+      const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
+      assert.ok(active > 0 && active < B * width, "some features active, some not");
+    }
+  });
 });

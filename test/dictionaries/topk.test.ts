@@ -8,6 +8,7 @@ import type { Architecture, LossOptions, Params } from "../../src/dictionaries/a
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
+import { forEachEngine } from "../engines.js";
 
 
 const topk = topkFactory({ k: 3 });
@@ -67,20 +68,22 @@ test("exactly k nonzero features per row, in encode and in training", async () =
 });
 
 test("hand-written backward pass agrees with tfjs autodiff, with and without dead features", async () => {
-  await ready();
-  for (const [B, dIn, width, k] of [[16, 8, 32, 4], [64, 24, 96, 8], [5, 3, 7, 2]] as const) {
-    const arch = topkFactory({ k });
-    const p = randomParams(arch, dIn, width, B);
-    const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-    const plain = checkGradients(arch, p, x, { l1: 5 }, `B=${B} no dead mask`);
-    assert.equal(plain.terms.auxk, undefined, "no AuxK term without a dead mask");
-    const none = checkGradients(arch, p, x, { l1: 0, dead: tf.zeros([width]) as tf.Tensor1D }, `B=${B} none dead`);
-    assert.equal(none.terms.auxk, undefined, "no AuxK term when nothing is dead");
-    for (const [what, dead] of [["every third dead", deadEvery(width, 3)], ["one dead (n_dead < k_aux)", deadEvery(width, width)], ["all dead", tf.ones([width])]] as const) {
-      const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
-      assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+  await forEachEngine(async () => {
+    await ready();
+    for (const [B, dIn, width, k] of [[16, 8, 32, 4], [64, 24, 96, 8], [5, 3, 7, 2]] as const) {
+      const arch = topkFactory({ k });
+      const p = randomParams(arch, dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+      const plain = checkGradients(arch, p, x, { l1: 5 }, `B=${B} no dead mask`);
+      assert.equal(plain.terms.auxk, undefined, "no AuxK term without a dead mask");
+      const none = checkGradients(arch, p, x, { l1: 0, dead: tf.zeros([width]) as tf.Tensor1D }, `B=${B} none dead`);
+      assert.equal(none.terms.auxk, undefined, "no AuxK term when nothing is dead");
+      for (const [what, dead] of [["every third dead", deadEvery(width, 3)], ["one dead (n_dead < k_aux)", deadEvery(width, width)], ["all dead", tf.ones([width])]] as const) {
+        const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
+        assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+      }
     }
-  }
+  });
 });
 
 test("AuxK equals α·min(n_dead/k_aux, 1)·‖e − ê‖²/Var(e) computed by hand", async () => {

@@ -7,33 +7,36 @@ import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { transcoder, skipTranscoder } from "../../src/dictionaries/transcoder.js";
 import type { Params } from "../../src/dictionaries/architecture.js";
 import { dictionary } from "../../src/training/spec.js";
+import { forEachEngine } from "../engines.js";
 
 function relErr(a: tf.Tensor, b: tf.Tensor): number {
   return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0];
 }
 
 test("transcoder and skip transcoder: hand-written gradients agree with autodiff (< 1e-4)", async () => {
-  await ready();
-  for (const make of [transcoder, skipTranscoder]) {
-    for (const [B, dIn, dOut, width] of [[16, 6, 4, 20], [40, 12, 9, 33]]) {
-      const arch = make({ d_out: dOut });
-      const rng = new Rng(B + dOut);
-      const p: Params = {};
-      for (const [k, t] of Object.entries(arch.init(dIn, width, rng))) p[k] = tf.tensor(t.values, t.shape);
-      p.b_enc = tf.tensor(rng.normals(width), [width]).mul(0.05);
-      p.b_dec = tf.tensor(rng.normals(dIn), [dIn]).mul(0.1);
-      p.b_dec_out = tf.tensor(rng.normals(dOut), [dOut]).mul(0.1);
-      if (p.W_skip) p.W_skip = tf.tensor(rng.normals(dIn * dOut), [dIn, dOut]).mul(0.1);
-      const x = tf.tensor2d(rng.normals(B * dIn), [B, dIn]);
-      const y = tf.tensor2d(rng.normals(B * dOut), [B, dOut]);
-      const opts = { l1: 0.6, target: y };
-      const res = arch.step(x, p, opts);
-      const names = Object.keys(p);
-      const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) => arch.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), opts))(names.map((n) => p[n]));
-      assert.ok(relErr(res.loss, value) < 1e-5);
-      names.forEach((n, i) => assert.ok(relErr(res.grads[n], grads[i]) < 1e-4, `${arch.name} ∂L/∂${n}`));
+  await forEachEngine(async () => {
+    await ready();
+    for (const make of [transcoder, skipTranscoder]) {
+      for (const [B, dIn, dOut, width] of [[16, 6, 4, 20], [40, 12, 9, 33]]) {
+        const arch = make({ d_out: dOut });
+        const rng = new Rng(B + dOut);
+        const p: Params = {};
+        for (const [k, t] of Object.entries(arch.init(dIn, width, rng))) p[k] = tf.tensor(t.values, t.shape);
+        p.b_enc = tf.tensor(rng.normals(width), [width]).mul(0.05);
+        p.b_dec = tf.tensor(rng.normals(dIn), [dIn]).mul(0.1);
+        p.b_dec_out = tf.tensor(rng.normals(dOut), [dOut]).mul(0.1);
+        if (p.W_skip) p.W_skip = tf.tensor(rng.normals(dIn * dOut), [dIn, dOut]).mul(0.1);
+        const x = tf.tensor2d(rng.normals(B * dIn), [B, dIn]);
+        const y = tf.tensor2d(rng.normals(B * dOut), [B, dOut]);
+        const opts = { l1: 0.6, target: y };
+        const res = arch.step(x, p, opts);
+        const names = Object.keys(p);
+        const { value, grads } = tf.valueAndGrads((...ts: tf.Tensor[]) => arch.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), opts))(names.map((n) => p[n]));
+        assert.ok(relErr(res.loss, value) < 1e-5);
+        names.forEach((n, i) => assert.ok(relErr(res.grads[n], grads[i]) < 1e-4, `${arch.name} ∂L/∂${n}`));
+      }
     }
-  }
+  });
 });
 
 test("a transcoder learns a sparse map from input to output; metrics compare ŷ with y", async () => {

@@ -1,0 +1,255 @@
+// N-API bindings: typed arrays in, results written in place. Every array's length is checked against
+// the shapes given, and a mismatch throws a TypeError naming the argument.
+#include <node_api.h>
+#include <cblas.h>
+#include <omp.h>
+#include <cstdio>
+#include <string>
+#include "optimiser.h"
+#include "sae_steps.h"
+
+namespace {
+
+struct Args {
+  napi_env env;
+  size_t argc = 24;
+  napi_value argv[24];
+  bool failed = false;
+  const char* fn;
+
+  Args(napi_env e, napi_callback_info info, const char* name) : env(e), fn(name) { napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr); }
+
+  void fail(const std::string& msg) {
+    if (!failed) napi_throw_type_error(env, nullptr, (std::string("featurelab native ") + fn + ": " + msg).c_str());
+    failed = true;
+  }
+  double num(size_t i, const char* name) {
+    double v = 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &v) != napi_ok) fail(std::string(name) + " must be a number");
+    return v;
+  }
+  int integer(size_t i, const char* name) { return (int)num(i, name); }
+  bool flag(size_t i, const char* name) {
+    bool v = false;
+    if (i >= argc || napi_get_value_bool(env, argv[i], &v) != napi_ok) fail(std::string(name) + " must be a boolean");
+    return v;
+  }
+  template <typename T>
+  T* array(size_t i, const char* name, napi_typedarray_type want, size_t minLength) {
+    bool is = false;
+    if (i >= argc || napi_is_typedarray(env, argv[i], &is) != napi_ok || !is) {
+      fail(std::string(name) + " must be a typed array");
+      return nullptr;
+    }
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    napi_get_typedarray_info(env, argv[i], &type, &length, &data, nullptr, nullptr);
+    if (type != want) {
+      fail(std::string(name) + " has the wrong element type");
+      return nullptr;
+    }
+    if (length < minLength) {
+      fail(std::string(name) + " holds " + std::to_string(length) + " values, needs " + std::to_string(minLength));
+      return nullptr;
+    }
+    return static_cast<T*>(data);
+  }
+  float* f32(size_t i, const char* name, size_t n) { return array<float>(i, name, napi_float32_array, n); }
+};
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), row-major.
+napi_value Sgemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sgemm");
+  const bool tA = a.flag(0, "transA"), tB = a.flag(1, "transB");
+  const int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
+  const float alpha = (float)a.num(5, "alpha");
+  const int lda = a.integer(7, "lda"), ldb = a.integer(9, "ldb");
+  const float beta = (float)a.num(10, "beta");
+  const int ldc = a.integer(12, "ldc");
+  const float* A = a.f32(6, "A", (size_t)(tA ? K : M) * lda);
+  const float* B = a.f32(8, "B", (size_t)(tB ? N : K) * ldb);
+  float* C = a.f32(11, "C", (size_t)M * ldc);
+  if (a.failed) return nullptr;
+  cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  return undefined(env);
+}
+
+void deleteWorkspace(napi_env, void* data, void*) { delete static_cast<Workspace*>(data); }
+
+napi_value CreateWorkspace(napi_env env, napi_callback_info) {
+  napi_value ext;
+  napi_create_external(env, new Workspace(), deleteWorkspace, nullptr, &ext);
+  return ext;
+}
+
+Workspace* workspace(Args& a, size_t i) {
+  void* data = nullptr;
+  if (i >= a.argc || napi_get_value_external(a.env, a.argv[i], &data) != napi_ok) a.fail("workspace must come from createWorkspace()");
+  return static_cast<Workspace*>(data);
+}
+
+void writeStats(Args& a, size_t i, const StepStats& s) {
+  double* out = a.array<double>(i, "stats", napi_float64_array, 7);
+  if (!out) return;
+  out[0] = s.loss, out[1] = s.mse, out[2] = s.sparsity, out[3] = s.auxk, out[4] = s.l0, out[5] = s.sse, out[6] = s.centred;
+}
+
+// Arguments shared by both steps: ws, x, W_enc, W_dec, b_enc, b_dec, gW_enc, gW_dec, gb_enc, gb_dec, B, d, h.
+struct StepArgs {
+  Workspace* ws;
+  const float* x;
+  SaeTensors p, g;
+  int B, d, h;
+};
+
+StepArgs stepArgs(Args& a) {
+  StepArgs s{};
+  s.ws = workspace(a, 0);
+  s.B = a.integer(10, "B"), s.d = a.integer(11, "d"), s.h = a.integer(12, "h");
+  if (a.failed) return s;
+  const size_t dh = (size_t)s.d * s.h;
+  s.x = a.f32(1, "x", (size_t)s.B * s.d);
+  s.p = {a.f32(2, "W_enc", dh), a.f32(3, "W_dec", dh), a.f32(4, "b_enc", s.h), a.f32(5, "b_dec", s.d)};
+  s.g = {a.f32(6, "grad W_enc", dh), a.f32(7, "grad W_dec", dh), a.f32(8, "grad b_enc", s.h), a.f32(9, "grad b_dec", s.d)};
+  return s;
+}
+
+// reluStep(ws, x, params…, grads…, B, d, h, l1, unitNorm, fired, stats)
+napi_value ReluStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, "reluStep");
+  StepArgs s = stepArgs(a);
+  const float l1 = (float)a.num(13, "l1");
+  const bool unitNorm = a.flag(14, "unitNorm");
+  uint8_t* fired = a.array<uint8_t>(15, "fired", napi_uint8_array, s.h);
+  if (a.failed) return nullptr;
+  StepStats st;
+  relu_step(s.x, s.B, s.d, s.h, s.p, s.g, l1, unitNorm, *s.ws, fired, st);
+  writeStats(a, 16, st);
+  return a.failed ? nullptr : undefined(env);
+}
+
+// topkStep(ws, x, params…, grads…, B, d, h, k, kAux, auxCoefficient, dead (Int32Array), nDead, fired, stats)
+napi_value TopkStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, "topkStep");
+  StepArgs s = stepArgs(a);
+  const int k = a.integer(13, "k"), kAux = a.integer(14, "kAux");
+  const float coef = (float)a.num(15, "auxCoefficient");
+  const int nDead = a.integer(17, "nDead");
+  const int32_t* dead = a.array<int32_t>(16, "dead", napi_int32_array, nDead);
+  uint8_t* fired = a.array<uint8_t>(18, "fired", napi_uint8_array, s.h);
+  if (!a.failed && (k < 1 || k > s.h)) a.fail("k must be between 1 and the width");
+  if (!a.failed && kAux < 1) a.fail("kAux must be at least 1");
+  if (a.failed) return nullptr;
+  for (int i = 0; i < nDead; i++)
+    if (dead[i] < 0 || dead[i] >= s.h) {
+      a.fail("dead feature index out of range");
+      return nullptr;
+    }
+  StepStats st;
+  topk_step(s.x, s.B, s.d, s.h, s.p, s.g, k, kAux, coef, dead, nDead, *s.ws, fired, st);
+  writeStats(a, 19, st);
+  return a.failed ? nullptr : undefined(env);
+}
+
+// adam(p, g, m, v, lr, beta1, beta2, eps, t)
+napi_value Adam(napi_env env, napi_callback_info info) {
+  Args a(env, info, "adam");
+  bool is = false;
+  size_t n = 0;
+  if (a.argc > 0 && napi_is_typedarray(env, a.argv[0], &is) == napi_ok && is) napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
+  float* p = a.f32(0, "param", n);
+  const float* g = a.f32(1, "grad", n);
+  float* m = a.f32(2, "m", n);
+  float* v = a.f32(3, "v", n);
+  const float lr = (float)a.num(4, "lr"), b1 = (float)a.num(5, "beta1"), b2 = (float)a.num(6, "beta2"), eps = (float)a.num(7, "eps");
+  const int t = a.integer(8, "t");
+  if (a.failed) return nullptr;
+  adam_update(p, g, m, v, n, lr, b1, b2, eps, t);
+  return undefined(env);
+}
+
+// normaliseRows(W, rows, cols) and removeParallel(g, W, rows, cols)
+napi_value NormaliseRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "normaliseRows");
+  const int rows = a.integer(1, "rows"), cols = a.integer(2, "cols");
+  float* W = a.f32(0, "W", (size_t)rows * cols);
+  if (a.failed) return nullptr;
+  normalise_rows(W, rows, cols);
+  return undefined(env);
+}
+
+napi_value RemoveParallel(napi_env env, napi_callback_info info) {
+  Args a(env, info, "removeParallel");
+  const int rows = a.integer(2, "rows"), cols = a.integer(3, "cols");
+  float* g = a.f32(0, "g", (size_t)rows * cols);
+  const float* W = a.f32(1, "W", (size_t)rows * cols);
+  if (a.failed) return nullptr;
+  remove_parallel(g, W, rows, cols);
+  return undefined(env);
+}
+
+// sumSquares(g) → number; scale(g, factor)
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sumSquares");
+  size_t n = 0;
+  bool is = false;
+  if (a.argc > 0 && napi_is_typedarray(env, a.argv[0], &is) == napi_ok && is) napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
+  const float* g = a.f32(0, "g", n);
+  if (a.failed) return nullptr;
+  napi_value out;
+  napi_create_double(env, sum_squares(g, n), &out);
+  return out;
+}
+
+napi_value Scale(napi_env env, napi_callback_info info) {
+  Args a(env, info, "scale");
+  size_t n = 0;
+  bool is = false;
+  if (a.argc > 0 && napi_is_typedarray(env, a.argv[0], &is) == napi_ok && is) napi_get_typedarray_info(env, a.argv[0], nullptr, &n, nullptr, nullptr, nullptr);
+  float* g = a.f32(0, "g", n);
+  const float factor = (float)a.num(1, "factor");
+  if (a.failed) return nullptr;
+  scale(g, n, factor);
+  return undefined(env);
+}
+
+// info() → { blas, core, blasThreads, ompThreads }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "blas", v);
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "core", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, obj, "blasThreads", v);
+  napi_create_int32(env, omp_get_max_threads(), &v);
+  napi_set_named_property(env, obj, "ompThreads", v);
+  return obj;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const struct {
+    const char* name;
+    napi_callback fn;
+  } fns[] = {{"sgemm", Sgemm},       {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
+             {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
+             {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info}};
+  for (const auto& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, f.name, fn);
+  }
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,12 @@
+{
+  "targets": [
+    {
+      "target_name": "featurelab_native",
+      "sources": ["addon.cc", "sae_steps.cc", "optimiser.cc"],
+      "cflags_cc": ["-O3", "-march=native", "-fopenmp", "-std=c++17", "-fno-math-errno"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "ldflags": ["-fopenmp"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}

@@ -1,0 +1,49 @@
+// The optional native addon (native/, built by node-gyp at install against Debian's OpenBLAS):
+// sgemm for tfjs's matMul, and fused SAE training steps. Absent or broken, featurelab runs on wasm.
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** Opaque scratch memory owned by the addon, reused across steps. */
+export type Workspace = { readonly __workspace: unique symbol };
+
+export interface NativeAddon {
+  sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  createWorkspace(): Workspace;
+  /** Loss, gradients, fired flags and stats [loss, mse, sparsity, auxk, l0, sse, centred] of a ReLU SAE. */
+  reluStep(ws: Workspace, x: Float32Array, W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, b_dec: Float32Array, gW_enc: Float32Array, gW_dec: Float32Array, gb_enc: Float32Array, gb_dec: Float32Array, B: number, d: number, h: number, l1: number, unitNorm: boolean, fired: Uint8Array, stats: Float64Array): void;
+  /** The same for a TopK SAE with AuxK over the `dead` feature indices. */
+  topkStep(ws: Workspace, x: Float32Array, W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, b_dec: Float32Array, gW_enc: Float32Array, gW_dec: Float32Array, gb_enc: Float32Array, gb_dec: Float32Array, B: number, d: number, h: number, k: number, kAux: number, auxCoefficient: number, dead: Int32Array, nDead: number, fired: Uint8Array, stats: Float64Array): void;
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number, t: number): void;
+  normaliseRows(W: Float32Array, rows: number, cols: number): void;
+  removeParallel(g: Float32Array, W: Float32Array, rows: number, cols: number): void;
+  sumSquares(g: Float32Array): number;
+  scale(g: Float32Array, factor: number): void;
+  info(): { blas: string; core: string; blasThreads: number; ompThreads: number };
+}
+
+/** Where `npm install` builds the addon (the same path from src/engine and dist/engine). */
+export const ADDON_PATH = fileURLToPath(new URL("../../native/build/Release/featurelab_native.node", import.meta.url));
+
+let loaded: { addon?: NativeAddon; problem?: string } | undefined;
+
+/** The addon, or why there is none (not built, or it failed to load). */
+export function loadNative(): { addon?: NativeAddon; problem?: string } {
+  if (loaded) return loaded;
+  if (process.env.FEATURELAB_NATIVE === "0") {
+    loaded = { problem: "the native addon is switched off (FEATURELAB_NATIVE=0)" };
+    return loaded;
+  }
+  if (!existsSync(ADDON_PATH)) {
+    loaded = { problem: "the native addon is not built (npm install builds it when g++, node-gyp and libopenblas-dev are present)" };
+    return loaded;
+  }
+  // OpenMP threads that spin after a parallel loop would steal the cores OpenBLAS needs next.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
+  try {
+    loaded = { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon };
+  } catch (err) {
+    loaded = { problem: `the native addon failed to load: ${String((err as Error).message).split("\n")[0]}` };
+  }
+  return loaded;
+}

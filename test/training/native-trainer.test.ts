@@ -1,0 +1,101 @@
+// The native engine's fused steps against tfjs autodiff of the same loss (every gradient, with and
+// without dead features), and whole training runs agreeing across engines from the same seed.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { tf, ready } from "../../src/engine/backend.js";
+import { Rng } from "../../src/engine/random.js";
+import { loadNative } from "../../src/engine/native.js";
+import { architecture } from "../../src/dictionaries/registry.js";
+import { removeParallel } from "../../src/dictionaries/sae-parts.js";
+import type { Architecture, Params } from "../../src/dictionaries/architecture.js";
+import { sharkeyToyData } from "../../src/data/synthetic.js";
+import { fit } from "../../src/training/fit.js";
+import { mmcs } from "../../src/metrics/mmcs.js";
+import { randomParams, relErr } from "../dictionaries/gradcheck.js";
+import { availableEngines, forEachEngine } from "../engines.js";
+
+const addon = loadNative().addon;
+const skip = addon ? false : "the native addon is not built";
+const NAMES = ["W_enc", "W_dec", "b_enc", "b_dec"] as const;
+
+/** One fused step on copies of p: loss terms and gradients as tensors. */
+function fusedStep(arch: Architecture, p: Params, x: tf.Tensor2D, l1: number, dead: number[]) {
+  const [B, d] = x.shape;
+  const h = p.W_dec.shape[0];
+  const host = Object.fromEntries(NAMES.map((n) => [n, p[n].dataSync() as Float32Array])) as Record<(typeof NAMES)[number], Float32Array>;
+  const g = Object.fromEntries(NAMES.map((n) => [n, new Float32Array(host[n].length)])) as Record<(typeof NAMES)[number], Float32Array>;
+  const stats = new Float64Array(7);
+  const fired = new Uint8Array(h);
+  const ws = addon!.createWorkspace();
+  const xs = x.dataSync() as Float32Array;
+  const f = arch.fused!;
+  if (f.kind === "relu") addon!.reluStep(ws, xs, host.W_enc, host.W_dec, host.b_enc, host.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, l1, f.unitNorm, fired, stats);
+  else addon!.topkStep(ws, xs, host.W_enc, host.W_dec, host.b_enc, host.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, f.k, f.kAux(d), f.auxKCoefficient, Int32Array.from(dead), dead.length, fired, stats);
+  return { stats, fired, grads: Object.fromEntries(NAMES.map((n) => [n, tf.tensor(g[n], p[n].shape)])) as Record<string, tf.Tensor> };
+}
+
+for (const [name, options, projected] of [
+  ["relu", {}, false],
+  ["relu", { decoder: "unit-norm" }, true],
+  ["topk", { k: 5 }, true],
+  ["topk", { k: 3, auxK: 4 }, true],
+] as const) {
+  test(`native fused ${name} ${JSON.stringify(options)}: loss and every gradient agree with autodiff (< 1e-4)`, { skip }, async () => {
+    await ready();
+    const arch = architecture(name, options as Record<string, unknown>);
+    const [dIn, width] = [12, 40];
+    for (const [B, deadEvery] of [[16, 0], [33, 3], [7, 1]] as const) {
+      const p = randomParams(arch, dIn, width, B);
+      const x = tf.tensor2d(new Rng(B + 100).normals(B * dIn), [B, dIn]);
+      const dead = deadEvery ? Array.from({ length: width }, (_, i) => i).filter((i) => i % deadEvery === 0) : [];
+      const deadMask = tf.tensor1d(Array.from({ length: width }, (_, i) => (dead.includes(i) ? 1 : 0)));
+      const opts = { l1: 0.7, dead: deadMask };
+      const names = [...NAMES];
+      const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, { ...p, ...Object.fromEntries(names.map((n, i) => [n, ts[i]])) }, opts);
+      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+      const got = fusedStep(arch, p, x, 0.7, dead);
+      const want = value.dataSync()[0];
+      assert.ok(Math.abs(got.stats[0] - want) / Math.abs(want) < 1e-5, `loss ${got.stats[0]} vs ${want} (B=${B}, dead every ${deadEvery})`);
+      if (name === "topk" && dead.length > 0) assert.ok(got.stats[3] > 0, "AuxK contributes when features are dead");
+      names.forEach((n, i) => {
+        let expected = grads[i];
+        if (n === "W_dec" && projected) expected = removeParallel(expected as tf.Tensor2D, p.W_dec as tf.Tensor2D);
+        const e = relErr(got.grads[n], expected);
+        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, dead every ${deadEvery})`);
+      });
+      // Features that fired in the batch, as the tfjs step reports them.
+      const f = arch.encode(x, p);
+      const firedWant = tf.greater(tf.max(f, 0), 0).dataSync();
+      assert.deepEqual(Array.from(got.fired), Array.from(firedWant, Number));
+    }
+  });
+}
+
+test("training agrees across engines: same seed → metrics within 1e-3 (relu, relu unit-norm, topk with AuxK)", { skip: false }, async () => {
+  await ready();
+  const engines = await availableEngines();
+  if (engines.length < 2) return;
+  const toy = sharkeyToyData({ rows: 4096, features: 256, dim: 64, avgActive: 4, seed: 2 });
+  for (const [name, options] of [
+    ["relu", { width: 256, l1: 0.1 }],
+    ["relu", { width: 256, l1: 0.1, decoder: "unit-norm" }],
+    ["topk", { width: 256, k: 4 }],
+  ] as const) {
+    const { width, l1 = 0, ...archOptions } = options as { width: number; l1?: number };
+    const results: Record<string, { fvu: number; l0: number; mmcs: number; loss: number; trainer: string }> = {};
+    await forEachEngine(async (e) => {
+      const d = await fit({ arch: architecture(name, archOptions), width, l1 }, toy.acts, { steps: 120, batchSize: 256, lr: 3e-3, seed: 5, progress: false, deadWindowTokens: 4096 });
+      const m = d.metrics(toy.acts);
+      results[e] = { fvu: m.fvu, l0: m.l0, mmcs: mmcs(d.decoderDirections(), { values: toy.features, dim: 64 }), loss: d.history.at(-1)!.loss, trainer: (d.cfg.training as { engine: string }).engine };
+      d.dispose();
+    });
+    const [a, b] = [results.native, results.wasm];
+    assert.equal(a.trainer, "native");
+    assert.equal(b.trainer, "tfjs");
+    const what = `${name} ${JSON.stringify(options)}: ${JSON.stringify(results)}`;
+    assert.ok(Math.abs(a.fvu - b.fvu) < 1e-3, what);
+    assert.ok(Math.abs(a.mmcs - b.mmcs) < 1e-3, what);
+    assert.ok(Math.abs(a.l0 - b.l0) / b.l0 < 1e-3, what);
+    assert.ok(Math.abs(a.loss - b.loss) / b.loss < 1e-3, what);
+  }
+});
