@@ -1,0 +1,233 @@
+// Comparing RDMs, as rsatoolbox's rdm.compare: cosine (its default), corr, spearman (Pearson r of
+// average ranks), kendall (tau-b, as scipy), tau-a, rho-a, cosine_cov and corr_cov (whitened).
+// Pairs where either RDM is NaN are left out (rsatoolbox requires NaNs in the same places and
+// leaves those out). Ranks of an RDM are computed once and kept, so comparing one data RDM with
+// many models ranks it once.
+import type { RDM } from "./rdm.js";
+import { InputError } from "../io/errors.js";
+import { rankInfo, pairCounts, type RankInfo, type PairCounts } from "./ranks.js";
+import { covWeightedCosine } from "./cov-weighted.js";
+
+export type CompareMethod = "cosine" | "corr" | "spearman" | "kendall" | "tau-b" | "tau-a" | "rho-a" | "cosine_cov" | "corr_cov";
+
+export const COMPARE_METHODS: readonly CompareMethod[] = ["cosine", "corr", "spearman", "kendall", "tau-b", "tau-a", "rho-a", "cosine_cov", "corr_cov"];
+
+export interface CompareOptions {
+  /**
+   * cosine_cov / corr_cov: covariance of the pattern estimates between conditions (rsatoolbox's
+   * sigma_k): a vector of K variances, or a K×K matrix (number[][] or flat). Default: identity.
+   */
+  sigmaK?: ArrayLike<number> | readonly (readonly number[])[];
+}
+
+/** Similarity of two RDMs of the same conditions. */
+export function compareRdms(a: RDM, b: RDM, method?: CompareMethod, opts?: CompareOptions): number;
+/** Every RDM of `a` against every RDM of `b`: a matrix of similarities and a tidy table. */
+export function compareRdms(a: RdmCollection, b: RDM | RdmCollection, method?: CompareMethod, opts?: CompareOptions): RdmComparisons;
+export function compareRdms(a: RDM | RdmCollection, b: RDM | RdmCollection, method: CompareMethod = "cosine", opts: CompareOptions = {}): number | RdmComparisons {
+  checkMethod(method);
+  if (!isCollection(a) && !isCollection(b)) {
+    checkSameConditions(a, b);
+    return compareVectors(a.vector, b.vector, method, opts);
+  }
+  const rows = named(a), cols = named(b);
+  const values = rows.map(([, x]) =>
+    cols.map(([, y]) => {
+      checkSameConditions(x, y);
+      return compareVectors(x.vector, y.vector, method, opts);
+    }),
+  );
+  return new RdmComparisons(method, rows.map(([n]) => n), cols.map(([n]) => n), values);
+}
+
+/** RDMs given as an array (named by their `name`, else by position) or as a name → RDM record. */
+export type RdmCollection = readonly RDM[] | Readonly<Record<string, RDM>>;
+
+/** A many-vs-many comparison: `values[i][j]` compares rows[i] with columns[j]. */
+export class RdmComparisons {
+  constructor(
+    readonly method: CompareMethod,
+    readonly rows: readonly string[],
+    readonly columns: readonly string[],
+    readonly values: readonly (readonly number[])[],
+  ) {}
+
+  /** One record per pair: { a, b, method, value } (tidy, for tables and data frames). */
+  records(): { a: string; b: string; method: string; value: number }[] {
+    return this.rows.flatMap((a, i) => this.columns.map((b, j) => ({ a, b, method: this.method, value: this.values[i][j] })));
+  }
+
+  toString(): string {
+    return `RdmComparisons(${this.method}, ${this.rows.length}×${this.columns.length})`;
+  }
+}
+
+function isCollection(x: unknown): x is RdmCollection {
+  return Array.isArray(x) || (typeof x === "object" && x !== null && !("vector" in x));
+}
+
+function named(x: RDM | RdmCollection): [string, RDM][] {
+  if (!isCollection(x)) return [[x.name ?? "rdm", x]];
+  if (Array.isArray(x)) return (x as RDM[]).map((r, i) => [r.name ?? `#${i}`, r]);
+  return Object.entries(x as Record<string, RDM>);
+}
+
+function checkMethod(method: string): void {
+  if (!COMPARE_METHODS.includes(method as CompareMethod)) {
+    throw new InputError(undefined, `compareRdms: unknown method '${method}'; use one of ${COMPARE_METHODS.join(", ")}`);
+  }
+}
+
+function checkSameConditions(a: RDM, b: RDM): void {
+  if (a.nConditions !== b.nConditions) {
+    throw new InputError(undefined, `compareRdms: ${describe(a)} has ${a.nConditions} conditions, ${describe(b)} has ${b.nConditions}`);
+  }
+  // The same conditions in another order is almost certainly a mistake; different names are allowed.
+  if (a.labels.some((l, i) => l !== b.labels[i])) {
+    const bs = new Set(b.labels);
+    if (a.labels.every((l) => bs.has(l))) {
+      throw new InputError(undefined, `compareRdms: ${describe(a)} and ${describe(b)} have the same conditions in different orders; use b.reorder(a.labels)`);
+    }
+  }
+}
+
+const describe = (r: RDM) => (r.name ? `RDM '${r.name}'` : "an RDM");
+
+// Per-vector facts worth keeping: whether it has NaN, and its ranks (over its non-NaN entries).
+const facts = new WeakMap<Float64Array, { nan: number; ranks?: RankInfo }>();
+let lastPair: { x: Float64Array; y: Float64Array; counts: PairCounts } | undefined;
+
+function factsOf(v: Float64Array) {
+  let f = facts.get(v);
+  if (!f) {
+    let nan = 0;
+    for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) nan++;
+    facts.set(v, (f = { nan }));
+  }
+  return f;
+}
+
+function ranksOf(v: Float64Array): RankInfo {
+  const f = factsOf(v);
+  return (f.ranks ??= rankInfo(v));
+}
+
+/**
+ * Compare two RDM vectors (upper triangles of the same K). NaN pairs are dropped; ±Infinity is an
+ * error. Used by compareRdms and by the inference functions on resampled vectors.
+ */
+export function compareVectors(x0: Float64Array, y0: Float64Array, method: CompareMethod, opts: CompareOptions = {}): number {
+  if (x0.length !== y0.length) throw new InputError(undefined, `compareRdms: RDM vectors of different lengths (${x0.length}, ${y0.length})`);
+  const fx = factsOf(x0), fy = factsOf(y0);
+  let x = x0, y = y0, keep: Uint8Array | null = null;
+  if (fx.nan > 0 || fy.nan > 0) {
+    keep = new Uint8Array(x0.length);
+    let n = 0;
+    for (let p = 0; p < x0.length; p++) if (x0[p] === x0[p] && y0[p] === y0[p]) (keep[p] = 1), n++;
+    x = new Float64Array(n);
+    y = new Float64Array(n);
+    for (let p = 0, q = 0; p < x0.length; p++) if (keep[p]) (x[q] = x0[p]), (y[q++] = y0[p]);
+  }
+  const n = x.length;
+  if (n < 2) return NaN;
+  switch (method) {
+    case "cosine":
+      return cosine(x, y, 0, 0);
+    case "corr":
+      return cosine(x, y, mean(x), mean(y));
+    case "spearman":
+    case "rho-a": {
+      const [rx, ry] = ranksFor(x0, y0, x, y, keep);
+      const rbar = (n + 1) / 2; // the mean of average ranks
+      if (method === "spearman") return cosine(rx.average, ry.average, rbar, rbar);
+      let s = 0;
+      for (let i = 0; i < n; i++) s += (rx.average[i] - rbar) * (ry.average[i] - rbar);
+      return (12 * s) / (n ** 3 - n);
+    }
+    case "kendall":
+    case "tau-b":
+    case "tau-a": {
+      const c = countsOf(x0, y0, x, y, keep);
+      if (method === "tau-a") return clamp(c.concordantMinusDiscordant / c.total);
+      if (c.xTies === c.total || c.yTies === c.total) return NaN; // scipy: tau-b undefined for a constant vector
+      return clamp(c.concordantMinusDiscordant / Math.sqrt(c.total - c.xTies) / Math.sqrt(c.total - c.yTies));
+    }
+    case "cosine_cov":
+    case "corr_cov": {
+      const K = Math.round((1 + Math.sqrt(1 + 8 * x0.length)) / 2);
+      const { sigma, matrix } = sigmaOf(opts.sigmaK, K);
+      const cx = method === "corr_cov" ? minus(x, mean(x)) : x, cy = method === "corr_cov" ? minus(y, mean(y)) : y;
+      return covWeightedCosine(cx, cy, keep, K, sigma, matrix);
+    }
+  }
+}
+
+/**
+ * Ranks of the kept pairs. With NaN in the same places in both (or none), each vector's ranks over
+ * its own entries are the ranks over the kept pairs, so the cached ones serve; otherwise rank afresh.
+ */
+function ranksFor(x0: Float64Array, y0: Float64Array, x: Float64Array, y: Float64Array, keep: Uint8Array | null): [RankInfo, RankInfo] {
+  if (!keep || sameNanPositions(x0, y0)) return [compactRanks(ranksOf(x0), keep), compactRanks(ranksOf(y0), keep)];
+  return [rankInfo(x), rankInfo(y)];
+}
+
+function countsOf(x0: Float64Array, y0: Float64Array, x: Float64Array, y: Float64Array, keep: Uint8Array | null): PairCounts {
+  if (lastPair && lastPair.x === x0 && lastPair.y === y0) return lastPair.counts;
+  const [rx, ry] = ranksFor(x0, y0, x, y, keep);
+  const counts = pairCounts(rx, ry);
+  lastPair = { x: x0, y: y0, counts };
+  return counts;
+}
+
+function compactRanks(r: RankInfo, keep: Uint8Array | null): RankInfo {
+  if (!keep) return r;
+  let n = 0;
+  for (let p = 0; p < keep.length; p++) n += keep[p];
+  const dense = new Int32Array(n), average = new Float64Array(n);
+  for (let p = 0, q = 0; p < keep.length; p++) {
+    if (keep[p]) {
+      dense[q] = r.dense[p];
+      average[q++] = r.average[p];
+    }
+  }
+  return { ...r, dense, average };
+}
+
+function sameNanPositions(x: Float64Array, y: Float64Array): boolean {
+  for (let p = 0; p < x.length; p++) if ((x[p] !== x[p]) !== (y[p] !== y[p])) return false;
+  return true;
+}
+
+function sigmaOf(s: CompareOptions["sigmaK"], K: number): { sigma: Float64Array | null; matrix: boolean } {
+  if (s === undefined) return { sigma: null, matrix: false };
+  const nested = Array.isArray(s) && s.length > 0 && Array.isArray(s[0]);
+  const flat = nested ? Float64Array.from((s as number[][]).flat()) : Float64Array.from(s as ArrayLike<number>);
+  if (flat.length === K) return { sigma: flat, matrix: false };
+  if (flat.length === K * K) return { sigma: flat, matrix: true };
+  throw new InputError(undefined, `compareRdms: sigmaK must be ${K} variances or a ${K}×${K} matrix, got ${flat.length} values`);
+}
+
+function cosine(x: Float64Array, y: Float64Array, mx: number, my: number): number {
+  let xy = 0, xx = 0, yy = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i] - mx, b = y[i] - my;
+    xy += a * b;
+    xx += a * a;
+    yy += b * b;
+  }
+  return xx > 0 && yy > 0 ? xy / Math.sqrt(xx) / Math.sqrt(yy) : 0; // rsatoolbox: 0 for a zero vector
+}
+
+function mean(x: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s / x.length;
+}
+
+function minus(x: Float64Array, m: number): Float64Array {
+  return x.map((v) => v - m);
+}
+
+function clamp(t: number): number {
+  return Math.min(1, Math.max(-1, t));
+}

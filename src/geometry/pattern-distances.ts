@@ -1,0 +1,124 @@
+// Dissimilarities between K condition patterns (K × C, float64), with rsatoolbox's definitions:
+// squared Euclidean / C, 1 − Pearson r, 1 − cosine, squared Mahalanobis / C (patterns whitened by
+// the noise precision first), and crossnobis: (a_i − a_j)ᵀ Σ⁻¹ (b_i − b_j) / C between the mean
+// patterns of one fold (b) and of all the other folds (a), averaged over folds. Output is the upper
+// triangle, row by row (scipy's squareform order).
+import { InputError } from "../io/errors.js";
+import { choleskyOf } from "./noise-precision.js";
+import { crossGram, gram } from "./gram.js";
+
+export function upperTriangle(K: number, entry: (i: number, j: number) => number): Float64Array {
+  const out = new Float64Array((K * (K - 1)) / 2);
+  let p = 0;
+  for (let i = 0; i < K; i++) for (let j = i + 1; j < K; j++) out[p++] = entry(i, j);
+  return out;
+}
+
+/** Squared Euclidean distance / C. Columns are centred first: distances do not change, rounding does. */
+export function squaredEuclidean(M: Float64Array, K: number, C: number): Float64Array {
+  const X = centreColumns(M, K, C);
+  const G = gram(X, K, C);
+  return upperTriangle(K, (i, j) => Math.max(0, G[i * K + i] + G[j * K + j] - 2 * G[i * K + j]) / C);
+}
+
+/** 1 − Pearson correlation between patterns (each centred over its channels). */
+export function correlationDistance(M: Float64Array, K: number, C: number, labels: readonly string[]): Float64Array {
+  const X = new Float64Array(M);
+  const before = new Float64Array(K);
+  for (let i = 0; i < K; i++) {
+    let m = 0;
+    for (let c = 0; c < C; c++) {
+      m += X[i * C + c];
+      before[i] += X[i * C + c] ** 2;
+    }
+    m /= C;
+    for (let c = 0; c < C; c++) X[i * C + c] -= m;
+  }
+  // A constant pattern centres to zero, or to rounding noise far below its own size.
+  normaliseRows(X, K, C, labels, "correlation distance: the pattern of condition '%' is constant", before);
+  const G = gram(X, K, C);
+  return upperTriangle(K, (i, j) => 1 - G[i * K + j]);
+}
+
+/** 1 − cosine similarity between patterns. */
+export function cosineDistance(M: Float64Array, K: number, C: number, labels: readonly string[]): Float64Array {
+  const X = new Float64Array(M);
+  normaliseRows(X, K, C, labels, "cosine distance: the pattern of condition '%' is all zeros");
+  const G = gram(X, K, C);
+  return upperTriangle(K, (i, j) => 1 - G[i * K + j]);
+}
+
+/**
+ * Crossnobis: per fold f, A = mean patterns of the other folds, B = mean patterns of fold f
+ * (already whitened); d_ij = (a_i − a_j)·(b_i − b_j) / C, averaged over folds.
+ */
+export function crossnobis(train: Float64Array[], test: Float64Array[], K: number, C: number): Float64Array {
+  const out = new Float64Array((K * (K - 1)) / 2);
+  for (let f = 0; f < train.length; f++) {
+    const k = crossGram(train[f], test[f], K, C);
+    let p = 0;
+    for (let i = 0; i < K; i++) {
+      for (let j = i + 1; j < K; j++) out[p++] += (k[i * K + i] + k[j * K + j] - k[i * K + j] - k[j * K + i]) / C;
+    }
+  }
+  for (let p = 0; p < out.length; p++) out[p] /= train.length;
+  return out;
+}
+
+/** Rows y with yᵀy = xᵀ P x for a noise precision P (given, or as the inverse of a covariance). */
+export type Whitener = (rows: Float64Array, n: number) => Float64Array;
+
+/** Whitening by a precision matrix P = L Lᵀ: y = Lᵀ x. */
+export function precisionWhitener(P: Float64Array, C: number): Whitener {
+  const L = choleskyOf(P, C, "the precision matrix").lowerTriangularMatrix.to1DArray();
+  return (rows, n) => {
+    const out = new Float64Array(n * C);
+    for (let r = 0; r < n; r++) {
+      const x = r * C;
+      for (let a = 0; a < C; a++) {
+        let s = 0;
+        for (let b = a; b < C; b++) s += L[b * C + a] * rows[x + b];
+        out[x + a] = s;
+      }
+    }
+    return out;
+  };
+}
+
+/** Whitening by a covariance Σ = R Rᵀ: y = R⁻¹ x (forward substitution, no explicit inverse). */
+export function covarianceWhitener(S: Float64Array, C: number): Whitener {
+  const R = choleskyOf(S, C, "the noise covariance").lowerTriangularMatrix.to1DArray();
+  return (rows, n) => {
+    const out = new Float64Array(n * C);
+    for (let r = 0; r < n; r++) {
+      const x = r * C;
+      for (let a = 0; a < C; a++) {
+        let s = rows[x + a];
+        for (let b = 0; b < a; b++) s -= R[a * C + b] * out[x + b];
+        out[x + a] = s / R[a * C + a];
+      }
+    }
+    return out;
+  };
+}
+
+function centreColumns(M: Float64Array, K: number, C: number): Float64Array {
+  const X = new Float64Array(M);
+  for (let c = 0; c < C; c++) {
+    let m = 0;
+    for (let i = 0; i < K; i++) m += X[i * C + c];
+    m /= K;
+    for (let i = 0; i < K; i++) X[i * C + c] -= m;
+  }
+  return X;
+}
+
+function normaliseRows(X: Float64Array, K: number, C: number, labels: readonly string[], problem: string, before?: Float64Array): void {
+  for (let i = 0; i < K; i++) {
+    let s = 0;
+    for (let c = 0; c < C; c++) s += X[i * C + c] ** 2;
+    if (!(s > (before ? 1e-24 * before[i] : 0))) throw new InputError(undefined, `rdm: ${problem.replace("%", labels[i])}`);
+    const inv = 1 / Math.sqrt(s);
+    for (let c = 0; c < C; c++) X[i * C + c] *= inv;
+  }
+}

@@ -1,0 +1,168 @@
+// Ranks and pair counts for the rank-based RDM comparisons. An RDM of 2,000 conditions has ~2M
+// dissimilarities, so everything here is O(n log n) or better: a radix sort on the bits of the
+// float64 values (no comparator calls), and Knight's (1966) algorithm for Kendall's tau, with the
+// discordant pairs counted by a Fenwick tree over dense ranks.
+
+export interface RankInfo {
+  /** Average ranks, 1-based, ties sharing the mean of their positions (scipy's rankdata "average"). */
+  average: Float64Array;
+  /** Dense ranks 0..unique-1 (equal values share one). */
+  dense: Int32Array;
+  unique: number;
+  /** Pairs tied in this vector: Σ t(t−1)/2 over groups of t equal values. */
+  tiedPairs: number;
+  /**
+   * Entries in ascending order, and where each group of equal values starts in it (length unique+1).
+   * With NaN present, these index the non-NaN entries only (their positions among them).
+   */
+  order: Int32Array;
+  starts: Int32Array;
+}
+
+/**
+ * Indices that sort `values` ascending (no NaN), and the sorted high words of their keys: values
+ * differ wherever these do. An LSD radix sort on the high 32 bits of an order-preserving mapping of
+ * the float64 bits (2 passes of 16 bits); runs sharing a high word are then sorted by value.
+ */
+export function sortOrder(values: Float64Array): { order: Int32Array; hi: Uint32Array } {
+  const n = values.length;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  let hi = new Uint32Array(n), idx = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = bits[2 * i + 1];
+    // Negative numbers: flip all bits; others: set the sign bit. −0 maps with +0 so ties stay together.
+    hi[i] = h & 0x80000000 ? (h === 0x80000000 && bits[2 * i] === 0 ? 0x80000000 : ~h >>> 0) : (h | 0x80000000) >>> 0;
+    idx[i] = i;
+  }
+  let hi2 = new Uint32Array(n), idx2 = new Int32Array(n);
+  const count = new Int32Array(65536);
+  for (let shift = 0; shift < 32; shift += 16) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(hi[i] >>> shift) & 0xffff]++;
+    if (n === 0 || count[(hi[0] >>> shift) & 0xffff] === n) continue; // every key has this digit
+    let s = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = count[d];
+      count[d] = s;
+      s += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const h = hi[i];
+      const p = count[(h >>> shift) & 0xffff]++;
+      hi2[p] = h;
+      idx2[p] = idx[i];
+    }
+    [hi, hi2] = [hi2, hi];
+    [idx, idx2] = [idx2, idx];
+  }
+  for (let start = 0; start < n; ) {
+    let end = start + 1;
+    while (end < n && hi[end] === hi[start]) end++;
+    if (end - start > 1) sortRunByValue(values, idx, start, end);
+    start = end;
+  }
+  return { order: idx, hi };
+}
+
+/** Sort idx[start..end) by value: insertion sort (no moves for ties) when short, a comparison sort when long. */
+function sortRunByValue(values: Float64Array, idx: Int32Array, start: number, end: number): void {
+  let sorted = true;
+  for (let k = start + 1; k < end && sorted; k++) sorted = values[idx[k - 1]] <= values[idx[k]];
+  if (sorted) return;
+  if (end - start <= 32) {
+    for (let i = start + 1; i < end; i++) {
+      const id = idx[i], v = values[id];
+      let j = i - 1;
+      while (j >= start && values[idx[j]] > v) {
+        idx[j + 1] = idx[j];
+        j--;
+      }
+      idx[j + 1] = id;
+    }
+    return;
+  }
+  idx.set(Array.from(idx.subarray(start, end)).sort((a, b) => values[a] - values[b] || a - b), start);
+}
+
+/** Average and dense ranks; NaN entries get rank NaN (dense −1) and the rest are ranked among themselves. */
+export function rankInfo(values: Float64Array): RankInfo {
+  let nan = 0;
+  for (let i = 0; i < values.length; i++) if (values[i] !== values[i]) nan++;
+  if (nan === 0) return rankFinite(values);
+  const at = new Int32Array(values.length - nan);
+  for (let i = 0, q = 0; i < values.length; i++) if (values[i] === values[i]) at[q++] = i;
+  const r = rankFinite(Float64Array.from(at, (i) => values[i]));
+  const average = new Float64Array(values.length).fill(NaN), dense = new Int32Array(values.length).fill(-1);
+  at.forEach((i, q) => {
+    average[i] = r.average[q];
+    dense[i] = r.dense[q];
+  });
+  return { ...r, average, dense };
+}
+
+function rankFinite(values: Float64Array): RankInfo {
+  const n = values.length;
+  const { order, hi } = sortOrder(values);
+  const average = new Float64Array(n);
+  const dense = new Int32Array(n);
+  const starts = new Int32Array(n + 1);
+  let unique = 0, tiedPairs = 0;
+  for (let s = 0; s < n; ) {
+    let e = s + 1;
+    while (e < n && hi[e] === hi[s] && values[order[e]] === values[order[s]]) e++;
+    const r = (s + e + 1) / 2; // mean of the 1-based positions s+1..e
+    for (let k = s; k < e; k++) {
+      average[order[k]] = r;
+      dense[order[k]] = unique;
+    }
+    const t = e - s;
+    tiedPairs += (t * (t - 1)) / 2;
+    starts[unique++] = s;
+    s = e;
+  }
+  starts[unique] = n;
+  return { average, dense, unique, tiedPairs, order, starts: starts.slice(0, unique + 1) };
+}
+
+export interface PairCounts {
+  /** n(n−1)/2 */
+  total: number;
+  /** Pairs tied in x, in y, and in both. */
+  xTies: number;
+  yTies: number;
+  jointTies: number;
+  discordant: number;
+  /** Concordant − discordant pairs; pairs tied in x or y count as neither. */
+  concordantMinusDiscordant: number;
+}
+
+/**
+ * Pair counts for Kendall's tau from the ranks of two vectors of the same length (Knight 1966).
+ * Walk x's groups of equal values in ascending order; before adding a group to a Fenwick tree over
+ * y's dense ranks, count the earlier entries with a larger y (discordant). Pairs within a group are
+ * tied in x and never counted; pairs tied in both are counted per group.
+ */
+export function pairCounts(x: RankInfo, y: RankInfo): PairCounts {
+  const n = x.dense.length;
+  const tree = new Int32Array(y.unique + 1);
+  const seen = new Int32Array(y.unique); // y counts within the current x group, for joint ties
+  const ys = new Int32Array(n);
+  for (let k = 0; k < n; k++) ys[k] = y.dense[x.order[k]];
+  let discordant = 0, jointTies = 0;
+  for (let g = 0; g < x.unique; g++) {
+    const s = x.starts[g], e = x.starts[g + 1];
+    for (let k = s; k < e; k++) {
+      let atMost = 0;
+      for (let i = ys[k] + 1; i > 0; i -= i & -i) atMost += tree[i];
+      discordant += s - atMost;
+    }
+    for (let k = s; k < e; k++) for (let i = ys[k] + 1; i <= y.unique; i += i & -i) tree[i]++;
+    if (e - s > 1) {
+      for (let k = s; k < e; k++) jointTies += seen[ys[k]]++;
+      for (let k = s; k < e; k++) seen[ys[k]] = 0;
+    }
+  }
+  const total = (n * (n - 1)) / 2;
+  const concordantMinusDiscordant = total - x.tiedPairs - y.tiedPairs + jointTies - 2 * discordant;
+  return { total, xTies: x.tiedPairs, yTies: y.tiedPairs, jointTies, discordant, concordantMinusDiscordant };
+}
