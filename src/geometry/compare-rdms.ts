@@ -23,7 +23,7 @@ export interface CompareOptions {
 /** Similarity of two RDMs of the same conditions. */
 export function compareRdms(a: RDM, b: RDM, method?: CompareMethod, opts?: CompareOptions): number;
 /** Every RDM of `a` against every RDM of `b`: a matrix of similarities and a tidy table. */
-export function compareRdms(a: RdmCollection, b: RDM | RdmCollection, method?: CompareMethod, opts?: CompareOptions): RdmComparisons;
+export function compareRdms(a: RDM | RdmCollection, b: RDM | RdmCollection, method?: CompareMethod, opts?: CompareOptions): RdmComparisons;
 export function compareRdms(a: RDM | RdmCollection, b: RDM | RdmCollection, method: CompareMethod = "cosine", opts: CompareOptions = {}): number | RdmComparisons {
   checkMethod(method);
   if (!isCollection(a) && !isCollection(b)) {
@@ -66,19 +66,21 @@ function isCollection(x: unknown): x is RdmCollection {
   return Array.isArray(x) || (typeof x === "object" && x !== null && !("vector" in x));
 }
 
-function named(x: RDM | RdmCollection): [string, RDM][] {
+/** [name, RDM] pairs of an RDM or a collection (array entries named by `name`, else `#i`). */
+export function named(x: RDM | RdmCollection): [string, RDM][] {
   if (!isCollection(x)) return [[x.name ?? "rdm", x]];
   if (Array.isArray(x)) return (x as RDM[]).map((r, i) => [r.name ?? `#${i}`, r]);
   return Object.entries(x as Record<string, RDM>);
 }
 
-function checkMethod(method: string): void {
+export function checkMethod(method: string): void {
   if (!COMPARE_METHODS.includes(method as CompareMethod)) {
     throw new InputError(undefined, `compareRdms: unknown method '${method}'; use one of ${COMPARE_METHODS.join(", ")}`);
   }
 }
 
-function checkSameConditions(a: RDM, b: RDM): void {
+/** Throws unless two RDMs can be compared: same number of conditions, not the same ones reordered. */
+export function checkSameConditions(a: RDM, b: RDM): void {
   if (a.nConditions !== b.nConditions) {
     throw new InputError(undefined, `compareRdms: ${describe(a)} has ${a.nConditions} conditions, ${describe(b)} has ${b.nConditions}`);
   }
