@@ -96,11 +96,12 @@ void top_k(const float* values, const int32_t* columns, int n, int k, int32_t* o
   }
 }
 
-// Sparse rows (B rows of `per` entries: idx, act, gpre) scattered per feature, each feature's rows summed
-// in parallel without races: gW_dec[j] += act·G_b, gW_encT[j] += gpre·saeIn_b, gb_enc[j] += gpre.
-void scatter_feature_grads(int B, int d, int h, int per, const int32_t* idx, const float* act, const float* gpre, const float* G, float gScale,
+// Sparse entries e (row rowOf(e), feature idx[e], activation act[e], ∂L/∂pre gpre[e]) scattered per
+// feature, each feature's rows summed in parallel without races:
+// gW_dec[j] += act·gScale·G_b, gW_encT[j] += gpre·saeIn_b, gb_enc[j] += gpre.
+template <typename RowOf>
+void scatter_feature_grads(size_t n, int d, int h, RowOf rowOf, const int32_t* idx, const float* act, const float* gpre, const float* G, float gScale,
                            const float* saeIn, float* gWdec, float* gWencT, float* gBenc, Workspace& w) {
-  const size_t n = (size_t)B * per;
   int32_t* offsets = sized(w.offsets, (size_t)h + 1);
   int32_t* order = sized(w.order, n);
   std::fill(offsets, offsets + h + 1, 0);
@@ -115,7 +116,7 @@ void scatter_feature_grads(int B, int d, int h, int per, const int32_t* idx, con
     float gb = 0;
     for (int o = offsets[j]; o < offsets[j + 1]; o++) {
       const int32_t e = order[o];
-      const int b = e / per;
+      const int b = rowOf(e);
       if (act[e] > 0) axpy(act[e] * gScale, G + (size_t)b * d, wd, d);
       if (gpre[e] != 0) {
         axpy(gpre[e], saeIn + (size_t)b * d, we, d);
@@ -126,6 +127,16 @@ void scatter_feature_grads(int B, int d, int h, int per, const int32_t* idx, con
   }
 }
 
+// out [d, h] = inT [h, d] transposed, in cache-sized blocks.
+void transpose_into(const float* inT, int h, int d, float* out) {
+  const int T = 64;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int j0 = 0; j0 < h; j0 += T)
+    for (int c0 = 0; c0 < d; c0 += T)
+      for (int j = j0; j < std::min(h, j0 + T); j++)
+        for (int c = c0; c < std::min(d, c0 + T); c++) out[(size_t)c * h + j] = inT[(size_t)j * d + c];
+}
+
 }  // namespace
 
 void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const SaeTensors& g, float l1, bool unitNorm, Workspace& w,
@@ -134,22 +145,48 @@ void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
   float* saeIn = sized(w.saeIn, Bd);
   float* err = sized(w.err, Bd);
   float* f = sized(w.big1, Bh);
-  float* gPre = sized(w.big2, Bh);
   float* ones = sized(w.ones, B);
   float* fireSum = sized(w.colsum, std::max(h, d));
   float* weights = sized(w.weights, h);
+  int32_t* rowStart = sized(w.rowStart, (size_t)B + 1);
   std::fill(ones, ones + B, 1.0f);
 
   centre_inputs(x, B, d, p.b_dec, saeIn, err, fireSum, s);
   pre_activations(saeIn, B, d, h, p, f);
-  long active = 0;
-#pragma omp parallel for reduction(+ : active) schedule(static)
-  for (size_t i = 0; i < Bh; i++) {
-    if (f[i] > 0) active++;
-    else f[i] = 0;
+  // f = ReLU(pre) in place, counting each row's active features.
+  rowStart[0] = 0;
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    float* fr = f + (size_t)b * h;
+    int n = 0;
+    for (int j = 0; j < h; j++) {
+      if (fr[j] > 0) n++;
+      else fr[j] = 0;
+    }
+    rowStart[b + 1] = n;
   }
-  // Σ_B f per feature (f ≥ 0, so > 0 exactly for features that fired).
-  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, f, h, ones, 1, 0.0f, fireSum, 1);
+  for (int b = 0; b < B; b++) rowStart[b + 1] += rowStart[b];
+  const size_t active = rowStart[B];
+  // Below this density the products involving f run on its nonzeros instead of dense sgemm: most of
+  // a ReLU SAE's training (L0 ≪ width) takes this path; the first steps from init are dense.
+  const bool sparse = active * 8 < Bh;
+  int32_t* idx = sparse ? sized(w.idx, active) : nullptr;
+  float* val = sparse ? sized(w.val, active) : nullptr;
+  float* gval = sparse ? sized(w.gval, active) : nullptr;
+  if (sparse) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+      const float* fr = f + (size_t)b * h;
+      size_t e = rowStart[b];
+      for (int j = 0; j < h; j++)
+        if (fr[j] > 0) idx[e] = j, val[e++] = fr[j];
+    }
+    std::fill(fireSum, fireSum + h, 0.0f);
+    for (size_t e = 0; e < active; e++) fireSum[idx[e]] += val[e];
+  } else {
+    // Σ_B f per feature (f ≥ 0, so > 0 exactly for features that fired).
+    cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, f, h, ones, 1, 0.0f, fireSum, 1);
+  }
   double sparsity = 0;
 #pragma omp parallel for reduction(+ : sparsity) schedule(static)
   for (int i = 0; i < h; i++) {
@@ -158,7 +195,13 @@ void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
     fired[i] = fireSum[i] > 0;
   }
   // err = x̂ − x.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, h, 1.0f, f, h, p.W_dec, d, 1.0f, err, d);
+  if (sparse) {
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int b = 0; b < B; b++)
+      for (int e = rowStart[b]; e < rowStart[b + 1]; e++) axpy(val[e], p.W_dec + (size_t)idx[e] * d, err + (size_t)b * d, d);
+  } else {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, h, 1.0f, f, h, p.W_dec, d, 1.0f, err, d);
+  }
   s.sse = sum_squares(err, Bd);
   s.mse = s.sse / B;
   s.sparsity = sparsity / B;
@@ -167,25 +210,40 @@ void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
   s.l0 = (double)active / B;
 
   const float gScale = 2.0f / B;  // ∂L/∂x̂ = (2/B)·err
-  // ∂L/∂f = (2/B)·err·W_decᵀ + (λ/B)·w, passed only where f > 0.
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, h, d, gScale, err, d, p.W_dec, d, 0.0f, gPre, h);
   const float penalty = l1 / B;
+  // ∂L/∂pre = (2/B)·err·W_decᵀ + (λ/B)·w where f > 0, else 0.
+  if (sparse) {
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int b = 0; b < B; b++)
+      for (int e = rowStart[b]; e < rowStart[b + 1]; e++) gval[e] = gScale * dot(err + (size_t)b * d, p.W_dec + (size_t)idx[e] * d, d) + penalty * weights[idx[e]];
+    float* gWencT = sized(w.gWencT, (size_t)h * d);
+    std::fill(g.W_dec, g.W_dec + (size_t)h * d, 0.0f);
+    std::fill(gWencT, gWencT + (size_t)h * d, 0.0f);
+    std::fill(g.b_enc, g.b_enc + h, 0.0f);
+    const int32_t* starts = rowStart;
+    auto rowOf = [starts, B](int32_t e) { return (int)(std::upper_bound(starts, starts + B + 1, e) - starts) - 1; };
+    scatter_feature_grads(active, d, h, rowOf, idx, val, gval, err, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+    transpose_into(gWencT, h, d, g.W_enc);
+  } else {
+    float* gPre = sized(w.big2, Bh);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, h, d, gScale, err, d, p.W_dec, d, 0.0f, gPre, h);
 #pragma omp parallel for schedule(static)
-  for (int b = 0; b < B; b++) {
-    float* gr = gPre + (size_t)b * h;
-    const float* fr = f + (size_t)b * h;
+    for (int b = 0; b < B; b++) {
+      float* gr = gPre + (size_t)b * h;
+      const float* fr = f + (size_t)b * h;
 #pragma omp simd
-    for (int j = 0; j < h; j++) gr[j] = fr[j] > 0 ? gr[j] + penalty * weights[j] : 0.0f;
+      for (int j = 0; j < h; j++) gr[j] = fr[j] > 0 ? gr[j] + penalty * weights[j] : 0.0f;
+    }
+    cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gPre, h, ones, 1, 0.0f, g.b_enc, 1);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, d, B, gScale, f, h, err, d, 0.0f, g.W_dec, d);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, h, B, 1.0f, saeIn, d, gPre, h, 0.0f, g.W_enc, h);
   }
-  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gPre, h, ones, 1, 0.0f, g.b_enc, 1);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, d, B, gScale, f, h, err, d, 0.0f, g.W_dec, d);
   if (!unitNorm) {
     // + (λ/B)·(Σ_B f_i)·W_dec,i/‖W_dec,i‖ from the norm-weighted penalty.
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < h; i++)
       if (weights[i] > 0 && fireSum[i] != 0) axpy(penalty * fireSum[i] / weights[i], p.W_dec + (size_t)i * d, g.W_dec + (size_t)i * d, d);
   }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, h, B, 1.0f, saeIn, d, gPre, h, 0.0f, g.W_enc, h);
   bias_dec_grad(err, gScale, B, d, h, p, g, ones);
   if (unitNorm) remove_parallel(g.W_dec, p.W_dec, h, d);
 }
@@ -239,7 +297,7 @@ void topk_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
   std::fill(g.W_dec, g.W_dec + (size_t)h * d, 0.0f);
   std::fill(gWencT, gWencT + (size_t)h * d, 0.0f);
   std::fill(g.b_enc, g.b_enc + h, 0.0f);
-  scatter_feature_grads(B, d, h, k, idx, val, gval, err, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+  scatter_feature_grads(Bk, d, h, [k](int32_t e) { return e / k; }, idx, val, gval, err, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
 
   s.auxk = 0;
   const int kA = std::min(kAux, nDead);
@@ -282,17 +340,11 @@ void topk_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
         const size_t e = (size_t)b * kA + t;
         aG[e] = aVal[e] > 0 ? aScale * dot(diff + (size_t)b * d, p.W_dec + (size_t)aIdx[e] * d, d) : 0.0f;
       }
-    scatter_feature_grads(B, d, h, kA, aIdx, aVal, aG, diff, aScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+    scatter_feature_grads(BkA, d, h, [kA](int32_t e) { return e / kA; }, aIdx, aVal, aG, diff, aScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
   }
   s.loss = s.mse + s.auxk;
 
-  // gW_enc = gW_encᵀᵀ, in cache-sized blocks.
-  const int T = 64;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int j0 = 0; j0 < h; j0 += T)
-    for (int c0 = 0; c0 < d; c0 += T)
-      for (int j = j0; j < std::min(h, j0 + T); j++)
-        for (int c = c0; c < std::min(d, c0 + T); c++) g.W_enc[(size_t)c * h + j] = gWencT[(size_t)j * d + c];
+  transpose_into(gWencT, h, d, g.W_enc);
   bias_dec_grad(err, gScale, B, d, h, p, g, ones);
   remove_parallel(g.W_dec, p.W_dec, h, d);  // unit-norm decoder rows: only the tangent part moves them
 }

@@ -22,11 +22,11 @@ struct StepStats {
 // Scratch memory reused across steps (allocating 64 MB per step would cost page faults each time).
 struct Workspace {
   std::vector<float> saeIn, err, big1, big2, ones, colsum, weights, gWencT, diff;
-  std::vector<int32_t> idx, auxIdx, order, offsets;
+  std::vector<int32_t> idx, auxIdx, order, offsets, rowStart;
   std::vector<float> val, gval, auxVal, auxGval;
 };
 
-// ReLU SAE, loss = mean_B Σ (x̂ − x)² + λ·mean_B Σ_i f_i·w_i, with w_i = ‖W_dec,i‖ ("weighted-l1") or
+// ReLU SAE (dense products while f is dense, sparse ones once it is sparse), loss = mean_B Σ (x̂ − x)² + λ·mean_B Σ_i f_i·w_i, with w_i = ‖W_dec,i‖ ("weighted-l1") or
 // 1 ("unit-norm": W_dec's gradient is projected onto the rows' tangent space, as the tfjs step does).
 void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const SaeTensors& g, float l1, bool unitNorm,
                Workspace& w, uint8_t* fired, StepStats& s);

@@ -6,7 +6,7 @@ import { tf, ready } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { loadNative } from "../../src/engine/native.js";
 import { architecture } from "../../src/dictionaries/registry.js";
-import { removeParallel } from "../../src/dictionaries/sae-parts.js";
+import { preActivations, removeParallel } from "../../src/dictionaries/sae-parts.js";
 import type { Architecture, Params } from "../../src/dictionaries/architecture.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { fit } from "../../src/training/fit.js";
@@ -44,9 +44,14 @@ for (const [name, options, projected] of [
     await ready();
     const arch = architecture(name, options as Record<string, unknown>);
     const [dIn, width] = [12, 40];
-    for (const [B, deadEvery] of [[16, 0], [33, 3], [7, 1]] as const) {
+    // The last case shifts b_enc so ~5 % of pre-activations are positive: the ReLU step's sparse path.
+    for (const [B, deadEvery, sparse] of [[16, 0, false], [33, 3, false], [7, 1, false], [64, 0, true]] as const) {
       const p = randomParams(arch, dIn, width, B);
       const x = tf.tensor2d(new Rng(B + 100).normals(B * dIn), [B, dIn]);
+      if (sparse) {
+        const pre = Array.from(preActivations(x, p).dataSync()).sort((a, b) => a - b);
+        p.b_enc = tf.sub(p.b_enc, pre[Math.floor(0.95 * pre.length)]);
+      }
       const dead = deadEvery ? Array.from({ length: width }, (_, i) => i).filter((i) => i % deadEvery === 0) : [];
       const deadMask = tf.tensor1d(Array.from({ length: width }, (_, i) => (dead.includes(i) ? 1 : 0)));
       const opts = { l1: 0.7, dead: deadMask };
@@ -54,6 +59,7 @@ for (const [name, options, projected] of [
       const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, { ...p, ...Object.fromEntries(names.map((n, i) => [n, ts[i]])) }, opts);
       const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
       const got = fusedStep(arch, p, x, 0.7, dead);
+      if (sparse) assert.ok(got.stats[4] < width / 8, `sparse case: L0 ${got.stats[4]} of ${width}`);
       const want = value.dataSync()[0];
       assert.ok(Math.abs(got.stats[0] - want) / Math.abs(want) < 1e-5, `loss ${got.stats[0]} vs ${want} (B=${B}, dead every ${deadEvery})`);
       if (name === "topk" && dead.length > 0) assert.ok(got.stats[3] > 0, "AuxK contributes when features are dead");
