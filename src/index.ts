@@ -5,6 +5,8 @@ import { geometryPlot } from "./display/geometry-plot.js";
 import { ablationPlot } from "./display/ablation-plot.js";
 import { frontierPlot } from "./display/frontier-plot.js";
 import { historyPlot } from "./display/history-plot.js";
+import { rdmPlot } from "./display/rdm-plot.js";
+import { modelComparisonPlot } from "./display/rsa-plot.js";
 import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
 
@@ -37,6 +39,13 @@ export { TableView } from "./display/table.js";
 export type { MimeBundle, Displayable } from "./display/bundle.js";
 export type { GeometryPlotOptions } from "./display/geometry-plot.js";
 export type { FrontierPoint } from "./display/frontier-plot.js";
+export { rdm, RDM, categoricalRdm, type DistanceMethod, type RdmOptions, type RdmInit } from "./geometry/rdm.js";
+export type { PatternInput } from "./geometry/patterns.js";
+export { compareRdms, RdmComparisons, COMPARE_METHODS, type CompareMethod, type CompareOptions, type RdmCollection } from "./geometry/compare-rdms.js";
+export { noiseCeiling, bootstrapCompare, permutationTest, poolRdms, ModelComparison, PermutationTest, type NoiseCeiling, type BootstrapOptions } from "./geometry/rsa-inference.js";
+export { covFromResiduals, precFromResiduals, type CovarianceMethod, type ResidualOptions } from "./geometry/noise-precision.js";
+export type { RdmPlotOptions } from "./display/rdm-plot.js";
+export type { ModelComparisonPlotOptions } from "./display/rsa-plot.js";
 
 /** Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them. */
 export const open = ActivationStream.open;
@@ -57,4 +66,8 @@ export const plot = {
   frontier: frontierPlot,
   /** Loss, L0, FVU and dead fraction during training. */
   history: historyPlot,
+  /** An RDM (or several) as a labelled heatmap. */
+  rdm: rdmPlot,
+  /** Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band. */
+  modelComparison: modelComparisonPlot,
 };

@@ -7,6 +7,11 @@ import { isDisplayable, type MimeBundle } from "./bundle.js";
 import { activationSetBundle, dictionaryBundle, metricsBundle, recordBundle } from "./cards.js";
 import { TableView, type Cell } from "./table.js";
 import { escapeHtml } from "./escape.js";
+import { RDM } from "../geometry/rdm.js";
+import { RdmComparisons } from "../geometry/compare-rdms.js";
+import { ModelComparison, PermutationTest } from "../geometry/rsa-inference.js";
+import { rdmPlot } from "./rdm-plot.js";
+import { comparisonTable, modelComparisonBundle, permutationTestBundle } from "./rsa-plot.js";
 
 function isPlainRecord(x: unknown): x is Record<string, Cell> {
   if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
@@ -30,6 +35,10 @@ export function represent(x: unknown): MimeBundle {
   if (isDisplayable(x)) return x.toMimeBundle();
   if (x instanceof ActivationSet) return activationSetBundle(x);
   if (x instanceof Dictionary) return dictionaryBundle(x);
+  if (x instanceof RDM) return rdmPlot(x).toMimeBundle();
+  if (x instanceof RdmComparisons) return comparisonTable(x).toMimeBundle();
+  if (x instanceof ModelComparison) return modelComparisonBundle(x);
+  if (x instanceof PermutationTest) return permutationTestBundle(x);
   if (x instanceof tf.Tensor) {
     const text = `Tensor ${x.dtype} [${x.shape.join(", ")}]\n${x.toString().replace(/^Tensor\n?/, "")}`;
     return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };

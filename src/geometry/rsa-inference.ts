@@ -1,7 +1,7 @@
 // Inference on RDM comparisons, as rsatoolbox does it: the noise ceiling (Nili et al. 2014), the
 // bootstrap over conditions, subjects or both (rsatoolbox's eval_bootstrap*), and a permutation
 // test of condition labels. Every random choice takes a seed.
-import type { RDM } from "./rdm.js";
+import { RDM } from "./rdm.js";
 import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
 import { rankInfo } from "./ranks.js";
@@ -45,6 +45,20 @@ export function poolVectors(vectors: readonly Float64Array[], method: CompareMet
     for (let p = 0; p < n; p++) out[p] -= min;
   }
   return out;
+}
+
+/** rsatoolbox's pool_rdm: the RDM that best fits a group of RDMs under `method` (see poolVectors). */
+export function poolRdms(rdms: RdmCollection, method: CompareMethod = "cosine"): RDM {
+  checkMethod(method);
+  const list = named(rdms);
+  if (list.length === 0) throw new InputError(undefined, "poolRdms: no RDMs");
+  for (const [, r] of list.slice(1)) checkSameConditions(list[0][1], r);
+  const first = list[0][1];
+  return new RDM(poolVectors(list.map(([, r]) => r.vector), method), {
+    labels: first.labels,
+    dissimilarityMeasure: first.dissimilarityMeasure,
+    name: `pooled (${method})`,
+  });
 }
 
 /** The noise ceiling of a group of subjects' RDMs (at least 2), for a comparison method (default "cosine"). */
@@ -191,16 +205,22 @@ export function bootstrapCompare(models: RDM | RdmCollection, data: RdmCollectio
   );
 }
 
-export interface PermutationResult {
-  /** The model's mean comparison with the data RDMs. */
-  observed: number;
-  /** One-sided p-value: (1 + #{permuted ≥ observed}) / (1 + n). */
-  p: number;
-  /** The statistic under each permutation of the model's condition labels. */
-  null: Float64Array;
-  method: CompareMethod;
-  n: number;
-  seed: number;
+export class PermutationTest {
+  constructor(
+    /** The model's mean comparison with the data RDMs. */
+    readonly observed: number,
+    /** One-sided p-value: (1 + #{permuted ≥ observed}) / (1 + n). */
+    readonly p: number,
+    /** The statistic under each permutation of the model's condition labels. */
+    readonly nullDistribution: Float64Array,
+    readonly method: CompareMethod,
+    readonly n: number,
+    readonly seed: number,
+  ) {}
+
+  toString(): string {
+    return `PermutationTest(${this.method}: observed ${this.observed.toPrecision(4)}, p = ${this.p.toPrecision(3)}, ${this.n} permutations)`;
+  }
 }
 
 /**
@@ -211,7 +231,7 @@ export function permutationTest(
   model: RDM,
   data: RDM | RdmCollection,
   opts: { method?: CompareMethod; n?: number; seed?: number } & CompareOptions = {},
-): PermutationResult {
+): PermutationTest {
   const method = opts.method ?? "cosine";
   checkMethod(method);
   const n = opts.n ?? 1000, seed = opts.seed ?? 0;
@@ -228,7 +248,7 @@ export function permutationTest(
     nul[b] = stat(resample(model.vector, K, Array.from(rng.permutation(K))));
     if (nul[b] >= observed) atLeast++;
   }
-  return { observed, p: (1 + atLeast) / (1 + n), null: nul, method, n, seed };
+  return new PermutationTest(observed, (1 + atLeast) / (1 + n), nul, method, n, seed);
 }
 
 /** The RDM vector of conditions idx (with repeats): pairs of a condition with its own copy are NaN. */
