@@ -2,32 +2,103 @@
 // kernel works on 4×4 blocks of rows so each loaded value feeds four multiply-adds; V8 keeps the 16
 // partial sums in registers. tfjs would be faster but only has float32, whose rounding shows in
 // small dissimilarities between large patterns.
+//
+// Large products are shared with worker threads: the inputs go into SharedArrayBuffers, every
+// thread (this one included) claims bands of four rows from a shared counter until none are left,
+// and this thread waits (Atomics.wait) for the bands others claimed. A band a worker claimed but did
+// not finish within a few seconds (a worker that died) is recomputed here, so the result never
+// depends on the workers arriving.
+import { Worker } from "node:worker_threads";
+import { availableParallelism } from "node:os";
 
 /** X·Xᵀ for X of K rows × C columns (row-major); a full symmetric K×K matrix, row-major. */
 export function gram(X: Float64Array, K: number, C: number): Float64Array {
-  const G = new Float64Array(K * K);
-  const K4 = K - (K % 4);
-  for (let i = 0; i < K4; i += 4) for (let j = 0; j <= i; j += 4) block4(X, X, i, j, C, G, K);
-  for (let i = K4; i < K; i++) for (let j = 0; j <= i; j++) G[i * K + j] = dot(X, i * C, X, j * C, C);
-  for (let i = 1; i < K; i++) for (let j = 0; j < i; j++) G[j * K + i] = G[i * K + j];
-  return G;
+  return product(X, X, K, C, true);
 }
 
 /** A·Bᵀ for A and B of K rows × C columns; K×K, row-major (not symmetric). */
 export function crossGram(A: Float64Array, B: Float64Array, K: number, C: number): Float64Array {
-  const G = new Float64Array(K * K);
-  const K4 = K - (K % 4);
-  for (let i = 0; i < K4; i += 4) for (let j = 0; j < K4; j += 4) block4(A, B, i, j, C, G, K);
-  for (let i = 0; i < K; i++) {
-    for (let j = i < K4 ? K4 : 0; j < K; j++) G[i * K + j] = dot(A, i * C, B, j * C, C);
+  return product(A, B, K, C, false);
+}
+
+/** Multiply-adds above which the work is shared with worker threads (~10 ms on one core). */
+const PARALLEL_WORK = 2e7;
+
+function product(A: Float64Array, B: Float64Array, K: number, C: number, symmetric: boolean): Float64Array {
+  const bands = Math.ceil(K / 4);
+  const work = (symmetric ? 0.5 : 1) * K * K * C;
+  const pool = work >= PARALLEL_WORK ? workers() : [];
+  if (pool.length === 0) {
+    const G = new Float64Array(K * K);
+    for (let b = bands - 1; b >= 0; b--) band(A, B, G, K, C, b, symmetric);
+    if (symmetric) mirror(G, K);
+    return G;
   }
+  const shared = (x: Float64Array) => {
+    const s = new Float64Array(new SharedArrayBuffer(x.length * 8));
+    s.set(x);
+    return s;
+  };
+  const a = shared(A), b = symmetric ? a : shared(B);
+  const G = new Float64Array(new SharedArrayBuffer(K * K * 8));
+  // control[0]: next band to claim (counting down from the largest); status[band]: 0 free, 1 claimed, 2 done.
+  const control = new Int32Array(new SharedArrayBuffer(4 * (1 + bands)));
+  const status = control.subarray(1);
+  const job = { A: a.buffer, B: b.buffer, G: G.buffer, control: control.buffer, K, C, symmetric };
+  for (const w of pool) w.postMessage(job);
+  claimBands(a, b, G, K, C, symmetric, control, status, bands);
+  // Wait for the bands the workers hold; take over any that stall.
+  let lastDone = -1, stalledSince = performance.now();
+  for (;;) {
+    let done = 0, pending = -1;
+    for (let i = 0; i < bands; i++) {
+      if (Atomics.load(status, i) === 2) done++;
+      else pending = i;
+    }
+    if (done === bands) break;
+    if (done !== lastDone) (lastDone = done), (stalledSince = performance.now());
+    if (performance.now() - stalledSince > 3000) {
+      band(a, b, G, K, C, pending, symmetric);
+      Atomics.store(status, pending, 2);
+      continue;
+    }
+    Atomics.wait(status, pending, 1, 50);
+  }
+  if (symmetric) mirror(G, K);
   return G;
 }
 
-function dot(A: Float64Array, a: number, B: Float64Array, b: number, C: number): number {
-  let s = 0;
-  for (let c = 0; c < C; c++) s += A[a + c] * B[b + c];
-  return s;
+/** Claim bands from the shared counter and compute them (runs in every thread). */
+function claimBands(A: Float64Array, B: Float64Array, G: Float64Array, K: number, C: number, symmetric: boolean, control: Int32Array, status: Int32Array, bands: number): void {
+  for (;;) {
+    const b = bands - 1 - Atomics.add(control, 0, 1);
+    if (b < 0) return;
+    Atomics.store(status, b, 1);
+    band(A, B, G, K, C, b, symmetric);
+    Atomics.store(status, b, 2);
+    Atomics.notify(status, b);
+  }
+}
+
+/** Rows 4b..4b+3 of A·Bᵀ (only columns ≤ the row when symmetric). */
+function band(A: Float64Array, B: Float64Array, G: Float64Array, K: number, C: number, b: number, symmetric: boolean): void {
+  const i = 4 * b;
+  const K4 = K - (K % 4);
+  const jEnd = symmetric ? Math.min(i + 4, K4) : K4;
+  if (i + 4 <= K) for (let j = 0; j < jEnd; j += 4) block4(A, B, i, j, C, G, K);
+  for (let r = i; r < Math.min(i + 4, K); r++) {
+    const from = i + 4 <= K ? jEnd : 0;
+    const to = symmetric ? r + 1 : K;
+    for (let j = from; j < to; j++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += A[r * C + c] * B[j * C + c];
+      G[r * K + j] = s;
+    }
+  }
+}
+
+function mirror(G: Float64Array, K: number): void {
+  for (let i = 1; i < K; i++) for (let j = 0; j < i; j++) G[j * K + i] = G[i * K + j];
 }
 
 /** G[i..i+3][j..j+3] = A[i..i+3] · B[j..j+3]ᵀ. */
@@ -55,4 +126,35 @@ function block4(A: Float64Array, B: Float64Array, i: number, j: number, C: numbe
   G[r] = s20; G[r + 1] = s21; G[r + 2] = s22; G[r + 3] = s23;
   r += K;
   G[r] = s30; G[r + 1] = s31; G[r + 2] = s32; G[r + 3] = s33;
+}
+
+let pool: Worker[] | undefined;
+
+/** The worker threads (one fewer than the cores, at most 7), started once and never keeping the process alive. */
+function workers(): Worker[] {
+  if (pool) return pool;
+  pool = [];
+  const n = Math.min(availableParallelism() - 1, 7);
+  if (n < 1 || process.env.FEATURELAB_THREADS === "1") return pool;
+  // The same functions, as source, in each worker (they use nothing outside their arguments).
+  const source = `const { parentPort } = require("node:worker_threads");
+${block4.toString()}
+${band.toString()}
+${claimBands.toString()}
+parentPort.on("message", (m) => {
+  const control = new Int32Array(m.control);
+  const A = new Float64Array(m.A), B = m.B === m.A ? A : new Float64Array(m.B);
+  claimBands(A, B, new Float64Array(m.G), m.K, m.C, m.symmetric, control, control.subarray(1), control.length - 1);
+});`;
+  try {
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(source, { eval: true });
+      w.unref();
+      w.on("error", () => pool!.splice(pool!.indexOf(w), 1));
+      pool.push(w);
+    }
+  } catch {
+    pool.length = 0; // no workers here: compute on this thread
+  }
+  return pool;
 }

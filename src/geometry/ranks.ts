@@ -20,48 +20,73 @@ export interface RankInfo {
 }
 
 /**
- * Indices that sort `values` ascending (no NaN), and the sorted high words of their keys: values
- * differ wherever these do. An LSD radix sort on the high 32 bits of an order-preserving mapping of
- * the float64 bits (2 passes of 16 bits); runs sharing a high word are then sorted by value.
+ * Indices that sort `values` ascending (no NaN), with the sorted keys: `hi` (the top 32 bits) and
+ * `mid` (the next 16) of an order-preserving mapping of the float64 bits. An LSD radix sort in
+ * three 16-bit passes on those 48 bits; entries whose 48 bits agree (ties, mostly) are then put in
+ * order by value. Values differ wherever (hi, mid) differ.
  */
-export function sortOrder(values: Float64Array): { order: Int32Array; hi: Uint32Array } {
+export function sortOrder(values: Float64Array): { order: Int32Array; hi: Uint32Array; mid: Uint16Array } {
   const n = values.length;
   const bits = new Uint32Array(values.buffer, values.byteOffset, n * 2);
-  let hi = new Uint32Array(n), idx = new Int32Array(n);
+  let hi = new Uint32Array(n), mid = new Uint16Array(n), idx = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const h = bits[2 * i + 1];
-    // Negative numbers: flip all bits; others: set the sign bit. −0 maps with +0 so ties stay together.
-    hi[i] = h & 0x80000000 ? (h === 0x80000000 && bits[2 * i] === 0 ? 0x80000000 : ~h >>> 0) : (h | 0x80000000) >>> 0;
+    const h = bits[2 * i + 1], l = bits[2 * i];
+    if (h === 0x80000000 && l === 0) {
+      hi[i] = 0x80000000; // −0 sorts (and ties) with +0
+      mid[i] = 0;
+    } else if (h & 0x80000000) {
+      hi[i] = ~h >>> 0; // negative: flip every bit
+      mid[i] = ~l >>> 16;
+    } else {
+      hi[i] = (h | 0x80000000) >>> 0; // positive: set the sign bit
+      mid[i] = l >>> 16;
+    }
     idx[i] = i;
   }
-  let hi2 = new Uint32Array(n), idx2 = new Int32Array(n);
+  let hi2 = new Uint32Array(n), mid2 = new Uint16Array(n), idx2 = new Int32Array(n);
   const count = new Int32Array(65536);
-  for (let shift = 0; shift < 32; shift += 16) {
+  // Pass 0 sorts by mid; passes 1 and 2 by the low and high halves of hi (written out: V8 keeps
+  // these loops tight only without a per-element callback).
+  for (let pass = 0; pass < 3; pass++) {
     count.fill(0);
-    for (let i = 0; i < n; i++) count[(hi[i] >>> shift) & 0xffff]++;
-    if (n === 0 || count[(hi[0] >>> shift) & 0xffff] === n) continue; // every key has this digit
+    if (pass === 0) for (let i = 0; i < n; i++) count[mid[i]]++;
+    else if (pass === 1) for (let i = 0; i < n; i++) count[hi[i] & 0xffff]++;
+    else for (let i = 0; i < n; i++) count[hi[i] >>> 16]++;
+    if (n === 0 || count.includes(n)) continue; // every key has the same digit
     let s = 0;
     for (let d = 0; d < 65536; d++) {
       const c = count[d];
       count[d] = s;
       s += c;
     }
-    for (let i = 0; i < n; i++) {
-      const h = hi[i];
-      const p = count[(h >>> shift) & 0xffff]++;
-      hi2[p] = h;
-      idx2[p] = idx[i];
+    if (pass === 0) {
+      for (let i = 0; i < n; i++) {
+        const p = count[mid[i]]++;
+        hi2[p] = hi[i];
+        mid2[p] = mid[i];
+        idx2[p] = idx[i];
+      }
+    } else {
+      const shift = pass === 1 ? 0 : 16;
+      for (let i = 0; i < n; i++) {
+        const h = hi[i];
+        const p = count[(h >>> shift) & 0xffff]++;
+        hi2[p] = h;
+        mid2[p] = mid[i];
+        idx2[p] = idx[i];
+      }
     }
     [hi, hi2] = [hi2, hi];
+    [mid, mid2] = [mid2, mid];
     [idx, idx2] = [idx2, idx];
   }
   for (let start = 0; start < n; ) {
     let end = start + 1;
-    while (end < n && hi[end] === hi[start]) end++;
+    while (end < n && hi[end] === hi[start] && mid[end] === mid[start]) end++;
     if (end - start > 1) sortRunByValue(values, idx, start, end);
     start = end;
   }
-  return { order: idx, hi };
+  return { order: idx, hi, mid };
 }
 
 /** Sort idx[start..end) by value: insertion sort (no moves for ties) when short, a comparison sort when long. */
@@ -102,14 +127,14 @@ export function rankInfo(values: Float64Array): RankInfo {
 
 function rankFinite(values: Float64Array): RankInfo {
   const n = values.length;
-  const { order, hi } = sortOrder(values);
+  const { order, hi, mid } = sortOrder(values);
   const average = new Float64Array(n);
   const dense = new Int32Array(n);
   const starts = new Int32Array(n + 1);
   let unique = 0, tiedPairs = 0;
   for (let s = 0; s < n; ) {
     let e = s + 1;
-    while (e < n && hi[e] === hi[s] && values[order[e]] === values[order[s]]) e++;
+    while (e < n && hi[e] === hi[s] && mid[e] === mid[s] && values[order[e]] === values[order[s]]) e++;
     const r = (s + e + 1) / 2; // mean of the 1-based positions s+1..e
     for (let k = s; k < e; k++) {
       average[order[k]] = r;
