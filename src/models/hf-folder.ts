@@ -1,0 +1,133 @@
+// A Hugging Face GPT-2 folder: config.json (GPT2Config) + model.safetensors (or shards listed in
+// model.safetensors.index.json) with GPT-2's weight names, with or without the "transformer."
+// prefix; tokenizer.json for word-level vocabularies. Every problem names the file and the tensor.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tf } from "../engine/backend.js";
+import { InputError } from "../io/errors.js";
+import { toFloat32, type NdArray } from "../io/ndarray.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { fromHfConfig, toHfConfig, type TransformerConfig } from "./transformer-config.js";
+import { isBuffer, weightLayout } from "./transformer-weights.js";
+import { folderTokenizer, WordLevelTokenizer, type Tokenizer } from "./tokenizer.js";
+
+const CONFIG = "config.json";
+const WEIGHTS = "model.safetensors";
+const INDEX = "model.safetensors.index.json";
+const PREFIX = "transformer.";
+
+export interface ModelFolder {
+  cfg: TransformerConfig;
+  params: Record<string, tf.Tensor>;
+  tokenizer: Tokenizer | undefined;
+  /** config.json fields beyond GPT2Config's (kept when saving again). */
+  extra: Record<string, unknown>;
+}
+
+function readJson(path: string, what: string): Record<string, any> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(path, code === "ENOENT" ? `no such file (${what})` : (err as Error).message);
+  }
+  try {
+    const json = JSON.parse(text);
+    if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error("not a JSON object");
+    return json;
+  } catch (err) {
+    throw new InputError(path, `is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** Tensors by name (prefix removed) and the file each came from. */
+function readWeights(dir: string): Map<string, { array: NdArray; file: string }> {
+  const out = new Map<string, { array: NdArray; file: string }>();
+  const files: string[] = [];
+  if (existsSync(join(dir, WEIGHTS))) files.push(join(dir, WEIGHTS));
+  else if (existsSync(join(dir, INDEX))) {
+    const index = readJson(join(dir, INDEX), "the shard index");
+    if (typeof index.weight_map !== "object" || index.weight_map === null) throw new InputError(join(dir, INDEX), "has no weight_map");
+    files.push(...[...new Set(Object.values(index.weight_map as Record<string, string>))].map((f) => join(dir, f)));
+  } else {
+    const bin = existsSync(join(dir, "pytorch_model.bin")) ? "; pytorch_model.bin (a pickle) is not read — save the model with safe_serialization=True" : "";
+    throw new InputError(join(dir, WEIGHTS), `no such file (a Hugging Face GPT-2 folder holds config.json and model.safetensors)${bin}`);
+  }
+  for (const file of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch {
+      throw new InputError(file, "no such file (listed in the shard index)");
+    }
+    for (const [name, array] of Object.entries(readSafetensors(bytes, file).tensors)) {
+      out.set(name.startsWith(PREFIX) ? name.slice(PREFIX.length) : name, { array, file });
+    }
+  }
+  return out;
+}
+
+/** Read a GPT-2-architecture folder into a config, tfjs weights and a tokenizer. */
+export async function readModelFolder(dir: string): Promise<ModelFolder> {
+  if (!existsSync(dir)) throw new InputError(dir, "no such folder");
+  const cfgPath = join(dir, CONFIG);
+  const json = readJson(cfgPath, "a Hugging Face GPT-2 folder holds config.json and model.safetensors");
+  const cfg = fromHfConfig(json, cfgPath);
+  const stored = readWeights(dir);
+  const where = (name: string) => stored.get(name)?.file ?? (existsSync(join(dir, WEIGHTS)) ? join(dir, WEIGHTS) : join(dir, INDEX));
+  const layout = weightLayout(cfg);
+  const params: Record<string, tf.Tensor> = {};
+  try {
+    for (const w of layout) {
+      const t = stored.get(w.name);
+      if (!t) {
+        const hint = w.name === "lm_head.weight" ? " (config.json says tie_word_embeddings: false, so the unembedding is its own tensor)" : "";
+        throw new InputError(where(w.name), `has no tensor '${w.name}' (looked for it with and without the '${PREFIX}' prefix)${hint}`);
+      }
+      if (t.array.shape.join(",") !== w.shape.join(",")) {
+        throw new InputError(t.file, `tensor '${w.name}' has shape [${t.array.shape.join(", ")}], but config.json (${describe(cfg)}) implies [${w.shape.join(", ")}]`);
+      }
+      if (!["float32", "float16", "bfloat16", "float64"].includes(t.array.dtype)) throw new InputError(t.file, `tensor '${w.name}' has dtype ${t.array.dtype}; weights must be floating point`);
+      params[w.name] = tf.tensor(toFloat32(t.array), w.shape, "float32");
+    }
+  } catch (err) {
+    tf.dispose(Object.values(params));
+    throw err;
+  }
+  const known = new Set(layout.map((w) => w.name));
+  // Extra heads (a classifier's score.weight, …) are not ours to judge; more blocks than n_layer are a mismatch.
+  const unused = [...stored.keys()].filter((n) => !known.has(n) && !isBuffer(n) && /^h\.\d+\./.test(n));
+  if (unused.length > 0) {
+    tf.dispose(Object.values(params));
+    throw new InputError(where(unused[0]), `holds block weights beyond config.json's n_layer ${cfg.n_layers}: ${unused.slice(0, 5).join(", ")}${unused.length > 5 ? ", …" : ""}`);
+  }
+  const tokenizer = await folderTokenizer(dir, cfg.d_vocab, cfg.bos_token_id);
+  const gpt2Keys = new Set(Object.keys(toHfConfig(cfg)).concat(["n_ctx", "bos_token_id", "eos_token_id", "transformers_version", "summary_type", "summary_use_proj", "summary_activation", "summary_proj_to_labels", "summary_first_dropout", "task_specific_params", "use_cache", "reorder_and_upcast_attn"]));
+  const extra = Object.fromEntries(Object.entries(json).filter(([k]) => !gpt2Keys.has(k)));
+  return { cfg, params, tokenizer, extra };
+}
+
+function describe(cfg: TransformerConfig): string {
+  return `n_embd ${cfg.d_model}, n_layer ${cfg.n_layers}, n_head ${cfg.n_heads}, n_inner ${cfg.d_mlp}, vocab_size ${cfg.d_vocab}, n_positions ${cfg.n_ctx}`;
+}
+
+function atomicWrite(path: string, bytes: Uint8Array | string) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, path);
+}
+
+/** Write config.json + model.safetensors (+ tokenizer.json for a word-level tokenizer), each atomically. */
+export async function writeModelFolder(dir: string, cfg: TransformerConfig, params: Record<string, tf.Tensor>, extra: Record<string, unknown>, tokenizer?: Tokenizer): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, NdArray> = {};
+  for (const w of weightLayout(cfg)) {
+    // GPT2LMHeadModel.save_pretrained: every weight under "transformer.", lm_head only when untied.
+    const name = w.name === "lm_head.weight" ? w.name : PREFIX + w.name;
+    tensors[name] = { dtype: "float32", shape: w.shape, data: Float32Array.from((await params[w.name].data()) as Float32Array) };
+  }
+  atomicWrite(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
+  atomicWrite(join(dir, CONFIG), JSON.stringify({ ...toHfConfig(cfg), ...extra }, null, 2) + "\n");
+  if (tokenizer instanceof WordLevelTokenizer) tokenizer.save(join(dir, "tokenizer.json"));
+}

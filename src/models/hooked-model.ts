@@ -1,0 +1,115 @@
+// What every model with hook points shares: split an input into batches, run a batch with hook
+// functions, and `run(input, { cache, hooks })` → outputs plus an ActivationCache. The transformer
+// and wrapped tfjs LayersModels implement the two batch methods; ablation and splicing use only these.
+import { tf, ready } from "../engine/backend.js";
+import { ActivationCache } from "./activation-cache.js";
+import { checkHookNames, HookRunner, type Hooks } from "./hook-points.js";
+import type { Tokenizer } from "./tokenizer.js";
+
+export interface ModelBatch {
+  /** Index, in the whole input, of the first document (sample). */
+  start: number;
+  /** Documents in this batch. */
+  size: number;
+  /** Positions per document, padded (1 for models without positions). */
+  width: number;
+  /** Valid positions of each document. */
+  lengths: number[];
+  /** Token ids, padded (sequence models). */
+  tokens?: number[][];
+  /** What the output at (document, position) should predict — the next token, or a label — else −1. [size·width] */
+  targets: Int32Array;
+  /** The model's input tensor for this batch (made inside the forward pass's tidy). */
+  input(): tf.Tensor;
+}
+
+export interface RunOptions {
+  /** Hook points to record: names, or true for all. */
+  cache?: readonly string[] | true;
+  /** Hook functions that read or edit activations, by hook point. */
+  hooks?: Hooks;
+  /** Documents per forward pass (default 32). */
+  batchSize?: number;
+  /** Return the outputs (logits) too (default true); false saves memory when only caching. */
+  logits?: boolean;
+  /** Transformer: put the BOS token before each text (default true, as TransformerLens). */
+  prependBos?: boolean;
+  /** Labels per sample, for a classifier's cross-entropy. */
+  labels?: ArrayLike<number>;
+}
+
+export interface RunResult {
+  /** Outputs: logits [documents, positions, vocab] for a transformer (padded to the longest document). */
+  logits: tf.Tensor | undefined;
+  cache: ActivationCache;
+  /** Token ids of each document (sequence models). */
+  documents: number[][] | undefined;
+  lengths: number[];
+}
+
+export abstract class HookedModel {
+  /** A short name for messages and displays. */
+  abstract readonly name: string;
+  /** Every hook point, in the order a forward pass reaches them. */
+  abstract readonly hookNames: readonly string[];
+  abstract readonly tokenizer: Tokenizer | undefined;
+
+  /** The input split into batches of `size` documents. */
+  abstract batches(input: unknown, opts: { batchSize: number; prependBos?: boolean; labels?: ArrayLike<number> }): { batches: ModelBatch[]; documents?: number[][] };
+
+  /** One batch through the model with hooks; returns its output (logits). Synchronous, untidied. */
+  abstract forwardBatch(batch: ModelBatch, runner: HookRunner): tf.Tensor;
+
+  /** Check hook names against this model's, naming the one that is not there. */
+  checkHooks(names: Iterable<string>): void {
+    checkHookNames(names, this.hookNames, this.name);
+  }
+
+  /**
+   * Run the model: outputs and the activations recorded at `cache` hook points (as an ActivationCache;
+   * `.get(name)` gives an ActivationSet), with `hooks` editing activations on the way.
+   */
+  async run(input: unknown, opts: RunOptions = {}): Promise<RunResult> {
+    await ready();
+    const names = opts.cache === true ? [...this.hookNames] : [...(opts.cache ?? [])];
+    this.checkHooks(names);
+    this.checkHooks(Object.keys(opts.hooks ?? {}));
+    const { batches, documents } = this.batches(input, { batchSize: opts.batchSize ?? 32, prependBos: opts.prependBos, labels: opts.labels });
+    const cache = new ActivationCache(this.name, documents, this.tokenizer);
+    const wantLogits = opts.logits ?? true;
+    const outs: tf.Tensor[] = [];
+    try {
+      for (const batch of batches) {
+        const runner = new HookRunner(opts.hooks, names, { batchStart: batch.start, lengths: batch.lengths, tokens: batch.tokens });
+        try {
+          const out = tf.tidy(() => {
+            const y = this.forwardBatch(batch, runner);
+            return wantLogits ? y : tf.scalar(0);
+          });
+          if (wantLogits) outs.push(out);
+          else out.dispose();
+          for (const name of names) {
+            const t = runner.recorded.get(name);
+            if (t) cache.add(name, t, batch.start, batch.lengths);
+          }
+        } finally {
+          runner.dispose();
+        }
+      }
+      const logits = wantLogits ? concatPadded(outs) : undefined;
+      return { logits, cache, documents, lengths: batches.flatMap((b) => b.lengths) };
+    } finally {
+      tf.dispose(outs);
+    }
+  }
+}
+
+/** Concatenate batch outputs along axis 0, padding axis 1 (positions) of rank-3 outputs to the widest. */
+export function concatPadded(outs: tf.Tensor[]): tf.Tensor {
+  return tf.tidy(() => {
+    if (outs.length === 1) return outs[0].clone();
+    if (outs[0].rank !== 3) return tf.concat(outs, 0);
+    const width = Math.max(...outs.map((o) => o.shape[1]!));
+    return tf.concat(outs.map((o) => (o.shape[1] === width ? o : tf.pad(o, [[0, 0], [0, width - o.shape[1]!], [0, 0]]))), 0);
+  });
+}

@@ -1,0 +1,11 @@
+// fl.loadModel(dir): a Hugging Face GPT-2-architecture folder as a Transformer with hook points.
+import { basename, resolve } from "node:path";
+import { ready } from "../engine/backend.js";
+import { readModelFolder } from "./hf-folder.js";
+import { Transformer } from "./transformer.js";
+
+export async function loadModel(dir: string): Promise<Transformer> {
+  await ready();
+  const { cfg, params, tokenizer, extra } = await readModelFolder(dir);
+  return new Transformer(cfg, params, { name: basename(resolve(dir)), tokenizer, source: dir, extra });
+}

@@ -1,0 +1,235 @@
+// A decoder-only transformer with GPT-2's architecture — token + learned position embeddings,
+// pre-LayerNorm blocks, causal multi-head attention, a GELU MLP, a final LayerNorm, tied or separate
+// unembedding — computed with tfjs ops and carrying TransformerLens' hook points:
+//   hook_embed, hook_pos_embed, blocks.{l}.hook_resid_pre, blocks.{l}.ln1.hook_normalized,
+//   blocks.{l}.attn.hook_q/hook_k/hook_v [batch, pos, head, d_head], blocks.{l}.attn.hook_attn_scores
+//   and hook_pattern [batch, head, query, key], blocks.{l}.attn.hook_z [batch, pos, head, d_head],
+//   blocks.{l}.hook_attn_out, blocks.{l}.hook_resid_mid, blocks.{l}.ln2.hook_normalized,
+//   blocks.{l}.mlp.hook_pre/hook_post [batch, pos, d_mlp], blocks.{l}.hook_mlp_out,
+//   blocks.{l}.hook_resid_post, ln_final.hook_normalized.
+// Weights keep Hugging Face's names and orientation (Conv1D: y = x·W + b), so loading and saving
+// are renames-free.
+import { tf, assertReady } from "../engine/backend.js";
+import { HookedModel, type ModelBatch } from "./hooked-model.js";
+import type { HookRunner } from "./hook-points.js";
+import { toDocuments, tokenBatches, type TokenInput } from "./token-input.js";
+import type { Tokenizer } from "./tokenizer.js";
+import { transformerConfig, type TransformerConfig } from "./transformer-config.js";
+import { initWeights, weightLayout } from "./transformer-weights.js";
+import { writeModelFolder } from "./hf-folder.js";
+
+export type TransformerParams = Record<string, tf.Tensor>;
+
+/** Calls a hook point: returns the (possibly edited) activation. */
+export type HookAt = <T extends tf.Tensor>(name: string, x: T) => T;
+
+export interface ForwardOptions {
+  /** Embed through a one-hot matMul instead of gather (differentiable on every backend; small vocabularies). */
+  oneHotEmbed?: boolean;
+  /** Whether anything listens at a hook point (skips building activations no one reads). */
+  listens?: (name: string) => boolean;
+}
+
+export function transformerHookNames(cfg: TransformerConfig): string[] {
+  const names = ["hook_embed", "hook_pos_embed"];
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const b = `blocks.${l}.`;
+    names.push(
+      `${b}hook_resid_pre`,
+      `${b}ln1.hook_normalized`,
+      `${b}attn.hook_q`,
+      `${b}attn.hook_k`,
+      `${b}attn.hook_v`,
+      `${b}attn.hook_attn_scores`,
+      `${b}attn.hook_pattern`,
+      `${b}attn.hook_z`,
+      `${b}hook_attn_out`,
+      `${b}hook_resid_mid`,
+      `${b}ln2.hook_normalized`,
+      `${b}mlp.hook_pre`,
+      `${b}mlp.hook_post`,
+      `${b}hook_mlp_out`,
+      `${b}hook_resid_post`,
+    );
+  }
+  names.push("ln_final.hook_normalized");
+  return names;
+}
+
+function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w), b);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+function activation(x: tf.Tensor, fn: TransformerConfig["act_fn"]): tf.Tensor {
+  if (fn === "relu") return tf.relu(x);
+  if (fn === "gelu") return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+  // GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+}
+
+/** 0 on and below the diagonal, −∞ above it (a query never sees later keys), as TransformerLens masks. */
+function causalMask(T: number): tf.Tensor2D {
+  const m = new Float32Array(T * T);
+  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = -Infinity;
+  return tf.tensor2d(m, [T, T]);
+}
+
+/** Linear layer on the last axis with a Conv1D weight [in, out]: x·W + b. */
+function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const shape = x.shape;
+  const flat = tf.reshape(x, [-1, shape[shape.length - 1]]);
+  const y = tf.add(tf.matMul(flat as tf.Tensor2D, w as tf.Tensor2D), b);
+  return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]!]);
+}
+
+/**
+ * The forward pass: token ids [B, T] → logits [B, T, V], calling `at` at every hook point. Pure in
+ * the weights, so training can differentiate it (tf.variableGrads) and hooks can edit it.
+ */
+export function transformerForward(cfg: TransformerConfig, p: TransformerParams, tokens: tf.Tensor2D, at: HookAt, opts: ForwardOptions = {}): tf.Tensor3D {
+  const [B, T] = tokens.shape;
+  const d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
+  if (T > cfg.n_ctx) throw new Error(`featurelab: ${T} positions exceed the context of ${cfg.n_ctx}`);
+  const listens = opts.listens ?? (() => true);
+  const flatTokens = tf.reshape(tokens, [B * T]);
+  const wte = p["wte.weight"] as tf.Tensor2D;
+  const embedFlat = opts.oneHotEmbed ? tf.matMul(tf.oneHot(flatTokens as tf.Tensor1D, cfg.d_vocab), wte) : tf.gather(wte, flatTokens);
+  const embed = at("hook_embed", tf.reshape(embedFlat, [B, T, d]));
+  const posRows = tf.slice(p["wpe.weight"], [0, 0], [T, d]);
+  // [B, T, d] as TransformerLens shows it; broadcast instead when nobody looks.
+  const pos = listens("hook_pos_embed") ? at("hook_pos_embed", tf.tile(tf.expandDims(posRows, 0), [B, 1, 1])) : posRows;
+  let resid: tf.Tensor = tf.add(embed, pos);
+  const mask = causalMask(T);
+
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const h = `h.${l}.`, b = `blocks.${l}.`;
+    resid = at(`${b}hook_resid_pre`, resid);
+    const x1 = at(`${b}ln1.hook_normalized`, layerNorm(resid, p[`${h}ln_1.weight`], p[`${h}ln_1.bias`], cfg.eps));
+    const qkv = linear(x1, p[`${h}attn.c_attn.weight`], p[`${h}attn.c_attn.bias`]);
+    const [q0, k0, v0] = tf.split(qkv, 3, -1);
+    const q = at(`${b}attn.hook_q`, tf.reshape(q0, [B, T, H, dh]));
+    const k = at(`${b}attn.hook_k`, tf.reshape(k0, [B, T, H, dh]));
+    const v = at(`${b}attn.hook_v`, tf.reshape(v0, [B, T, H, dh]));
+    const heads = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]); // [B, H, T, dh]
+    const scale = 1 / (Math.sqrt(dh) * (cfg.scale_attn_by_inverse_layer_idx ? l + 1 : 1));
+    const scores = at(`${b}attn.hook_attn_scores`, tf.add(tf.mul(tf.matMul(heads(q), heads(k), false, true), scale), mask));
+    const pattern = at(`${b}attn.hook_pattern`, tf.softmax(scores));
+    const z = at(`${b}attn.hook_z`, tf.transpose(tf.matMul(pattern, heads(v)), [0, 2, 1, 3]));
+    const attnOut = at(`${b}hook_attn_out`, linear(tf.reshape(z, [B, T, d]), p[`${h}attn.c_proj.weight`], p[`${h}attn.c_proj.bias`]));
+    resid = at(`${b}hook_resid_mid`, tf.add(resid, attnOut));
+    const x2 = at(`${b}ln2.hook_normalized`, layerNorm(resid, p[`${h}ln_2.weight`], p[`${h}ln_2.bias`], cfg.eps));
+    const pre = at(`${b}mlp.hook_pre`, linear(x2, p[`${h}mlp.c_fc.weight`], p[`${h}mlp.c_fc.bias`]));
+    const post = at(`${b}mlp.hook_post`, activation(pre, cfg.act_fn));
+    const mlpOut = at(`${b}hook_mlp_out`, linear(post, p[`${h}mlp.c_proj.weight`], p[`${h}mlp.c_proj.bias`]));
+    resid = at(`${b}hook_resid_post`, tf.add(resid, mlpOut));
+  }
+  const final = at("ln_final.hook_normalized", layerNorm(resid, p["ln_f.weight"], p["ln_f.bias"], cfg.eps));
+  const unembed = (cfg.tied ? wte : p["lm_head.weight"]) as tf.Tensor2D;
+  const logits = tf.matMul(tf.reshape(final, [B * T, d]) as tf.Tensor2D, unembed, false, true);
+  return tf.reshape(logits, [B, T, cfg.d_vocab]);
+}
+
+export interface TransformerInfo {
+  /** A short name for messages ("tiny-induction", "gpt2", …). */
+  name?: string;
+  tokenizer?: Tokenizer;
+  /** The folder it was loaded from. */
+  source?: string;
+  /** Other config.json fields to keep when saving (e.g. how the model was trained). */
+  extra?: Record<string, unknown>;
+}
+
+export class Transformer extends HookedModel {
+  readonly cfg: TransformerConfig;
+  /** Weights under Hugging Face's GPT-2 names (wte.weight, h.0.attn.c_attn.weight, …). */
+  readonly params: TransformerParams;
+  readonly tokenizer: Tokenizer | undefined;
+  readonly name: string;
+  readonly source: string | undefined;
+  readonly extra: Record<string, unknown>;
+  readonly hookNames: readonly string[];
+
+  constructor(cfg: TransformerConfig, params: TransformerParams, info: TransformerInfo = {}) {
+    super();
+    for (const w of weightLayout(cfg)) {
+      const t = params[w.name];
+      if (!t) throw new Error(`featurelab: Transformer: weight '${w.name}' is missing`);
+      if (t.shape.join(",") !== w.shape.join(",")) throw new Error(`featurelab: Transformer: weight '${w.name}' has shape [${t.shape}], expected [${w.shape}]`);
+    }
+    this.cfg = cfg;
+    this.params = params;
+    for (const t of Object.values(params)) tf.keep(t);
+    this.tokenizer = info.tokenizer;
+    this.name = info.name ?? `transformer(${cfg.n_layers}L, d ${cfg.d_model})`;
+    this.source = info.source;
+    this.extra = info.extra ?? {};
+    this.hookNames = Object.freeze(transformerHookNames(cfg));
+  }
+
+  /** A freshly initialised model (GPT-2's initialisation, seeded). */
+  static init(cfg: Partial<TransformerConfig> & Pick<TransformerConfig, "d_model" | "n_layers" | "n_heads" | "d_vocab" | "n_ctx">, opts: TransformerInfo & { seed?: number } = {}): Transformer {
+    assertReady("Transformer.init()");
+    const full = transformerConfig(cfg);
+    const host = initWeights(full, opts.seed ?? 0);
+    const params: TransformerParams = {};
+    for (const [name, w] of Object.entries(host)) params[name] = tf.tensor(w.values, w.shape);
+    return new Transformer(full, params, opts);
+  }
+
+  batches(input: unknown, opts: { batchSize: number; prependBos?: boolean }): { batches: ModelBatch[]; documents: number[][] } {
+    const documents = toDocuments(input as TokenInput, { vocabSize: this.cfg.d_vocab, context: this.cfg.n_ctx, tokenizer: this.tokenizer, model: this.name }, { prependBos: opts.prependBos });
+    const batches: ModelBatch[] = [];
+    for (const tb of tokenBatches(documents, opts.batchSize)) {
+      const width = tb.tokens[0].length;
+      const targets = new Int32Array(tb.tokens.length * width).fill(-1);
+      tb.tokens.forEach((doc, i) => {
+        for (let t = 0; t + 1 < tb.lengths[i]; t++) targets[i * width + t] = doc[t + 1];
+      });
+      const flat = Int32Array.from(tb.tokens.flat());
+      batches.push({ start: tb.start, size: tb.tokens.length, width, lengths: tb.lengths, tokens: tb.tokens, targets, input: () => tf.tensor2d(flat, [tb.tokens.length, width], "int32") });
+    }
+    return { batches, documents };
+  }
+
+  forwardBatch(batch: ModelBatch, runner: HookRunner): tf.Tensor3D {
+    const at: HookAt = (name, x) => runner.at(name, x);
+    return transformerForward(this.cfg, this.params, batch.input() as tf.Tensor2D, at, { listens: (n) => !runner.idle(n) });
+  }
+
+  /** Logits [B, T, V] for token ids [B, T], no hooks (synchronous; after `await fl.ready()`). */
+  logits(tokens: tf.Tensor2D | number[][]): tf.Tensor3D {
+    assertReady("Transformer.logits()");
+    return tf.tidy(() => {
+      const t = tokens instanceof tf.Tensor ? tokens : tf.tensor2d(tokens.flat(), [tokens.length, tokens[0].length], "int32");
+      return transformerForward(this.cfg, this.params, t, (_n, x) => x, { listens: () => false });
+    });
+  }
+
+  /**
+   * Write a Hugging Face folder: config.json (GPT2Config fields, plus anything kept in `extra`),
+   * model.safetensors (GPT2LMHeadModel's names, "transformer." prefix) and, for a word-level
+   * tokenizer, tokenizer.json. `extra` fields are added to config.json.
+   */
+  async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+    await writeModelFolder(dir, this.cfg, this.params, { ...this.extra, ...extra }, this.tokenizer);
+  }
+
+  /** Number of parameters. */
+  get numParams(): number {
+    return Object.values(this.params).reduce((s, t) => s + t.size, 0);
+  }
+
+  /** Free the weights' memory. */
+  dispose(): void {
+    tf.dispose(Object.values(this.params));
+  }
+
+  toString(): string {
+    const c = this.cfg;
+    return `Transformer(${this.name}: ${c.n_layers} layers, d_model ${c.d_model}, ${c.n_heads} heads, d_mlp ${c.d_mlp}, vocab ${c.d_vocab}, context ${c.n_ctx})`;
+  }
+}
