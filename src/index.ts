@@ -31,6 +31,26 @@ export type { ProgressSink, ProgressState } from "./training/progress.js";
 export { mmcs, bestMatches, type Directions, type BestMatches } from "./metrics/mmcs.js";
 export type { ReconstructionMetrics } from "./metrics/reconstruction.js";
 export { pca, type Projection } from "./geometry/pca.js";
+export type { Embedding } from "./geometry/embedding.js";
+export type { Rows } from "./geometry/rows.js";
+export { classicalMds, metricMds, type Dissimilarities, type ClassicalMds, type ClassicalMdsOptions, type MetricMds, type MetricMdsOptions } from "./geometry/mds.js";
+export { umap, type UmapOptions, type UmapEmbedding } from "./geometry/umap.js";
+export { cka, ckaLinear, ckaRbf, ckaMatrix, type CkaOptions, type CkaKind, type CkaMatrix } from "./geometry/cka.js";
+export {
+  decoderCosine,
+  decoderNeighbors,
+  nearestFeatures,
+  clusterFeatures,
+  featureSplitting,
+  mmcsMatrix,
+  type Features,
+  type CosineMatrix,
+  type FeatureNeighbors,
+  type FeatureClusters,
+  type ClusterOptions,
+  type FeatureSplitting,
+  type MmcsMatrix,
+} from "./geometry/decoder-geometry.js";
 export { ablateFeatures, type FeatureAblation, type FeatureAblationOptions, type FeatureAblationRow } from "./ablation/feature-ablation.js";
 export { show } from "./display/show.js";
 export { represent } from "./display/represent.js";
