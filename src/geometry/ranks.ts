@@ -125,16 +125,65 @@ export function rankInfo(values: Float64Array): RankInfo {
   return { ...r, average, dense };
 }
 
+/** Below this many entries a comparison sort beats the radix sort's 65,536-bucket passes. */
+const SMALL = 4096;
+
 function rankFinite(values: Float64Array): RankInfo {
+  return values.length < SMALL ? rankSmall(values) : rankLarge(values);
+}
+
+/** Small vectors: a native sort of the values, then each value's place found by binary search. */
+function rankSmall(values: Float64Array): RankInfo {
+  const n = values.length;
+  const sorted = Float64Array.from(values).sort();
+  const distinct: number[] = [];
+  for (let k = 0; k < n; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) distinct.push(sorted[k]);
+  const unique = distinct.length;
+  const dense = new Int32Array(n);
+  const count = new Int32Array(unique);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    let lo = 0, hi = unique - 1;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (distinct[m] < v) lo = m + 1;
+      else hi = m;
+    }
+    dense[i] = lo;
+    count[lo]++;
+  }
+  const starts = new Int32Array(unique + 1);
+  let tiedPairs = 0;
+  for (let d = 0; d < unique; d++) {
+    starts[d + 1] = starts[d] + count[d];
+    tiedPairs += (count[d] * (count[d] - 1)) / 2;
+  }
+  const average = new Float64Array(n);
+  const order = new Int32Array(n);
+  const next = starts.slice(0, unique);
+  for (let i = 0; i < n; i++) {
+    const d = dense[i];
+    average[i] = starts[d] + (count[d] + 1) / 2;
+    order[next[d]++] = i;
+  }
+  return { average, dense, unique, tiedPairs, order, starts };
+}
+
+/** Large vectors: the radix sort, then one pass over the sorted keys. */
+function rankLarge(values: Float64Array): RankInfo {
   const n = values.length;
   const { order, hi, mid } = sortOrder(values);
+  // tie[k] = 1 when the k-th smallest equals the one before it: keys first (sequential reads),
+  // the values only when the keys agree (ties, mostly).
+  const tie = new Uint8Array(n);
+  for (let k = 1; k < n; k++) tie[k] = hi[k] === hi[k - 1] && mid[k] === mid[k - 1] && values[order[k]] === values[order[k - 1]] ? 1 : 0;
   const average = new Float64Array(n);
   const dense = new Int32Array(n);
   const starts = new Int32Array(n + 1);
   let unique = 0, tiedPairs = 0;
   for (let s = 0; s < n; ) {
     let e = s + 1;
-    while (e < n && hi[e] === hi[s] && mid[e] === mid[s] && values[order[e]] === values[order[s]]) e++;
+    while (e < n && tie[e]) e++;
     const r = (s + e + 1) / 2; // mean of the 1-based positions s+1..e
     for (let k = s; k < e; k++) {
       average[order[k]] = r;

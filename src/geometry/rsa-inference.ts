@@ -186,9 +186,12 @@ export function bootstrapCompare(models: RDM | RdmCollection, data: RdmCollectio
       for (const s of samples) s[b] = NaN;
       continue;
     }
-    const dataVecs = subj.map((i) => (cond ? resample(subjects[i][1].vector, K, cond) : subjects[i][1].vector));
+    // Without the whitened methods (which need each pair's place), the pairs of a condition with its
+    // own copy are simply left out, and each resampled vector is ranked once for all comparisons.
+    const pick = cond ? (v: Float64Array) => (method.endsWith("_cov") ? resample(v, K, cond) : resampleKept(v, K, cond)) : (v: Float64Array) => v;
+    const dataVecs = subj.map((i) => pick(subjects[i][1].vector));
     mods.forEach(([, m], j) => {
-      const mv = cond ? resample(m.vector, K, cond) : m.vector;
+      const mv = pick(m.vector);
       samples[j][b] = mean(dataVecs.map((d) => compareVectors(mv, d, method, opts)));
     });
   }
@@ -264,6 +267,20 @@ export function resample(v: Float64Array, K: number, idx: readonly number[]): Fl
     }
   }
   return out;
+}
+
+/** As resample, without the pairs of a condition with its own copy. */
+function resampleKept(v: Float64Array, K: number, idx: readonly number[]): Float64Array {
+  const m = idx.length;
+  const out: number[] = [];
+  for (let a = 0; a < m; a++) {
+    const i = idx[a];
+    for (let b = a + 1; b < m; b++) {
+      const j = idx[b];
+      if (i !== j) out.push(i < j ? v[i * K - (i * (i + 1)) / 2 + (j - i - 1)] : v[j * K - (j * (j + 1)) / 2 + (i - j - 1)]);
+    }
+  }
+  return Float64Array.from(out);
 }
 
 function subjectsOf(data: RdmCollection, fn: string): [string, RDM][] {

@@ -119,7 +119,8 @@ function bruteRanks(v: ArrayLike<number>): number[] {
 
 test("Knight's tau and the radix ranks agree with O(n²) definitions (ties, negatives, −0)", () => {
   const rng = new Rng(11);
-  for (const [K, levels] of [[46, 0], [46, 5], [30, 2], [60, 40]] as const) {
+  // K = 101 (5,050 pairs) takes the radix-sort path; the others the comparison-sort path.
+  for (const [K, levels] of [[46, 0], [46, 5], [30, 2], [60, 40], [101, 0], [101, 7]] as const) {
     const n = (K * (K - 1)) / 2;
     const draw = () => (levels ? rng.int(levels) - levels / 2 : rng.normal());
     const x = Float64Array.from({ length: n }, draw), y = Float64Array.from({ length: n }, (_, i) => (rng.uniform() < 0.5 ? x[i] : draw()));
@@ -138,8 +139,8 @@ test("Knight's tau and the radix ranks agree with O(n²) definitions (ties, nega
 
 test("values far apart in magnitude and sharing their high bits still rank correctly", () => {
   // 1 + k·2⁻⁴⁰ share the top 32 bits of their float64 representation; the sort must use the rest.
-  const n = 300;
-  const x = Float64Array.from({ length: n }, (_, k) => 1 + ((k * 7919) % n) * 2 ** -40);
+  const n = 5000; // the radix path: these differ only below the 48 bits it sorts on
+  const x = Float64Array.from({ length: n }, (_, k) => 1 + ((k * 7919) % n) * 2 ** -50);
   const y = Float64Array.from(x, (v) => -v);
   near(compareVectors(x, y, "tau-a"), -1, 1e-15);
   near(compareVectors(x, y, "spearman"), -1, 1e-15);
