@@ -5,6 +5,9 @@ import { geometryPlot } from "./display/geometry-plot.js";
 import { ablationPlot } from "./display/ablation-plot.js";
 import { frontierPlot } from "./display/frontier-plot.js";
 import { historyPlot } from "./display/history-plot.js";
+import { embeddingPlot } from "./display/embedding-plot.js";
+import { superpositionPlot, dimensionalityPlot } from "./display/superposition-plot.js";
+import { similarityPlot } from "./display/cka-plot.js";
 import { rdmPlot } from "./display/rdm-plot.js";
 import { modelComparisonPlot } from "./display/rsa-plot.js";
 import { sharkeyToyData } from "./data/synthetic.js";
@@ -51,6 +54,10 @@ export {
   type FeatureSplitting,
   type MmcsMatrix,
 } from "./geometry/decoder-geometry.js";
+export { featureDimensionality, dimensionsPerFeature, type FeatureDirections } from "./geometry/superposition.js";
+export { toySuperposition, ToySuperposition, type ToySuperpositionOptions, type ToyTrainingRecord } from "./models/toy-superposition.js";
+export type { EmbeddingPlotOptions } from "./display/embedding-plot.js";
+export type { SuperpositionPlotOptions, DimensionalityPlotOptions } from "./display/superposition-plot.js";
 export { ablateFeatures, type FeatureAblation, type FeatureAblationOptions, type FeatureAblationRow } from "./ablation/feature-ablation.js";
 export { show } from "./display/show.js";
 export { represent } from "./display/represent.js";
@@ -86,6 +93,14 @@ export const plot = {
   frontier: frontierPlot,
   /** Loss, L0, FVU and dead fraction during training. */
   history: historyPlot,
+  /** A 2-D embedding (MDS, UMAP, PCA) coloured and labelled by metadata. */
+  embedding: embeddingPlot,
+  /** Toy models of superposition: feature directions (columns of W) per sparsity — the pentagon. */
+  superposition: superpositionPlot,
+  /** Feature dimensionality D_i against 1/(1−S), with ¾, ⅔, ½, ⅖, ⅜ marked. */
+  dimensionality: dimensionalityPlot,
+  /** CKA between representations (ckaMatrix) or MMCS between dictionaries (mmcsMatrix) as a heatmap. */
+  cka: similarityPlot,
   /** An RDM (or several) as a labelled heatmap. */
   rdm: rdmPlot,
   /** Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band. */
