@@ -79,6 +79,8 @@ export function rdmPlot(rdms: RDM | readonly RDM[], opts: RdmPlotOptions = {}): 
       annotations,
       coloraxis: { colorscale: opts.colorscale ?? "Viridis", colorbar: { title: { text: colorTitle } } },
       height: rows === 1 ? (ordered.length === 1 ? 560 : 420) : 360 * rows,
+      // One square heatmap: a fixed width keeps the colour bar next to it instead of at the page's edge.
+      ...(ordered.length === 1 ? { width: 700, autosize: false } : {}),
       margin: { l: 90, r: 30, t: 70, b: 90 },
       plot_bgcolor: "rgba(0,0,0,0)",
     },

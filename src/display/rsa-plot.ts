@@ -102,7 +102,7 @@ export function modelComparisonPlot(result: ModelComparison, opts: ModelComparis
     data,
     layout: {
       title: { text: opts.title ?? `Model comparison (${result.method}; ${how})` },
-      yaxis: { title: { text: `${result.method} with the data RDMs` }, zeroline: true },
+      yaxis: { title: { text: `${result.method} with the data RDMs` }, zeroline: true, range: yRange(result) },
       xaxis: { type: "category" },
       shapes,
       annotations: Number.isFinite(nc.lower)
@@ -113,6 +113,14 @@ export function modelComparisonPlot(result: ModelComparison, opts: ModelComparis
       showlegend: false,
     },
   });
+}
+
+/** Room for the bars, their intervals, the subjects' dots and the noise ceiling. */
+function yRange(result: ModelComparison): [number, number] {
+  const values = [0, ...result.values, ...result.intervals.flat(), ...result.perSubject.flat(), result.noiseCeiling.lower, result.noiseCeiling.upper].filter(Number.isFinite);
+  const lo = Math.min(...values), hi = Math.max(...values);
+  const pad = 0.06 * (hi - lo || 1);
+  return [lo < 0 ? lo - pad : 0, hi + pad];
 }
 
 /** A model evaluation as a table: value, interval, standard error, and the noise ceiling. */
