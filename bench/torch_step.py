@@ -2,8 +2,8 @@
 
 Reads a case (JSON on argv[1]) and raw float32 files written by the bench: the initial weights and
 the first `check_steps` batches in fit()'s order. Prints one JSON line: the loss of each check step
-(from the same weights and batches as featurelab) and the mean time of a timed step, batching
-included (rows gathered from the data by a random permutation, as a DataLoader-free training loop).
+(from the same weights and batches as featurelab) and the mean time of a step in the fastest of
+`repeats` blocks, batching included (rows gathered from the data by a random permutation, as a DataLoader-free training loop).
 The steps follow SAELens / dictionary_learning: ReLU with the norm-weighted L1 penalty; TopK with a
 dense scatter of the kept activations, the decoder gradient's parallel part removed and the decoder
 rows renormalised after Adam.
@@ -89,9 +89,12 @@ def next_batch():
 
 for _ in range(case["warmup"]):
     step(p, opt, next_batch())
-t0 = time.perf_counter()
-for _ in range(case["timed_steps"]):
-    loss = step(p, opt, next_batch())
-float(loss)
-ms = (time.perf_counter() - t0) * 1000 / case["timed_steps"]
+blocks = []
+for _ in range(case["repeats"]):
+    t0 = time.perf_counter()
+    for _ in range(case["timed_steps"]):
+        loss = step(p, opt, next_batch())
+    float(loss)
+    blocks.append((time.perf_counter() - t0) * 1000 / case["timed_steps"])
+ms = min(blocks)  # the fastest block, as featurelab's side
 print(json.dumps({"losses": losses, "ms": ms, "threads": torch.get_num_threads(), "torch": torch.__version__}))

@@ -27,6 +27,8 @@ export interface TrainingRecord {
   deadFraction: number;
   lr: number;
   l1: number;
+  /** Wall-clock seconds since the run (or its resumption) started, at the end of this step. */
+  seconds?: number;
 }
 
 export interface DictionaryWeights {

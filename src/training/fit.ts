@@ -140,7 +140,7 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
       const numbers = trainer.step({ rows, lr, l1, step, record: (step + 1) % logEvery === 0 || last });
       tokens += batchSize;
       if (numbers) {
-        const record: TrainingRecord = { step: step + 1, tokens, ...numbers, lr, l1 };
+        const record: TrainingRecord = { step: step + 1, tokens, ...numbers, lr, l1, seconds: (performance.now() - t0) / 1000 };
         if (!Number.isFinite(record.loss)) {
           trainer.rollback();
           note = `loss became ${record.loss} at step ${step + 1}; restored the weights of step ${history[history.length - 1]?.step ?? 0} and stopped`;
