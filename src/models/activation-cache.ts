@@ -24,6 +24,11 @@ interface Entry {
   hasHeads: boolean;
 }
 
+/** Rows a chunk contributes: valid positions of each document (lengths may exceed the width: all valid). */
+function validRows(c: Chunk, hasPositions: boolean): number {
+  return hasPositions ? c.lengths.reduce((s, l) => s + Math.min(l, c.shape[1]), 0) : c.shape[0];
+}
+
 export class ActivationCache {
   private readonly entries = new Map<string, Entry>();
   /** The model it came from, for messages. */
@@ -118,7 +123,7 @@ export class ActivationCache {
       offset = opts.head * dim;
     }
     let rows = 0;
-    for (const c of e.chunks) rows += e.hasPositions ? c.lengths.reduce((a, b) => a + b, 0) : c.shape[0];
+    for (const c of e.chunks) rows += validRows(c, e.hasPositions);
     const vectors = new Float32Array(rows * dim);
     const document = new Int32Array(rows);
     const position = new Int32Array(rows);
@@ -130,7 +135,7 @@ export class ActivationCache {
       const T = e.hasPositions ? c.shape[1] : 1;
       const rowSize = c.data.length / (c.shape[0] * T);
       for (let b = 0; b < c.shape[0]; b++) {
-        const len = e.hasPositions ? c.lengths[b] : 1;
+        const len = e.hasPositions ? Math.min(c.lengths[b], T) : 1;
         for (let t = 0; t < len; t++) {
           const at = (b * T + t) * rowSize + offset;
           vectors.set(c.data.subarray(at, at + dim), r * dim);
@@ -160,7 +165,7 @@ export class ActivationCache {
   summary(): { hook: string; shape: string; rows: number }[] {
     return this.names.map((name) => {
       const e = this.entry(name);
-      const rows = e.chunks.reduce((s, c) => s + (e.hasPositions ? c.lengths.reduce((a, b) => a + b, 0) : c.shape[0]), 0);
+      const rows = e.chunks.reduce((s, c) => s + validRows(c, e.hasPositions), 0);
       return { hook: name, shape: `[${this.shape(name).join(", ")}]`, rows };
     });
   }

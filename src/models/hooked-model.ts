@@ -65,6 +65,12 @@ export abstract class HookedModel {
     checkHookNames(names, this.hookNames, this.name);
   }
 
+  /** One batch with hooks → its output (kept; the caller disposes it). Hook names are not checked here. */
+  runBatch(batch: ModelBatch, hooks: Hooks = {}): tf.Tensor {
+    const runner = new HookRunner(hooks, [], { batchStart: batch.start, lengths: batch.lengths, tokens: batch.tokens });
+    return tf.tidy(() => this.forwardBatch(batch, runner));
+  }
+
   /**
    * Run the model: outputs and the activations recorded at `cache` hook points (as an ActivationCache;
    * `.get(name)` gives an ActivationSet), with `hooks` editing activations on the way.

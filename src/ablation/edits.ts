@@ -1,0 +1,179 @@
+// Hook functions that edit activations (pass them in `run(input, { hooks: { [name]: fn } })`):
+// splice a dictionary's reconstruction in, add or scale a direction (steering), and zero-, mean- or
+// resample-ablate units — heads (hook_z/q/k/v/pattern), neurons (mlp.hook_post), any axis, or a
+// dictionary's features.
+import { tf } from "../engine/backend.js";
+import { Rng } from "../engine/random.js";
+import type { Dictionary } from "../dictionaries/dictionary.js";
+import { positionAxis, unitAxis, type HookContext, type HookFn } from "../models/hook-points.js";
+import { checkSpliceable, viewAt } from "./dictionary-at-hook.js";
+
+export type AblationMode = "zero" | "mean" | "resample";
+export const MODES: readonly AblationMode[] = ["zero", "mean", "resample"];
+
+export function checkMode(mode: string): asserts mode is AblationMode {
+  if (!MODES.includes(mode as AblationMode)) throw new Error(`featurelab: ablation mode must be one of ${MODES.map((m) => `"${m}"`).join(", ")}, got '${mode}'`);
+}
+
+/** 1 at valid (document, position) cells, 0 at padding, shaped to broadcast against an activation. */
+export function validMask(x: tf.Tensor, ctx: HookContext): tf.Tensor | undefined {
+  const p = positionAxis(ctx.name, x.rank);
+  if (p === undefined) return undefined;
+  const B = x.shape[0], T = x.shape[p];
+  const m = new Float32Array(B * T);
+  ctx.lengths.forEach((len, b) => m.fill(1, b * T, b * T + Math.min(len, T)));
+  const shape = x.shape.map((_, i) => (i === 0 ? B : i === p ? T : 1));
+  return tf.tensor(m, shape);
+}
+
+/** Mean of an activation over the batch's valid (document, position) cells, keeping dims to broadcast. */
+export function batchMean(x: tf.Tensor, ctx: HookContext): tf.Tensor {
+  const p = positionAxis(ctx.name, x.rank);
+  const mask = validMask(x, ctx);
+  if (p === undefined || !mask) return tf.mean(x, 0, true);
+  const count = ctx.lengths.reduce((s, l) => s + Math.min(l, x.shape[p]), 0);
+  return tf.div(tf.sum(tf.mul(x, mask), [0, p], true), count);
+}
+
+/** A derangement of 0..n−1 when n > 1: every document takes its replacement from another one. */
+export function resampleOrder(n: number, seed: number): Int32Array {
+  if (n < 2) throw new Error("featurelab: resample ablation takes values from other documents of the batch; it needs at least 2 documents per batch");
+  const rng = new Rng(seed);
+  for (;;) {
+    const p = rng.permutation(n);
+    if (p.every((v, i) => v !== i)) return p;
+  }
+}
+
+function resampled(x: tf.Tensor, ctx: HookContext, seed: number): tf.Tensor {
+  return tf.gather(x, tf.tensor1d(resampleOrder(x.shape[0], seed + ctx.batchStart), "int32"), 0);
+}
+
+export interface UnitAblationOptions {
+  /** Indices along the unit axis (heads for hook_z/q/k/v/pattern, else the last axis). */
+  units: readonly number[];
+  mode?: AblationMode;
+  /** Unit axis, when the hook's name does not say it. */
+  axis?: number;
+  /** Replacement for "mean" (broadcastable to the activation); default: the batch's mean over valid positions. */
+  mean?: tf.Tensor;
+  /** Seed of the resample order. */
+  seed?: number;
+}
+
+/** Replace some units of an activation: by zero, by their mean, or by their value in another document. */
+export function ablateUnits(opts: UnitAblationOptions): HookFn {
+  const mode = opts.mode ?? "zero";
+  checkMode(mode);
+  return (x, ctx) => {
+    const axis = opts.axis ?? unitAxis(ctx.name, x.rank);
+    const n = x.shape[axis];
+    const keep = new Float32Array(n).fill(1);
+    for (const u of opts.units) {
+      if (!Number.isInteger(u) || u < 0 || u >= n) throw new RangeError(`featurelab: unit ${u} out of range 0..${n - 1} on axis ${axis} of ${ctx.name} [${x.shape}]`);
+      keep[u] = 0;
+    }
+    const k = tf.tensor(keep, x.shape.map((_, i) => (i === axis ? n : 1)));
+    const kept = tf.mul(x, k);
+    if (mode === "zero") return kept;
+    const other = mode === "mean" ? (opts.mean ?? batchMean(x, ctx)) : resampled(x, ctx, opts.seed ?? 0);
+    return tf.add(kept, tf.mul(other, tf.sub(1, k)));
+  };
+}
+
+export interface SpliceOptions {
+  /**
+   * Keep the dictionary's error term x − x̂, so the model sees x exactly unless features are edited
+   * (feature ablation then changes only those features' contributions). Default false: x̂ replaces x.
+   */
+  keepError?: boolean;
+  /** Features to ablate inside the splice. */
+  features?: readonly number[];
+  mode?: AblationMode;
+  /** Replacement feature values for "mean" [d_sae] (default: the batch's mean over rows). */
+  mean?: ArrayLike<number>;
+  seed?: number;
+  /** Positions left untouched (SAELens leaves BOS tokens alone). */
+  skipPositions?: readonly number[];
+}
+
+/** Replace an activation by a dictionary's reconstruction, optionally with features ablated. */
+export function splice(dict: Dictionary, opts: SpliceOptions = {}): HookFn {
+  const mode = opts.mode ?? "zero";
+  checkMode(mode);
+  for (const i of opts.features ?? []) {
+    if (!Number.isInteger(i) || i < 0 || i >= dict.width) throw new RangeError(`featurelab: feature ${i} out of range 0..${dict.width - 1}`);
+  }
+  return (x, ctx) => {
+    checkSpliceable(dict, ctx.name);
+    const view = viewAt(dict, x, ctx.name);
+    let f = view.features;
+    if (opts.features && opts.features.length > 0) {
+      const keep = new Float32Array(dict.width).fill(1);
+      for (const i of opts.features) keep[i] = 0;
+      const k = tf.tensor2d(keep, [1, dict.width]);
+      let other: tf.Tensor | undefined;
+      if (mode === "mean") other = opts.mean ? tf.tensor2d(Float32Array.from(opts.mean), [1, dict.width]) : tf.mean(f, 0, true);
+      if (mode === "resample") {
+        // Another document's features at the same position.
+        const perDoc = tf.reshape(f, [x.shape[0], -1, dict.width]);
+        other = tf.reshape(resampled(perDoc, ctx, opts.seed ?? 0), [-1, dict.width]);
+      }
+      f = (other ? tf.add(tf.mul(f, k), tf.mul(other, tf.sub(1, k))) : tf.mul(f, k)) as tf.Tensor2D;
+    }
+    const decoded = view.decode(f);
+    const out = opts.keepError ? tf.add(x, tf.sub(decoded, view.decode(view.features))) : decoded;
+    return keepPositions(out, x, ctx, opts.skipPositions);
+  };
+}
+
+/** `edited` everywhere except at the given positions, where `x` stays. */
+export function keepPositions(edited: tf.Tensor, x: tf.Tensor, ctx: HookContext, positions: readonly number[] | undefined): tf.Tensor {
+  if (!positions || positions.length === 0) return edited;
+  const p = positionAxis(ctx.name, x.rank);
+  if (p === undefined) return edited;
+  const T = x.shape[p];
+  const m = new Float32Array(T).fill(1);
+  for (const t of positions) if (t >= 0 && t < T) m[t] = 0;
+  const mask = tf.tensor(m, x.shape.map((_, i) => (i === p ? T : 1)));
+  return tf.add(tf.mul(edited, mask), tf.mul(x, tf.sub(1, mask)));
+}
+
+export interface SteerOptions {
+  /** Multiplier of the direction (default 1). */
+  scale?: number;
+  /** Only at these positions (default all). */
+  positions?: readonly number[];
+}
+
+/** Add scale·direction to the activation at every (or the given) position — activation steering. */
+export function steer(direction: ArrayLike<number> | tf.Tensor, opts: SteerOptions = {}): HookFn {
+  const values = direction instanceof tf.Tensor ? (direction.dataSync() as Float32Array) : Float32Array.from(direction);
+  const scale = opts.scale ?? 1;
+  return (x, ctx) => {
+    const last = x.shape[x.rank - 1];
+    const heads = x.rank === 4 ? x.shape[2]! : 0;
+    const v = values.length === last ? tf.tensor1d(values) : heads && values.length === last * heads ? tf.tensor2d(values, [heads, last]) : undefined;
+    if (!v) throw new Error(`featurelab: steering direction has ${values.length} values; '${ctx.name}' [${x.shape}] needs ${last}`);
+    const added = tf.add(x, tf.mul(v, scale));
+    if (!opts.positions) return added;
+    const p = positionAxis(ctx.name, x.rank);
+    const all = Array.from({ length: p === undefined ? 0 : x.shape[p] }, (_, t) => t);
+    return keepPositions(added, x, ctx, all.filter((t) => !opts.positions!.includes(t)));
+  };
+}
+
+/** Multiply an activation (or some of its units) by a factor. */
+export function scale(factor: number, opts: { units?: readonly number[]; axis?: number } = {}): HookFn {
+  return (x, ctx) => {
+    if (!opts.units) return tf.mul(x, factor);
+    const axis = opts.axis ?? unitAxis(ctx.name, x.rank);
+    const n = x.shape[axis];
+    const f = new Float32Array(n).fill(1);
+    for (const u of opts.units) {
+      if (!Number.isInteger(u) || u < 0 || u >= n) throw new RangeError(`featurelab: unit ${u} out of range 0..${n - 1} on axis ${axis} of ${ctx.name}`);
+      f[u] = factor;
+    }
+    return tf.mul(x, tf.tensor(f, x.shape.map((_, i) => (i === axis ? n : 1))));
+  };
+}
