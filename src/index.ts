@@ -10,6 +10,9 @@ import { superpositionPlot, dimensionalityPlot } from "./display/superposition-p
 import { similarityPlot } from "./display/cka-plot.js";
 import { rdmPlot } from "./display/rdm-plot.js";
 import { modelComparisonPlot } from "./display/rsa-plot.js";
+import { ablationHeatmap } from "./display/ablation-heatmap.js";
+import { inductionSequences } from "./models/induction-task.js";
+import { ablateUnits, splice, steer, scale } from "./ablation/edits.js";
 import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
 
@@ -59,6 +62,21 @@ export { toySuperposition, ToySuperposition, type ToySuperpositionOptions, type 
 export type { EmbeddingPlotOptions } from "./display/embedding-plot.js";
 export type { SuperpositionPlotOptions, DimensionalityPlotOptions } from "./display/superposition-plot.js";
 export { ablateFeatures, type FeatureAblation, type FeatureAblationOptions, type FeatureAblationRow } from "./ablation/feature-ablation.js";
+export { Transformer, transformerForward, type TransformerParams, type TransformerInfo } from "./models/transformer.js";
+export { transformerConfig, type TransformerConfig } from "./models/transformer-config.js";
+export { loadModel } from "./models/load-model.js";
+export { hooked, HookedLayersModel } from "./models/layers-model.js";
+export { HookedModel, type RunOptions, type RunResult } from "./models/hooked-model.js";
+export { ActivationCache } from "./models/activation-cache.js";
+export type { HookFn, Hooks, HookContext } from "./models/hook-points.js";
+export { tokenizer, gpt2Tokenizer, WordLevelTokenizer, type Tokenizer } from "./models/tokenizer.js";
+export type { InductionOptions, InductionSequences } from "./models/induction-task.js";
+export { ablate, AblationSweep, type AblateSpec, type AblationRow, type AblationUnit, type PositionSelector } from "./ablation/sweep.js";
+export { spliceEval, SpliceEvaluation, type SpliceEvalOptions } from "./ablation/splice-eval.js";
+export type { AblationMode, UnitAblationOptions, SpliceOptions, SteerOptions } from "./ablation/edits.js";
+export type { MetricName } from "./ablation/logit-metrics.js";
+export type { AblationPlotOptions } from "./display/ablation-plot.js";
+export type { AblationHeatmapOptions } from "./display/ablation-heatmap.js";
 export { show } from "./display/show.js";
 export { represent } from "./display/represent.js";
 export { Figure, type FigureSpec } from "./display/plotly.js";
@@ -81,14 +99,30 @@ export const open = ActivationStream.open;
 export const toy = {
   /** Sharkey et al. 2022: sparse nonnegative combinations of unit-norm Gaussian directions. */
   sharkey: sharkeyToyData,
+  /** In-context copying: a random span repeated to fill the context (what the shipped tiny transformer learned). */
+  induction: inductionSequences,
+};
+
+/** Hook functions that edit activations: `model.run(input, { hooks: { [name]: fl.hooks.splice(sae) } })`. */
+export const hooks = {
+  /** Replace the activation by a dictionary's reconstruction (optionally with features ablated, error term kept). */
+  splice,
+  /** Zero-, mean- or resample-ablate units: heads (hook_z/q/k/v/pattern), neurons, any axis. */
+  ablate: ablateUnits,
+  /** Add scale·direction (activation steering). */
+  steer,
+  /** Multiply the activation, or some of its units, by a factor. */
+  scale,
 };
 
 /** Figures: each returns a Figure to pass to fl.show. */
 export const plot = {
   /** Decoder rows projected to 2-D, coloured by firing density. */
   geometry: geometryPlot,
-  /** Increase in reconstruction error per ablated feature. */
+  /** Per ablated unit: increase in reconstruction error (ablateFeatures) or change in CE/KL/logit difference (ablate). */
   ablation: ablationPlot,
+  /** An ablation sweep's effect by unit × position. */
+  ablationHeatmap: ablationHeatmap,
   /** L0 against FVU, one line per family of dictionaries. */
   frontier: frontierPlot,
   /** Loss, L0, FVU and dead fraction during training. */

@@ -1,8 +1,21 @@
-// Bar chart of an ablation: how much the reconstruction error grows when each feature is ablated.
+// Bar chart of an ablation: how much each ablated unit moves a metric. For fl.ablateFeatures, the
+// increase in reconstruction error per feature; for fl.ablate sweeps, the change in CE loss, KL or
+// logit difference per head, neuron or feature.
 import type { FeatureAblation } from "../ablation/feature-ablation.js";
+import { AblationSweep } from "../ablation/sweep.js";
+import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
 import { Figure } from "./plotly.js";
 
-export function ablationPlot(result: FeatureAblation, opts: { title?: string } = {}): Figure {
+export interface AblationPlotOptions {
+  title?: string;
+  /** Sweeps: which metric (default the sweep's first). */
+  metric?: MetricName;
+  /** Sweeps: only the n units with the largest effect, in that order. */
+  top?: number;
+}
+
+export function ablationPlot(result: FeatureAblation | AblationSweep, opts: AblationPlotOptions = {}): Figure {
+  if (result instanceof AblationSweep) return sweepPlot(result, opts);
   const rows = result.rows;
   return new Figure({
     data: [
@@ -21,6 +34,38 @@ export function ablationPlot(result: FeatureAblation, opts: { title?: string } =
       title: { text: opts.title ?? `${result.mode === "zero" ? "Zero" : "Mean"}-ablation: increase in reconstruction MSE` },
       xaxis: { title: { text: "feature (most frequent first)" }, type: "category" },
       yaxis: { title: { text: "Δ MSE per element" } },
+    },
+  });
+}
+
+const MODE_NAMES = { zero: "Zero", mean: "Mean", resample: "Resample" };
+
+function sweepPlot(sweep: AblationSweep, opts: AblationPlotOptions): Figure {
+  const metric = opts.metric ?? sweep.metrics[0];
+  if (!sweep.metrics.includes(metric)) throw new Error(`featurelab: this sweep measured ${sweep.metrics.join(", ")}, not ${metric}`);
+  let rows = sweep.rows.filter((r) => r.metric === metric);
+  if (opts.top !== undefined) {
+    const order = sweep.ranked(metric);
+    if (metric === "logit_diff") order.reverse();
+    rows = order.slice(0, opts.top);
+  }
+  // Hurting the model is red: a higher loss or KL, a lower logit difference.
+  const hurts = (d: number) => (metric === "logit_diff" ? d < 0 : d > 0);
+  return new Figure({
+    data: [
+      {
+        type: "bar",
+        x: rows.map((r) => r.unit),
+        y: rows.map((r) => r.delta),
+        customdata: rows.map((r) => [r.hook, r.index, r.clean, r.ablated]),
+        hovertemplate: `<b>%{x}</b> (%{customdata[0]}, unit %{customdata[1]})<br>${METRIC_LABELS[metric]} %{customdata[2]:.4f} → %{customdata[3]:.4f}<br>Δ %{y:.4f}<extra></extra>`,
+        marker: { color: rows.map((r) => (hurts(r.delta) ? "#d62728" : "#1f77b4")) },
+      },
+    ],
+    layout: {
+      title: { text: opts.title ?? `${MODE_NAMES[sweep.mode]}-ablation of ${sweep.target}: change in ${METRIC_LABELS[metric]}` },
+      xaxis: { title: { text: opts.top !== undefined ? `unit (largest effect first)` : "unit" }, type: "category", automargin: true },
+      yaxis: { title: { text: `Δ ${METRIC_LABELS[metric]}` }, zeroline: true },
     },
   });
 }

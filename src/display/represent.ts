@@ -12,6 +12,11 @@ import { RdmComparisons } from "../geometry/compare-rdms.js";
 import { ModelComparison, PermutationTest } from "../geometry/rsa-inference.js";
 import { rdmPlot } from "./rdm-plot.js";
 import { comparisonTable, modelComparisonBundle, permutationTestBundle } from "./rsa-plot.js";
+import { Transformer } from "../models/transformer.js";
+import { ActivationCache } from "../models/activation-cache.js";
+import { SpliceEvaluation } from "../ablation/splice-eval.js";
+import { AblationSweep } from "../ablation/sweep.js";
+import { ablationSweepBundle, activationCacheBundle, spliceEvalBundle, transformerBundle } from "./model-cards.js";
 
 function isPlainRecord(x: unknown): x is Record<string, Cell> {
   if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
@@ -39,6 +44,10 @@ export function represent(x: unknown): MimeBundle {
   if (x instanceof RdmComparisons) return comparisonTable(x).toMimeBundle();
   if (x instanceof ModelComparison) return modelComparisonBundle(x);
   if (x instanceof PermutationTest) return permutationTestBundle(x);
+  if (x instanceof Transformer) return transformerBundle(x);
+  if (x instanceof ActivationCache) return activationCacheBundle(x);
+  if (x instanceof SpliceEvaluation) return spliceEvalBundle(x);
+  if (x instanceof AblationSweep) return ablationSweepBundle(x);
   if (x instanceof tf.Tensor) {
     const text = `Tensor ${x.dtype} [${x.shape.join(", ")}]\n${x.toString().replace(/^Tensor\n?/, "")}`;
     return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };

@@ -1,0 +1,70 @@
+// Displays of hooked models and what comes out of them: a transformer's summary card, the hook
+// points an ActivationCache holds, a spliced-in evaluation with what each number means, and an
+// ablation sweep's tidy table.
+import type { MimeBundle } from "./bundle.js";
+import { escapeHtml } from "./escape.js";
+import { formatCell, htmlTable, textTable, type Cell } from "./table.js";
+import type { Transformer } from "../models/transformer.js";
+import type { ActivationCache } from "../models/activation-cache.js";
+import type { SpliceEvaluation } from "../ablation/splice-eval.js";
+import type { AblationSweep } from "../ablation/sweep.js";
+import { summarise } from "../models/hook-points.js";
+
+const CARD = "font-family:system-ui,sans-serif;font-size:13px;color:inherit;border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 12px;display:inline-block;max-width:100%;overflow-x:auto";
+
+function card(title: string, lines: [string, Cell][], extraHtml = ""): string {
+  const dl = lines.map(([k, v]) => `<span style="opacity:.7">${escapeHtml(k)}</span> <b>${escapeHtml(formatCell(v))}</b>`).join(" &nbsp;·&nbsp; ");
+  return `<div class="featurelab-card" style="${CARD}"><div style="font-weight:600;margin-bottom:4px">${escapeHtml(title)}</div><div>${dl}</div>${extraHtml}</div>`;
+}
+
+export function transformerBundle(m: Transformer): MimeBundle {
+  const c = m.cfg;
+  const lines: [string, Cell][] = [
+    ["layers", c.n_layers],
+    ["d_model", c.d_model],
+    ["heads", `${c.n_heads} × ${c.d_head}`],
+    ["d_mlp", c.d_mlp],
+    ["vocab", c.d_vocab],
+    ["context", c.n_ctx],
+    ["parameters", m.numParams],
+    ["unembedding", c.tied ? "tied" : "separate"],
+    ["tokenizer", m.tokenizer?.name ?? "none (token ids)"],
+  ];
+  if (m.source) lines.push(["source", m.source]);
+  const hooks = `<div style="margin-top:4px;font-size:12px"><span style="opacity:.7">hook points</span> ${escapeHtml(summarise(m.hookNames))}</div>`;
+  return { "text/html": card(`Transformer ${m.name}`, lines, hooks), "text/plain": `${m}\nhook points: ${summarise(m.hookNames)}` };
+}
+
+export function activationCacheBundle(cache: ActivationCache): MimeBundle {
+  const rows = cache.summary().map((s) => [s.hook, s.shape, s.rows] as Cell[]);
+  const caption = `ActivationCache of ${cache.model}: ${rows.length} hook point${rows.length === 1 ? "" : "s"} (.get(name) → ActivationSet)`;
+  return { "text/html": htmlTable(["hook", "shape", "rows"], rows, caption), "text/plain": `${caption}\n${textTable(["hook", "shape", "rows"], rows)}` };
+}
+
+const SPLICE_NOTES: [keyof ReturnType<SpliceEvaluation["toRecord"]>, string, string][] = [
+  ["ceScore", "CE loss score", "(CE_zero − CE_spliced)/(CE_zero − CE_clean); 1 = nothing lost"],
+  ["ceClean", "CE clean", "next-token loss of the unchanged model"],
+  ["ceSpliced", "CE spliced", "…with the reconstruction in place of the activation"],
+  ["ceZeroAblation", "CE zero-ablated", "…with the activation set to zero"],
+  ["ceDelta", "ΔCE", "CE spliced − CE clean"],
+  ["klScore", "KL score", "(KL_zero − KL_spliced)/KL_zero"],
+  ["klSpliced", "KL spliced", "mean KL(clean ‖ spliced) per token"],
+  ["klZeroAblation", "KL zero-ablated", "mean KL(clean ‖ zero-ablated) per token"],
+  ["l2Ratio", "L2 ratio", "mean ‖x̂‖/‖x‖"],
+  ["l0", "L0", "mean active features per token"],
+  ["tokens", "tokens", "tokens evaluated (ignored positions excluded)"],
+];
+
+export function spliceEvalBundle(e: SpliceEvaluation): MimeBundle {
+  const rec = e.toRecord();
+  const rows = SPLICE_NOTES.map(([k, name, note]) => [name, rec[k] as Cell, note]);
+  const caption = `Dictionary spliced in at ${e.hook}`;
+  return { "text/html": htmlTable(["metric", "value", "meaning"], rows, caption, 50), "text/plain": `${caption}\n${textTable(["metric", "value", "meaning"], rows)}` };
+}
+
+export function ablationSweepBundle(s: AblationSweep, maxRows = 40): MimeBundle {
+  const columns = ["unit", "hook", "index", "metric", "clean", "ablated", "delta"];
+  const rows = s.rows.map((r) => [r.unit, r.hook, r.index, r.metric, r.clean, r.ablated, r.delta] as Cell[]);
+  const caption = `${s.mode}-ablation of ${s.units.length} ${s.target} over ${s.documents} documents (${s.rows.length} rows; .table() → arquero)`;
+  return { "text/html": htmlTable(columns, rows, caption, maxRows), "text/plain": `${caption}\n${textTable(columns, rows, maxRows)}` };
+}
