@@ -24,6 +24,24 @@ interface Entry {
   hasHeads: boolean;
 }
 
+/** Host copy of C-order `data` of `shape` into a zero-filled array of the (no smaller) `target` shape. */
+function padHost(data: Float32Array, shape: number[], target: number[]): Float32Array {
+  if (shape.every((d, i) => d === target[i])) return data;
+  const out = new Float32Array(target.reduce((a, b) => a * b, 1));
+  const last = shape.length - 1;
+  const copy = (axis: number, from: number, to: number) => {
+    if (axis === last) {
+      out.set(data.subarray(from, from + shape[last]), to);
+      return;
+    }
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const innerT = target.slice(axis + 1).reduce((a, b) => a * b, 1);
+    for (let i = 0; i < shape[axis]; i++) copy(axis + 1, from + i * inner, to + i * innerT);
+  };
+  copy(0, 0, 0);
+  return out;
+}
+
 /** Rows a chunk contributes: valid positions of each document (lengths may exceed the width: all valid). */
 function validRows(c: Chunk, hasPositions: boolean): number {
   return hasPositions ? c.lengths.reduce((s, l) => s + Math.min(l, c.shape[1]), 0) : c.shape[0];
@@ -60,7 +78,13 @@ export class ActivationCache {
       e = { chunks: [], perm, hasPositions: pAxis !== undefined, hasHeads: headAxis(name) !== undefined && t.rank === 4 };
       this.entries.set(name, e);
     }
-    e.chunks.push({ data: Float32Array.from(data), shape, start, lengths });
+    const copy = Float32Array.from(data);
+    if (pAxis !== undefined) {
+      // Padded positions were computed from pad tokens: zero them so tensor() shows nothing there.
+      const T = shape[1], rowSize = copy.length / (shape[0] * T);
+      lengths.forEach((len, b) => len < T && copy.fill(0, (b * T + len) * rowSize, (b + 1) * T * rowSize));
+    }
+    e.chunks.push({ data: copy, shape, start, lengths });
   }
 
   /** Hook points recorded. */
@@ -78,12 +102,17 @@ export class ActivationCache {
     return e;
   }
 
+  /** Stored shape of the whole entry: documents summed, every other axis the widest of its batches. */
+  private storedShape(e: Entry): number[] {
+    const shape = e.chunks[0].shape.map((_, i) => (i === 0 ? 0 : Math.max(...e.chunks.map((c) => c.shape[i]))));
+    shape[0] = e.chunks.reduce((s, c) => s + c.shape[0], 0);
+    return shape;
+  }
+
   /** Shape of a cached activation in the model's layout, documents padded to the longest. */
   shape(name: string): number[] {
     const e = this.entry(name);
-    const stored = e.chunks[0].shape.slice();
-    stored[0] = e.chunks.reduce((s, c) => s + c.shape[0], 0);
-    if (e.hasPositions) stored[1] = Math.max(...e.chunks.map((c) => c.shape[1]));
+    const stored = this.storedShape(e);
     const model = new Array(stored.length);
     e.perm.forEach((p, i) => (model[p] = stored[i]));
     return model;
@@ -92,13 +121,9 @@ export class ActivationCache {
   /** The activation as one tensor in the model's layout (padded positions hold zeros); dispose it when done. */
   tensor(name: string): tf.Tensor {
     const e = this.entry(name);
+    const full = this.storedShape(e);
     return tf.tidy(() => {
-      const width = e.hasPositions ? Math.max(...e.chunks.map((c) => c.shape[1])) : 0;
-      const parts = e.chunks.map((c) => {
-        const t = tf.tensor(c.data, c.shape);
-        if (!e.hasPositions || c.shape[1] === width) return t;
-        return tf.pad(t, c.shape.map((_, i) => (i === 1 ? [0, width - c.shape[1]] : [0, 0])) as [number, number][]);
-      });
+      const parts = e.chunks.map((c) => tf.tensor(padHost(c.data, c.shape, [c.shape[0], ...full.slice(1)]), [c.shape[0], ...full.slice(1)]));
       const stored = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
       const inverse = e.perm.map((_, i) => e.perm.indexOf(i));
       return inverse.every((p, i) => p === i) ? stored : tf.transpose(stored, inverse);
@@ -112,7 +137,8 @@ export class ActivationCache {
    */
   get(name: string, opts: { head?: number } = {}): ActivationSet {
     const e = this.entry(name);
-    const rest = e.chunks[0].shape.slice(e.hasPositions ? 2 : 1);
+    const full = this.storedShape(e);
+    const rest = full.slice(e.hasPositions ? 2 : 1);
     let dim = rest.reduce((a, b) => a * b, 1);
     let offset = 0;
     if (opts.head !== undefined) {
@@ -133,12 +159,14 @@ export class ActivationCache {
     let r = 0;
     for (const c of e.chunks) {
       const T = e.hasPositions ? c.shape[1] : 1;
-      const rowSize = c.data.length / (c.shape[0] * T);
+      // Batches of shorter documents have narrower key axes (attention patterns): pad them to the widest.
+      const data = padHost(c.data, c.shape, [c.shape[0], ...(e.hasPositions ? [T] : []), ...rest]);
+      const rowSize = data.length / (c.shape[0] * T);
       for (let b = 0; b < c.shape[0]; b++) {
         const len = e.hasPositions ? Math.min(c.lengths[b], T) : 1;
         for (let t = 0; t < len; t++) {
           const at = (b * T + t) * rowSize + offset;
-          vectors.set(c.data.subarray(at, at + dim), r * dim);
+          vectors.set(data.subarray(at, at + dim), r * dim);
           document[r] = c.start + b;
           position[r] = t;
           if (docs) {
