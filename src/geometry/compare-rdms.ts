@@ -158,8 +158,8 @@ export function compareVectors(x0: Float64Array, y0: Float64Array, method: Compa
     case "corr_cov": {
       const K = Math.round((1 + Math.sqrt(1 + 8 * x0.length)) / 2);
       const { sigma, matrix } = sigmaOf(opts.sigmaK, K);
-      const cx = method === "corr_cov" ? minus(x, mean(x)) : x, cy = method === "corr_cov" ? minus(y, mean(y)) : y;
-      return covWeightedCosine(cx, cy, keep, K, sigma, matrix);
+      const corr = method === "corr_cov";
+      return covWeightedCosine(x, y, keep, K, sigma, matrix, corr ? mean(x) : 0, corr ? mean(y) : 0);
     }
   }
 }
@@ -224,10 +224,6 @@ function mean(x: Float64Array): number {
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i];
   return s / x.length;
-}
-
-function minus(x: Float64Array, m: number): Float64Array {
-  return x.map((v) => v - m);
 }
 
 function clamp(t: number): number {

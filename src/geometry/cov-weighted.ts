@@ -12,7 +12,8 @@
 
 /**
  * Whitened cosine of two RDM vectors of K conditions with the same kept pairs (`keep[p]` = 1).
- * `x` and `y` hold only the kept pairs, in order (already mean-removed for corr_cov).
+ * `x` and `y` hold only the kept pairs, in order; `shiftX`/`shiftY` are subtracted from them first
+ * (their means, for corr_cov).
  */
 export function covWeightedCosine(
   x: Float64Array,
@@ -21,50 +22,63 @@ export function covWeightedCosine(
   K: number,
   sigmaK: Float64Array | null,
   sigmaIsMatrix: boolean,
+  shiftX = 0,
+  shiftY = 0,
 ): number {
-  if (sigmaK && sigmaIsMatrix) return vWeightedCosine(x, y, keep, K, sigmaK);
-  const gx = centredSecondMoment(x, keep, K, sigmaK);
-  const gy = centredSecondMoment(y, keep, K, sigmaK);
-  return weightedCosine(gx, gy);
+  if (sigmaK && sigmaIsMatrix) return vWeightedCosine(x.map((v) => v - shiftX), y.map((v) => v - shiftY), keep, K, sigmaK);
+  const ax = centring(x, shiftX, keep, K), ay = centring(y, shiftY, keep, K);
+  const sd = sigmaK ? sigmaK.map(Math.sqrt) : null;
+  // Stream over the entries of the two centred second-moment matrices: off-diagonal entries count
+  // twice (weight √2 each, as rsatoolbox), diagonal entries once.
+  let xy = 0, xx = 0, yy = 0;
+  for (let i = 0, p = 0, q = 0; i < K; i++) {
+    const axi = ax[i], ayi = ay[i];
+    for (let j = i + 1; j < K; j++, q++) {
+      if (keep && !keep[q]) continue;
+      let gx = -0.5 * (x[p] - shiftX) - axi - ax[j];
+      let gy = -0.5 * (y[p] - shiftY) - ayi - ay[j];
+      p++;
+      if (sd) {
+        const s = sd[i] * sd[j];
+        gx /= s;
+        gy /= s;
+      }
+      xy += 2 * gx * gy;
+      xx += 2 * gx * gx;
+      yy += 2 * gy * gy;
+    }
+  }
+  for (let k = 0; k < K; k++) {
+    const s = sd ? sd[k] * sd[k] : 1;
+    const gx = (-2 * ax[k]) / s, gy = (-2 * ay[k]) / s;
+    xy += gx * gy;
+    xx += gx * gx;
+    yy += gy * gy;
+  }
+  return xx > 0 && yy > 0 ? xy / Math.sqrt(xx) / Math.sqrt(yy) : 0; // rsatoolbox: 0 for a zero vector
 }
 
-/** [off-diagonal entries (kept pairs)…, diagonal entries…] of the centred, scaled −½D; off-diagonals ×√2. */
-function centredSecondMoment(v: Float64Array, keep: Uint8Array | null, K: number, sigmaK: Float64Array | null): Float64Array {
-  const m = v.length;
-  const out = new Float64Array(m + K);
+/**
+ * The a_k of the double-centring G_ij − a_i − a_j (G_kk − 2a_k) of G = −½(D − shift), diagonal 0:
+ * row mean − grand mean / 2 for a full RDM, a least-squares fit over the kept pairs otherwise.
+ */
+function centring(v: Float64Array, shift: number, keep: Uint8Array | null, K: number): Float64Array {
   const rowSum = new Float64Array(K);
   const degree = new Float64Array(K);
   for (let i = 0, p = 0, q = 0; i < K; i++) {
     for (let j = i + 1; j < K; j++, q++) {
       if (keep && !keep[q]) continue;
-      const g = -0.5 * v[p++];
+      const g = -0.5 * (v[p++] - shift);
       rowSum[i] += g;
       rowSum[j] += g;
       degree[i]++;
       degree[j]++;
     }
   }
-  let a: Float64Array;
-  if (!keep) {
-    // Full matrix: a_k = rowmean_k − grandmean/2 (the diagonal of −½D is 0).
-    let total = 0;
-    for (let k = 0; k < K; k++) total += rowSum[k];
-    a = rowSum.map((s) => s / K - total / (K * K) / 2);
-  } else {
-    a = solveCentring(rowSum, degree, keep, K);
-  }
-  const sd = sigmaK ? sigmaK.map(Math.sqrt) : null;
-  for (let i = 0, p = 0, q = 0; i < K; i++) {
-    const ai = a[i];
-    for (let j = i + 1; j < K; j++, q++) {
-      if (keep && !keep[q]) continue;
-      let g = -0.5 * v[p] - ai - a[j];
-      if (sd) g /= sd[i] * sd[j];
-      out[p++] = g * Math.SQRT2;
-    }
-  }
-  for (let k = 0; k < K; k++) out[m + k] = (-2 * a[k]) / (sd ? sd[k] * sd[k] : 1);
-  return out;
+  if (keep) return solveCentring(rowSum, degree, keep, K);
+  let total = 0;
+  for (let k = 0; k < K; k++) total += rowSum[k];
+  return rowSum.map((s) => s / K - total / (K * K) / 2);
 }
 
 /**
@@ -120,16 +134,6 @@ function vWeightedCosine(x: Float64Array, y: Float64Array, keep: Uint8Array | nu
     yy += y[p] * vy[p];
   }
   return xx > 0 && yy > 0 ? xy / Math.sqrt(xx) / Math.sqrt(yy) : 0;
-}
-
-function weightedCosine(a: Float64Array, b: Float64Array): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa) / Math.sqrt(bb) : 0; // rsatoolbox: 0 for a zero vector
 }
 
 /** Visit kept pairs: p counts kept pairs only (the index into compacted vectors). */

@@ -29,29 +29,33 @@ export function sortOrder(values: Float64Array): { order: Int32Array; hi: Uint32
   const n = values.length;
   const bits = new Uint32Array(values.buffer, values.byteOffset, n * 2);
   let hi = new Uint32Array(n), mid = new Uint16Array(n), idx = new Int32Array(n);
+  // The three digit histograms are counted while the keys are built (one read of the input).
+  const c0 = new Int32Array(65536), c1 = new Int32Array(65536), c2 = new Int32Array(65536);
   for (let i = 0; i < n; i++) {
     const h = bits[2 * i + 1], l = bits[2 * i];
+    let kh: number, km: number;
     if (h === 0x80000000 && l === 0) {
-      hi[i] = 0x80000000; // −0 sorts (and ties) with +0
-      mid[i] = 0;
+      kh = 0x80000000; // −0 sorts (and ties) with +0
+      km = 0;
     } else if (h & 0x80000000) {
-      hi[i] = ~h >>> 0; // negative: flip every bit
-      mid[i] = ~l >>> 16;
+      kh = ~h >>> 0; // negative: flip every bit
+      km = ~l >>> 16;
     } else {
-      hi[i] = (h | 0x80000000) >>> 0; // positive: set the sign bit
-      mid[i] = l >>> 16;
+      kh = (h | 0x80000000) >>> 0; // positive: set the sign bit
+      km = l >>> 16;
     }
+    hi[i] = kh;
+    mid[i] = km;
     idx[i] = i;
+    c0[km]++;
+    c1[kh & 0xffff]++;
+    c2[kh >>> 16]++;
   }
   let hi2 = new Uint32Array(n), mid2 = new Uint16Array(n), idx2 = new Int32Array(n);
-  const count = new Int32Array(65536);
   // Pass 0 sorts by mid; passes 1 and 2 by the low and high halves of hi (written out: V8 keeps
   // these loops tight only without a per-element callback).
   for (let pass = 0; pass < 3; pass++) {
-    count.fill(0);
-    if (pass === 0) for (let i = 0; i < n; i++) count[mid[i]]++;
-    else if (pass === 1) for (let i = 0; i < n; i++) count[hi[i] & 0xffff]++;
-    else for (let i = 0; i < n; i++) count[hi[i] >>> 16]++;
+    const count = pass === 0 ? c0 : pass === 1 ? c1 : c2;
     if (n === 0 || count.includes(n)) continue; // every key has the same digit
     let s = 0;
     for (let d = 0; d < 65536; d++) {
@@ -129,7 +133,55 @@ export function rankInfo(values: Float64Array): RankInfo {
 const SMALL = 4096;
 
 function rankFinite(values: Float64Array): RankInfo {
-  return values.length < SMALL ? rankSmall(values) : rankLarge(values);
+  if (values.length < SMALL) return rankSmall(values);
+  return rankFewDistinct(values, 64) ?? rankLarge(values);
+}
+
+/**
+ * Vectors with few distinct values (categorical model RDMs): one pass assigning each entry its
+ * value's slot, no sort of the entries. Gives up (null) at the (max+1)-th distinct value.
+ */
+function rankFewDistinct(values: Float64Array, max: number): RankInfo | null {
+  const n = values.length;
+  const distinct: number[] = [];
+  const slot = new Uint8Array(n);
+  let last = -1;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (last >= 0 && distinct[last] === v) {
+      slot[i] = last;
+      continue;
+    }
+    last = distinct.indexOf(v); // === : −0 and +0 share a slot
+    if (last < 0) {
+      if (distinct.length === max) return null;
+      last = distinct.push(v) - 1;
+    }
+    slot[i] = last;
+  }
+  const unique = distinct.length;
+  const byValue = distinct.map((_, k) => k).sort((a, b) => distinct[a] - distinct[b]);
+  const rankOfSlot = new Int32Array(unique);
+  byValue.forEach((k, r) => (rankOfSlot[k] = r));
+  const dense = new Int32Array(n);
+  const count = new Int32Array(unique);
+  for (let i = 0; i < n; i++) count[(dense[i] = rankOfSlot[slot[i]])]++;
+  const starts = new Int32Array(unique + 1);
+  let tiedPairs = 0;
+  for (let d = 0; d < unique; d++) {
+    starts[d + 1] = starts[d] + count[d];
+    tiedPairs += (count[d] * (count[d] - 1)) / 2;
+  }
+  const average = new Float64Array(n);
+  const order = new Int32Array(n);
+  const next = starts.slice(0, unique);
+  const mid = Float64Array.from({ length: unique }, (_, d) => starts[d] + (count[d] + 1) / 2);
+  for (let i = 0; i < n; i++) {
+    const d = dense[i];
+    average[i] = mid[d];
+    order[next[d]++] = i;
+  }
+  return { average, dense, unique, tiedPairs, order, starts };
 }
 
 /** Small vectors: a native sort of the values, then each value's place found by binary search. */
