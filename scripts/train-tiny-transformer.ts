@@ -21,6 +21,10 @@ const batchSize = Number(arg("batch", "32")), lr = Number(arg("lr", "1e-3")), wa
 const task = { length: 48, vocab: 64, first: 1, bos: 0, minSpan: 4, maxSpan: 20 };
 const EVAL_SEED = 1_000_003, EVAL_N = 2000;
 
+// The matrices here are tiny ([1536, 64]·[64, 256]): one OpenBLAS thread is faster than two that
+// wait on each other (measured: matMul time per step 29 vs 166 ms on a busy 2-core machine). Read
+// when the native addon loads, inside ready().
+process.env.OPENBLAS_NUM_THREADS ??= "1";
 await ready();
 const info = await engine();
 const vocab = syllableVocabulary(task.vocab);
@@ -107,6 +111,7 @@ await model.save(out, {
       final_batch_loss: Number(last.toFixed(4)),
       seconds: Number(seconds.toFixed(1)),
       engine: info.engine,
+      blas_threads: info.native?.threads,
     },
     evaluation: {
       sequences: EVAL_N,
