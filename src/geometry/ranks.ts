@@ -1,7 +1,8 @@
 // Ranks and pair counts for the rank-based RDM comparisons. An RDM of 2,000 conditions has ~2M
-// dissimilarities, so everything here is O(n log n) or better: a radix sort on the bits of the
-// float64 values (no comparator calls), and Knight's (1966) algorithm for Kendall's tau, with the
-// discordant pairs counted by a Fenwick tree over dense ranks.
+// dissimilarities, so everything here is O(n log n) or better: large vectors are ranked by a radix
+// sort on the bits of their float64 values (no comparator calls), vectors with a few distinct
+// values (categorical models) without sorting, small ones (bootstrap samples) by a native sort;
+// Kendall's tau uses Knight's (1966) algorithm, discordant pairs counted by a Fenwick tree.
 
 export interface RankInfo {
   /** Average ranks, 1-based, ties sharing the mean of their positions (scipy's rankdata "average"). */
