@@ -97,7 +97,8 @@ const describe = (r: RDM) => (r.name ? `RDM '${r.name}'` : "an RDM");
 
 // Per-vector facts worth keeping: whether it has NaN, and its ranks (over its non-NaN entries).
 const facts = new WeakMap<Float64Array, { nan: number; ranks?: RankInfo }>();
-let lastPair: { x: Float64Array; y: Float64Array; counts: PairCounts } | undefined;
+// Pair counts of the last comparisons (kendall and tau-a of the same pair share them).
+const pairs = new WeakMap<Float64Array, WeakMap<Float64Array, PairCounts>>();
 
 function factsOf(v: Float64Array) {
   let f = facts.get(v);
@@ -115,8 +116,8 @@ function ranksOf(v: Float64Array): RankInfo {
 }
 
 /**
- * Compare two RDM vectors (upper triangles of the same K). NaN pairs are dropped; ±Infinity is an
- * error. Used by compareRdms and by the inference functions on resampled vectors.
+ * Compare two RDM vectors (upper triangles of the same K). NaN pairs are dropped. Used by
+ * compareRdms and by the inference functions on resampled vectors.
  */
 export function compareVectors(x0: Float64Array, y0: Float64Array, method: CompareMethod, opts: CompareOptions = {}): number {
   if (x0.length !== y0.length) throw new InputError(undefined, `compareRdms: RDM vectors of different lengths (${x0.length}, ${y0.length})`);
@@ -174,10 +175,13 @@ function ranksFor(x0: Float64Array, y0: Float64Array, x: Float64Array, y: Float6
 }
 
 function countsOf(x0: Float64Array, y0: Float64Array, x: Float64Array, y: Float64Array, keep: Uint8Array | null): PairCounts {
-  if (lastPair && lastPair.x === x0 && lastPair.y === y0) return lastPair.counts;
-  const [rx, ry] = ranksFor(x0, y0, x, y, keep);
-  const counts = pairCounts(rx, ry);
-  lastPair = { x: x0, y: y0, counts };
+  let byY = pairs.get(x0);
+  if (!byY) pairs.set(x0, (byY = new WeakMap()));
+  let counts = byY.get(y0);
+  if (!counts) {
+    const [rx, ry] = ranksFor(x0, y0, x, y, keep);
+    byY.set(y0, (counts = pairCounts(rx, ry)));
+  }
   return counts;
 }
 
