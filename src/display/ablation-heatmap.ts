@@ -36,7 +36,8 @@ export function ablationHeatmap(sweep: AblationSweep, opts: AblationHeatmapOptio
         x: Array.from({ length: width }, (_, t) => t),
         y: labels,
         colorscale: "RdBu",
-        reversescale: metric !== "logit_diff", // red = the ablation hurts
+        // plotly's RdBu runs blue → red: red where the ablation hurts (higher loss/KL, lower logit difference).
+        reversescale: metric === "logit_diff",
         zmin: -extent,
         zmax: extent,
         zmid: 0,
