@@ -182,7 +182,7 @@ export function dimensionalityPlot(model: ToySuperposition, opts: Dimensionality
     data,
     layout: {
       title: { text: opts.title ?? `Feature dimensionality: ${model.features} features in ${model.hidden} dimensions` },
-      xaxis: { type: "log", title: { text: "1/(1−S)   ← dense | sparse →" } },
+      xaxis: { type: "log", title: { text: "1/(1−S)   ← dense | sparse →" }, tickvals: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000], ticktext: ["1", "2", "5", "10", "20", "50", "100", "200", "500", "1000", "2000", "5000", "10⁴"] },
       yaxis: { title: { text: "dimensions per feature" }, range: [-0.03, 1.1], zeroline: false },
       shapes,
       annotations,

@@ -8,6 +8,7 @@
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
+import { learningRate } from "../training/schedule.js";
 import { featureDimensionality, dimensionsPerFeature } from "../geometry/superposition.js";
 
 export interface ToySuperpositionOptions {
@@ -29,6 +30,8 @@ export interface ToySuperpositionOptions {
   lr?: number;
   /** Decoupled weight decay (default 0.01). */
   weightDecay?: number;
+  /** Learning rate kept constant (default, as the paper) or decayed to 0 over the run ("linear", "cosine"), as the colab's lr_scale options. */
+  lrDecay?: "none" | "linear" | "cosine";
   seed?: number;
   /** Record the loss every this many steps (default steps/100). */
   logEvery?: number;
@@ -183,12 +186,14 @@ export function toyStep(x: tf.Tensor3D, W: tf.Tensor3D, b: tf.Tensor3D, importan
     const err = tf.sub(out, x);
     const weighted = importance ? tf.mul(err, importance) : err;
     const perModel = withLoss ? (tf.div(tf.sum(tf.mul(weighted, err), [1, 2]), B * n) as tf.Tensor1D) : undefined; // [I]
-    // ∂L/∂y: the ReLU passes gradient where its output is positive.
-    const gy = tf.mul(tf.mul(weighted, 2 / (B * n)), tf.step(out)); // [I, B, n]
-    const gb = tf.sum(gy, 1, true); // [I, 1, n]
+    // ∂L/∂y up to the factor 2/(B·n), which is applied to the small gradients instead of this
+    // [I, B, n] tensor; the ReLU passes gradient where its output is positive.
+    const gy = tf.mul(weighted, tf.step(out));
+    const scale = 2 / (B * n);
+    const gb = tf.mul(tf.sum(gy, 1, true), scale); // [I, 1, n]
     const gh = tf.matMul(gy, WT); // [I, B, m]
     // ∂L/∂W = hᵀ·gy + ghᵀ·x
-    const gW = tf.add(tf.matMul(tf.transpose(h, [0, 2, 1]), gy), tf.matMul(tf.transpose(gh, [0, 2, 1]), x));
+    const gW = tf.mul(tf.add(tf.matMul(tf.transpose(h, [0, 2, 1]), gy), tf.matMul(tf.transpose(gh, [0, 2, 1]), x)), scale);
     return { perModel, grads: { W: gW as tf.Tensor3D, b: gb as tf.Tensor3D } };
   });
 }
@@ -237,8 +242,9 @@ export async function toySuperposition(opts: ToySuperpositionOptions = {}): Prom
       const res = toyStep(x, params.W as unknown as tf.Tensor3D, params.b as unknown as tf.Tensor3D, impT, log);
       if (res.perModel) history.push({ step, loss: Array.from(res.perModel.dataSync()) });
       // AdamW: decay the weights, then the Adam step (torch.optim.AdamW's order).
-      if (decay > 0) tf.tidy(() => Object.values(params).forEach((p) => p.assign(tf.mul(p, 1 - lr * decay))));
-      adam.apply(params, res.grads, lr);
+      const rate = learningRate(step - 1, { lr, decay: opts.lrDecay ?? "none", totalSteps: steps });
+      if (decay > 0) tf.tidy(() => Object.values(params).forEach((p) => p.assign(tf.mul(p, 1 - rate * decay))));
+      adam.apply(params, res.grads, rate);
       tf.dispose([x, ...(res.perModel ? [res.perModel] : []), res.grads.W, res.grads.b]);
       // Let a notebook's interrupt and output through now and then.
       if (step % 200 === 0) await new Promise((r) => setImmediate(r));

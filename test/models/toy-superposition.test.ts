@@ -78,6 +78,8 @@ test("the same seed trains the same model; options are checked", async () => {
   assert.deepEqual(a.featureProbability.map((p) => +p.toFixed(12)), [1, 0.1]);
   const c = await toySuperposition({ ...opts, seed: 4 });
   assert.notDeepEqual(a.weights, c.weights);
+  const decayed = await toySuperposition({ ...opts, lrDecay: "linear" });
+  assert.notDeepEqual(decayed.weights, a.weights, "a decayed learning rate takes smaller steps");
   const y = a.forward([[1, 0, 0, 0]], 0);
   assert.equal(y[0].length, 4);
   await assert.rejects(toySuperposition({ featureProbability: 0 }), /in \(0, 1\]/);
