@@ -1,8 +1,34 @@
-// The bridge to the notebook kernel. featurelab's kernel launcher puts a `display` function on
-// globalThis; outside a kernel there is none and displays fall back to text.
+// The bridge to the notebook kernel. featurelab's kernel (src/kernel) puts an object on globalThis
+// with which code in a cell displays bundles, clears its output and talks to the page over comms;
+// outside a kernel there is none and displays fall back to text.
+
+/** A message on a comm: JSON data, metadata and optional binary buffers. */
+export interface CommMessage {
+  data: unknown;
+  metadata: Record<string, unknown>;
+  buffers: Uint8Array[];
+}
+
+/** One end of a comm: a two-way channel between kernel code and code in the page. */
+export interface Comm {
+  readonly id: string;
+  readonly targetName: string;
+  send(data: unknown, opts?: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] }): void;
+  close(data?: unknown): void;
+  onMsg(handler: (m: CommMessage) => void | Promise<void>): Comm;
+  onClose(handler: (m: CommMessage) => void | Promise<void>): Comm;
+}
+
+export type CommTargetHandler = (comm: Comm, open: CommMessage) => void | Promise<void>;
 
 interface KernelBridge {
   display(content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean): void;
+  // The featurelab kernel has these; tslab's own kernel (the bridge from an older launcher) did not.
+  clearOutput?(wait?: boolean): void;
+  registerCommTarget?(name: string, handler: CommTargetHandler): void;
+  unregisterCommTarget?(name: string): void;
+  openComm?(targetName: string, data?: unknown, opts?: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] }): Comm;
+  attach?(featurelab: { represent(x: unknown): Record<string, unknown> | Promise<Record<string, unknown>> }): void;
 }
 
 const BRIDGE = "__featurelab_kernel__";
@@ -27,3 +53,36 @@ export function sendBundle(data: Record<string, unknown>, opts: { displayId?: st
   k.display({ data, metadata: {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
   return true;
 }
+
+/** Clear the cell's output (with wait, when the next output arrives: flicker-free animation). False outside a kernel. */
+export function clearOutput(opts: { wait?: boolean } = {}): boolean {
+  const k = kernel();
+  if (!k?.clearOutput) return false;
+  k.clearOutput(opts.wait ?? false);
+  return true;
+}
+
+/**
+ * Answer comms the page opens to `name` (e.g. a dashboard asking for a feature's data on click).
+ * False outside a kernel that has comms: the page then keeps to the data embedded in it.
+ */
+export function registerCommTarget(name: string, handler: CommTargetHandler): boolean {
+  const k = kernel();
+  if (!k?.registerCommTarget) return false;
+  k.registerCommTarget(name, handler);
+  return true;
+}
+
+export function unregisterCommTarget(name: string): void {
+  kernel()?.unregisterCommTarget?.(name);
+}
+
+/** Open a comm to a target the page registered; undefined outside a kernel with comms. */
+export function openComm(targetName: string, data?: unknown): Comm | undefined {
+  return kernel()?.openComm?.(targetName, data);
+}
+
+// Tell the kernel how featurelab displays values, so a cell's last value shows as fl.show shows it
+// (featurelab's own module instance: the one the notebook imported). Loaded lazily: represent.ts
+// imports most of featurelab, and this file is imported by some of it.
+kernel()?.attach?.({ represent: async (x) => (await import("./represent.js")).represent(x) });

@@ -1,0 +1,171 @@
+// Running cells: tslab's TypeScript converter and executor, wrapped so the kernel gets what tslab
+// only prints — the diagnostics, the thrown value, the last expression's value — and so compiled
+// cells carry source maps. Interrupts: a synchronous cell stops at SIGINT (the executor runs it with
+// breakOnSigint); an awaiting cell is left behind at once, or — when the code it runs listens for
+// SIGINT itself, as featurelab's fit does — given a few seconds to stop cleanly and finish.
+import { createRequire } from "node:module";
+import { dirname, relative, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import vm from "node:vm";
+import type { ConvertResult, Converter } from "tslab/dist/converter.js";
+import type { Executor } from "tslab/dist/executor.js";
+import type { QuickInfo } from "@tslab/typescript-for-tslab";
+import { compileError, interruptError, runtimeError, type Diagnostic, type ErrorContent } from "./errors.js";
+import { installSourceMaps, register, takeMaps } from "./source-maps.js";
+import { typescript } from "./typescript.js";
+
+const require = createRequire(import.meta.url);
+
+export type Outcome = { status: "ok"; result?: { value: unknown } } | { status: "error"; error: ErrorContent; interrupted: boolean };
+
+/** How long a cell whose code listens for SIGINT may take to stop after an interrupt. */
+const COOPERATIVE_GRACE_MS = 10_000;
+/** The executor's wrappers around a cell (columns added on the compiled code's first line). */
+const SYNC_PREFIX = "(function(exports, require) { ";
+const ASYNC_PREFIX = "(async function(exports, require) { ";
+const ABANDONED = "Interrupted asynchronously";
+
+interface Run {
+  id: string;
+  label: string;
+  code: string;
+  diagnostics?: Diagnostic[];
+  printed: string[];
+  thrown?: { value: unknown };
+  result?: { value: unknown };
+}
+
+export class Execution {
+  private readonly executor: Executor;
+  private readonly node: Converter;
+  private browser?: Converter;
+  private run?: Run;
+  private seq = 0;
+  private abandoned = false;
+  private interruptPending = false;
+  private graceTimer?: NodeJS.Timeout;
+
+  constructor(readonly cwd: string = process.cwd()) {
+    installSourceMaps();
+    const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
+    const { createExecutor } = require("tslab/dist/executor.js") as typeof import("tslab/dist/executor.js");
+    const real = createConverter({ isJS: false, isBrowser: false });
+    this.node = { ...real, convert: (prevDecl, src) => this.converted(real.convert(prevDecl, src)) };
+    const browser = () => (this.browser ??= createConverter({ isJS: false, isBrowser: true }));
+    const convs = {
+      node: this.node,
+      get browser() {
+        return browser();
+      },
+      close: () => {
+        real.close();
+        this.browser?.close();
+      },
+    };
+    this.executor = createExecutor(cwd, convs, {
+      log: (value: unknown) => {
+        if (this.run) this.run.result = { value };
+      },
+      error: (...args: unknown[]) => {
+        if (!this.run) return;
+        if (args[0] === "%s%d:%d - %s") this.run.printed.push(`${args[1]}${args[2]}:${args[3]} - ${args[4]}`);
+        else this.run.thrown = { value: args[0] };
+      },
+    });
+  }
+
+  /** Tag each compiled cell with a sourceURL and remember its source maps (and those of local files it imports). */
+  private converted(r: ConvertResult): ConvertResult {
+    const run = this.run;
+    if (!run) return r;
+    if (r.diagnostics.length > 0) run.diagnostics = r.diagnostics as Diagnostic[];
+    if (r.output) {
+      const maps = takeMaps(r.output);
+      const compiledLines = r.output.split("\n").length;
+      register(run.id, { label: run.label, source: run.code, maps, firstLineShift: (r.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length, lineShift: 1, compiledLines });
+      r.output += `//# sourceURL=${run.id}\n`;
+    }
+    for (const side of r.sideOutputs ?? []) {
+      const maps = takeMaps(side.data);
+      const rel = relative(this.cwd, side.path);
+      const file = maps?.source ? resolve(this.cwd, "outDir", dirname(rel), maps.source) : side.path;
+      let source = "";
+      try {
+        source = readFileSync(file, "utf8");
+      } catch {}
+      register(side.path, { label: relative(this.cwd, file), source, maps, firstLineShift: 0, lineShift: 0 });
+    }
+    return r;
+  }
+
+  /** Compile and run a cell. `label` names it in tracebacks ("Cell In[3]"). */
+  async execute(code: string, label: string): Promise<Outcome> {
+    const run: Run = { id: `featurelab-cell-${++this.seq}`, label, code, printed: [] };
+    this.run = run;
+    this.abandoned = false;
+    this.interruptPending = false;
+    let ok: boolean;
+    try {
+      ok = await this.executor.execute(code);
+    } catch (err) {
+      ok = false;
+      run.thrown = { value: err };
+    } finally {
+      clearTimeout(this.graceTimer);
+      this.run = undefined;
+    }
+    if (ok) return { status: "ok", result: run.result };
+    if (run.diagnostics?.length) return { status: "error", error: compileError(run.diagnostics, { label, source: code, cwd: this.cwd }), interrupted: false };
+    const thrown = run.thrown?.value;
+    if (this.abandoned && thrown instanceof Error && thrown.message === ABANDONED) {
+      return { status: "error", error: interruptError("the cell was interrupted while it awaited; what it started may still run in the background"), interrupted: true };
+    }
+    if ((thrown as NodeJS.ErrnoException | undefined)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
+      return { status: "error", error: interruptError("the cell was interrupted"), interrupted: true };
+    }
+    if (run.thrown) return { status: "error", error: runtimeError(thrown), interrupted: false };
+    const evalue = run.printed.join("\n") || "the cell failed";
+    return { status: "error", error: { ename: "TSError", evalue, traceback: [evalue] }, interrupted: false };
+  }
+
+  get running(): boolean {
+    return this.run !== undefined;
+  }
+
+  /** SIGINT: stop the running cell (see the file's comment). */
+  interrupt(): void {
+    if (!this.run) return;
+    const others = process.listenerCount("SIGINT") - 1;
+    if (others > 0 && !this.interruptPending) {
+      this.interruptPending = true;
+      this.graceTimer = setTimeout(() => this.abandon(), COOPERATIVE_GRACE_MS);
+      return;
+    }
+    this.abandon();
+  }
+
+  private abandon() {
+    if (!this.run) return;
+    this.abandoned = true;
+    this.executor.interrupt();
+  }
+
+  /** Evaluate an expression against the cells' variables without type checking (user_expressions). */
+  evaluate(expression: string): unknown {
+    const ts = typescript();
+    const js = ts.transpile(expression, { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None }).replace(/;\s*$/, "");
+    return vm.runInThisContext(`with (__tslab__.exports) { ${js} }`);
+  }
+
+  complete(code: string, position: number) {
+    return this.executor.complete(code, position);
+  }
+
+  inspect(code: string, position: number): QuickInfo | undefined {
+    return this.executor.inspect(code, position);
+  }
+
+  close(): void {
+    this.executor.close();
+  }
+}

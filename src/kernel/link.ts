@@ -1,0 +1,94 @@
+// The main thread's end of the I/O thread: requests come in, replies and IOPub messages go out.
+import { writeSync } from "node:fs";
+import { format } from "node:util";
+import { Worker } from "node:worker_threads";
+import type { IoOptions, ToIo, ToMain } from "./io-thread.js";
+import { newHeader, readConnectionFile, type Channel, type ConnectionInfo, type Envelope, type Message } from "./wire.js";
+
+/** The kernel's own log: the process's real stderr (the Jupyter server's log), never a cell. */
+export function kernelLog(...args: unknown[]): void {
+  try {
+    writeSync(2, `featurelab kernel: ${format(...args)}\n`);
+  } catch {}
+}
+
+export type Parent = Message["parent_header"];
+
+export interface LinkHandlers {
+  request(channel: "shell" | "control", env: Envelope): void;
+  exit(reason: string): void;
+}
+
+export class Link {
+  private readonly worker: Worker;
+  private barriers = new Map<number, () => void>();
+  private nextBarrier = 0;
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly options: IoOptions,
+    handlers: LinkHandlers,
+  ) {
+    // The worker's stdio is not piped through process.stdout/stderr, which cells capture.
+    this.worker = new Worker(new URL("./io-thread.js", import.meta.url), { workerData: options, stdout: true, stderr: true });
+    this.worker.stdout.on("data", (d: Buffer) => writeSync(1, d));
+    this.worker.stderr.on("data", (d: Buffer) => writeSync(2, d));
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.on("message", (m: ToMain) => {
+        if (m.op === "ready") resolve();
+        else if (m.op === "fatal") reject(new Error(m.error));
+        else if (m.op === "request") handlers.request(m.channel, m.env);
+        else if (m.op === "barrier") this.barriers.get(m.id)?.(), this.barriers.delete(m.id);
+        else if (m.op === "exit") handlers.exit(m.reason);
+      });
+      this.worker.on("error", (err) => {
+        kernelLog("the I/O thread failed:", err);
+        reject(err);
+        process.exit(1);
+      });
+    });
+  }
+
+  get connection(): ConnectionInfo {
+    return readConnectionFile(this.options.connectionFile);
+  }
+
+  private post(m: ToIo) {
+    this.worker.postMessage(m);
+  }
+
+  message(msgType: string, content: Record<string, unknown>, parent: Parent, extra: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] } = {}): Message {
+    return { header: newHeader(msgType, this.options.session), parent_header: parent, metadata: extra.metadata ?? {}, content, buffers: extra.buffers ?? [] };
+  }
+
+  /** A reply to `request` on the channel it came from. */
+  reply(channel: Channel, request: Envelope, msgType: string, content: Record<string, unknown>, metadata: Record<string, unknown> = {}): void {
+    this.send(channel, { idents: request.idents, msg: this.message(msgType, content, request.msg.header, { metadata }) });
+  }
+
+  /** An IOPub message (status, outputs, comm messages), caused by `parent`. */
+  publish(msgType: string, content: Record<string, unknown>, parent: Parent, extra: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] } = {}): void {
+    this.send("iopub", { idents: [Buffer.from(msgType)], msg: this.message(msgType, content, parent, extra) });
+  }
+
+  stream(name: "stdout" | "stderr", text: string, parent: Parent): void {
+    this.post({ op: "stream", name, text, parent });
+  }
+
+  send(channel: Channel, env: Envelope): void {
+    this.post({ op: "send", channel, env });
+  }
+
+  /** Resolves once every request the I/O thread had received when this was called has been delivered. */
+  barrier(): Promise<void> {
+    const id = this.nextBarrier++;
+    return new Promise((resolve) => {
+      this.barriers.set(id, resolve);
+      this.post({ op: "barrier", id });
+    });
+  }
+
+  ackInterrupt(): void {
+    this.post({ op: "interrupt-ack" });
+  }
+}

@@ -1,0 +1,48 @@
+// The featurelab kernel: a Jupyter kernel for TypeScript. tslab compiles and runs the cells; this
+// kernel speaks the whole Jupyter protocol around them. The main thread runs cells and answers the
+// shell channel (shell.ts); a worker thread owns the sockets (io-thread.ts). Started by
+// jupyter/kernels/featurelab/launch.cjs with the connection file Jupyter wrote.
+import { randomUUID } from "node:crypto";
+import { Execution } from "./execution.js";
+import { History } from "./history.js";
+import { kernelLog, Link } from "./link.js";
+import { Shell } from "./shell.js";
+import { installStackTraces } from "./source-maps.js";
+
+export async function start(connectionFile: string): Promise<void> {
+  let shell: Shell | undefined;
+  let exec: Execution | undefined;
+  const parentPid = Number(process.env.JPY_PARENT_PID);
+  const link = new Link(
+    { connectionFile, session: randomUUID(), parentPid: parentPid > 1 ? parentPid : undefined },
+    {
+      request: (channel, env) => shell!.request(channel, env),
+      exit: (reason) => {
+        kernelLog(`exiting: ${reason}`);
+        try {
+          exec?.close();
+        } catch {}
+        process.exit(0);
+      },
+    },
+  );
+  installStackTraces();
+  exec = new Execution(process.cwd());
+  shell = new Shell(link, exec, new History());
+
+  // Interrupt: tell the I/O thread the main thread heard it, then stop the running cell.
+  process.on("SIGINT", () => {
+    link.ackInterrupt();
+    exec!.interrupt();
+  });
+  // What cells start and do not await must not end the kernel when it fails.
+  process.on("uncaughtException", (err) => shell!.report(err, "uncaught exception"));
+  process.on("unhandledRejection", (reason) => shell!.report(reason, "unhandled promise rejection"));
+
+  try {
+    await link.ready;
+  } catch (err) {
+    kernelLog((err as Error).message);
+    process.exit(1);
+  }
+}

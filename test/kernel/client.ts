@@ -1,0 +1,217 @@
+// A small Jupyter client for the kernel tests: starts the featurelab kernel from its kernelspec's
+// launcher with a connection file of its own, speaks the wire protocol over ZeroMQ (signed with
+// HMAC-SHA256), and stops the kernel by its PID (shutdown_request, then SIGKILL after a timeout).
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const zmq = require("zeromq") as typeof import("zeromq");
+
+export const root = join(import.meta.dirname, "..", "..");
+export const LAUNCHER = join(root, "jupyter", "kernels", "featurelab", "launch.cjs");
+
+export interface Msg {
+  header: { msg_id: string; msg_type: string; session: string; date: string; username: string; version: string };
+  parent_header: { msg_id?: string; msg_type?: string };
+  metadata: Record<string, any>;
+  content: Record<string, any>;
+  buffers: Buffer[];
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve) => {
+      const s = createServer();
+      s.listen(0, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** True while a process with this PID exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return cond();
+}
+
+export interface StartOptions {
+  /** The kernel's working directory (the notebook's folder). */
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export class KernelClient {
+  readonly session = randomUUID();
+  private shell = new zmq.Dealer({ routingId: `shell-${this.session}` });
+  private control = new zmq.Dealer({ routingId: `control-${this.session}` });
+  private iopub = new zmq.Subscriber();
+  private hb = new zmq.Request();
+  private replies = new Map<string, Msg>();
+  /** IOPub messages by the msg_id of the request that caused them. */
+  readonly iopubByParent = new Map<string, Msg[]>();
+  readonly iopubAll: Msg[] = [];
+  private closed = false;
+  stderr = "";
+
+  private constructor(
+    readonly proc: ChildProcess,
+    private readonly dir: string,
+    readonly ports: Record<string, number>,
+    private readonly key: string,
+  ) {}
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  static async start(opts: StartOptions = {}): Promise<KernelClient> {
+    const dir = mkdtempSync(join(tmpdir(), "featurelab-kernel-test-"));
+    const [shell_port, iopub_port, stdin_port, control_port, hb_port] = await freePorts(5);
+    const ports = { shell_port, iopub_port, stdin_port, control_port, hb_port };
+    const key = randomBytes(16).toString("hex");
+    const file = join(dir, "connection.json");
+    writeFileSync(file, JSON.stringify({ ...ports, ip: "127.0.0.1", transport: "tcp", signature_scheme: "hmac-sha256", key, kernel_name: "featurelab" }));
+    const proc = spawn(process.execPath, [LAUNCHER, file], {
+      cwd: opts.cwd ?? dir,
+      env: { ...process.env, JPY_PARENT_PID: String(process.pid), FEATURELAB_HISTORY_DIR: "", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const kc = new KernelClient(proc, dir, ports, key);
+    proc.stdout!.on("data", (d) => (kc.stderr += d));
+    proc.stderr!.on("data", (d) => (kc.stderr += d));
+    kc.shell.connect(`tcp://127.0.0.1:${shell_port}`);
+    kc.control.connect(`tcp://127.0.0.1:${control_port}`);
+    kc.iopub.connect(`tcp://127.0.0.1:${iopub_port}`);
+    kc.iopub.subscribe();
+    kc.hb.connect(`tcp://127.0.0.1:${hb_port}`);
+    kc.hb.receiveTimeout = 2000;
+    void kc.listen(kc.shell);
+    void kc.listen(kc.control);
+    void kc.listen(kc.iopub);
+    // Ready: a kernel_info reply, and IOPub delivering (ZeroMQ's slow joiner: ask until a status arrives).
+    const end = Date.now() + 60_000;
+    while (Date.now() < end) {
+      if (proc.exitCode !== null) throw new Error(`the kernel exited (${proc.exitCode}):\n${kc.stderr}`);
+      const id = kc.send("shell", "kernel_info_request", {});
+      const got = await waitFor(() => kc.replies.has(id) && (kc.iopubByParent.get(id)?.length ?? 0) > 0, 1000);
+      if (got) return kc;
+    }
+    await kc.stop();
+    throw new Error(`the kernel did not answer kernel_info within 60 s:\n${kc.stderr}`);
+  }
+
+  private sign(parts: string[]): string {
+    const h = createHmac("sha256", this.key);
+    for (const p of parts) h.update(p);
+    return h.digest("hex");
+  }
+
+  private async listen(socket: InstanceType<typeof zmq.Dealer> | InstanceType<typeof zmq.Subscriber>) {
+    try {
+      for await (const frames of socket) {
+        const at = frames.findIndex((f) => f.toString() === "<IDS|MSG>");
+        const parts = frames.slice(at + 2, at + 6).map((f) => f.toString());
+        if (frames[at + 1].toString() !== this.sign(parts)) throw new Error("bad signature from the kernel");
+        const [header, parent_header, metadata, content] = parts.map((p) => JSON.parse(p));
+        const msg: Msg = { header, parent_header, metadata, content, buffers: frames.slice(at + 6) };
+        if (socket === this.iopub) {
+          this.iopubAll.push(msg);
+          const id = parent_header.msg_id ?? "";
+          if (!this.iopubByParent.has(id)) this.iopubByParent.set(id, []);
+          this.iopubByParent.get(id)!.push(msg);
+        } else this.replies.set(parent_header.msg_id, msg);
+      }
+    } catch (err) {
+      if (!this.closed) throw err;
+    }
+  }
+
+  /** Send a request; returns its msg_id. */
+  send(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, buffers: Buffer[] = []): string {
+    const header = { msg_id: randomUUID(), session: this.session, username: "test", date: new Date().toISOString(), msg_type: msgType, version: "5.3" };
+    const parts = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
+    void (channel === "shell" ? this.shell : this.control).send(["<IDS|MSG>", this.sign(parts), ...parts, ...buffers]);
+    return header.msg_id;
+  }
+
+  async reply(msgId: string, timeoutMs = 30_000): Promise<Msg> {
+    if (!(await waitFor(() => this.replies.has(msgId), timeoutMs, 10))) throw new Error(`no reply to ${msgId} within ${timeoutMs} ms\n${this.stderr}`);
+    return this.replies.get(msgId)!;
+  }
+
+  /** The IOPub messages a request caused, once its idle status has arrived. */
+  async outputs(msgId: string, timeoutMs = 30_000): Promise<Msg[]> {
+    const idle = () => (this.iopubByParent.get(msgId) ?? []).some((m) => m.header.msg_type === "status" && m.content.execution_state === "idle");
+    if (!(await waitFor(idle, timeoutMs, 10))) throw new Error(`no idle status for ${msgId} within ${timeoutMs} ms\n${this.stderr}`);
+    return (this.iopubByParent.get(msgId) ?? []).filter((m) => m.header.msg_type !== "status");
+  }
+
+  async request(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, timeoutMs?: number): Promise<Msg> {
+    return this.reply(this.send(channel, msgType, content), timeoutMs);
+  }
+
+  /** Run a cell: its reply and outputs (execute_input included). */
+  async execute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; timeoutMs?: number } = {}) {
+    const id = this.sendExecute(code, opts);
+    const reply = await this.reply(id, opts.timeoutMs);
+    const outputs = await this.outputs(id, opts.timeoutMs);
+    return { id, reply, outputs, of: (type: string) => outputs.filter((m) => m.header.msg_type === type) };
+  }
+
+  sendExecute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string> } = {}): string {
+    return this.send("shell", "execute_request", {
+      code,
+      silent: opts.silent ?? false,
+      store_history: opts.store_history ?? true,
+      user_expressions: opts.user_expressions ?? {},
+      allow_stdin: false,
+      stop_on_error: opts.stop_on_error ?? true,
+    });
+  }
+
+  async heartbeat(): Promise<boolean> {
+    try {
+      await this.hb.send("ping");
+      const [echo] = await this.hb.receive();
+      return echo.toString() === "ping";
+    } catch {
+      return false;
+    }
+  }
+
+  /** Ask the kernel to shut down; SIGKILL it by PID if it has not exited within `timeoutMs`. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    if (alive(this.pid) && this.proc.exitCode === null) {
+      this.send("control", "shutdown_request", { restart: false });
+      if (!(await waitFor(() => this.proc.exitCode !== null || this.proc.signalCode !== null, timeoutMs))) {
+        try {
+          process.kill(this.pid, "SIGKILL");
+        } catch {}
+        await waitFor(() => this.proc.exitCode !== null || this.proc.signalCode !== null, 2000);
+      }
+    }
+    this.closed = true;
+    for (const s of [this.shell, this.control, this.iopub, this.hb]) s.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
