@@ -54,6 +54,9 @@ function readSource(cwd: string, file: string): string {
 
 /** TypeScript diagnostics of a cell (and of local files it imports) → one error. */
 export function compileError(diagnostics: Diagnostic[], cell: { label: string; source: string; cwd: string }): ErrorContent {
+  // With a syntax error (TS1xxx) present, the type errors that follow from it are noise.
+  const syntax = diagnostics.some((d) => d.code < 2000);
+  if (syntax) diagnostics = diagnostics.filter((d) => d.code < 2000);
   // The converter flattens a message chain into entries with the same span: put them back together.
   const groups: { d: Diagnostic; messages: string[] }[] = [];
   for (const d of diagnostics) {
@@ -62,7 +65,6 @@ export function compileError(diagnostics: Diagnostic[], cell: { label: string; s
     if (same) last.messages.push(d.messageText);
     else groups.push({ d, messages: [d.messageText] });
   }
-  const syntax = groups.every((g) => g.d.code < 2000);
   const ename = syntax ? "SyntaxError" : "TSError";
   const first = groups[0];
   const where = (d: Diagnostic) => `${d.fileName ?? cell.label}, line ${d.start.line + 1}:${d.start.character + 1}`;
