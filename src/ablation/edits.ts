@@ -113,7 +113,7 @@ export function splice(dict: Dictionary, opts: SpliceOptions = {}): HookFn {
       for (const i of opts.features) keep[i] = 0;
       const k = tf.tensor2d(keep, [1, dict.width]);
       let other: tf.Tensor | undefined;
-      if (mode === "mean") other = opts.mean ? tf.tensor2d(Float32Array.from(opts.mean), [1, dict.width]) : tf.mean(f, 0, true);
+      if (mode === "mean") other = opts.mean ? tf.tensor2d(Float32Array.from(opts.mean), [1, dict.width]) : validRowMean(f, x, ctx);
       if (mode === "resample") {
         // Another document's features at the same position.
         const perDoc = tf.reshape(f, [x.shape[0], -1, dict.width]);
@@ -125,6 +125,16 @@ export function splice(dict: Dictionary, opts: SpliceOptions = {}): HookFn {
     const out = opts.keepError ? tf.add(x, tf.sub(decoded, view.decode(view.features))) : decoded;
     return keepPositions(out, x, ctx, opts.skipPositions);
   };
+}
+
+/** Mean of feature rows (document-major, as viewAt flattens [batch, pos, …]) over valid positions only. */
+function validRowMean(f: tf.Tensor2D, x: tf.Tensor, ctx: HookContext): tf.Tensor {
+  if (positionAxis(ctx.name, x.rank) !== 1) return tf.mean(f, 0, true);
+  const B = x.shape[0], T = x.shape[1]!, rows = f.shape[0], perCell = rows / (B * T);
+  const m = new Float32Array(rows);
+  ctx.lengths.forEach((len, b) => m.fill(1, b * T * perCell, (b * T + Math.min(len, T)) * perCell));
+  const count = m.reduce((s, v) => s + v, 0);
+  return tf.div(tf.sum(tf.mul(f, tf.tensor2d(m, [rows, 1])), 0, true), count);
 }
 
 /** `edited` everywhere except at the given positions, where `x` stays. */

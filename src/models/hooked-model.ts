@@ -44,6 +44,7 @@ export interface RunResult {
   cache: ActivationCache;
   /** Token ids of each document (sequence models). */
   documents: number[][] | undefined;
+  /** Tokens in each document (sequence models; empty otherwise). */
   lengths: number[];
 }
 
@@ -103,7 +104,7 @@ export abstract class HookedModel {
         }
       }
       const logits = wantLogits ? concatPadded(outs) : undefined;
-      return { logits, cache, documents, lengths: batches.flatMap((b) => b.lengths) };
+      return { logits, cache, documents, lengths: documents ? documents.map((d) => d.length) : [] };
     } finally {
       tf.dispose(outs);
     }

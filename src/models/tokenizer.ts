@@ -176,7 +176,12 @@ export async function tokenizer(nameOrDir: string): Promise<Tokenizer> {
   let vocab = GPT2_VOCAB_SIZE;
   let bos: number | undefined;
   if (existsSync(cfgPath)) {
-    const cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
+    let cfg: Record<string, any>;
+    try {
+      cfg = JSON.parse(readFileSync(cfgPath, "utf8"));
+    } catch (e) {
+      throw new InputError(cfgPath, `is not valid JSON (${(e as Error).message})`);
+    }
     vocab = cfg.vocab_size ?? vocab;
     bos = cfg.bos_token_id ?? undefined;
   } else if (!existsSync(join(nameOrDir, "tokenizer.json"))) {

@@ -109,3 +109,17 @@ test("steering adds scale·direction at the chosen positions; scale multiplies u
   await assert.rejects(model.run([[1]], { hooks: { [hook]: steer([1, 2]) } }), /steering direction has 2 values; 'blocks\.0\.hook_resid_pre' \[1,1,4\] needs 4/);
   model.dispose();
 });
+
+test("mean-ablating a feature inside a splice uses the batch mean over valid positions, not padding", async () => {
+  await ready();
+  const model = Transformer.init({ d_model: 4, n_layers: 1, n_heads: 2, d_vocab: 10, n_ctx: 8 }, { seed: 16 });
+  const hook = "blocks.0.hook_resid_post";
+  const dict = identityDictionary(4);
+  const docs = [[1, 2, 3, 4, 5], [6, 7]]; // the second is padded with 3 positions
+  const acts = (await model.run(docs, { cache: [hook] })).cache.get(hook);
+  const mean = Array.from({ length: acts.numRows }, (_, r) => Math.max(0, acts.row(r)[1])).reduce((a, b) => a + b, 0) / acts.numRows;
+  const edited = (await model.run(docs, { cache: [hook], hooks: { [hook]: splice(dict, { features: [1], mode: "mean" }) } })).cache.get(hook);
+  // dim 1 becomes mean(relu(x1)) − relu(−x1): feature 1 replaced by its mean, feature 5 (−x1) kept.
+  for (let r = 0; r < acts.numRows; r++) assert.ok(Math.abs(edited.row(r)[1] - (mean - Math.max(0, -acts.row(r)[1]))) < 1e-5);
+  model.dispose();
+});
