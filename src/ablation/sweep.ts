@@ -21,6 +21,8 @@ export interface AblateSpec {
   hook?: string;
   /** Which units to ablate (default: all). */
   units?: readonly number[];
+  /** Dictionary targets: the same as `units`. */
+  features?: readonly number[];
   /** "zero" (default), "mean" (over every valid position of the input) or "resample" (another document's value, same position). */
   mode?: AblationMode;
   /** Default: ["ce", "kl"], or ["logit_diff", "kl"] when logitDiff is given. */
@@ -210,7 +212,8 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
       if (!hook) throw new Error("featurelab: ablating a dictionary's features needs { hook } — the hook point it reads");
       model.checkHooks([hook]);
       checkSpliceable(target, hook);
-      const ids = spec.units ?? Array.from({ length: target.width }, (_, i) => i);
+      if (spec.units && spec.features) throw new Error("featurelab: give { features } or { units }, not both");
+      const ids = spec.features ?? spec.units ?? Array.from({ length: target.width }, (_, i) => i);
       for (const i of ids) {
         if (!Number.isInteger(i) || i < 0 || i >= target.width) throw new RangeError(`featurelab: feature ${i} out of range 0..${target.width - 1}`);
         units.push({ label: `f${i}`, hook, index: i });
@@ -226,6 +229,7 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
       edit = (u) => splice(target, { keepError, features: [u.index], mode, mean: featureMeans, seed });
       description = `features at ${hook}${keepError ? "" : " (spliced, no error term)"}`;
     } else {
+      if (spec.features) throw new Error("featurelab: { features } selects a dictionary's features; for heads or neurons use { units }");
       const hooks = target === "heads" ? model.hookNames.filter((n) => /\.attn\.hook_z$/.test(n)) : typeof target === "string" ? [target] : [...target];
       if (hooks.length === 0) throw new Error(`featurelab: ${model.name} has no attention heads (no blocks.{l}.attn.hook_z)`);
       model.checkHooks(hooks);

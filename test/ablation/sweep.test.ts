@@ -133,6 +133,8 @@ test("dictionary features: zero and mean ablation with the error term kept match
       assert.ok(Math.abs(row.ablated - ceOf(abl)) < 1e-5, `${mode} ${u.label}: ${row.ablated} vs ${ceOf(abl)}`);
     }
   }
+  const byName = await ablate(model, dict, { input: DOCS, hook, features: [5], metric: "ce" });
+  assert.deepEqual(byName.units.map((u) => u.label), ["f5"]);
   await assert.rejects(ablate(model, dict, { input: DOCS }), /needs \{ hook \}/);
   await assert.rejects(ablate(model, dict, { input: DOCS, hook, units: [24] }), /feature 24 out of range 0\.\.23/);
   f.dispose();
