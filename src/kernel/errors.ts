@@ -54,17 +54,20 @@ function readSource(cwd: string, file: string): string {
 
 /** TypeScript diagnostics of a cell (and of local files it imports) → one error. */
 export function compileError(diagnostics: Diagnostic[], cell: { label: string; source: string; cwd: string }): ErrorContent {
-  // With a syntax error (TS1xxx) present, the type errors that follow from it are noise.
-  const syntax = diagnostics.some((d) => d.code < 2000);
-  if (syntax) diagnostics = diagnostics.filter((d) => d.code < 2000);
-  // The converter flattens a message chain into entries with the same span: put them back together.
-  const groups: { d: Diagnostic; messages: string[] }[] = [];
+  // The converter flattens a message chain into entries with the same span (the links without a
+  // file name): put them back together.
+  let groups: { d: Diagnostic; messages: string[] }[] = [];
   for (const d of diagnostics) {
     const last = groups[groups.length - 1];
-    const same = last && last.d.fileName === d.fileName && last.d.start.line === d.start.line && last.d.start.character === d.start.character && last.d.end.character === d.end.character && last.d.end.line === d.end.line;
+    const same =
+      last && (d.fileName === undefined || last.d.fileName === d.fileName) &&
+      last.d.start.line === d.start.line && last.d.start.character === d.start.character && last.d.end.line === d.end.line && last.d.end.character === d.end.character;
     if (same) last.messages.push(d.messageText);
     else groups.push({ d, messages: [d.messageText] });
   }
+  // With a syntax error (TS1xxx) present, the type errors that follow from it are noise.
+  const syntax = groups.some((g) => g.d.code < 2000);
+  if (syntax) groups = groups.filter((g) => g.d.code < 2000);
   const ename = syntax ? "SyntaxError" : "TSError";
   const first = groups[0];
   const where = (d: Diagnostic) => `${d.fileName ?? cell.label}, line ${d.start.line + 1}:${d.start.character + 1}`;

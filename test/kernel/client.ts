@@ -3,7 +3,7 @@
 // HMAC-SHA256), and stops the kernel by its PID (shutdown_request, then SIGKILL after a timeout).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -35,13 +35,17 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** True while a process with this PID exists. */
+/** True while a process with this PID exists (a zombie waiting to be reaped counts as gone). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return true;
   }
 }
 
