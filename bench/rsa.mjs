@@ -80,7 +80,7 @@ if (json) {
   console.log(JSON.stringify({ conditions: K, channels: C, pairs: data.value.nPairs, total_ms: totalMs, total_cpu_ms: totalCpu, steps: rows, python }));
 } else {
   const info = await fl.engine();
-  console.log(`RSA benchmark: ${K} conditions × ${C} channels → ${data.value.nPairs.toLocaleString("en")} dissimilarities (engine ${info.backend ?? info.engine ?? "?"}; RSA runs in float64 JavaScript)`);
+  console.log(`RSA benchmark: ${K} conditions × ${C} channels → ${data.value.nPairs.toLocaleString("en")} dissimilarities (engine ${info.engine}: ${info.engine === "native" ? "Gram products by OpenBLAS dgemm, the rest" : "RSA runs"} in float64 JavaScript)`);
   console.log(`${"step".padEnd(28)} ${"featurelab".padStart(11)} ${"(cpu)".padStart(9)} ${python ? (python.peer.startsWith("rsatoolbox") ? "rsatoolbox" : "numpy/scipy").padStart(12) : ""}   value`);
   for (const r of rows) {
     const key = r.step.startsWith("rdm") ? "rdm euclidean" : r.step;

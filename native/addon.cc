@@ -56,6 +56,7 @@ struct Args {
     return static_cast<T*>(data);
   }
   float* f32(size_t i, const char* name, size_t n) { return array<float>(i, name, napi_float32_array, n); }
+  double* f64(size_t i, const char* name, size_t n) { return array<double>(i, name, napi_float64_array, n); }
 };
 
 napi_value undefined(napi_env env) {
@@ -78,6 +79,24 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   float* C = a.f32(11, "C", (size_t)M * ldc);
   if (a.failed) return nullptr;
   cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  return undefined(env);
+}
+
+// dgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), row-major float64 (RDM Gram
+// matrices are computed in double precision, as rsatoolbox does with numpy).
+napi_value Dgemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "dgemm");
+  const bool tA = a.flag(0, "transA"), tB = a.flag(1, "transB");
+  const int M = a.integer(2, "M"), N = a.integer(3, "N"), K = a.integer(4, "K");
+  const double alpha = a.num(5, "alpha");
+  const int lda = a.integer(7, "lda"), ldb = a.integer(9, "ldb");
+  const double beta = a.num(10, "beta");
+  const int ldc = a.integer(12, "ldc");
+  const double* A = a.f64(6, "A", (size_t)(tA ? K : M) * lda);
+  const double* B = a.f64(8, "B", (size_t)(tB ? N : K) * ldb);
+  double* C = a.f64(11, "C", (size_t)M * ldc);
+  if (a.failed) return nullptr;
+  cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   return undefined(env);
 }
 
@@ -239,7 +258,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback fn;
-  } fns[] = {{"sgemm", Sgemm},       {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
+  } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
              {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info}};
   for (const auto& f : fns) {

@@ -9,6 +9,8 @@ export type Workspace = { readonly __workspace: unique symbol };
 
 export interface NativeAddon {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+  /** The same in float64 (RDM Gram matrices). */
+  dgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: Float64Array, lda: number, B: Float64Array, ldb: number, beta: number, C: Float64Array, ldc: number): void;
   createWorkspace(): Workspace;
   /** Loss, gradients, fired flags and stats [loss, mse, sparsity, auxk, l0, sse, centred] of a ReLU SAE. */
   reluStep(ws: Workspace, x: Float32Array, W_enc: Float32Array, W_dec: Float32Array, b_enc: Float32Array, b_dec: Float32Array, gW_enc: Float32Array, gW_dec: Float32Array, gb_enc: Float32Array, gb_dec: Float32Array, B: number, d: number, h: number, l1: number, unitNorm: boolean, fired: Uint8Array, stats: Float64Array): void;

@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { gram, crossGram } from "../../src/geometry/gram.js";
 import { Rng } from "../../src/engine/random.js";
 
-test("X·Xᵀ and A·Bᵀ equal plain dot products, on one thread and shared with workers", () => {
+test("X·Xᵀ and A·Bᵀ equal plain dot products: OpenBLAS, and JavaScript on one thread and shared with workers", () => {
   const rng = new Rng(4);
   // 5×3 stays on this thread; 257×700 (≈2.3e7 multiply-adds, K not a multiple of 4) uses the workers.
-  for (const [K, C] of [[5, 3], [257, 700]]) {
+  for (const [K, C, native] of [[5, 3, false], [257, 700, false], [5, 3, true], [257, 700, true]] as const) {
     const A = Float64Array.from({ length: K * C }, () => rng.normal());
     const B = Float64Array.from({ length: K * C }, () => rng.normal());
-    const G = gram(A, K, C), H = crossGram(A, B, K, C);
+    const G = gram(A, K, C, { native }), H = crossGram(A, B, K, C, { native });
     for (let i = 0; i < K; i++) {
       for (let j = 0; j < K; j++) {
         let g = 0, h = 0;
