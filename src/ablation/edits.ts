@@ -6,7 +6,7 @@ import { tf } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { positionAxis, unitAxis, type HookContext, type HookFn } from "../models/hook-points.js";
-import { checkSpliceable, viewAt } from "./dictionary-at-hook.js";
+import { checkSpliceable, inputScale, viewAt } from "./dictionary-at-hook.js";
 
 export type AblationMode = "zero" | "mean" | "resample";
 export const MODES: readonly AblationMode[] = ["zero", "mean", "resample"];
@@ -45,10 +45,6 @@ export function resampleOrder(n: number, seed: number): Int32Array {
   }
 }
 
-function resampled(x: tf.Tensor, ctx: HookContext, seed: number): tf.Tensor {
-  return tf.gather(x, tf.tensor1d(resampleOrder(x.shape[0], seed + ctx.batchStart), "int32"), 0);
-}
-
 export interface UnitAblationOptions {
   /** Indices along the unit axis (heads for hook_z/q/k/v/pattern, else the last axis). */
   units: readonly number[];
@@ -61,22 +57,60 @@ export interface UnitAblationOptions {
   seed?: number;
 }
 
+/**
+ * Units removed per copy of a batch stacked `perCopy.length` times along axis 0 (a sweep runs many
+ * single-unit ablations in one forward pass this way): copy g loses perCopy[g]. 1 = kept. [G·n]
+ */
+function keepRows(n: number, perCopy: readonly (readonly number[])[], where: () => string): Float32Array {
+  const keep = new Float32Array(perCopy.length * n).fill(1);
+  perCopy.forEach((units, g) => {
+    for (const u of units) {
+      if (!Number.isInteger(u) || u < 0 || u >= n) throw new RangeError(`featurelab: unit ${u} out of range 0..${n - 1} ${where()}`);
+      keep[g * n + u] = 0;
+    }
+  });
+  return keep;
+}
+
+/** `t` repeated `copies` times along axis 0 (concat: tfjs-wasm's Tile kernel is ~16× slower). */
+export function repeatRows<T extends tf.Tensor>(t: T, copies: number): T {
+  return (copies === 1 ? t : tf.concat(new Array(copies).fill(t), 0)) as T;
+}
+
+/** Resample order over stacked copies: every copy of the batch is deranged the same way. */
+function stackedOrder(rows: number, copies: number, seed: number): tf.Tensor1D {
+  const B = rows / copies;
+  const p = resampleOrder(B, seed);
+  const out = new Int32Array(rows);
+  for (let g = 0; g < copies; g++) for (let i = 0; i < B; i++) out[g * B + i] = g * B + p[i];
+  return tf.tensor1d(out, "int32");
+}
+
 /** Replace some units of an activation: by zero, by their mean, or by their value in another document. */
 export function ablateUnits(opts: UnitAblationOptions): HookFn {
+  return ablateUnitsStacked([opts.units], opts);
+}
+
+/** ablateUnits on a batch stacked perCopy.length times: copy g ablates perCopy[g]. */
+export function ablateUnitsStacked(perCopy: readonly (readonly number[])[], opts: Omit<UnitAblationOptions, "units">): HookFn {
   const mode = opts.mode ?? "zero";
   checkMode(mode);
+  const G = perCopy.length;
   return (x, ctx) => {
     const axis = opts.axis ?? unitAxis(ctx.name, x.rank);
     const n = x.shape[axis];
-    const keep = new Float32Array(n).fill(1);
-    for (const u of opts.units) {
-      if (!Number.isInteger(u) || u < 0 || u >= n) throw new RangeError(`featurelab: unit ${u} out of range 0..${n - 1} on axis ${axis} of ${ctx.name} [${x.shape}]`);
-      keep[u] = 0;
+    const keep = keepRows(n, perCopy, () => `on axis ${axis} of ${ctx.name} [${x.shape}]`);
+    let k: tf.Tensor;
+    if (G === 1) k = tf.tensor(keep, x.shape.map((_, i) => (i === axis ? n : 1)));
+    else {
+      const rows = x.shape[0], B = rows / G;
+      const full = new Float32Array(rows * n);
+      for (let r = 0; r < rows; r++) full.set(keep.subarray(Math.floor(r / B) * n, (Math.floor(r / B) + 1) * n), r * n);
+      k = tf.tensor(full, x.shape.map((d, i) => (i === 0 ? rows : i === axis ? n : 1)));
     }
-    const k = tf.tensor(keep, x.shape.map((_, i) => (i === axis ? n : 1)));
     const kept = tf.mul(x, k);
     if (mode === "zero") return kept;
-    const other = mode === "mean" ? (opts.mean ?? batchMean(x, ctx)) : resampled(x, ctx, opts.seed ?? 0);
+    const other = mode === "mean" ? (opts.mean ?? batchMean(x, ctx)) : tf.gather(x, stackedOrder(x.shape[0], G, (opts.seed ?? 0) + ctx.batchStart), 0);
     return tf.add(kept, tf.mul(other, tf.sub(1, k)));
   };
 }
@@ -99,30 +133,46 @@ export interface SpliceOptions {
 
 /** Replace an activation by a dictionary's reconstruction, optionally with features ablated. */
 export function splice(dict: Dictionary, opts: SpliceOptions = {}): HookFn {
+  return spliceStacked(dict, [opts.features ?? []], opts);
+}
+
+/**
+ * splice on a batch stacked perCopy.length times: copy g ablates features perCopy[g]. The copies are
+ * the same batch up to this hook, so the dictionary encodes one copy and the features are repeated.
+ */
+export function spliceStacked(dict: Dictionary, perCopy: readonly (readonly number[])[], opts: Omit<SpliceOptions, "features"> = {}): HookFn {
   const mode = opts.mode ?? "zero";
   checkMode(mode);
-  for (const i of opts.features ?? []) {
+  const G = perCopy.length;
+  const keep = keepRows(dict.width, perCopy.map((fs) => fs.map((i) => {
     if (!Number.isInteger(i) || i < 0 || i >= dict.width) throw new RangeError(`featurelab: feature ${i} out of range 0..${dict.width - 1}`);
-  }
+    return i;
+  })), () => "");
+  const edits = perCopy.some((fs) => fs.length > 0);
   return (x, ctx) => {
     checkSpliceable(dict, ctx.name);
-    const view = viewAt(dict, x, ctx.name);
-    let f = view.features;
-    if (opts.features && opts.features.length > 0) {
-      const keep = new Float32Array(dict.width).fill(1);
-      for (const i of opts.features) keep[i] = 0;
-      const k = tf.tensor2d(keep, [1, dict.width]);
+    const one = G > 1 ? tf.slice(x, 0, x.shape[0] / G) : x;
+    const view = viewAt(dict, one, ctx.name);
+    const copies = <T extends tf.Tensor>(t: T): T => repeatRows(t, G);
+    const rows = copies(view.rows);
+    const decode = (ff: tf.Tensor2D) => tf.reshape(tf.div(dict.reconstructTensor(rows, ff), inputScale(dict)), x.shape);
+    let f = copies(view.features);
+    if (edits) {
+      const R = f.shape[0], W = dict.width;
+      const k = tf.tensor3d(keep, [G, 1, W]);
+      const f3 = tf.reshape(f, [G, R / G, W]);
       let other: tf.Tensor | undefined;
-      if (mode === "mean") other = opts.mean ? tf.tensor2d(Float32Array.from(opts.mean), [1, dict.width]) : validRowMean(f, x, ctx);
+      if (mode === "mean") other = opts.mean ? tf.tensor2d(Float32Array.from(opts.mean), [1, W]) : validRowMean(f, x, ctx);
       if (mode === "resample") {
         // Another document's features at the same position.
-        const perDoc = tf.reshape(f, [x.shape[0], -1, dict.width]);
-        other = tf.reshape(resampled(perDoc, ctx, opts.seed ?? 0), [-1, dict.width]);
+        const perDoc = tf.reshape(f, [x.shape[0], -1, W]);
+        other = tf.reshape(tf.gather(perDoc, stackedOrder(x.shape[0], G, (opts.seed ?? 0) + ctx.batchStart), 0), [G, R / G, W]);
       }
-      f = (other ? tf.add(tf.mul(f, k), tf.mul(other, tf.sub(1, k))) : tf.mul(f, k)) as tf.Tensor2D;
+      const edited = other ? tf.add(tf.mul(f3, k), tf.mul(other, tf.sub(1, k))) : tf.mul(f3, k);
+      f = tf.reshape(edited, [R, W]) as tf.Tensor2D;
     }
-    const decoded = view.decode(f);
-    const out = opts.keepError ? tf.add(x, tf.sub(decoded, view.decode(view.features))) : decoded;
+    const decoded = decode(f);
+    const out = opts.keepError ? tf.add(x, tf.sub(decoded, copies(view.decode(view.features)))) : decoded;
     return keepPositions(out, x, ctx, opts.skipPositions);
   };
 }

@@ -7,7 +7,7 @@ import { tf, ready } from "../engine/backend.js";
 import { Dictionary } from "../dictionaries/dictionary.js";
 import { headAxis, positionAxis, unitAxis, type HookFn, type Hooks } from "../models/hook-points.js";
 import type { HookedModel, ModelBatch } from "../models/hooked-model.js";
-import { ablateUnits, checkMode, splice, type AblationMode } from "./edits.js";
+import { ablateUnitsStacked, checkMode, repeatRows, splice, spliceStacked, type AblationMode } from "./edits.js";
 import { checkSpliceable, viewAt } from "./dictionary-at-hook.js";
 import { asSequences, crossEntropy, klDivergence, logitDifference, METRICS, type MetricName } from "./logit-metrics.js";
 
@@ -203,7 +203,8 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
   // The units, and the hook function that ablates each.
   const units: AblationUnit[] = [];
   let baseline: Hooks = {};
-  let edit: (u: AblationUnit) => HookFn;
+  // Ablations run many units at once: the batch is stacked once per unit, copy g ablating unit g.
+  let edit: (chunk: AblationUnit[]) => HookFn;
   let description: string;
   const means = new Map<string, tf.Tensor>();
   try {
@@ -226,7 +227,7 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
         featureMeans = m.get(hook)!.dataSync() as Float32Array;
         tf.dispose([...m.values()]);
       }
-      edit = (u) => splice(target, { keepError, features: [u.index], mode, mean: featureMeans, seed });
+      edit = (chunk) => spliceStacked(target, chunk.map((u) => [u.index]), { keepError, mode, mean: featureMeans, seed });
       description = `features at ${hook}${keepError ? "" : " (spliced, no error term)"}`;
     } else {
       if (spec.features) throw new Error("featurelab: { features } selects a dictionary's features; for heads or neurons use { units }");
@@ -245,7 +246,7 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
         }
       }
       if (mode === "mean") for (const [h, t] of inputMeans(model, batches, hooks)) means.set(h, t);
-      edit = (u) => ablateUnits({ units: [u.index], mode, mean: means.get(u.hook), seed });
+      edit = (chunk) => ablateUnitsStacked(chunk.map((u) => [u.index]), { mode, mean: means.get(chunk[0].hook), seed });
       description = target === "heads" ? "attention heads" : hooks.every((h) => headAxis(h) !== undefined) ? `heads at ${hooks.join(", ")}` : /mlp\.hook_(pre|post)$/.test(hooks[0]) ? `neurons at ${hooks.join(", ")}` : `units at ${hooks.join(", ")}`;
     }
 
@@ -259,7 +260,14 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
       const counted = Object.fromEntries(metrics.map((m) => [m, countedCells(batch, spec.positions, m === "logit_diff")]));
       const valid = countedCells(batch, undefined, false);
       const ids = (arr: Int32Array | undefined) => (arr ? arr.subarray(batch.start, batch.start + batch.size) : undefined);
-      const cleanOut = asSequences(model.runBatch(batch, baseline));
+      // The clean pass also records, unhooked, the activation each unit's pass can resume from.
+      const starts = new Map<string, tf.Tensor>();
+      const cleanHooks: Hooks = { ...baseline };
+      for (const name of new Set(units.map((u) => model.startPoint(u.hook)).filter((n): n is string => n !== undefined))) {
+        const capture: HookFn = (x) => void starts.set(name, tf.keep(x.clone()));
+        cleanHooks[name] = [capture, ...asArray(baseline[name])];
+      }
+      const cleanOut = asSequences(model.runBatch(batch, cleanHooks));
       const values = (out: tf.Tensor3D, m: MetricName): Float32Array =>
         m === "ce" ? crossEntropy(out, batch.targets) : m === "kl" ? klDivergence(cleanOut, out) : logitDifference(out, ids(correct)!, ids(wrong)!);
       try {
@@ -274,32 +282,48 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
             }
           }
         }
-        units.forEach((u, k) => {
-          const out = asSequences(model.runBatch(batch, { ...baseline, [u.hook]: [...asArray(baseline[u.hook]), edit(u)] }));
+        const cells = batch.size * batch.width;
+        const copies = Math.max(1, Math.min(MAX_COPIES, Math.floor(LOGIT_BUDGET / (cells * cleanOut.shape[2]))));
+        for (let k0 = 0; k0 < units.length; ) {
+          let k1 = k0 + 1;
+          while (k1 < units.length && k1 - k0 < copies && units[k1].hook === units[k0].hook) k1++;
+          const chunk = units.slice(k0, k1);
+          const hook = chunk[0].hook;
+          const stacked = stackBatch(batch, chunk.length);
+          const startName = model.startPoint(hook);
+          const start = startName ? { name: startName, value: repeatRows(starts.get(startName)!, chunk.length) } : undefined;
+          const out = asSequences(model.runBatch(stacked, { ...baseline, [hook]: [...asArray(baseline[hook]), edit(chunk)] }, start));
+          if (start && chunk.length > 1) start.value.dispose();
+          const tiledClean = metrics.includes("kl") ? repeatRows(cleanOut, chunk.length) : undefined;
           try {
             for (const m of metrics) {
-              const v = values(out, m);
+              const v =
+                m === "ce" ? crossEntropy(out, stacked.targets) : m === "kl" ? klDivergence(tiledClean!, out) : logitDifference(out, repeat(ids(correct)!, chunk.length), repeat(ids(wrong)!, chunk.length));
               const base = cleanValues[m];
-              for (let i = 0; i < v.length; i++) {
-                if (Number.isNaN(v[i])) continue;
-                const delta = v[i] - (base ? base[i] : 0);
-                if (counted[m][i]) {
-                  ablated[m].sum[k] += v[i];
-                  ablated[m].count[k]++;
+              chunk.forEach((_, g) => {
+                const k = k0 + g;
+                for (let i = 0; i < cells; i++) {
+                  const value = v[g * cells + i];
+                  if (Number.isNaN(value)) continue;
+                  if (counted[m][i]) {
+                    ablated[m].sum[k] += value;
+                    ablated[m].count[k]++;
+                  }
+                  if (valid[i]) {
+                    const t = i % batch.width;
+                    pos[m][k].sum[t] += value - (base ? base[i] : 0);
+                    pos[m][k].count[t]++;
+                  }
                 }
-                if (valid[i]) {
-                  const t = i % batch.width;
-                  pos[m][k].sum[t] += delta;
-                  pos[m][k].count[t]++;
-                }
-              }
+              });
             }
           } finally {
-            out.dispose();
+            tf.dispose([out, ...(tiledClean && tiledClean !== cleanOut ? [tiledClean] : [])]);
           }
-        });
+          k0 = k1;
+        }
       } finally {
-        cleanOut.dispose();
+        tf.dispose([cleanOut, ...starts.values()]);
       }
     }
 
@@ -316,6 +340,33 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
   } finally {
     tf.dispose([...means.values()]);
   }
+}
+
+/** Logits a stacked forward pass may produce at once (elements), and the most copies of a batch. */
+const LOGIT_BUDGET = 1 << 22;
+const MAX_COPIES = 64;
+
+/** The batch repeated `copies` times along axis 0 (documents keep their index for seeds and masks). */
+function stackBatch(batch: ModelBatch, copies: number): ModelBatch {
+  if (copies === 1) return batch;
+  return {
+    ...batch,
+    size: batch.size * copies,
+    lengths: repeatArray(batch.lengths, copies),
+    tokens: batch.tokens ? repeatArray(batch.tokens, copies) : undefined,
+    targets: repeat(batch.targets, copies),
+    input: () => repeatRows(batch.input(), copies),
+  };
+}
+
+function repeat(a: Int32Array, copies: number): Int32Array {
+  const out = new Int32Array(a.length * copies);
+  for (let g = 0; g < copies; g++) out.set(a, g * a.length);
+  return out;
+}
+
+function repeatArray<T>(a: readonly T[], copies: number): T[] {
+  return Array.from({ length: copies }, () => a).flat() as T[];
 }
 
 function asArray(h: HookFn | HookFn[] | undefined): HookFn[] {

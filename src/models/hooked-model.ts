@@ -23,6 +23,12 @@ export interface ModelBatch {
   input(): tf.Tensor;
 }
 
+/** Start a forward pass at a hook point with a given (unhooked) activation, skipping what comes before it. */
+export interface StartAt {
+  name: string;
+  value: tf.Tensor;
+}
+
 export interface RunOptions {
   /** Hook points to record: names, or true for all. */
   cache?: readonly string[] | true;
@@ -59,17 +65,28 @@ export abstract class HookedModel {
   abstract batches(input: unknown, opts: { batchSize: number; prependBos?: boolean; labels?: ArrayLike<number> }): { batches: ModelBatch[]; documents?: number[][] };
 
   /** One batch through the model with hooks; returns its output (logits). Synchronous, untidied. */
-  abstract forwardBatch(batch: ModelBatch, runner: HookRunner): tf.Tensor;
+  abstract forwardBatch(batch: ModelBatch, runner: HookRunner, start?: StartAt): tf.Tensor;
+
+  /**
+   * A hook point from which a forward pass can resume and still reach `hook` (at it or before it), so
+   * repeated edits at `hook` need not recompute the layers below; undefined when the model cannot.
+   */
+  startPoint(_hook: string): string | undefined {
+    return undefined;
+  }
 
   /** Check hook names against this model's, naming the one that is not there. */
   checkHooks(names: Iterable<string>): void {
     checkHookNames(names, this.hookNames, this.name);
   }
 
-  /** One batch with hooks → its output (kept; the caller disposes it). Hook names are not checked here. */
-  runBatch(batch: ModelBatch, hooks: Hooks = {}): tf.Tensor {
+  /**
+   * One batch with hooks → its output (kept; the caller disposes it). Hook names are not checked here.
+   * With `start`, the pass resumes at that hook point (see startPoint), whose hooks still run.
+   */
+  runBatch(batch: ModelBatch, hooks: Hooks = {}, start?: StartAt): tf.Tensor {
     const runner = new HookRunner(hooks, [], { batchStart: batch.start, lengths: batch.lengths, tokens: batch.tokens });
-    return tf.tidy(() => this.forwardBatch(batch, runner));
+    return tf.tidy(() => this.forwardBatch(batch, runner, start));
   }
 
   /**

@@ -10,7 +10,7 @@
 // Weights keep Hugging Face's names and orientation (Conv1D: y = x·W + b), so loading and saving
 // are renames-free.
 import { tf, assertReady } from "../engine/backend.js";
-import { HookedModel, type ModelBatch } from "./hooked-model.js";
+import { HookedModel, type ModelBatch, type StartAt } from "./hooked-model.js";
 import type { HookRunner } from "./hook-points.js";
 import { toDocuments, tokenBatches, type TokenInput } from "./token-input.js";
 import type { Tokenizer } from "./tokenizer.js";
@@ -28,6 +28,22 @@ export interface ForwardOptions {
   oneHotEmbed?: boolean;
   /** Whether anything listens at a hook point (skips building activations no one reads). */
   listens?: (name: string) => boolean;
+  /** Resume at blocks.{layer}.hook_resid_pre or hook_resid_post with this residual stream [B, T, d]. */
+  start?: { layer: number; where: "pre" | "post"; resid: tf.Tensor };
+}
+
+/** Where a forward pass can resume to reach `hook`: the residual stream entering its block, or leaving it. */
+export function transformerStartPoint(cfg: TransformerConfig, hook: string): string | undefined {
+  const m = /^blocks\.(\d+)\.(.+)$/.exec(hook);
+  if (m) return m[2] === "hook_resid_post" ? hook : `blocks.${m[1]}.hook_resid_pre`;
+  if (hook === "ln_final.hook_normalized") return `blocks.${cfg.n_layers - 1}.hook_resid_post`;
+  return undefined;
+}
+
+function parseStart(name: string): { layer: number; where: "pre" | "post" } {
+  const m = /^blocks\.(\d+)\.hook_resid_(pre|post)$/.exec(name);
+  if (!m) throw new Error(`featurelab: a transformer resumes only at blocks.{l}.hook_resid_pre or hook_resid_post, not '${name}'`);
+  return { layer: Number(m[1]), where: m[2] as "pre" | "post" };
 }
 
 export function transformerHookNames(cfg: TransformerConfig): string[] {
@@ -66,9 +82,10 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 function activation(x: tf.Tensor, fn: TransformerConfig["act_fn"]): tf.Tensor {
   if (fn === "relu") return tf.relu(x);
   if (fn === "gelu") return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-  // GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI);
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+  // GPT-2's gelu_new: 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³); written as x·σ(2u), the same
+  // function (½(1 + tanh u) = σ(2u)), because tfjs-wasm's sigmoid is ~6× faster than its tanh.
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * SQRT_2_OVER_PI);
+  return tf.mul(x, tf.sigmoid(inner));
 }
 
 /** 0 on and below the diagonal, −∞ above it (a query never sees later keys), as TransformerLens masks. */
@@ -90,27 +107,35 @@ function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * The forward pass: token ids [B, T] → logits [B, T, V], calling `at` at every hook point. Pure in
  * the weights, so training can differentiate it (tf.variableGrads) and hooks can edit it.
  */
-export function transformerForward(cfg: TransformerConfig, p: TransformerParams, tokens: tf.Tensor2D, at: HookAt, opts: ForwardOptions = {}): tf.Tensor3D {
-  const [B, T] = tokens.shape;
+export function transformerForward(cfg: TransformerConfig, p: TransformerParams, tokens: tf.Tensor2D | undefined, at: HookAt, opts: ForwardOptions = {}): tf.Tensor3D {
+  const start = opts.start;
+  const [B, T] = start ? start.resid.shape : tokens!.shape;
   const d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
   if (T > cfg.n_ctx) throw new Error(`featurelab: ${T} positions exceed the context of ${cfg.n_ctx}`);
   const listens = opts.listens ?? (() => true);
-  const flatTokens = tf.reshape(tokens, [B * T]);
   const wte = p["wte.weight"] as tf.Tensor2D;
-  const embedFlat = opts.oneHotEmbed ? tf.matMul(tf.oneHot(flatTokens as tf.Tensor1D, cfg.d_vocab), wte) : tf.gather(wte, flatTokens);
-  const embed = at("hook_embed", tf.reshape(embedFlat, [B, T, d]));
-  const posRows = tf.slice(p["wpe.weight"], [0, 0], [T, d]);
-  // [B, T, d] as TransformerLens shows it; broadcast instead when nobody looks.
-  const pos = listens("hook_pos_embed") ? at("hook_pos_embed", tf.tile(tf.expandDims(posRows, 0), [B, 1, 1])) : posRows;
-  let resid: tf.Tensor = tf.add(embed, pos);
+  let resid: tf.Tensor;
+  let first = 0;
+  if (start) {
+    resid = start.where === "post" ? at(`blocks.${start.layer}.hook_resid_post`, start.resid) : start.resid;
+    first = start.where === "post" ? start.layer + 1 : start.layer;
+  } else {
+    const flatTokens = tf.reshape(tokens!, [B * T]);
+    const embedFlat = opts.oneHotEmbed ? tf.matMul(tf.oneHot(flatTokens as tf.Tensor1D, cfg.d_vocab), wte) : tf.gather(wte, flatTokens);
+    const embed = at("hook_embed", tf.reshape(embedFlat, [B, T, d]));
+    const posRows = tf.slice(p["wpe.weight"], [0, 0], [T, d]);
+    // [B, T, d] as TransformerLens shows it; broadcast instead when nobody looks.
+    const pos = listens("hook_pos_embed") ? at("hook_pos_embed", tf.tile(tf.expandDims(posRows, 0), [B, 1, 1])) : posRows;
+    resid = tf.add(embed, pos);
+  }
   const mask = causalMask(T);
 
-  for (let l = 0; l < cfg.n_layers; l++) {
+  for (let l = first; l < cfg.n_layers; l++) {
     const h = `h.${l}.`, b = `blocks.${l}.`;
     resid = at(`${b}hook_resid_pre`, resid);
     const x1 = at(`${b}ln1.hook_normalized`, layerNorm(resid, p[`${h}ln_1.weight`], p[`${h}ln_1.bias`], cfg.eps));
-    const qkv = linear(x1, p[`${h}attn.c_attn.weight`], p[`${h}attn.c_attn.bias`]);
-    const [q0, k0, v0] = tf.split(qkv, 3, -1);
+    // Three products with column blocks of c_attn rather than one split afterwards (a slow strided copy on wasm).
+    const [q0, k0, v0] = [0, 1, 2].map((i) => linear(x1, tf.slice(p[`${h}attn.c_attn.weight`], [0, i * d], [d, d]), tf.slice(p[`${h}attn.c_attn.bias`], [i * d], [d])));
     const q = at(`${b}attn.hook_q`, tf.reshape(q0, [B, T, H, dh]));
     const k = at(`${b}attn.hook_k`, tf.reshape(k0, [B, T, H, dh]));
     const v = at(`${b}attn.hook_v`, tf.reshape(v0, [B, T, H, dh]));
@@ -195,9 +220,14 @@ export class Transformer extends HookedModel {
     return { batches, documents };
   }
 
-  forwardBatch(batch: ModelBatch, runner: HookRunner): tf.Tensor3D {
+  forwardBatch(batch: ModelBatch, runner: HookRunner, start?: StartAt): tf.Tensor3D {
     const at: HookAt = (name, x) => runner.at(name, x);
-    return transformerForward(this.cfg, this.params, batch.input() as tf.Tensor2D, at, { listens: (n) => !runner.idle(n) });
+    const resume = start ? { ...parseStart(start.name), resid: start.value } : undefined;
+    return transformerForward(this.cfg, this.params, resume ? undefined : (batch.input() as tf.Tensor2D), at, { listens: (n) => !runner.idle(n), start: resume });
+  }
+
+  startPoint(hook: string): string | undefined {
+    return transformerStartPoint(this.cfg, hook);
   }
 
   /** Logits [B, T, V] for token ids [B, T], no hooks (synchronous; after `await fl.ready()`). */

@@ -199,3 +199,26 @@ test("save and load give the same logits; bad token input is refused by position
   model.dispose();
   back.dispose();
 });
+
+test("a pass resumed from a cached residual stream gives the full pass's logits, and runs the hooks there", async () => {
+  await ready();
+  const model = Transformer.init({ d_model: 8, n_layers: 3, n_heads: 2, d_vocab: 10, n_ctx: 8 }, { seed: 9 });
+  const docs = [[1, 2, 3, 4], [5, 6, 7, 8]];
+  const { batches } = model.batches(docs, { batchSize: 2 });
+  const full = model.runBatch(batches[0]);
+  for (const name of ["blocks.1.hook_resid_pre", "blocks.1.hook_resid_post"]) {
+    const { cache } = await model.run(docs, { cache: [name] });
+    const value = cache.tensor(name);
+    const resumed = model.runBatch(batches[0], {}, { name, value });
+    assert.ok(maxAbsDiff(full.dataSync(), resumed.dataSync()) < 1e-5, name);
+    let seen = 0;
+    model.runBatch(batches[0], { [name]: (x) => void (seen = x.shape[0]) }, { name, value }).dispose();
+    assert.equal(seen, 2, `the hook at ${name} runs on the resumed pass`);
+    assert.equal(model.startPoint("blocks.1.attn.hook_z"), "blocks.1.hook_resid_pre");
+    tf.dispose([value, resumed]);
+  }
+  assert.equal(model.startPoint("blocks.2.hook_resid_post"), "blocks.2.hook_resid_post");
+  assert.equal(model.startPoint("hook_embed"), undefined);
+  full.dispose();
+  model.dispose();
+});
