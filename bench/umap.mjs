@@ -1,9 +1,11 @@
 // UMAP of 16 384 decoder-like rows (unit vectors; half of them in 256 families of related
 // directions, half unrelated) at 256 and 512 dimensions: wall time of fl.umap, of its exact
 // neighbour graph alone, and how well the embedding keeps families together (the share of a family
-// row's 10 nearest embedded neighbours in the same family). `--stock` also times umap-js as it
-// comes (RP-forest + NN-descent, random init) on the same rows.
+// row's 10 nearest embedded neighbours in the same family). Wall and CPU seconds are both printed,
+// with the 1-minute load average: on a shared machine the wall time says more about the neighbours.
+// `--stock` also times umap-js as it comes (RP-forest + NN-descent, random init) on the same rows.
 // `node bench/umap.mjs [--rows 16384] [--dims 256,512] [--stock]`; prints one JSON line per run.
+import * as os from "node:os";
 import * as fl from "featurelab";
 import { UMAP } from "umap-js";
 import { nearestNeighbors } from "../dist/geometry/umap.js";
@@ -55,17 +57,22 @@ for (const dim of DIMS) {
     nearestNeighbors(values, ROWS, dim, 15, metric);
     const knnSeconds = (performance.now() - t) / 1000;
     t = performance.now();
+    const cpu = process.cpuUsage();
     const e = fl.umap(values, dim, { seed: 0, metric });
     const seconds = (performance.now() - t) / 1000;
-    console.log(JSON.stringify({ rows: ROWS, dim, metric, backend: engine.backend, seconds: +seconds.toFixed(1), knnSeconds: +knnSeconds.toFixed(1), familyPurity: +familyPurity(e.coords, family).toFixed(3) }));
+    const used = process.cpuUsage(cpu);
+    const cpuSeconds = (used.user + used.system) / 1e6;
+    console.log(JSON.stringify({ rows: ROWS, dim, metric, backend: engine.backend, seconds: +seconds.toFixed(1), cpuSeconds: +cpuSeconds.toFixed(1), knnSeconds: +knnSeconds.toFixed(1), familyPurity: +familyPurity(e.coords, family).toFixed(3), load: +os.loadavg()[0].toFixed(1) }));
   }
   if (process.argv.includes("--stock")) {
     const rng = new fl.Rng(0);
     const rows = Array.from({ length: ROWS }, (_, i) => Array.from(values.subarray(i * dim, (i + 1) * dim)));
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const out = new UMAP({ nNeighbors: 15, minDist: 0.1, random: () => rng.uniform() }).fit(rows);
     const seconds = (performance.now() - t) / 1000;
+    const used = process.cpuUsage(cpu);
     const coords = Float64Array.from(out.flat());
-    console.log(JSON.stringify({ rows: ROWS, dim, metric: "euclidean", run: "umap-js stock (NN-descent, random init)", seconds: +seconds.toFixed(1), familyPurity: +familyPurity(coords, family).toFixed(3) }));
+    console.log(JSON.stringify({ rows: ROWS, dim, metric: "euclidean", run: "umap-js stock (NN-descent, random init)", seconds: +seconds.toFixed(1), cpuSeconds: +((used.user + used.system) / 1e6).toFixed(1), familyPurity: +familyPurity(coords, family).toFixed(3), load: +os.loadavg()[0].toFixed(1) }));
   }
 }

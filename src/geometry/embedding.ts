@@ -14,7 +14,3 @@ export interface Embedding {
   labels?: string[];
 }
 
-/** Coordinates of item i (length k). */
-export function point(e: Embedding, i: number): number[] {
-  return Array.from(e.coords.subarray(i * e.k, (i + 1) * e.k));
-}

@@ -131,6 +131,12 @@ export class ToySuperposition {
   toString(): string {
     return `ToySuperposition(${this.models} model${this.models === 1 ? "" : "s"}, n=${this.features}, m=${this.hidden})`;
   }
+
+  /** What fl.show and console.log print: the summary, not the weight arrays. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const rows = this.summary().map((r) => `  1−S ${r.featureProbability.toPrecision(3).padEnd(7)} loss ${r.loss.toExponential(3)}  m/‖W‖²_F ${r.dimensionsPerFeature.toFixed(3)}  ‖W_i‖ > ½: ${r.represented}`);
+    return [this.toString(), ...rows].join("\n");
+  }
 }
 
 function probabilities(opts: ToySuperpositionOptions): number[] {
