@@ -83,6 +83,7 @@ export { Figure, type FigureSpec } from "./display/plotly.js";
 export { TableView } from "./display/table.js";
 export type { MimeBundle, Displayable } from "./display/bundle.js";
 export type { GeometryPlotOptions } from "./display/geometry-plot.js";
+export { dashboard, FeatureDashboard, logitEffects, type DashboardOptions, type LogitEffect } from "./display/feature-dashboard.js";
 export type { FrontierPoint } from "./display/frontier-plot.js";
 export { rdm, RDM, categoricalRdm, type DistanceMethod, type RdmOptions, type RdmInit } from "./geometry/rdm.js";
 export type { PatternInput } from "./geometry/patterns.js";

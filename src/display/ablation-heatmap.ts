@@ -2,6 +2,7 @@
 // each unit is ablated — where in the sequence a head, neuron or feature matters.
 import type { AblationSweep } from "../ablation/sweep.js";
 import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
+import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 
 export interface AblationHeatmapOptions {
@@ -27,7 +28,7 @@ export function ablationHeatmap(sweep: AblationSweep, opts: AblationHeatmapOptio
   const z = order.map((k) => Array.from(perUnit[k], (v) => (Number.isFinite(v) ? v : null)));
   const finite = z.flat().filter((v): v is number => v !== null);
   const extent = Math.max(1e-12, ...finite.map(Math.abs));
-  const labels = order.map((k) => sweep.units[k].label);
+  const labels = order.map((k) => escapeHtml(sweep.units[k].label)); // plotly reads tags in text
   return new Figure({
     data: [
       {

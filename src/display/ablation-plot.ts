@@ -4,6 +4,7 @@
 import type { FeatureAblation } from "../ablation/feature-ablation.js";
 import { AblationSweep } from "../ablation/sweep.js";
 import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
+import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 
 export interface AblationPlotOptions {
@@ -55,15 +56,15 @@ function sweepPlot(sweep: AblationSweep, opts: AblationPlotOptions): Figure {
     data: [
       {
         type: "bar",
-        x: rows.map((r) => r.unit),
+        x: rows.map((r) => escapeHtml(r.unit)), // plotly reads tags in text; entities show as the characters
         y: rows.map((r) => r.delta),
-        customdata: rows.map((r) => [r.hook, r.index, r.clean, r.ablated]),
+        customdata: rows.map((r) => [escapeHtml(r.hook), r.index, r.clean, r.ablated]),
         hovertemplate: `<b>%{x}</b> (%{customdata[0]}, unit %{customdata[1]})<br>${METRIC_LABELS[metric]} %{customdata[2]:.4f} → %{customdata[3]:.4f}<br>Δ %{y:.4f}<extra></extra>`,
         marker: { color: rows.map((r) => (hurts(r.delta) ? "#d62728" : "#1f77b4")) },
       },
     ],
     layout: {
-      title: { text: opts.title ?? `${MODE_NAMES[sweep.mode]}-ablation of ${sweep.target}: change in ${METRIC_LABELS[metric]}` },
+      title: { text: opts.title ?? `${MODE_NAMES[sweep.mode]}-ablation of ${escapeHtml(sweep.target)}: change in ${METRIC_LABELS[metric]}` },
       xaxis: { title: { text: opts.top !== undefined ? `unit (largest effect first)` : "unit" }, type: "category", automargin: true },
       yaxis: { title: { text: `Δ ${METRIC_LABELS[metric]}` }, zeroline: true },
     },

@@ -1,5 +1,6 @@
 // The sparsity–fidelity frontier: L0 against FVU for several dictionaries, one line per family
 // (architecture), as papers compare SAE architectures.
+import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 
 export interface FrontierPoint {
@@ -20,10 +21,10 @@ export function frontierPlot(points: FrontierPoint[], opts: { title?: string; lo
     return {
       type: "scatter",
       mode: "lines+markers",
-      name,
+      name: escapeHtml(name), // plotly reads tags in text; entities show as the characters
       x: pts.map((p) => p.l0),
       y: pts.map((p) => p.fvu),
-      customdata: pts.map((p) => [name, p.label ?? ""]),
+      customdata: pts.map((p) => [escapeHtml(name), escapeHtml(p.label ?? "")]),
       hovertemplate: "<b>%{customdata[0]}</b> %{customdata[1]}<br>L0 %{x:.2f}<br>FVU %{y:.4f}<extra></extra>",
       marker: { size: 8, color: PALETTE[i % PALETTE.length] },
       line: { color: PALETTE[i % PALETTE.length] },

@@ -6,6 +6,9 @@ import type { Dictionary } from "../dictionaries/dictionary.js";
 import { reconstructionStats } from "../metrics/reconstruction.js";
 import { bestMatches, type Directions } from "../metrics/mmcs.js";
 import { pca } from "../geometry/pca.js";
+import { decoderNeighbors } from "../geometry/decoder-geometry.js";
+import { escapeHtml } from "./escape.js";
+import { TokenIndex, featureCardHtml } from "./feature-card.js";
 import { Figure } from "./plotly.js";
 
 export interface GeometryPlotOptions {
@@ -18,6 +21,38 @@ export interface GeometryPlotOptions {
   /** What to call the reference directions in hover text. */
   referenceName?: string;
   title?: string;
+  /**
+   * Clicking a point shows that feature's card (density, top examples from `acts` with their tokens,
+   * nearest features) beside the plot, embedded in the page. Default: when `acts` is given and the
+   * dictionary has at most 4096 features.
+   */
+  cards?: boolean;
+  /** Token text per row of `acts` for the cards (default: its `token` column, if any). */
+  tokens?: ArrayLike<unknown>;
+}
+
+/** Every feature's card from one pass over the codes of `acts`. */
+function featureCards(dict: Dictionary, acts: ActivationSet, tokens?: ArrayLike<unknown>): Record<string, string> {
+  const codes = dict.encode(acts);
+  const n = dict.width;
+  const fired = Array.from({ length: n }, () => ({ rows: [] as number[], values: [] as number[] }));
+  for (let r = 0; r < codes.numRows; r++) {
+    for (let k = codes.indptr[r]; k < codes.indptr[r + 1]; k++) {
+      if (codes.values[k] > 0) {
+        const f = fired[codes.indices[k]];
+        f.rows.push(r);
+        f.values.push(codes.values[k]);
+      }
+    }
+  }
+  const index = new TokenIndex(acts, tokens);
+  const nb = n > 1 ? decoderNeighbors(dict, Math.min(5, n - 1)) : undefined;
+  const cards: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const neighbors = nb ? Array.from({ length: nb.k }, (_, t) => ({ feature: nb.indices[i * nb.k + t], cosine: nb.cosine[i * nb.k + t] })) : [];
+    cards[i] = featureCardHtml(i, fired[i], codes.numRows, index, neighbors, { examples: 5, context: 4 });
+  }
+  return cards;
 }
 
 export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): Figure {
@@ -29,7 +64,7 @@ export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): 
     throw new Error(`featurelab: geometry plot: ${density.length} densities for a dictionary of width ${n}`);
   }
   const match = opts.reference ? bestMatches({ values, dim }, opts.reference) : undefined;
-  const refName = opts.referenceName ?? "reference";
+  const refName = escapeHtml(opts.referenceName ?? "reference"); // plotly reads tags in text
 
   const alive: number[] = [];
   const dead: number[] = [];
@@ -76,7 +111,10 @@ export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): 
     });
   }
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const withCards = opts.cards ?? (opts.acts !== undefined && n <= 4096);
+  if (withCards && !opts.acts) throw new Error("featurelab: geometry plot: cards need { acts } (the rows whose examples they show)");
   return new Figure({
+    cards: withCards ? featureCards(dict, opts.acts!, opts.tokens) : undefined,
     data,
     layout: {
       title: { text: opts.title ?? `Decoder geometry: ${n} features (PCA of W_dec rows)` },

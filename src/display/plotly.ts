@@ -12,10 +12,13 @@ export interface FigureSpec {
   data: Record<string, unknown>[];
   layout?: Record<string, unknown>;
   config?: Record<string, unknown>;
+  /** Cards shown beside the plot when a point is clicked: HTML (already escaped) by the point's customdata[0]. */
+  cards?: Record<string, string>;
 }
 
 let plotlySource: string | undefined;
 let drawSource: string | undefined;
+let cardsSource: string | undefined;
 let plotlySentToPage = false;
 
 /** The plotly.js bundle shipped with featurelab (no network needed). */
@@ -28,6 +31,12 @@ export function plotlyScript(): string {
 function drawScript(): string {
   drawSource ??= readFileSync(new URL("../../widgets/plotly-figure.js", import.meta.url), "utf8");
   return drawSource;
+}
+
+/** The browser-side card switcher (widgets/feature-cards.js). */
+function cardsScript(): string {
+  cardsSource ??= readFileSync(new URL("../../widgets/feature-cards.js", import.meta.url), "utf8");
+  return cardsSource;
 }
 
 /**
@@ -52,8 +61,10 @@ export class Figure {
   readonly layout: Record<string, unknown>;
   readonly config: Record<string, unknown>;
   readonly title: string;
+  readonly cards: Record<string, string> | undefined;
 
   constructor(spec: FigureSpec) {
+    this.cards = spec.cards;
     this.data = spec.data;
     this.layout = { autosize: true, height: 440, margin: { l: 60, r: 30, t: 60, b: 60 }, ...(spec.layout ?? {}) };
     this.config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
@@ -65,8 +76,21 @@ export class Figure {
   toHtml(withPlotly: boolean): string {
     const id = newDisplayId();
     const spec = jsonForScript({ data: this.data, layout: this.layout, config: this.config });
+    const height = Number(this.layout.height) || 440;
+    if (this.cards) {
+      const side = `${id}-card`;
+      const draw =
+        `<script>${drawScript()}${cardsScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec},function(el){` +
+        `featurelabFeatureCards(el,${JSON.stringify(side)},${jsonForScript(this.cards)})});</script>`;
+      const div =
+        `<div class="featurelab-linked" style="display:flex;flex-wrap:wrap;align-items:flex-start;width:100%">` +
+        `<div id="${id}" class="featurelab-figure" style="flex:1 1 520px;min-width:0;min-height:${height}px"></div>` +
+        `<div id="${side}" class="featurelab-side" style="flex:0 1 380px;min-width:0;max-height:${height}px;overflow:auto;font-family:system-ui,sans-serif;font-size:13px;color:inherit;opacity:.85;padding:8px">` +
+        `Hover over a point to see its feature; click to keep it.</div></div>`;
+      return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
+    }
     const draw = `<script>${drawScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec});</script>`;
-    const div = `<div id="${id}" class="featurelab-figure" style="width:100%;min-height:${Number(this.layout.height) || 440}px"></div>`;
+    const div = `<div id="${id}" class="featurelab-figure" style="width:100%;min-height:${height}px"></div>`;
     return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
   }
 

@@ -1,0 +1,75 @@
+// Test helpers for widgets: bundles → one self-contained page (as an exported notebook is), opened in
+// Debian's headless chromium with alerts, console errors and network requests recorded.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { CHROMIUM } from "../browser.js";
+import type { MimeBundle } from "../../src/display/bundle.js";
+import { resetPlotlyPage } from "../../src/display/plotly.js";
+
+export const OUT = join(import.meta.dirname, "..", "..", "out", "widgets");
+
+/** Reset the page's plotly.js before building bundles, so the first figure carries it. */
+export function newPage(): void {
+  resetPlotlyPage();
+}
+
+/** Write bundles' text/html as one page under out/widgets/; returns its path. */
+export function writePage(name: string, bundles: MimeBundle[], opts: { dark?: boolean } = {}): string {
+  mkdirSync(OUT, { recursive: true });
+  const style = opts.dark ? "background:#1e1e1e;color:#ddd" : "background:#fff;color:#222";
+  const body = bundles.map((b) => `<div class="output">${String(b["text/html"] ?? "")}</div>`).join("\n");
+  const path = join(OUT, `${name}.html`);
+  writeFileSync(path, `<!doctype html><html><head><meta charset="utf-8"><title>${name}</title></head><body style="${style};margin:16px">${body}</body></html>`);
+  return path;
+}
+
+export interface Opened {
+  browser: Browser;
+  page: Page;
+  dialogs: string[];
+  errors: string[];
+  requests: string[];
+}
+
+export async function open(path: string, viewport = { width: 1280, height: 900 }): Promise<Opened> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"], timeout: 60_000 });
+  const page = await browser.newPage({ viewport });
+  const dialogs: string[] = [], errors: string[] = [], requests: string[] = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
+  await page.goto(`file://${path}`, { waitUntil: "load", timeout: 60_000 });
+  const figures = await page.locator(".featurelab-figure").count();
+  await page.waitForFunction((n) => document.querySelectorAll(".featurelab-figure .main-svg").length >= n, figures, { timeout: 30_000 });
+  return { browser, page, dialogs, errors, requests };
+}
+
+/** Move the mouse onto a figure's first marker/bar/heatmap cell; returns the hover label's text. */
+export async function hoverFirst(page: Page, figure: number): Promise<string> {
+  const fig = page.locator(".featurelab-figure").nth(figure);
+  await fig.scrollIntoViewIfNeeded();
+  const marker = fig.locator(".scatterlayer .point, .barlayer .point").first();
+  const target = (await marker.count()) > 0 ? marker : fig.locator(".nsewdrag").first();
+  const box = (await target.boundingBox())!;
+  const x = (await marker.count()) > 0 ? box.x + box.width / 2 : box.x + 5;
+  const y = (await marker.count()) > 0 ? box.y + box.height / 2 : box.y + 5;
+  await page.mouse.move(x, y);
+  const label = fig.locator(".hoverlayer .hovertext");
+  await label.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
+  return (await label.count()) > 0 ? ((await label.first().textContent()) ?? "") : "";
+}
+
+/** Click a figure's k-th marker with the mouse (plotly's drag layer sits above the markers). */
+export async function clickPoint(page: Page, figure: import("playwright-core").Locator, k = 0): Promise<void> {
+  const pt = figure.locator(".scatterlayer .point").nth(k);
+  await figure.scrollIntoViewIfNeeded();
+  const box = (await pt.boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForTimeout(50);
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+}
