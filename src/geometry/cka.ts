@@ -12,6 +12,8 @@ import { centred, flatRows, type Rows } from "./rows.js";
 
 export type CkaKind = "linear" | "rbf";
 
+const MAX_GRAM_ROWS = 8192;
+
 export interface CkaOptions {
   /** "linear" (default) or "rbf". */
   kind?: CkaKind;
@@ -197,6 +199,10 @@ function ckaPrepared(a: Prepared, b: Prepared, opts: CkaOptions): number {
     if (!debiased) return xty / Math.sqrt(xtx * yty);
     const rx = a.rowNorms(), ry = b.rowNorms();
     return debiasedDot(xty, rx, ry, n) / Math.sqrt(debiasedDot(xtx, rx, rx, n) * debiasedDot(yty, ry, ry, n));
+  }
+  // Two n×n float32 Gram matrices: 268 MB each at 8 192 rows.
+  if (n > MAX_GRAM_ROWS) {
+    throw new Error(`featurelab: ${kind} CKA of ${n} rows needs two ${n}×${n} Gram matrices; take the same subset of at most ${MAX_GRAM_ROWS} rows from both (e.g. x.take(idx), y.take(idx))`);
   }
   const key = kind === "linear" ? "linear" : `rbf:${tau}`;
   const K = a.gram(key), L = b.gram(key);
