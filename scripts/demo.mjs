@@ -6,7 +6,7 @@ import { join } from "node:path";
 
 try {
   setup();
-  const { ipynb, html } = exportNotebook(join(root, "notebooks", "quickstart.ipynb"), join(root, "out"));
+  const { ipynb, html } = await exportNotebook(join(root, "notebooks", "quickstart.ipynb"), join(root, "out"));
   console.log(`\nexecuted notebook: ${ipynb}\nHTML report:       ${html}`);
 } catch (err) {
   console.error(`featurelab demo: ${err.message}`);

@@ -20,12 +20,14 @@ test("Jupyter and chromium are installed (npm run demo installs them)", () => {
 
 for (const name of notebooks) {
   test(`notebooks/${name} executes cleanly, exports, and every figure draws in chromium`, { skip: missing.length > 0, timeout: 900_000 }, async () => {
-    const { ipynb, html } = exportNotebook(join(root, "notebooks", name), out);
+    const { ipynb, html, images } = await exportNotebook(join(root, "notebooks", name), out);
     const nb = JSON.parse(readFileSync(ipynb, "utf8"));
     const outputs = nb.cells.flatMap((c: any) => c.outputs ?? []);
     assert.ok(!outputs.some((o: any) => o.output_type === "error" || o.name === "stderr"));
     const figureOutputs = outputs.filter((o: any) => o.data?.["application/vnd.plotly.v1+json"]);
     for (const o of figureOutputs) assert.ok(o.data["text/html"] && o.data["text/plain"], "figure bundles carry HTML and text too");
+    assert.equal(images, figureOutputs.length, "every figure got a static image");
+    for (const o of figureOutputs) assert.ok(o.data["image/png"]?.length > 1000, "…as image/png, for renderers without JavaScript");
     const page = readFileSync(html, "utf8");
     assert.equal(page.split("if(window.Plotly)return;").length - 1, figureOutputs.length > 0 ? 1 : 0, "plotly.js is inlined once");
     const report = await inspectPage(`file://${html}`, { screenshot: join(out, `${name}.png`) });
