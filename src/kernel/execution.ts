@@ -2,7 +2,8 @@
 // only prints — the diagnostics, the thrown value, the last expression's value — and so compiled
 // cells carry source maps. Interrupts: a synchronous cell stops at SIGINT (the executor runs it with
 // breakOnSigint); an awaiting cell is left behind at once, or — when the code it runs listens for
-// SIGINT itself, as featurelab's fit does — given a few seconds to stop cleanly and finish.
+// SIGINT itself (added a listener), as featurelab's fit does — given a few seconds to stop cleanly
+// and finish.
 import { createRequire } from "node:module";
 import { dirname, relative, resolve } from "node:path";
 import { readFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import type { ConvertResult, Converter } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
 import type { QuickInfo } from "@tslab/typescript-for-tslab";
 import { compileError, interruptError, runtimeError, type Diagnostic, type ErrorContent } from "./errors.js";
+import { expandShorthands, originalColumn, type Rewritten } from "./shorthand.js";
 import { installSourceMaps, register, takeMaps } from "./source-maps.js";
 import { typescript } from "./typescript.js";
 
@@ -28,7 +30,9 @@ const ABANDONED = "Interrupted asynchronously";
 interface Run {
   id: string;
   label: string;
+  /** What the user wrote (tslab compiles `rewritten.code`). */
   code: string;
+  rewritten: Rewritten;
   diagnostics?: Diagnostic[];
   printed: string[];
   thrown?: { value: unknown };
@@ -43,6 +47,8 @@ export class Execution {
   private seq = 0;
   private abandoned = false;
   private interruptPending = false;
+  /** SIGINT listeners there were when the cell started: only those it added show it listens itself. */
+  private sigintBefore: Function[] = [];
   private graceTimer?: NodeJS.Timeout;
 
   constructor(readonly cwd: string = process.cwd()) {
@@ -78,11 +84,17 @@ export class Execution {
   private converted(r: ConvertResult): ConvertResult {
     const run = this.run;
     if (!run) return r;
-    if (r.diagnostics.length > 0) run.diagnostics = r.diagnostics as Diagnostic[];
+    const { insertions } = run.rewritten;
+    const column = insertions.length ? (line: number, col: number) => originalColumn(insertions, line, col) : undefined;
+    if (r.diagnostics.length > 0) {
+      run.diagnostics = (r.diagnostics as Diagnostic[]).map((d) =>
+        d.fileName || !column ? d : { ...d, start: { ...d.start, character: column(d.start.line, d.start.character) }, end: { ...d.end, character: column(d.end.line, d.end.character) } },
+      );
+    }
     if (r.output) {
       const maps = takeMaps(r.output);
       const compiledLines = r.output.split("\n").length;
-      register(run.id, { label: run.label, source: run.code, maps, firstLineShift: (r.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length, lineShift: 1, compiledLines });
+      register(run.id, { label: run.label, source: run.code, maps, firstLineShift: (r.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length, lineShift: 1, compiledLines, column });
       r.output += `//# sourceURL=${run.id}\n`;
     }
     for (const side of r.sideOutputs ?? []) {
@@ -100,13 +112,14 @@ export class Execution {
 
   /** Compile and run a cell. `label` names it in tracebacks ("Cell In[3]"). */
   async execute(code: string, label: string): Promise<Outcome> {
-    const run: Run = { id: `featurelab-cell-${++this.seq}`, label, code, printed: [] };
+    const run: Run = { id: `featurelab-cell-${++this.seq}`, label, code, rewritten: expandShorthands(code), printed: [] };
     this.run = run;
     this.abandoned = false;
     this.interruptPending = false;
+    this.sigintBefore = process.listeners("SIGINT");
     let ok: boolean;
     try {
-      ok = await this.executor.execute(code);
+      ok = await this.executor.execute(run.rewritten.code);
     } catch (err) {
       ok = false;
       run.thrown = { value: err };
@@ -135,8 +148,8 @@ export class Execution {
   /** SIGINT: stop the running cell (see the file's comment). */
   interrupt(): void {
     if (!this.run) return;
-    const others = process.listenerCount("SIGINT") - 1;
-    if (others > 0 && !this.interruptPending) {
+    const listening = process.listeners("SIGINT").some((l) => !this.sigintBefore.includes(l));
+    if (listening && !this.interruptPending) {
       this.interruptPending = true;
       this.graceTimer = setTimeout(() => this.abandon(), COOPERATIVE_GRACE_MS);
       return;

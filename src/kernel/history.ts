@@ -79,9 +79,19 @@ export class History {
     }
     // Earlier sessions are numbered by age: 1 the oldest kept, this one the newest.
     this.session = sessions.length + 1;
-    sessions.forEach((f, i) => {
+    this.sessionFiles = sessions;
+  }
+
+  private readonly sessionFiles: string[];
+  private earlierLoaded = false;
+
+  /** Earlier sessions' entries, read at the first request that needs them. */
+  private loadEarlier(): void {
+    if (this.earlierLoaded || !this.dir) return;
+    this.earlierLoaded = true;
+    this.sessionFiles.forEach((f, i) => {
       try {
-        for (const line of readFileSync(join(dir!, f), "utf8").split("\n")) {
+        for (const line of readFileSync(join(this.dir!, f), "utf8").split("\n")) {
           if (!line) continue;
           const e = JSON.parse(line) as { line: number; input: string; output?: string | null };
           this.earlier.push({ session: i + 1, line: e.line, input: e.input, output: e.output ?? null });
@@ -101,6 +111,7 @@ export class History {
   }
 
   private all(): Entry[] {
+    this.loadEarlier();
     return [...this.earlier, ...this.current];
   }
 

@@ -113,7 +113,9 @@ function quickInfo(exec: Execution, code: string, pos: number): QuickInfo | unde
   }
   const ts = typescript();
   const sf = parse(code);
-  const at = pos + PREFIX.length;
+  // In blanks after the last token (`f(1, |`), look from that token.
+  const trailing = code.slice(pos).trim() === "";
+  const at = (trailing ? code.slice(0, pos).trimEnd().length : pos) + PREFIX.length;
   let callee: import("@tslab/typescript-for-tslab").Node | undefined;
   const visit = (node: import("@tslab/typescript-for-tslab").Node) => {
     if ((ts.isCallExpression(node) || ts.isNewExpression(node)) && node.arguments && at > node.arguments.pos - 1 && at <= node.end) {

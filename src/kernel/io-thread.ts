@@ -166,19 +166,19 @@ async function exitProcess(reason: string) {
   setTimeout(() => process.kill(process.pid, "SIGKILL"), 2000).unref();
 }
 
-async function handleControl(env: Envelope) {
+async function handleControl(env: Envelope, channel: "shell" | "control" = "control") {
   const type = env.msg.header.msg_type;
   controlIds.add(env.msg.header.msg_id);
   await publish("status", { execution_state: "busy" }, env.msg.header);
   try {
     if (type === "kernel_info_request") {
-      await reply("control", env, "kernel_info_reply", kernelInfo());
+      await reply(channel, env, "kernel_info_reply", kernelInfo());
     } else if (type === "interrupt_request") {
-      await reply("control", env, "interrupt_reply", { status: "ok" });
+      await reply(channel, env, "interrupt_reply", { status: "ok" });
       interrupt();
     } else if (type === "shutdown_request") {
       const content = { status: "ok", restart: Boolean(env.msg.content.restart) };
-      await reply("control", env, "shutdown_reply", content);
+      await reply(channel, env, "shutdown_reply", content);
       await publish("shutdown_reply", content, env.msg.header);
       await publish("status", { execution_state: "idle" }, env.msg.header);
       void exitProcess("shutdown requested");
@@ -211,7 +211,7 @@ async function receiveAll(socket: InstanceType<Zmq["Router"]>, channel: "shell" 
       log(`dropped a message on ${channel}: ${(err as Error).message}`);
       continue;
     }
-    if (channel === "control" || (channel === "shell" && env.msg.header.msg_type === "shutdown_request")) void handleControl(env);
+    if (channel === "control" || (channel === "shell" && env.msg.header.msg_type === "shutdown_request")) void handleControl(env, channel);
     else if (channel === "shell") post({ op: "request", channel, env });
     // stdin: input_reply only answers an input_request, which this kernel does not send.
   }

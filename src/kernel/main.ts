@@ -38,6 +38,7 @@ export async function start(connectionFile: string): Promise<void> {
   // What cells start and do not await must not end the kernel when it fails.
   process.on("uncaughtException", (err) => shell!.report(err, "uncaught exception"));
   process.on("unhandledRejection", (reason) => shell!.report(reason, "unhandled promise rejection"));
+  guardProcessErrorEvents();
 
   try {
     await link.ready;
@@ -45,4 +46,25 @@ export async function start(connectionFile: string): Promise<void> {
     kernelLog((err as Error).message);
     process.exit(1);
   }
+}
+
+/**
+ * Listeners of uncaughtException / unhandledRejection that libraries add must not end the kernel:
+ * Emscripten-built modules (tfjs-backend-wasm among them) rethrow from theirs, which Node treats
+ * as fatal. Each listener runs guarded; what one throws goes to the kernel's log.
+ */
+function guardProcessErrorEvents(): void {
+  const emit = process.emit;
+  (process as { emit: typeof process.emit }).emit = function (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) {
+    if (event !== "uncaughtException" && event !== "unhandledRejection") return (emit as Function).call(this, event, ...args);
+    const listeners = process.listeners(event as "uncaughtException");
+    for (const listener of listeners) {
+      try {
+        (listener as Function).apply(process, args);
+      } catch (err) {
+        if (err !== args[0]) kernelLog(`a ${event} listener failed:`, err);
+      }
+    }
+    return listeners.length > 0;
+  } as typeof process.emit;
 }

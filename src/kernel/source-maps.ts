@@ -28,6 +28,8 @@ export interface CompiledFile {
   lineShift: number;
   /** Lines of compiled code; frames past them are the executor's wrapper (cells only). */
   compiledLines?: number;
+  /** Maps a 0-based (line, column) of the code tslab compiled to the column the user wrote. */
+  column?: (line: number, column: number) => number;
 }
 
 export interface Position {
@@ -99,7 +101,7 @@ export function originalPosition(name: string, line: number, column: number): Po
   const [l, c] = viaEsm;
   const userLine = l - file.lineShift;
   if (userLine < 0) return undefined;
-  return { file, line: userLine + 1, column: c + 1 };
+  return { file, line: userLine + 1, column: (file.column ? file.column(userLine, c) : c) + 1 };
 }
 
 /** One map's step: the nearest mapping at or before (line, column), keeping the offset within its segment. */

@@ -1,10 +1,12 @@
 // Comms between code in the kernel and the page: a target registered through featurelab's bridge
 // (src/display/kernel.ts) answers comm_open and comm_msg, comm_info lists open comms, comm_close
-// ends them, an unknown target is refused with a comm_close, and the kernel can open comms too.
+// ends them, an unknown target is refused with a comm_close, and the kernel can open comms too;
+// the page's helper (widgets/kernel-comm.js) asks a live kernel and says when there is none.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import vm from "node:vm";
 import { join } from "node:path";
 import { KernelClient, root } from "./client.js";
 
@@ -70,4 +72,30 @@ test("the kernel opens a comm to a page target, sends on it and closes it", asyn
   const open = r.outputs.find((m) => m.header.msg_type === "comm_open")!;
   assert.equal(open.content.target_name, "page.target");
   assert.deepEqual(open.content.data, { hello: 1 });
+});
+
+test("widgets/kernel-comm.js: a page script asks the live kernel over a comm, and reports no kernel where there is none", async () => {
+  const source = readFileSync(join(root, "widgets", "kernel-comm.js"), "utf8");
+  const r = await kc.execute('registerCommTarget("featurelab.feature", (comm, open) => { comm.send({ feature: (open.data as any).feature, top: ["the", "cat"] }); });');
+  assert.equal(r.reply.content.status, "ok");
+  // The classic notebook's comm manager, speaking to the kernel through the test client.
+  const commManager = {
+    new_comm(target: string, data: unknown) {
+      const commId = randomUUID();
+      const handlers: { msg?: (m: unknown) => void } = {};
+      const open = kc.send("shell", "comm_open", { comm_id: commId, target_name: target, data });
+      void kc.outputs(open).then((out) => {
+        for (const m of out) if (m.header.msg_type === "comm_msg" && m.content.comm_id === commId) handlers.msg?.({ content: m.content, buffers: [] });
+      });
+      return { on_msg: (cb: (m: unknown) => void) => (handlers.msg = cb), on_close: () => {}, close: () => kc.send("shell", "comm_close", { comm_id: commId, data: {} }) };
+    },
+  };
+  const live = { Jupyter: { notebook: { kernel: { comm_manager: commManager, is_connected: () => true } } } };
+  const ask = vm.runInNewContext(`${source}; featurelabKernelRequest`, { window: live, setTimeout, clearTimeout });
+  const reply = await new Promise((resolve, reject) => {
+    assert.equal(ask("featurelab.feature", { feature: 12 }, (data: unknown, error: string | null) => (error ? reject(new Error(error)) : resolve(data))), true);
+  });
+  assert.deepEqual(reply, { feature: 12, top: ["the", "cat"] });
+  const exported = vm.runInNewContext(`${source}; featurelabKernelRequest`, { window: {}, setTimeout, clearTimeout });
+  assert.equal(exported("featurelab.feature", {}, () => assert.fail("no reply without a kernel")), false, "no kernel in an exported page");
 });

@@ -168,3 +168,31 @@ test("help with ? pages the symbol's type and doc", async () => {
   assert.match(page.data["text/plain"], /max\(\.\.\.values: number\[\]\): number/);
   assert.match(page.data["text/markdown"], /```typescript/);
 });
+
+test("inspect inside a call's parentheses shows the function; completion carries the kinds", async () => {
+  const code = "Math.max(1, ";
+  const inspect = await kc.request("shell", "inspect_request", { code, cursor_pos: code.length, detail_level: 0 });
+  assert.equal(inspect.content.found, true);
+  assert.match(inspect.content.data["text/plain"], /max\(\.\.\.values: number\[\]\): number/);
+  const complete = await kc.request("shell", "complete_request", { code: "const 𝑥 = 1; Math.fl", cursor_pos: [..."const 𝑥 = 1; Math.fl"].length });
+  assert.deepEqual(complete.content.matches, ["floor"]);
+  assert.equal(complete.content.cursor_start, [..."const 𝑥 = 1; Math."].length, "cursor positions count code points");
+  assert.deepEqual(complete.content.metadata._jupyter_types_experimental[0].type, "method");
+});
+
+test("an exception thrown later by what a cell started goes to stderr and the kernel lives on", async () => {
+  const r = await kc.execute('setTimeout(() => { throw new Error("thrown later"); }, 50);\nPromise.reject(new Error("rejected later"));\n"started"');
+  assert.equal(r.reply.content.status, "ok");
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const stderr = (kc.iopubByParent.get(r.id) ?? []).filter((m) => m.header.msg_type === "stream" && m.content.name === "stderr").map((m) => strip(m.content.text)).join("");
+  assert.match(stderr, /Error: thrown later\n\s+at Timeout\._onTimeout \(Cell In\[\d+\]:1:26\)[\s\S]*\(uncaught exception\)/);
+  assert.match(stderr, /Error: rejected later[\s\S]*\(unhandled promise rejection\)/);
+  assert.equal(result(await kc.execute("1 + 1")).data["text/plain"], "2");
+});
+
+test("a shorthand property over a name from an earlier cell works ({ acts }), and columns after it still point right", async () => {
+  await kc.execute("const shorty = 5;");
+  assert.equal(result(await kc.execute("JSON.stringify({ shorty, b: 2 })")).data["text/plain"], `'{"shorty":5,"b":2}'`);
+  const err = (await kc.execute("const sh2 = { shorty, w: undefinedName };")).of("error")[0];
+  assert.match(err.content.evalue, /line 1:26\)$/);
+});

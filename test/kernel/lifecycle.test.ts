@@ -13,17 +13,30 @@ import { alive, KernelClient, LAUNCHER, waitFor } from "./client.js";
 
 const zmq = createRequire(import.meta.url)("zeromq") as typeof import("zeromq");
 
-test("shutdown_request: the kernel replies and exits with status 0", { timeout: 60_000 }, async () => {
-  const kc = await KernelClient.start();
+test("shutdown_request: the kernel replies and exits with status 0; the next session has its history", { timeout: 60_000 }, async () => {
+  const history = mkdtempSync(join(tmpdir(), "featurelab-history-"));
+  const kc = await KernelClient.start({ env: { FEATURELAB_HISTORY_DIR: history } });
   try {
+    await kc.execute('"from the first session"');
     const id = kc.send("control", "shutdown_request", { restart: false });
     const reply = await kc.reply(id, 5000);
     assert.deepEqual(reply.content, { status: "ok", restart: false });
     assert.ok(await waitFor(() => kc.proc.exitCode !== null, 5000), "exited within 5 s");
     assert.equal(kc.proc.exitCode, 0, kc.stderr);
     assert.doesNotMatch(kc.stderr, /terminate called|Napi::Error|Segmentation/);
+    const next = await KernelClient.start({ env: { FEATURELAB_HISTORY_DIR: history } });
+    try {
+      await next.execute("1 + 1");
+      const tail = await next.request("shell", "history_request", { hist_access_type: "tail", n: 2, output: false, raw: true });
+      assert.deepEqual(tail.content.history, [[1, 1, '"from the first session"'], [2, 1, "1 + 1"]]);
+      const previous = await next.request("shell", "history_request", { hist_access_type: "range", session: -1, output: true, raw: true });
+      assert.deepEqual(previous.content.history, [[1, 1, ['"from the first session"', "'from the first session'"]]]);
+    } finally {
+      await next.stop();
+    }
   } finally {
     await kc.stop();
+    rmSync(history, { recursive: true, force: true });
   }
 });
 
