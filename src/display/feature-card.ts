@@ -66,7 +66,7 @@ export function examplesHtml(examples: Example[], max: number, title: string): s
           const focus = t.focus ? "border-bottom:2px solid currentColor;" : "";
           // Whitespace kept visible: a token is often " the" or "\n".
           const shown = escapeHtml(t.text).replace(/\n/g, "↵");
-          return `<span class="fl-tok" style="${shade}${focus}white-space:pre;border-radius:2px;padding:0 1px" title="${escapeHtml(fmt(t.activation))}">${shown}</span>`;
+          return `<span class="fl-tok" style="${shade}${focus}white-space:pre;border-radius:2px;padding:0 1px;margin-right:2px" title="${escapeHtml(fmt(t.activation))}">${shown}</span>`;
         })
         .join("");
       return `<tr><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(fmt(e.activation))}</td><td style="${MONO};white-space:nowrap">${toks}</td></tr>`;
@@ -130,7 +130,7 @@ export function quantileRows(values: ArrayLike<number>, bands: number, perBand: 
     const lo = Math.floor((b * rows.length) / bands), hi = Math.floor(((b + 1) * rows.length) / bands);
     if (hi <= lo) continue;
     const take = Math.min(perBand, hi - lo);
-    const picked = Array.from({ length: take }, (_, k) => rows[lo + Math.floor(((k + 0.5) * (hi - lo)) / take)]);
+    const picked = Array.from({ length: take }, (_, k) => rows[lo + Math.floor(((k + 0.5) * (hi - lo)) / take)]).reverse(); // strongest first
     out.push({ label: `quantile ${Math.round((100 * b) / bands)}–${Math.round((100 * (b + 1)) / bands)}% (activations ${fmt(values[rows[lo]])}–${fmt(values[rows[hi - 1]])})`, rows: picked });
   }
   return out;

@@ -51,6 +51,7 @@ export function logitEffects(dict: Dictionary, model: Transformer, feature: numb
   const v = out.dataSync() as Float32Array;
   out.dispose();
   const order = Array.from(v.keys()).sort((a, b) => v[b] - v[a] || a - b);
+  n = Math.min(n, Math.floor(v.length / 2)); // a small vocabulary: the two lists do not overlap
   const name = (id: number) => (model.tokenizer ? model.tokenizer.token(id) : `#${id}`);
   const eff = (id: number) => ({ token: name(id), id, value: v[id] });
   return { top: order.slice(0, n).map(eff), bottom: order.slice(-n).reverse().map(eff) };
