@@ -15,6 +15,8 @@ import { inductionSequences } from "./models/induction-task.js";
 import { ablateUnits, splice, steer, scale } from "./ablation/edits.js";
 import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
+import { Dictionary as DictionaryClass } from "./dictionaries/dictionary.js";
+import { dashboard as dashboardOf } from "./display/feature-dashboard.js";
 
 // Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
 setProgressFactory(() => notebookProgress() ?? terminalProgress());
@@ -141,4 +143,16 @@ export const plot = {
   rdm: rdmPlot,
   /** Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band. */
   modelComparison: modelComparisonPlot,
+};
+
+// dict.dashboard(acts, feature, opts): the same as fl.dashboard(dict, acts, feature, opts). Attached
+// here, at the top layer, so dictionaries/ keeps importing nothing from display/.
+declare module "./dictionaries/dictionary.js" {
+  interface Dictionary {
+    /** This dictionary's feature dashboard (see fl.dashboard). */
+    dashboard(acts: import("./data/activation-set.js").ActivationSet, feature: number, opts?: import("./display/feature-dashboard.js").DashboardOptions): import("./display/feature-dashboard.js").FeatureDashboard;
+  }
+}
+DictionaryClass.prototype.dashboard = function (this: DictionaryClass, acts, feature, opts) {
+  return dashboardOf(this, acts, feature, opts);
 };

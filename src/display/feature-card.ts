@@ -38,6 +38,11 @@ export class TokenIndex {
   example(row: number, value: (row: number) => number, context: number): Example {
     const text = (r: number) => (this.tokens ? String(this.tokens[r]) : `row ${r}`);
     const ctx: Example["context"] = [];
+    if (!this.tokens) {
+      // No token text: the row and where it sits, rather than a context of row numbers.
+      const where = this.document && this.position ? ` (document ${this.document[row]}, position ${this.position[row]})` : "";
+      return { row, activation: value(row), context: [{ text: `row ${row}${where}`, activation: value(row), focus: true }] };
+    }
     if (this.document && this.position && context > 0) {
       const d = this.document[row], p = Number(this.position[row]);
       for (let q = p - context; q <= p + context; q++) {
@@ -69,26 +74,35 @@ export function examplesHtml(examples: Example[], max: number, title: string): s
           return `<span class="fl-tok" style="${shade}${focus}white-space:pre;border-radius:2px;padding:0 1px;margin-right:2px" title="${escapeHtml(fmt(t.activation))}">${shown}</span>`;
         })
         .join("");
-      return `<tr><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(fmt(e.activation))}</td><td style="${MONO};white-space:nowrap">${toks}</td></tr>`;
+      return `<tr><td class="fl-act">${escapeHtml(fmt(e.activation))}</td><td>${toks}</td></tr>`;
     })
     .join("");
-  const body = examples.length ? `<table style="border-collapse:collapse">${rows}</table>` : `<div style="opacity:.7">none: the feature never fires here</div>`;
+  // Cell styles once per table (inline styles survive every renderer; a <style> element may not).
+  const body = examples.length
+    ? `<table style="border-collapse:collapse;${MONO};white-space:nowrap">${rows.replace(/<td class="fl-act">/g, '<td class="fl-act" style="text-align:right;padding:1px 8px 1px 0;opacity:.8;font-family:system-ui,sans-serif">')}</table>` : `<div style="opacity:.7">none: the feature never fires here</div>`;
   return `<div class="fl-examples"><div style="font-weight:600;margin-bottom:2px">${escapeHtml(title)}</div>${body}</div>`;
 }
 
 /** A histogram of the nonzero activations as inline SVG, with the density (nonzero / total rows) above it. */
-export function histogramHtml(values: ArrayLike<number>, opts: { total?: number; bins?: number; width?: number; height?: number } = {}): string {
+export function histogramHtml(values: ArrayLike<number>, opts: { total?: number; bins?: number; width?: number; height?: number; titles?: boolean } = {}): string {
   const bins = opts.bins ?? 30, W = opts.width ?? 280, H = opts.height ?? 80;
   let n = 0, max = 0;
   for (let i = 0; i < values.length; i++) if (values[i] > 0) (n++, (max = Math.max(max, values[i])));
   const counts = new Array(bins).fill(0);
   for (let i = 0; i < values.length; i++) if (values[i] > 0) counts[Math.min(bins - 1, Math.floor((values[i] / max) * bins))]++;
   const top = Math.max(1, ...counts);
-  const bars = counts
+  const bw = Math.max(0.5, W / bins - 1);
+  // Without per-bar tooltips (the compact cards), all bars are one path.
+  const path = counts
+    .map((c, i) => (c === 0 ? "" : `M${((i * W) / bins).toFixed(1)} ${H}v${(-(H * c) / top).toFixed(1)}h${bw.toFixed(1)}V${H}z`))
+    .join("");
+  const bars = opts.titles === false ? `<path d="${path}" fill="rgba(255,140,0,.85)"/>` : counts
     .map((c, i) => {
       const h = (H * c) / top;
       const lo = (i * max) / bins, hi = ((i + 1) * max) / bins;
-      return `<rect x="${((i * W) / bins).toFixed(1)}" y="${(H - h).toFixed(1)}" width="${Math.max(0.5, W / bins - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="rgba(255,140,0,.85)"><title>${c} rows in ${fmt(lo)}–${fmt(hi)}</title></rect>`;
+      if (c === 0) return "";
+      const title = opts.titles === false ? "" : `<title>${c} rows in ${fmt(lo)}–${fmt(hi)}</title>`;
+      return `<rect x="${((i * W) / bins).toFixed(1)}" y="${(H - h).toFixed(1)}" width="${Math.max(0.5, W / bins - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="rgba(255,140,0,.85)">${title}</rect>`;
     })
     .join("");
   const total = opts.total ?? values.length;
@@ -106,11 +120,11 @@ export function listHtml(title: string, items: { name: string; value: number; co
   const rows = items
     .map(
       (i) =>
-        `<tr><td style="${MONO};padding:1px 8px 1px 0;white-space:pre">${escapeHtml(i.name)}</td>` +
-        `<td style="padding:1px 0"><span style="display:inline-block;height:9px;width:${(60 * Math.abs(i.value)) / max}px;background:${i.color ?? "rgba(31,119,180,.6)"};margin-right:4px"></span>${escapeHtml(fmt(i.value))}</td></tr>`,
+        `<tr><td style="padding:0 8px 0 0;white-space:pre">${escapeHtml(i.name)}</td>` +
+        `<td><span style="display:inline-block;height:9px;width:${((60 * Math.abs(i.value)) / max).toFixed(1)}px;background:${i.color ?? "rgba(31,119,180,.6)"};margin-right:4px"></span>${escapeHtml(fmt(i.value))}</td></tr>`,
     )
     .join("");
-  return `<div class="fl-list"><div style="font-weight:600;margin-bottom:2px">${escapeHtml(title)}</div><table style="border-collapse:collapse">${rows}</table></div>`;
+  return `<div class="fl-list"><div style="font-weight:600;margin-bottom:2px">${escapeHtml(title)}</div><table style="border-collapse:collapse;${MONO}">${rows}</table></div>`;
 }
 
 /** Rows of the strongest activations, strongest first (ties: lower row first). */
@@ -145,17 +159,32 @@ export function featureCardHtml(
   neighbors: { feature: number; cosine: number }[],
   opts: { examples?: number; context?: number } = {},
 ): string {
-  const lookup = new Map<number, number>();
-  fired.rows.forEach((r, k) => lookup.set(r, fired.values[k]));
-  const value = (r: number) => lookup.get(r) ?? 0;
-  const order = fired.rows.map((_, k) => k).sort((a, b) => fired.values[b] - fired.values[a] || fired.rows[a] - fired.rows[b]);
-  const rows = order.slice(0, opts.examples ?? 5).map((k) => fired.rows[k]);
+  // fired.rows ascends: look a row's activation up by bisection; keep the top few without sorting all.
+  const value = (r: number) => {
+    let lo = 0, hi = fired.rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (fired.rows[mid] < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return fired.rows[lo] === r ? fired.values[lo] : 0;
+  };
+  const want = opts.examples ?? 5;
+  const best: number[] = []; // indices into fired, strongest first
+  for (let k = 0; k < fired.rows.length; k++) {
+    if (best.length === want && fired.values[k] <= fired.values[best[want - 1]]) continue;
+    let at = best.length;
+    while (at > 0 && fired.values[best[at - 1]] < fired.values[k]) at--;
+    best.splice(at, 0, k);
+    if (best.length > want) best.pop();
+  }
+  const rows = best.map((k) => fired.rows[k]);
   const max = rows.length ? value(rows[0]) : 0;
   const examples = rows.map((r) => index.example(r, value, opts.context ?? 4));
   return (
     `<div class="featurelab-feature-card" data-feature="${feature}" style="${FONT};${PANEL};display:block">` +
     `<div style="font-weight:600;font-size:14px;margin-bottom:4px">feature ${feature}</div>` +
-    histogramHtml(fired.values, { total: totalRows, width: 240, height: 50, bins: 24 }) +
+    histogramHtml(fired.values, { total: totalRows, width: 240, height: 50, bins: 24, titles: false }) +
     `<div style="margin-top:6px">${examplesHtml(examples, max, "top activations")}</div>` +
     `<div style="margin-top:6px">${listHtml("nearest features (decoder cosine)", neighbors.map((n) => ({ name: `feature ${n.feature}`, value: n.cosine })))}</div>` +
     `</div>`

@@ -24,7 +24,7 @@ export interface GeometryPlotOptions {
   /**
    * Clicking a point shows that feature's card (density, top examples from `acts` with their tokens,
    * nearest features) beside the plot, embedded in the page. Default: when `acts` is given and the
-   * dictionary has at most 4096 features.
+   * dictionary has at most 1024 features.
    */
   cards?: boolean;
   /** Token text per row of `acts` for the cards (default: its `token` column, if any). */
@@ -111,7 +111,7 @@ export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): 
     });
   }
   const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-  const withCards = opts.cards ?? (opts.acts !== undefined && n <= 4096);
+  const withCards = opts.cards ?? (opts.acts !== undefined && n <= 1024);
   if (withCards && !opts.acts) throw new Error("featurelab: geometry plot: cards need { acts } (the rows whose examples they show)");
   return new Figure({
     cards: withCards ? featureCards(dict, opts.acts!, opts.tokens) : undefined,

@@ -19,6 +19,7 @@ import { ablationHeatmap } from "../../src/display/ablation-heatmap.js";
 import { frontierPlot } from "../../src/display/frontier-plot.js";
 import { represent } from "../../src/display/represent.js";
 import { CHROMIUM } from "../browser.js";
+import "../../src/index.js"; // attaches dict.dashboard
 import { identityDictionary } from "../ablation/fixtures.js";
 import { OUT, clickPoint, hoverFirst, newPage, open, writePage } from "./widget-page.js";
 
@@ -43,6 +44,7 @@ test("a feature dashboard: histogram, top examples shaded with context, quantile
   assert.match(html, /positive logits/);
   assert.match(html, /nearest features \(decoder cosine\)/);
   assert.match(String(d.toMimeBundle()["text/plain"]), /^Feature 2: density [\d.]+%; top row \d+/);
+  assert.equal(dict.dashboard(acts, 2, { context: 3, examples: 6 }).html.replace(/fl-[\w-]+-\d+/g, ""), dashboard(dict, acts, 2, { context: 3, examples: 6 }).html.replace(/fl-[\w-]+-\d+/g, ""), "dict.dashboard is fl.dashboard");
   for (const dark of [false, true]) {
     const path = writePage(`dashboard-${dark ? "dark" : "light"}`, [d.toMimeBundle()], { dark });
     const { browser, page, dialogs, errors, requests } = await open(path, { width: 1200, height: 800 });
