@@ -74,7 +74,7 @@ export function examplesHtml(examples: Example[], max: number, title: string): s
           return `<span class="fl-tok" style="${shade}${focus}white-space:pre;border-radius:2px;padding:0 1px;margin-right:2px" title="${escapeHtml(fmt(t.activation))}">${shown}</span>`;
         })
         .join("");
-      return `<tr><td class="fl-act">${escapeHtml(fmt(e.activation))}</td><td>${toks}</td></tr>`;
+      return `<tr><td class="fl-act">${escapeHtml(fmt(e.activation))}</td><td style="padding:1px 0;text-align:left">${toks}</td></tr>`;
     })
     .join("");
   // Cell styles once per table (inline styles survive every renderer; a <style> element may not).
@@ -120,8 +120,8 @@ export function listHtml(title: string, items: { name: string; value: number; co
   const rows = items
     .map(
       (i) =>
-        `<tr><td style="padding:0 8px 0 0;white-space:pre">${escapeHtml(i.name)}</td>` +
-        `<td><span style="display:inline-block;height:9px;width:${((60 * Math.abs(i.value)) / max).toFixed(1)}px;background:${i.color ?? "rgba(31,119,180,.6)"};margin-right:4px"></span>${escapeHtml(fmt(i.value))}</td></tr>`,
+        `<tr><td style="padding:0 8px 0 0;white-space:pre;text-align:left">${escapeHtml(i.name)}</td>` +
+        `<td style="padding:0;text-align:left"><span style="display:inline-block;height:9px;width:${((60 * Math.abs(i.value)) / max).toFixed(1)}px;background:${i.color ?? "rgba(31,119,180,.6)"};margin-right:4px"></span>${escapeHtml(fmt(i.value))}</td></tr>`,
     )
     .join("");
   return `<div class="fl-list"><div style="font-weight:600;margin-bottom:2px">${escapeHtml(title)}</div><table style="border-collapse:collapse;${MONO}">${rows}</table></div>`;
