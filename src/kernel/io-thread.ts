@@ -46,7 +46,8 @@ const log = (...args: unknown[]) => console.error("featurelab kernel (io):", ...
 
 const conn = readConnectionFile(opts.connectionFile);
 const signer = new Signer(conn.signature_scheme, conn.key);
-const zmq = createRequire(import.meta.url)("zeromq") as Zmq;
+// tslab's own zeromq (a dependency of tslab, with prebuilt binaries), wherever npm put it.
+const zmq = createRequire(createRequire(import.meta.url).resolve("tslab/package.json"))("zeromq") as Zmq;
 
 /** One send at a time per socket (zeromq.js refuses a second while one is pending). */
 class Outbox {

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
-const zmq = require("zeromq") as typeof import("zeromq");
+const zmq = createRequire(require.resolve("tslab/package.json"))("zeromq") as typeof import("zeromq");
 
 export const root = join(import.meta.dirname, "..", "..");
 export const LAUNCHER = join(root, "jupyter", "kernels", "featurelab", "launch.cjs");

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alive, KernelClient, LAUNCHER, waitFor } from "./client.js";
 
-const zmq = createRequire(import.meta.url)("zeromq") as typeof import("zeromq");
+const require = createRequire(import.meta.url);
+const zmq = createRequire(require.resolve("tslab/package.json"))("zeromq") as typeof import("zeromq");
 
 test("shutdown_request: the kernel replies and exits with status 0; the next session has its history", { timeout: 60_000 }, async () => {
   const history = mkdtempSync(join(tmpdir(), "featurelab-history-"));
