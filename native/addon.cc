@@ -78,7 +78,13 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   const float* B = a.f32(8, "B", (size_t)(tB ? N : K) * ldb);
   float* C = a.f32(11, "C", (size_t)M * ldc);
   if (a.failed) return nullptr;
+  // Small products run on one thread: waking (and, on a busy machine, waiting for) a second costs
+  // more than it saves below a few MFLOP.
+  const bool small = 2.0 * M * N * K < 4e6;
+  const int threads = openblas_get_num_threads();
+  if (small && threads > 1) openblas_set_num_threads(1);
   cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (small && threads > 1) openblas_set_num_threads(threads);
   return undefined(env);
 }
 
