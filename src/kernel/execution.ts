@@ -51,7 +51,11 @@ export class Execution {
   private sigintBefore: Function[] = [];
   private graceTimer?: NodeJS.Timeout;
 
-  constructor(readonly cwd: string = process.cwd()) {
+  /** `phase` hears 1 while a cell's synchronous top level runs, 2 while its awaited part does, 0 otherwise. */
+  constructor(
+    readonly cwd: string = process.cwd(),
+    private readonly phase: (p: 0 | 1 | 2) => void = () => {},
+  ) {
     installSourceMaps();
     const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
     const { createExecutor } = require("tslab/dist/executor.js") as typeof import("tslab/dist/executor.js");
@@ -119,11 +123,16 @@ export class Execution {
     this.sigintBefore = process.listeners("SIGINT");
     let ok: boolean;
     try {
-      ok = await this.executor.execute(run.rewritten.code);
+      // The executor compiles and runs the cell's top level synchronously, then awaits what it returned.
+      this.phase(1);
+      const running = this.executor.execute(run.rewritten.code);
+      this.phase(2);
+      ok = await running;
     } catch (err) {
       ok = false;
       run.thrown = { value: err };
     } finally {
+      this.phase(0);
       clearTimeout(this.graceTimer);
       this.run = undefined;
     }

@@ -14,6 +14,18 @@ export interface IoOptions {
   session: string;
   /** The process to outlive no longer than a second (JPY_PARENT_PID); none: no watch. */
   parentPid?: number;
+  /** What the main thread runs, shared: see Phase. */
+  phase: Int32Array;
+}
+
+/** The main thread's phase, in `IoOptions.phase[0]`. */
+export const enum Phase {
+  /** Not running a cell (or compiling one, or in a comm handler): an interrupt waits for it. */
+  Other = 0,
+  /** In a cell's synchronous top level: SIGINT stops it (vm's breakOnSigint). */
+  CellTopLevel = 1,
+  /** In a cell's asynchronous part: a stuck loop there may have its JavaScript terminated. */
+  CellAsync = 2,
 }
 
 /** I/O thread → main thread. */
@@ -141,7 +153,9 @@ function interrupt() {
   interruptAcked = false;
   clearTimeout(escalation);
   escalation = setTimeout(() => {
-    if (interruptAcked || !mainBusy) return;
+    // Only JavaScript a cell's awaited work runs (in microtasks) is safe to terminate; elsewhere (a
+    // timer or message callback, the compiler, a long native call) it could take Node down with it.
+    if (interruptAcked || !mainBusy || Atomics.load(opts.phase, 0) !== Phase.CellAsync) return;
     // The main thread ran no JavaScript event handler for 3 s: a synchronous loop outside the
     // cell's top level (after an await). Terminate that JavaScript; the kernel keeps its state.
     log("the main thread does not answer the interrupt; terminating its running JavaScript");

@@ -25,12 +25,15 @@ export class Link {
   private nextBarrier = 0;
   readonly ready: Promise<void>;
 
+  readonly options: IoOptions;
+
   constructor(
-    readonly options: IoOptions,
+    options: Omit<IoOptions, "phase">,
     handlers: LinkHandlers,
   ) {
+    this.options = { ...options, phase: new Int32Array(new SharedArrayBuffer(4)) };
     // The worker's stdio is not piped through process.stdout/stderr, which cells capture.
-    this.worker = new Worker(new URL("./io-thread.js", import.meta.url), { workerData: options, stdout: true, stderr: true });
+    this.worker = new Worker(new URL("./io-thread.js", import.meta.url), { workerData: this.options, stdout: true, stderr: true });
     this.worker.stdout.on("data", (d: Buffer) => writeSync(1, d));
     this.worker.stderr.on("data", (d: Buffer) => writeSync(2, d));
     this.ready = new Promise((resolve, reject) => {
@@ -86,6 +89,11 @@ export class Link {
       this.barriers.set(id, resolve);
       this.post({ op: "barrier", id });
     });
+  }
+
+  /** Where the main thread is (io-thread.ts: Phase), for the I/O thread to judge a stuck interrupt. */
+  setPhase(phase: number): void {
+    Atomics.store(this.options.phase, 0, phase);
   }
 
   ackInterrupt(): void {

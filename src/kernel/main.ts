@@ -27,7 +27,7 @@ export async function start(connectionFile: string): Promise<void> {
     },
   );
   installStackTraces();
-  exec = new Execution(process.cwd());
+  exec = new Execution(process.cwd(), (phase) => link.setPhase(phase));
   shell = new Shell(link, exec, new History());
 
   // Interrupt: tell the I/O thread the main thread heard it, then stop the running cell.
