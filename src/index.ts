@@ -80,6 +80,7 @@ export type { MetricName } from "./ablation/logit-metrics.js";
 export type { AblationPlotOptions } from "./display/ablation-plot.js";
 export type { AblationHeatmapOptions } from "./display/ablation-heatmap.js";
 export { show } from "./display/show.js";
+export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/kernel.js";
 export { exportNotebook as export, type ExportResult } from "./display/export.js";
 export { represent } from "./display/represent.js";
 export { Figure, type FigureSpec } from "./display/plotly.js";
