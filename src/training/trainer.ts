@@ -5,17 +5,11 @@
 import type { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 import type { Architecture, HostTensor } from "../dictionaries/architecture.js";
+import type { TrainingRecord } from "../dictionaries/dictionary.js";
 import type { Checkpoint } from "./checkpoint.js";
 
-export interface StepNumbers {
-  loss: number;
-  mse: number;
-  sparsity: number;
-  l0: number;
-  fvu: number;
-  /** Fraction of features dead over the window, after this step. */
-  deadFraction: number;
-}
+/** A step's loss terms, L0 and FVU of its batch, and the dead fraction after it (what fit logs). */
+export type StepNumbers = Pick<TrainingRecord, "loss" | "mse" | "sparsity" | "l0" | "fvu" | "deadFraction">;
 
 export interface StepInput {
   /** [batchSize, rowDim] row-major: inputs, or [input | target] for transcoders. */
