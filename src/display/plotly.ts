@@ -14,6 +14,8 @@ export interface FigureSpec {
   config?: Record<string, unknown>;
   /** Cards shown beside the plot when a point is clicked: HTML (already escaped) by the point's customdata[0]. */
   cards?: Record<string, string>;
+  /** A browser behaviour from widgets/: `fn(el, args)` from widgets/<widget>.js runs once the figure is drawn. */
+  behaviour?: { widget: string; fn: string; args: unknown };
 }
 
 let plotlySource: string | undefined;
@@ -39,6 +41,16 @@ function cardsScript(): string {
   return cardsSource;
 }
 
+const widgetSources = new Map<string, string>();
+
+/** A browser-side behaviour script (widgets/<name>.js). */
+function widgetScript(name: string): string {
+  if (!/^[a-z-]+$/.test(name)) throw new Error(`featurelab: no widget named ${JSON.stringify(name)}`);
+  let src = widgetSources.get(name);
+  if (src === undefined) widgetSources.set(name, (src = readFileSync(new URL(`../../widgets/${name}.js`, import.meta.url), "utf8")));
+  return src;
+}
+
 /**
  * A <script> that defines window.Plotly and draws any figure that was waiting for it. CommonJS/AMD
  * globals are hidden so plotly attaches to window even on pages with require.js (classic notebook).
@@ -62,9 +74,11 @@ export class Figure {
   readonly config: Record<string, unknown>;
   readonly title: string;
   readonly cards: Record<string, string> | undefined;
+  readonly behaviour: FigureSpec["behaviour"];
 
   constructor(spec: FigureSpec) {
     this.cards = spec.cards;
+    this.behaviour = spec.behaviour;
     this.data = spec.data;
     this.layout = { autosize: true, height: 440, margin: { l: 60, r: 30, t: 60, b: 60 }, ...(spec.layout ?? {}) };
     this.config = { responsive: true, displaylogo: false, ...(spec.config ?? {}) };
@@ -89,7 +103,10 @@ export class Figure {
         `Hover over a point to see its feature; click to keep it.</div></div>`;
       return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
     }
-    const draw = `<script>${drawScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec});</script>`;
+    const b = this.behaviour;
+    const draw = b
+      ? `<script>${drawScript()}${widgetScript(b.widget)}featurelabDrawFigure(${JSON.stringify(id)},${spec},function(el){${b.fn.replace(/[^A-Za-z0-9_]/g, "")}(el,${jsonForScript(b.args)})});</script>`
+      : `<script>${drawScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec});</script>`;
     const div = `<div id="${id}" class="featurelab-figure" style="width:100%;min-height:${height}px"></div>`;
     return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
   }
