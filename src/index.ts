@@ -9,6 +9,7 @@ import { embeddingPlot } from "./display/embedding-plot.js";
 import { superpositionPlot, dimensionalityPlot } from "./display/superposition-plot.js";
 import { similarityPlot } from "./display/cka-plot.js";
 import { rdmPlot } from "./display/rdm-plot.js";
+import { rdmMdsPlot } from "./display/rdm-mds-plot.js";
 import { modelComparisonPlot } from "./display/rsa-plot.js";
 import { ablationHeatmap } from "./display/ablation-heatmap.js";
 import { inductionSequences } from "./models/induction-task.js";
@@ -86,6 +87,7 @@ export { represent } from "./display/represent.js";
 export { Figure, type FigureSpec } from "./display/plotly.js";
 export { TableView } from "./display/table.js";
 export type { MimeBundle, Displayable } from "./display/bundle.js";
+export type { RdmMdsOptions } from "./display/rdm-mds-plot.js";
 export type { GeometryPlotOptions } from "./display/geometry-plot.js";
 export { dashboard, FeatureDashboard, logitEffects, type DashboardOptions, type LogitEffect } from "./display/feature-dashboard.js";
 export type { FrontierPoint } from "./display/frontier-plot.js";
@@ -142,6 +144,8 @@ export const plot = {
   cka: similarityPlot,
   /** An RDM (or several) as a labelled heatmap. */
   rdm: rdmPlot,
+  /** An RDM's heatmap beside its classical MDS, linked: hover a cell to see the pair in the plane. */
+  rdmMds: rdmMdsPlot,
   /** Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band. */
   modelComparison: modelComparisonPlot,
 };
