@@ -12,6 +12,7 @@ import { rdmPlot } from "./display/rdm-plot.js";
 import { rdmMdsPlot } from "./display/rdm-mds-plot.js";
 import { modelComparisonPlot } from "./display/rsa-plot.js";
 import { ablationHeatmap } from "./display/ablation-heatmap.js";
+import { suppressionPlot } from "./display/suppression-plot.js";
 import { inductionSequences } from "./models/induction-task.js";
 import { ablateUnits, splice, steer, scale } from "./ablation/edits.js";
 import { sharkeyToyData } from "./data/synthetic.js";
@@ -39,6 +40,8 @@ export { lastFit, type FitOptions } from "./training/fit.js";
 export type { ProgressSink, ProgressState } from "./training/progress.js";
 export { mmcs, bestMatches, type Directions, type BestMatches } from "./metrics/mmcs.js";
 export type { ReconstructionMetrics } from "./metrics/reconstruction.js";
+export { suppression, Suppression, type SuppressionOptions, type SuppressionRow, type SuppressionGrouping } from "./metrics/suppression.js";
+export { finetuneDecoder, FINETUNE_VARIANTS, type FinetuneOptions, type FinetuneVariant } from "./training/finetune-decoder.js";
 export { pca, type Projection } from "./geometry/pca.js";
 export type { Embedding } from "./geometry/embedding.js";
 export type { Rows } from "./geometry/rows.js";
@@ -80,6 +83,7 @@ export type { AblationMode, UnitAblationOptions, SpliceOptions, SteerOptions } f
 export type { MetricName } from "./ablation/logit-metrics.js";
 export type { AblationPlotOptions } from "./display/ablation-plot.js";
 export type { AblationHeatmapOptions } from "./display/ablation-heatmap.js";
+export type { SuppressionPlotOptions, SuppressionMetric } from "./display/suppression-plot.js";
 export { show } from "./display/show.js";
 export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/kernel.js";
 export { exportNotebook as export, type ExportResult } from "./display/export.js";
@@ -148,6 +152,8 @@ export const plot = {
   rdmMds: rdmMdsPlot,
   /** Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band. */
   modelComparison: modelComparisonPlot,
+  /** Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression). */
+  suppression: suppressionPlot,
 };
 
 // dict.dashboard(acts, feature, opts): the same as fl.dashboard(dict, acts, feature, opts). Attached

@@ -73,7 +73,7 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
     const known = architectures().map((n) => factory(n).saeLensName);
     throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${known.join(", ")})`);
   }
-  const { architecture: _a, l1_coefficient: _l, training: _t, folded_normalization_scale: _f, ...archOptions } = cfg.featurelab ?? {};
+  const { architecture: _a, l1_coefficient: _l, training: _t, folded_normalization_scale: _f, finetune: _ft, ...archOptions } = cfg.featurelab ?? {};
   const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}), ...(cfg.d_out !== undefined ? { d_out: cfg.d_out } : {}) });
   // The parameters this architecture has, and their shapes, are those of a fresh one of this size.
   const layout = Object.entries(arch.init(cfg.d_in, cfg.d_sae, new Rng(0)));

@@ -16,6 +16,8 @@ import { Transformer } from "../models/transformer.js";
 import { ActivationCache } from "../models/activation-cache.js";
 import { SpliceEvaluation } from "../ablation/splice-eval.js";
 import { AblationSweep } from "../ablation/sweep.js";
+import { Suppression } from "../metrics/suppression.js";
+import { suppressionBundle } from "./suppression-plot.js";
 import { ablationSweepBundle, activationCacheBundle, spliceEvalBundle, transformerBundle } from "./model-cards.js";
 
 function isPlainRecord(x: unknown): x is Record<string, Cell> {
@@ -48,6 +50,7 @@ export function represent(x: unknown): MimeBundle {
   if (x instanceof ActivationCache) return activationCacheBundle(x);
   if (x instanceof SpliceEvaluation) return spliceEvalBundle(x);
   if (x instanceof AblationSweep) return ablationSweepBundle(x);
+  if (x instanceof Suppression) return suppressionBundle(x);
   if (x instanceof tf.Tensor) {
     const text = `Tensor ${x.dtype} [${x.shape.join(", ")}]\n${x.toString().replace(/^Tensor\n?/, "")}`;
     return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };
