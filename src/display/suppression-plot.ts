@@ -15,6 +15,7 @@ export interface SuppressionPlotOptions {
 }
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+const AXIS_LABELS: Record<SuppressionGrouping, string> = { overall: "all rows", norm: "input norm ‖x‖ (bin mean)", activation: "summed activation Σf (bin mean)", frequency: "log10 frequency of top feature (bin mean)" };
 const METRIC_LABELS: Record<SuppressionMetric, string> = { gamma: "γ (shrinkage)", l2Ratio: "L2 ratio ‖x̂‖/‖x‖", mse: "MSE", cosine: "cos(x, x̂)" };
 
 /** One Suppression, or several by name (e.g. before and after fine-tuning). */
@@ -29,6 +30,7 @@ export function suppressionPlot(input: Suppression | Record<string, Suppression>
     title: { text: opts.title ?? "Feature suppression by activation strength and feature frequency (1 = no shrinkage)" },
     height: 300 * rowsN + 120,
     hovermode: "closest",
+    margin: { l: 60, r: 30, t: 90, b: 60 },
     legend: { orientation: "h", y: -0.12 },
     shapes: [] as unknown[],
   };
@@ -38,7 +40,7 @@ export function suppressionPlot(input: Suppression | Record<string, Suppression>
       const k = ri * cols + ci + 1;
       const xa = `xaxis${k === 1 ? "" : k}`, ya = `yaxis${k === 1 ? "" : k}`;
       const y0 = 1 - (ri + 1) * h - ri * gap;
-      layout[xa] = { domain: [ci * (w + gap), ci * (w + gap) + w], anchor: `y${k === 1 ? "" : k}`, title: ri === rowsN - 1 ? { text: `bin mean of ${GROUPING_LABELS[g]}` } : undefined };
+      layout[xa] = { domain: [ci * (w + gap), ci * (w + gap) + w], anchor: `y${k === 1 ? "" : k}`, title: ri === rowsN - 1 ? { text: AXIS_LABELS[g] } : undefined };
       layout[ya] = { domain: [y0, y0 + h], anchor: `x${k === 1 ? "" : k}`, title: ci === 0 ? { text: METRIC_LABELS[m] } : undefined };
       if (m === "gamma" || m === "l2Ratio" || m === "cosine") {
         (layout.shapes as unknown[]).push({ type: "line", xref: `x${k === 1 ? "" : k} domain`, yref: `y${k === 1 ? "" : k}`, x0: 0, x1: 1, y0: 1, y1: 1, line: { dash: "dash", color: "gray", width: 1 } });
