@@ -167,6 +167,12 @@ function rankFewDistinct(values: Float64Array, max: number): RankInfo | null {
   const dense = new Int32Array(n);
   const count = new Int32Array(unique);
   for (let i = 0; i < n; i++) count[(dense[i] = rankOfSlot[slot[i]])]++;
+  return fromDenseRanks(dense, count);
+}
+
+/** Average ranks, tie counts and a stable sorting order from each entry's dense rank and each rank's count. */
+function fromDenseRanks(dense: Int32Array, count: Int32Array): RankInfo {
+  const n = dense.length, unique = count.length;
   const starts = new Int32Array(unique + 1);
   let tiedPairs = 0;
   for (let d = 0; d < unique; d++) {
@@ -205,21 +211,7 @@ function rankSmall(values: Float64Array): RankInfo {
     dense[i] = lo;
     count[lo]++;
   }
-  const starts = new Int32Array(unique + 1);
-  let tiedPairs = 0;
-  for (let d = 0; d < unique; d++) {
-    starts[d + 1] = starts[d] + count[d];
-    tiedPairs += (count[d] * (count[d] - 1)) / 2;
-  }
-  const average = new Float64Array(n);
-  const order = new Int32Array(n);
-  const next = starts.slice(0, unique);
-  for (let i = 0; i < n; i++) {
-    const d = dense[i];
-    average[i] = starts[d] + (count[d] + 1) / 2;
-    order[next[d]++] = i;
-  }
-  return { average, dense, unique, tiedPairs, order, starts };
+  return fromDenseRanks(dense, count);
 }
 
 /** Large vectors: the radix sort, then one pass over the sorted keys. */
