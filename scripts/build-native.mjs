@@ -12,6 +12,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const ADDON = join(root, "native", "build", "Release", "featurelab_native.node");
 const CBLAS = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h"];
 
+/** Whether OpenBLAS's C headers (Debian's libopenblas-dev) are installed. */
+export function openblasHeadersPresent() {
+  return CBLAS.some(existsSync);
+}
+
 /** node-gyp's entry script: npm's own copy (what `npm install` uses for addons), else a local one. */
 function nodeGyp() {
   const candidates = [
@@ -38,7 +43,7 @@ function nodeDir() {
 export function buildNative({ quiet = false } = {}) {
   const say = (m) => quiet || console.log(`featurelab native engine: ${m}`);
   if (process.env.FEATURELAB_NATIVE === "0") return say("skipped (FEATURELAB_NATIVE=0)"), "skipped";
-  const missing = !CBLAS.some(existsSync) ? "libopenblas-dev (cblas.h)" : !nodeGyp() ? "node-gyp" : !nodeDir() ? "Node's headers (include/node)" : undefined;
+  const missing = !openblasHeadersPresent() ? "libopenblas-dev (cblas.h)" : !nodeGyp() ? "node-gyp" : !nodeDir() ? "Node's headers (include/node)" : undefined;
   if (missing) {
     say(`not built: ${missing} is missing; featurelab runs on tfjs-wasm (as root, \`npm run demo\` installs libopenblas-dev and builds it)`);
     return missing;

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildNative, ADDON } from "./build-native.mjs";
+import { buildNative, openblasHeadersPresent, ADDON } from "./build-native.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const PYTHON = "/usr/bin/python3";
@@ -43,8 +43,7 @@ function npmDepsPresent() {
 function jupyterPresent() {
   if (!existsSync(PYTHON) || !existsSync(JUPYTER) || !existsSync(CHROMIUM)) return false;
   const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test, numpy"], { stdio: "ignore" });
-  const openblas = ["/usr/include/cblas.h", "/usr/include/x86_64-linux-gnu/cblas.h", "/usr/include/aarch64-linux-gnu/cblas.h"].some(existsSync);
-  return probe.status === 0 && openblas;
+  return probe.status === 0 && openblasHeadersPresent();
 }
 
 export function setup({ quiet = false } = {}) {

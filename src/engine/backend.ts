@@ -40,6 +40,12 @@ async function tryBackend(name: string): Promise<string | undefined> {
   }
 }
 
+/** The addon's BLAS build and thread count, as EngineInfo.native reports them. */
+function nativeSummary(addon: NativeAddon): NonNullable<EngineInfo["native"]> {
+  const { blas, core, blasThreads } = addon.info();
+  return { blas, core, threads: blasThreads };
+}
+
 function firstLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split("\n")[0];
 }
@@ -73,7 +79,7 @@ async function choose(): Promise<EngineInfo> {
   }
   const order = wanted ? [wanted] : ENGINES;
   const { addon, problem } = loadNative();
-  const nativeInfo = addon ? (({ blas, core, blasThreads }) => ({ blas, core, threads: blasThreads }))(addon.info()) : undefined;
+  const nativeInfo = addon ? nativeSummary(addon) : undefined;
   let tensorflowMs: number | undefined;
 
   for (const engine of order) {
@@ -158,7 +164,7 @@ export async function useEngine(name: "native" | "wasm"): Promise<EngineName> {
   const { addon, problem } = loadNative();
   if (name === "native" && !addon) throw new Error(`featurelab: the native engine is not available: ${problem}`);
   useNativeMatMul(name === "native" ? addon : undefined);
-  const nativeInfo = addon ? (({ blas, core, blasThreads }) => ({ blas, core, threads: blasThreads }))(addon.info()) : undefined;
+  const nativeInfo = addon ? nativeSummary(addon) : undefined;
   current = { ...current!, engine: name, reason: `useEngine("${name}")`, ...(name === "native" ? { native: nativeInfo } : { native: undefined }) };
   return before;
 }

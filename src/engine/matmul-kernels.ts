@@ -30,7 +30,11 @@ export function installMatMulKernels(): void {
     if (!original) continue;
     const wasmFunc = original.kernelFunc as unknown as KernelFunc;
     const fused = name === "_FusedMatMul";
-    const kernelFunc: KernelFunc = (args) => (blas && nativeApplies(args, fused) ? nativeMatMul(blas, args) : untransposed(wasmFunc, args));
+    const kernelFunc: KernelFunc = (args) => {
+      if (!blas) return untransposed(wasmFunc, args);
+      const shape = dims(args);
+      return nativeApplies(args, shape, fused) ? nativeMatMul(blas, args, shape) : untransposed(wasmFunc, args);
+    };
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel({ ...original, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
@@ -68,9 +72,10 @@ function dims(args: KernelArgs) {
   return { a, b, tA, tB, M, K, N, batchA, batchB };
 }
 
+type Dims = ReturnType<typeof dims>;
+
 /** What the native path covers: float32, batch dims equal or one side unbatched, bias on the last axis, linear/ReLU. */
-function nativeApplies(args: KernelArgs, fused: boolean): boolean {
-  const { a, b, batchA, batchB } = dims(args);
+function nativeApplies(args: KernelArgs, { a, b, batchA, batchB }: Dims, fused: boolean): boolean {
   if (a.dtype !== "float32" || b.dtype !== "float32") return false;
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return false;
   if (a.shape.length !== b.shape.length && batchA !== 1 && batchB !== 1) return false;
@@ -80,8 +85,7 @@ function nativeApplies(args: KernelArgs, fused: boolean): boolean {
   return preluActivationWeights == null && (activation === "linear" || activation === "relu") && (bias == null || bias.shape.length === 1);
 }
 
-function nativeMatMul(addon: NativeAddon, args: KernelArgs): TensorInfo {
-  const { a, b, tA, tB, M, K, N, batchA, batchB } = dims(args);
+function nativeMatMul(addon: NativeAddon, args: KernelArgs, { a, b, tA, tB, M, K, N, batchA, batchB }: Dims): TensorInfo {
   const Kb = tB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
   if (K !== Kb) {
     throw new Error(`Error in matMul: inner shapes (${K}) and (${Kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${tA} and transposeB=${tB} must match.`);
