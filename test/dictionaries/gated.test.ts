@@ -8,6 +8,7 @@ import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
 import { mmcs } from "../../src/metrics/mmcs.js";
 import { forEachEngine } from "../engines.js";
+import { checkUnprojectedGradients, relErr } from "./gradcheck.js";
 
 const gated = gatedFactory({});
 
@@ -23,10 +24,6 @@ function randomParams(dIn: number, width: number, seed: number): Params {
   p.r_mag = tf.tensor(rng.normals(width), [width]).mul(0.5);
   p.b_dec = tf.tensor(rng.normals(dIn), [dIn]).mul(0.1);
   return p;
-}
-
-function relErr(a: tf.Tensor, b: tf.Tensor): number {
-  return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / tf.max(tf.abs(b)).dataSync()[0];
 }
 
 test("gated: SAELens parameter names and init (tied, decoder rows of norm 0.1, r_mag = b_gate = b_mag = 0)", () => {
@@ -88,17 +85,7 @@ test("gated: hand-written backward pass agrees with tfjs autodiff (relative erro
     for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
       const p = randomParams(dIn, width, B);
       const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-      const res = gated.step(x, p, { l1 });
-      const names = Object.keys(p);
-      const lossOf = (...ts: tf.Tensor[]) => gated.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
-      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-      assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
-      names.forEach((n, i) => {
-        const e = relErr(res.grads[n], grads[i]);
-        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
-      });
-      const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
-      assert.ok(active > 0 && active < B * width, "some features active, some not");
+      checkUnprojectedGradients(gated, p, x, { l1 }, `B=${B}, d=${dIn}, h=${width}`);
     }
   });
 });

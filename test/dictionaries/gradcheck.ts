@@ -38,3 +38,22 @@ export function checkGradients(arch: Architecture, p: Params, x: tf.Tensor2D, op
   assert.ok(along < 1e-5 * tf.max(tf.abs(res.grads.W_dec)).dataSync()[0] * x.shape[1], `W_dec gradient not projected (${what})`);
   return res;
 }
+
+/**
+ * step's loss and every gradient against tf.valueAndGrads of referenceLoss, unprojected (architectures
+ * without a unit-norm decoder); also checks that some features fire and some do not.
+ */
+export function checkUnprojectedGradients(arch: Architecture, p: Params, x: tf.Tensor2D, opts: LossOptions, what: string) {
+  const res = arch.step(x, p, opts);
+  const names = Object.keys(p);
+  const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), opts);
+  const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+  assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for ${what}`);
+  names.forEach((n, i) => {
+    const e = relErr(res.grads[n], grads[i]);
+    assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (${what})`);
+  });
+  const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
+  assert.ok(active > 0 && active < x.shape[0] * p.W_dec.shape[0], "some features active, some not");
+  return res;
+}

@@ -6,6 +6,7 @@ import { relu as reluFactory } from "../../src/dictionaries/relu.js";
 const relu = reluFactory({});
 import type { Params } from "../../src/dictionaries/architecture.js";
 import { forEachEngine } from "../engines.js";
+import { checkUnprojectedGradients } from "./gradcheck.js";
 
 function randomParams(dIn: number, width: number, seed: number): Params {
   const rng = new Rng(seed);
@@ -17,12 +18,6 @@ function randomParams(dIn: number, width: number, seed: number): Params {
   p.b_enc = tf.tensor(rng.normals(width), [width]).mul(0.05);
   p.b_dec = tf.tensor(rng.normals(dIn), [dIn]).mul(0.1);
   return p;
-}
-
-function relErr(a: tf.Tensor, b: tf.Tensor): number {
-  const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
-  const scale = tf.max(tf.abs(b)).dataSync()[0];
-  return diff / scale;
 }
 
 test("init: decoder rows of norm 0.1, W_enc = W_decᵀ, zero biases", () => {
@@ -67,17 +62,7 @@ test("hand-written backward pass agrees with tfjs autodiff (relative error < 1e-
     for (const [B, dIn, width, l1] of [[16, 8, 32, 0.7], [64, 24, 96, 3], [5, 3, 7, 0]] as const) {
       const p = randomParams(dIn, width, B);
       const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-      const res = relu.step(x, p, { l1 });
-      const names = Object.keys(p);
-      const lossOf = (...ts: tf.Tensor[]) => relu.referenceLoss(x, Object.fromEntries(names.map((n, i) => [n, ts[i]])), { l1 });
-      const { value, grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
-      assert.ok(relErr(res.loss, value) < 1e-5, `loss differs for B=${B}`);
-      names.forEach((n, i) => {
-        const e = relErr(res.grads[n], grads[i]);
-        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B}, d=${dIn}, h=${width})`);
-      });
-      const active = tf.sum(tf.cast(tf.greater(res.features, 0), "float32")).dataSync()[0];
-      assert.ok(active > 0 && active < B * width, "some features active, some not");
+      checkUnprojectedGradients(relu, p, x, { l1 }, `B=${B}, d=${dIn}, h=${width}`);
     }
   });
 });
