@@ -62,7 +62,7 @@ for (const dim of DIMS) {
     const seconds = (performance.now() - t) / 1000;
     const used = process.cpuUsage(cpu);
     const cpuSeconds = (used.user + used.system) / 1e6;
-    console.log(JSON.stringify({ rows: ROWS, dim, metric, backend: engine.backend, seconds: +seconds.toFixed(1), cpuSeconds: +cpuSeconds.toFixed(1), knnSeconds: +knnSeconds.toFixed(1), familyPurity: +familyPurity(e.coords, family).toFixed(3), load: +os.loadavg()[0].toFixed(1) }));
+    console.log(JSON.stringify({ rows: ROWS, dim, metric, engine: engine.engine, seconds: +seconds.toFixed(1), cpuSeconds: +cpuSeconds.toFixed(1), knnSeconds: +knnSeconds.toFixed(1), familyPurity: +familyPurity(e.coords, family).toFixed(3), load: +os.loadavg()[0].toFixed(1) }));
   }
   if (process.argv.includes("--stock")) {
     const rng = new fl.Rng(0);
