@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, dirname, resolve, sep } from "node:path";
 
-const LAYERS = [["engine"], ["io"], ["data"], ["metrics"], ["dictionaries"], ["training"], ["geometry", "ablation", "models"], ["display"], ["index.ts", "kernel"]];
+const LAYERS = [["engine"], ["io"], ["data"], ["metrics"], ["dictionaries"], ["training"], ["geometry", "ablation", "models", "circuits"], ["display"], ["index.ts", "kernel"]];
 const src = join(import.meta.dirname, "..", "src");
 
 function rank(file: string): number {
