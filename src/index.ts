@@ -13,6 +13,7 @@ import { rdmMdsPlot } from "./display/rdm-mds-plot.js";
 import { modelComparisonPlot } from "./display/rsa-plot.js";
 import { ablationHeatmap } from "./display/ablation-heatmap.js";
 import { suppressionPlot } from "./display/suppression-plot.js";
+import { circuitGraph, contributionsPlot } from "./display/circuit-plot.js";
 import { inductionSequences } from "./models/induction-task.js";
 import { ablateUnits, splice, steer, scale } from "./ablation/edits.js";
 import { sharkeyToyData } from "./data/synthetic.js";
@@ -84,6 +85,10 @@ export type { MetricName } from "./ablation/logit-metrics.js";
 export type { AblationPlotOptions } from "./display/ablation-plot.js";
 export type { AblationHeatmapOptions } from "./display/ablation-heatmap.js";
 export type { SuppressionPlotOptions, SuppressionMetric } from "./display/suppression-plot.js";
+export { transcoderCircuit, TranscoderCircuit, type TranscoderCircuitOptions, type CircuitEdge, type CircuitFeature, type FeatureRef, type LayerNormHandling } from "./circuits/transcoder-circuit.js";
+export { FeatureContributions, type Contribution, type ContributionKind } from "./circuits/feature-contributions.js";
+export type { TranscoderAt, TranscoderInput } from "./circuits/transcoder-set.js";
+export type { CircuitGraphOptions } from "./display/circuit-plot.js";
 export { show } from "./display/show.js";
 export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/kernel.js";
 export { exportNotebook as export, type ExportResult } from "./display/export.js";
@@ -154,6 +159,10 @@ export const plot = {
   modelComparison: modelComparisonPlot,
   /** Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression). */
   suppression: suppressionPlot,
+  /** A transcoder circuit's strongest feature-to-feature edges as a layered graph (fl.transcoderCircuit). */
+  circuit: circuitGraph,
+  /** One feature's pre-activation at one token, split into its terms (circuit.explain). */
+  contributions: contributionsPlot,
 };
 
 // dict.dashboard(acts, feature, opts): the same as fl.dashboard(dict, acts, feature, opts). Attached

@@ -18,6 +18,9 @@ import { SpliceEvaluation } from "../ablation/splice-eval.js";
 import { AblationSweep } from "../ablation/sweep.js";
 import { Suppression } from "../metrics/suppression.js";
 import { suppressionBundle } from "./suppression-plot.js";
+import { TranscoderCircuit } from "../circuits/transcoder-circuit.js";
+import { FeatureContributions } from "../circuits/feature-contributions.js";
+import { circuitBundle, contributionsBundle } from "./circuit-plot.js";
 import { ablationSweepBundle, activationCacheBundle, spliceEvalBundle, transformerBundle } from "./model-cards.js";
 
 function isPlainRecord(x: unknown): x is Record<string, Cell> {
@@ -51,6 +54,8 @@ export function represent(x: unknown): MimeBundle {
   if (x instanceof SpliceEvaluation) return spliceEvalBundle(x);
   if (x instanceof AblationSweep) return ablationSweepBundle(x);
   if (x instanceof Suppression) return suppressionBundle(x);
+  if (x instanceof TranscoderCircuit) return circuitBundle(x);
+  if (x instanceof FeatureContributions) return contributionsBundle(x);
   if (x instanceof tf.Tensor) {
     const text = `Tensor ${x.dtype} [${x.shape.join(", ")}]\n${x.toString().replace(/^Tensor\n?/, "")}`;
     return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };

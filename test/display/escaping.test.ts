@@ -21,6 +21,8 @@ import { frontierPlot } from "../../src/display/frontier-plot.js";
 import { similarityPlot } from "../../src/display/cka-plot.js";
 import { dashboard } from "../../src/display/feature-dashboard.js";
 import type { MimeBundle } from "../../src/display/bundle.js";
+import { TranscoderCircuit } from "../../src/circuits/transcoder-circuit.js";
+import { FeatureContributions } from "../../src/circuits/feature-contributions.js";
 import { CHROMIUM } from "../browser.js";
 import { identityDictionary } from "../ablation/fixtures.js";
 import { clickPoint, hoverFirst, newPage, open, writePage } from "./widget-page.js";
@@ -48,6 +50,11 @@ function allDisplays(): { name: string; bundle: MimeBundle }[] {
   const sweep = new AblationSweep("zero", `heads ${EVIL}`, units, ["ce"], rows as any, { ce: [Float64Array.of(0.1, 0.2), Float64Array.of(0.3, 0.4)] }, 2);
   const a = new RDM([1, 2, 3], { labels: [EVIL, "b", "c"], name: EVIL, dissimilarityMeasure: "correlation" });
   const b = new RDM([2, 1, 3], { labels: [EVIL, "b", "c"], name: "model" });
+  // A circuit whose features fire on a hostile token (the activations as runTranscoders would give them).
+  const tokens = [EVIL, "b", EVIL];
+  const circuitActs = { rows: 3, tokenIds: Int32Array.of(0, 1, 0), tokens, document: Int32Array.of(0, 0, 0), position: Int32Array.of(0, 1, 2), documents: [[0, 1, 0]], features: new Map([[0, Float32Array.of(1, 0, 2, 0, 0, 1)], [1, Float32Array.of(1, 1, 0, 0, 3, 1)]]), inverseScale: new Map() };
+  const circuit = new TranscoderCircuit({ name: EVIL } as any, [{ layer: 0, dictionary: dict }, { layer: 1, dictionary: dict }], circuitActs, "raw", [{ sourceLayer: 0, source: 0, targetLayer: 1, target: 1, meanWhenActive: 0.5, share: 0.2, mean: 0.1, virtualWeight: 1, targetFires: 2 }]);
+  const contributions = new FeatureContributions({ layer: 1, feature: 0 }, 0, 2, EVIL, 1, 1, [{ component: EVIL, kind: "constant", layer: 1, index: null, activation: null, contribution: 1, raw: null }]);
   const emb = { coords: Float64Array.of(0, 0, 1, 1, 2, 0), k: 2, method: "MDS", labels: [EVIL, "b", "c"] };
   return [
     { name: "table", bundle: TableView.fromRecords([{ [EVIL]: EVIL, n: 1 }]).toMimeBundle() },
@@ -63,6 +70,8 @@ function allDisplays(): { name: string; bundle: MimeBundle }[] {
     { name: "frontier", bundle: frontierPlot([{ name: EVIL, l0: 1, fvu: 0.5, label: EVIL }, { name: EVIL, l0: 2, fvu: 0.3 }]).toMimeBundle() },
     { name: "similarity", bundle: similarityPlot({ labels: [EVIL, "b"], values: [[1, 0.5], [0.5, 1]], kind: "linear", debiased: false } as any).toMimeBundle() },
     { name: "feature dashboard", bundle: dashboard(dict, acts, 0, { context: 2 }).toMimeBundle() },
+    { name: "transcoder circuit", bundle: represent(circuit) },
+    { name: "feature contributions", bundle: represent(contributions) },
   ];
 }
 
