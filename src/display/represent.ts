@@ -11,6 +11,8 @@ import { RDM } from "../geometry/rdm.js";
 import { RdmComparisons } from "../geometry/compare-rdms.js";
 import { ModelComparison, PermutationTest } from "../geometry/rsa-inference.js";
 import { rdmPlot } from "./rdm-plot.js";
+import { DictionaryComparison } from "../circuits/dictionary-comparison.js";
+import { comparisonBundle } from "./dictionary-comparison-plot.js";
 import { comparisonTable, modelComparisonBundle, permutationTestBundle } from "./rsa-plot.js";
 import { Transformer } from "../models/transformer.js";
 import { ActivationCache } from "../models/activation-cache.js";
@@ -46,6 +48,7 @@ export function represent(x: unknown): MimeBundle {
   if (x instanceof ActivationSet) return activationSetBundle(x);
   if (x instanceof Dictionary) return dictionaryBundle(x);
   if (x instanceof RDM) return rdmPlot(x).toMimeBundle();
+  if (x instanceof DictionaryComparison) return comparisonBundle(x);
   if (x instanceof RdmComparisons) return comparisonTable(x).toMimeBundle();
   if (x instanceof ModelComparison) return modelComparisonBundle(x);
   if (x instanceof PermutationTest) return permutationTestBundle(x);
