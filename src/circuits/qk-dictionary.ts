@@ -1,0 +1,250 @@
+// The bilinear QK dictionary (Wynroe & Sharkey 2024): a query transcoder and a key transcoder for one
+// attention layer of a frozen transformer, both reading the LayerNorm-normalised residual r, trained
+// jointly so that the attention pattern recomputed from their reconstructions matches the model's
+// (loss in qk-loss.ts). Choices, as in the authors' code unless said: Adam; decoder rows renormalised
+// to unit norm after every step (so the √ penalty cannot be dodged by shrinking f and growing D);
+// b_Q, b_K start at the mean q and k; W_enc ~ N(0, 1/d_model) and D = W_encᵀ (rows normalised).
+// Batches are whole documents (every query row needs all its keys), drawn with a seeded Rng.
+import { tf, ready } from "../engine/backend.js";
+import { Rng } from "../engine/random.js";
+import { Adam } from "../training/adam.js";
+import { checkQkTarget, collectQkData, type QkData } from "./qk-data.js";
+import { negativeEntropy, qkCausalMask, QK_WEIGHT_NAMES, type QkWeights } from "./qk-loss.js";
+import { qkStep, type QkStep } from "./qk-gradients.js";
+import { evaluateQk, qkFeatures, type QkMetrics } from "./qk-evaluate.js";
+import { qkPairTerms } from "./qk-feature-pairs.js";
+import { trainQkMask, type QkMask, type QkMaskOptions } from "./qk-mask.js";
+import { qkPairs, inductionScores, type QkPairs, type QkPairsOptions } from "./qk-pairs.js";
+
+export interface QkDictionaryOptions {
+  /** The attention layer (blocks.{layer}). */
+  layer: number;
+  /** Features per transcoder (default 2·d_model). */
+  width?: number;
+  /** c, the coefficient of each √ sparsity penalty (default 0.01). */
+  sparsity?: number;
+  /** Adam steps (default 1000). */
+  steps?: number;
+  /** Documents per step (default 16). */
+  batchSize?: number;
+  /** Adam learning rate (default 3e-3). */
+  lr?: number;
+  seed?: number;
+  /** For text input: put BOS before each text (default true). */
+  prependBos?: boolean;
+  /** Steps over which c rises linearly from 0 (default 0: c from the start). */
+  sparsityWarmup?: number;
+  /** Record the loss parts every this many steps (default steps/100, at least 1). */
+  logEvery?: number;
+}
+
+const KNOWN = ["layer", "width", "sparsity", "sparsityWarmup", "steps", "batchSize", "lr", "seed", "prependBos", "logEvery"];
+
+export interface QkTrainingRecord {
+  step: number;
+  loss: number;
+  klFull: number;
+  klQueries: number;
+  klKeys: number;
+  sparsityQ: number;
+  sparsityK: number;
+}
+
+export interface QkConfig {
+  layer: number;
+  width: number;
+  sparsity: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  sparsityWarmup: number;
+}
+
+function positiveInt(v: number, name: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`featurelab: qkDictionary: ${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+function positive(v: number, name: string, zeroOk = false): number {
+  if (!Number.isFinite(v) || v < 0 || (!zeroOk && v === 0)) throw new Error(`featurelab: qkDictionary: ${name} must be ${zeroOk ? "≥ 0" : "> 0"}, got ${v}`);
+  return v;
+}
+
+/** Divide each row of D by its norm (in place on the variable). */
+function unitRows(D: tf.Variable): void {
+  tf.tidy(() => D.assign(tf.div(D, tf.maximum(tf.norm(D, 2, 1, true), 1e-12))));
+}
+
+function initWeights(data: QkData, width: number, rng: Rng): Record<keyof QkWeights, tf.Variable> {
+  const d = data.dModel, hd = data.heads * data.dHead;
+  const mean = (x: Float32Array) => {
+    const m = new Float32Array(hd);
+    const rows = x.length / hd;
+    for (let i = 0; i < x.length; i++) m[i % hd] += x[i] / rows;
+    return m;
+  };
+  const side = (target: Float32Array) => {
+    const enc = rng.normals(d * width).map((v) => v / Math.sqrt(d));
+    return tf.tidy(() => {
+      const W_enc = tf.tensor2d(enc, [d, width]);
+      // D starts as W_encᵀ restricted to the first H·d_head columns (d_model = H·d_head in GPT-2), rows unit norm.
+      const D0 = hd === d ? tf.transpose(W_enc) : tf.tensor2d(rng.normals(width * hd), [width, hd]);
+      const D = tf.div(D0, tf.maximum(tf.norm(D0, 2, 1, true), 1e-12));
+      return { W_enc, b_enc: tf.zeros([width]), D, b: tf.tensor1d(mean(target)) };
+    });
+  };
+  const q = side(data.q), k = side(data.k);
+  const v = (t: tf.Tensor) => tf.variable(t, true);
+  return { W_encQ: v(q.W_enc), b_encQ: v(q.b_enc), D_Q: v(q.D), b_Q: v(q.b), W_encK: v(k.W_enc), b_encK: v(k.b_enc), D_K: v(k.D), b_K: v(k.b) };
+}
+
+/** Train the query and key transcoders of one attention layer of `model` on documents `input`. */
+export async function qkDictionary(model: unknown, input: unknown, opts: QkDictionaryOptions): Promise<QkDictionary> {
+  await ready();
+  if (!opts || typeof opts !== "object") throw new Error("featurelab: qkDictionary(model, tokens, { layer, … }): the options are missing");
+  const unknown = Object.keys(opts).filter((k) => !KNOWN.includes(k));
+  if (unknown.length) throw new Error(`featurelab: qkDictionary: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; its options are ${KNOWN.join(", ")}`);
+  checkQkTarget(model, opts.layer, "qkDictionary");
+  const cfg: QkConfig = {
+    layer: opts.layer,
+    width: positiveInt(opts.width ?? 2 * model.cfg.d_model, "width"),
+    sparsity: positive(opts.sparsity ?? 0.01, "sparsity", true),
+    steps: positiveInt(opts.steps ?? 1000, "steps"),
+    batchSize: positiveInt(opts.batchSize ?? 16, "batchSize"),
+    lr: positive(opts.lr ?? 3e-3, "lr"),
+    seed: opts.seed ?? 0,
+    sparsityWarmup: opts.sparsityWarmup ?? 0,
+  };
+  if (!Number.isInteger(cfg.sparsityWarmup) || cfg.sparsityWarmup < 0) throw new Error(`featurelab: qkDictionary: sparsityWarmup must be a whole number of steps ≥ 0, got ${cfg.sparsityWarmup}`);
+  const data = await collectQkData(model, input, cfg.layer, { prependBos: opts.prependBos });
+  const B = Math.min(cfg.batchSize, data.n);
+  const logEvery = positiveInt(opts.logEvery ?? Math.max(1, Math.floor(cfg.steps / 100)), "logEvery");
+  const rng = new Rng(cfg.seed);
+  const vars = initWeights(data, cfg.width, rng);
+  const { T, dModel: d, heads: H, dHead: dh } = data, hd = H * dh;
+  // Whole data set as tensors once; a step gathers its documents.
+  const all = tf.tidy(() => {
+    const pattern = tf.tensor4d(data.pattern, [data.n, H, T, T]);
+    return { r: tf.tensor3d(data.r, [data.n, T, d]), q: tf.tensor3d(data.q, [data.n, T, hd]), k: tf.tensor3d(data.k, [data.n, T, hd]), pattern, negEnt: negativeEntropy(pattern) };
+  });
+  const mask = qkCausalMask(T);
+  const adam = new Adam();
+  const history: QkTrainingRecord[] = [];
+  const t0 = Date.now();
+  try {
+    for (let step = 0; step < cfg.steps; step++) {
+      const idx = tf.tensor1d(Int32Array.from(rng.permutation(data.n).subarray(0, B)), "int32");
+      const wantParts = step % logEvery === 0 || step === cfg.steps - 1;
+      let parts: QkStep["parts"];
+      const grads = tf.tidy(() => {
+        const batch = {
+          B, T, heads: H, dHead: dh, scale: data.scale,
+          r: tf.reshape(tf.gather(all.r, idx), [B * T, d]) as tf.Tensor2D,
+          q: tf.reshape(tf.gather(all.q, idx), [B * T, hd]) as tf.Tensor2D,
+          k: tf.reshape(tf.gather(all.k, idx), [B * T, hd]) as tf.Tensor2D,
+          pattern: tf.gather(all.pattern, idx) as tf.Tensor4D,
+        };
+        const c = cfg.sparsityWarmup > 0 ? cfg.sparsity * Math.min(1, (step + 1) / cfg.sparsityWarmup) : cfg.sparsity;
+        const out = qkStep(vars as unknown as QkWeights, batch, c, mask, tf.gather(all.negEnt, idx) as tf.Tensor3D, wantParts);
+        parts = out.parts;
+        return out.grads;
+      });
+      idx.dispose();
+      adam.apply(vars, grads, cfg.lr);
+      tf.dispose(Object.values(grads));
+      unitRows(vars.D_Q);
+      unitRows(vars.D_K);
+      if (parts) {
+        if (!Number.isFinite(parts.loss)) throw new Error(`featurelab: qkDictionary: the loss became ${parts.loss} at step ${step}; lower lr (${cfg.lr})`);
+        history.push({ step, ...parts });
+      }
+      // Let the event loop breathe (kernel interrupts, progress) now and then.
+      if (step % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    tf.dispose([all.r, all.q, all.k, all.pattern, all.negEnt, mask]);
+    adam.dispose();
+  }
+  const weights = Object.fromEntries(QK_WEIGHT_NAMES.map((k) => [k, tf.keep(tf.clone(vars[k]))])) as unknown as QkWeights;
+  tf.dispose(Object.values(vars));
+  return new QkDictionary(model.name, cfg, weights, data, history, (Date.now() - t0) / 1000);
+}
+
+export class QkDictionary {
+  readonly metrics: QkMetrics;
+  private features?: { fQ: Float32Array; fK: Float32Array };
+
+  constructor(
+    /** The model it decomposes (its name). */
+    readonly model: string,
+    readonly cfg: QkConfig,
+    /** Transcoder weights: W_encQ [d_model, width], D_Q [width, H·d_head], … (HF-style orientation, x·W). */
+    readonly weights: QkWeights,
+    /** What it was trained on (and what its pairs' examples come from). */
+    readonly data: QkData,
+    readonly history: QkTrainingRecord[],
+    /** Training time in seconds. */
+    readonly seconds: number,
+  ) {
+    this.metrics = evaluateQk(weights, data);
+  }
+
+  get layer(): number {
+    return this.cfg.layer;
+  }
+
+  get width(): number {
+    return this.cfg.width;
+  }
+
+  get heads(): number {
+    return this.data.heads;
+  }
+
+  /** f_Q and f_K [n·T, width] on the training documents (row = document·T + position), computed once. */
+  activations(): { fQ: Float32Array; fK: Float32Array } {
+    this.features ??= qkFeatures(this.weights, this.data);
+    return this.features;
+  }
+
+  /** M_h [width, width] (query feature × key feature, raw dot products without 1/√d_head) of one head, or all [H·W·W]. */
+  pairMatrix(head?: number): Float32Array {
+    if (head !== undefined) this.checkHead(head);
+    const all = tf.tidy(() => {
+      const t = qkPairTerms(this.weights, this.heads);
+      return t.M.dataSync() as Float32Array;
+    });
+    const W = this.width;
+    return head === undefined ? all : all.slice(head * W * W, (head + 1) * W * W);
+  }
+
+  /** Stage 2: a sparse mask on every M_h, transcoders frozen. */
+  mask(opts: QkMaskOptions = {}): Promise<QkMask> {
+    return trainQkMask(this, opts);
+  }
+
+  /** The strongest query-feature × key-feature pairs of a head, with examples. */
+  pairs(head: number, opts: QkPairsOptions = {}): QkPairs {
+    this.checkHead(head);
+    return qkPairs(this, head, opts);
+  }
+
+  /** Per head: mean attention from a query to keys whose previous token equals the query's token (induction score). */
+  inductionScores(): number[] {
+    return inductionScores(this.data);
+  }
+
+  checkHead(head: number): void {
+    if (!Number.isInteger(head) || head < 0 || head >= this.heads) throw new Error(`featurelab: QK dictionary of layer ${this.layer}: head ${head} is out of range; blocks.${this.layer}.attn has heads 0..${this.heads - 1}`);
+  }
+
+  dispose(): void {
+    tf.dispose(Object.values(this.weights));
+  }
+
+  toString(): string {
+    const m = this.metrics;
+    return `QkDictionary(${this.model} layer ${this.layer}, width ${this.width}: KL ${m.klFull.toPrecision(3)} (${(100 * m.explained).toFixed(1)}% of uniform's explained), L0 Q ${m.l0Q.toFixed(1)} K ${m.l0K.toFixed(1)})`;
+  }
+}
