@@ -32,13 +32,15 @@ export interface QkDictionaryOptions {
   seed?: number;
   /** For text input: put BOS before each text (default true). */
   prependBos?: boolean;
+  /** How the transcoders start: "data" (each feature at a random position; default) or "random". */
+  init?: "data" | "random";
   /** Steps over which c rises linearly from 0 (default 0: c from the start). */
   sparsityWarmup?: number;
   /** Record the loss parts every this many steps (default steps/100, at least 1). */
   logEvery?: number;
 }
 
-const KNOWN = ["layer", "width", "sparsity", "sparsityWarmup", "steps", "batchSize", "lr", "seed", "prependBos", "logEvery"];
+const KNOWN = ["layer", "width", "sparsity", "sparsityWarmup", "init", "steps", "batchSize", "lr", "seed", "prependBos", "logEvery"];
 
 export interface QkTrainingRecord {
   step: number;
@@ -59,6 +61,7 @@ export interface QkConfig {
   lr: number;
   seed: number;
   sparsityWarmup: number;
+  init: "data" | "random";
 }
 
 function positiveInt(v: number, name: string): number {
@@ -76,23 +79,54 @@ function unitRows(D: tf.Variable): void {
   tf.tidy(() => D.assign(tf.div(D, tf.maximum(tf.norm(D, 2, 1, true), 1e-12))));
 }
 
-function initWeights(data: QkData, width: number, rng: Rng): Record<keyof QkWeights, tf.Variable> {
-  const d = data.dModel, hd = data.heads * data.dHead;
-  const mean = (x: Float32Array) => {
-    const m = new Float32Array(hd);
-    const rows = x.length / hd;
-    for (let i = 0; i < x.length; i++) m[i % hd] += x[i] / rows;
+/**
+ * "random": W_enc ~ N(0, 1/d_model), b_enc = 0, D = W_encᵀ (rows normalised).
+ * "data": feature i starts at a random position s_i — encoder direction u = (r_s − r̄)/‖r_s − r̄‖ with a
+ * threshold at half of s_i's own projection (so it fires on positions like s_i), decoder row (q_s − q̄)
+ * normalised — a k-means-style start that keeps features from dying under the √ penalty.
+ * b_Q, b_K start at the mean q and k either way.
+ */
+function initWeights(data: QkData, width: number, rng: Rng, init: "random" | "data"): Record<keyof QkWeights, tf.Variable> {
+  const d = data.dModel, hd = data.heads * data.dHead, N = data.n * data.T;
+  const mean = (x: Float32Array, dim: number) => {
+    const m = new Float32Array(dim);
+    for (let i = 0; i < x.length; i++) m[i % dim] += x[i] / N;
     return m;
   };
+  const rMean = mean(data.r, d);
   const side = (target: Float32Array) => {
-    const enc = rng.normals(d * width).map((v) => v / Math.sqrt(d));
-    return tf.tidy(() => {
-      const W_enc = tf.tensor2d(enc, [d, width]);
-      // D starts as W_encᵀ restricted to the first H·d_head columns (d_model = H·d_head in GPT-2), rows unit norm.
-      const D0 = hd === d ? tf.transpose(W_enc) : tf.tensor2d(rng.normals(width * hd), [width, hd]);
-      const D = tf.div(D0, tf.maximum(tf.norm(D0, 2, 1, true), 1e-12));
-      return { W_enc, b_enc: tf.zeros([width]), D, b: tf.tensor1d(mean(target)) };
-    });
+    const tMean = mean(target, hd);
+    const enc = new Float32Array(d * width), bEnc = new Float32Array(width), dec = new Float32Array(width * hd);
+    if (init === "data") {
+      const picks = rng.permutation(N).subarray(0, width);
+      picks.forEach((s, i) => {
+        let norm = 0;
+        for (let e = 0; e < d; e++) norm += (data.r[s * d + e] - rMean[e]) ** 2;
+        norm = Math.sqrt(norm) || 1;
+        let shift = 0;
+        for (let e = 0; e < d; e++) {
+          const u = (data.r[s * d + e] - rMean[e]) / norm;
+          enc[e * width + i] = u;
+          shift += u * rMean[e];
+        }
+        bEnc[i] = -shift - 0.5 * norm;
+        let dn = 0;
+        for (let e = 0; e < hd; e++) dn += (target[s * hd + e] - tMean[e]) ** 2;
+        dn = Math.sqrt(dn) || 1;
+        for (let e = 0; e < hd; e++) dec[i * hd + e] = (target[s * hd + e] - tMean[e]) / dn;
+      });
+    } else {
+      const g = rng.normals(d * width);
+      for (let i = 0; i < g.length; i++) enc[i] = g[i] / Math.sqrt(d);
+      const extra = hd === d ? undefined : rng.normals(width * hd);
+      for (let i = 0; i < width; i++) {
+        let n = 0;
+        for (let e = 0; e < hd; e++) n += (dec[i * hd + e] = extra ? extra[i * hd + e] : enc[e * width + i]) ** 2;
+        n = Math.sqrt(n) || 1;
+        for (let e = 0; e < hd; e++) dec[i * hd + e] /= n;
+      }
+    }
+    return { W_enc: tf.tensor2d(enc, [d, width]), b_enc: tf.tensor1d(bEnc), D: tf.tensor2d(dec, [width, hd]), b: tf.tensor1d(tMean) };
   };
   const q = side(data.q), k = side(data.k);
   const v = (t: tf.Tensor) => tf.variable(t, true);
@@ -115,13 +149,16 @@ export async function qkDictionary(model: unknown, input: unknown, opts: QkDicti
     lr: positive(opts.lr ?? 3e-3, "lr"),
     seed: opts.seed ?? 0,
     sparsityWarmup: opts.sparsityWarmup ?? 0,
+    init: opts.init ?? "data",
   };
+  if (cfg.init !== "data" && cfg.init !== "random") throw new Error(`featurelab: qkDictionary: init must be "data" or "random", got ${JSON.stringify(cfg.init)}`);
   if (!Number.isInteger(cfg.sparsityWarmup) || cfg.sparsityWarmup < 0) throw new Error(`featurelab: qkDictionary: sparsityWarmup must be a whole number of steps ≥ 0, got ${cfg.sparsityWarmup}`);
   const data = await collectQkData(model, input, cfg.layer, { prependBos: opts.prependBos });
   const B = Math.min(cfg.batchSize, data.n);
   const logEvery = positiveInt(opts.logEvery ?? Math.max(1, Math.floor(cfg.steps / 100)), "logEvery");
   const rng = new Rng(cfg.seed);
-  const vars = initWeights(data, cfg.width, rng);
+  if (cfg.init === "data" && cfg.width > data.n * data.T) throw new Error(`featurelab: qkDictionary: init "data" starts each of the ${cfg.width} features at a different position, but there are only ${data.n * data.T}; use init "random" or more documents`);
+  const vars = initWeights(data, cfg.width, rng, cfg.init);
   const { T, dModel: d, heads: H, dHead: dh } = data, hd = H * dh;
   // Whole data set as tensors once; a step gathers its documents.
   const all = tf.tidy(() => {

@@ -66,6 +66,12 @@ export interface QkPair {
   key: QkFeatureTokens;
   /** The query feature's top token is the key feature's top previous token. */
   agree: boolean;
+  /**
+   * Σ_X min(P_i(X), R_j(X)): overlap of the query feature's current-token distribution P_i and the key
+   * feature's previous-token distribution R_j (each its activation mass per token, normalised): 1 when
+   * they fire on the same tokens in the same proportions, 0 when on disjoint ones.
+   */
+  overlap: number;
   /** Fraction of the examples whose query token equals the token before the key. */
   exampleAgreement: number;
   examples: QkPairExample[];
@@ -84,7 +90,14 @@ export class QkPairs {
     /** Token ids of every document, for example contexts. */
     readonly documents: readonly (readonly number[])[],
     readonly token: (id: number) => string,
+    /** The same overlap averaged over every (query, key) pair of features that fire at all: the chance level. */
+    readonly baselineOverlap: number,
   ) {}
+
+  /** Mean token overlap of the pairs (compare with baselineOverlap). */
+  get meanOverlap(): number {
+    return this.pairs.length ? this.pairs.reduce((s, p) => s + p.overlap, 0) / this.pairs.length : 0;
+  }
 
   /** Fraction of the pairs whose query top token equals the key feature's top previous token. */
   get agreement(): number {
@@ -121,6 +134,32 @@ function featureTokens(f: Float32Array, W: number, feature: number, data: QkData
   const out: QkFeatureTokens = { feature, density: fired / (data.n * data.T), current: topToken(cur, data) };
   if (previous) out.previous = topToken(prev, data);
   return out;
+}
+
+/** Each feature's activation mass per token (current, or the one before), normalised to sum 1: [W][vocab]. */
+function tokenDistributions(f: Float32Array, W: number, data: QkData, previous: boolean): Float64Array[] {
+  let V = 0;
+  for (const doc of data.tokens) for (const t of doc) V = Math.max(V, t + 1);
+  const out = Array.from({ length: W }, () => new Float64Array(V));
+  for (let d = 0; d < data.n; d++) {
+    const doc = data.tokens[d];
+    for (let t = previous ? 1 : 0; t < data.T; t++) {
+      const tok = previous ? doc[t - 1] : doc[t];
+      const row = (d * data.T + t) * W;
+      for (let i = 0; i < W; i++) if (f[row + i] > 0) out[i][tok] += f[row + i];
+    }
+  }
+  for (const dist of out) {
+    const total = dist.reduce((a, b) => a + b, 0);
+    if (total > 0) for (let x = 0; x < dist.length; x++) dist[x] /= total;
+  }
+  return out;
+}
+
+function overlapOf(p: Float64Array, r: Float64Array): number {
+  let s = 0;
+  for (let x = 0; x < p.length; x++) s += Math.min(p[x], r[x]);
+  return s;
 }
 
 /** Σ_{doc,q} Σ_k A_h[q,k] f^Q_i(q) f^K_j(k) / rows, [W, W]. */
@@ -192,6 +231,12 @@ export function qkPairs(dict: QkDictionary, head: number, opts: QkPairsOptions =
   const qTok = new Map<number, QkFeatureTokens>(), kTok = new Map<number, QkFeatureTokens>();
   const qInfo = (i: number) => qTok.get(i) ?? (qTok.set(i, featureTokens(fQ, W, i, data, false)), qTok.get(i)!);
   const kInfo = (j: number) => kTok.get(j) ?? (kTok.set(j, featureTokens(fK, W, j, data, true)), kTok.get(j)!);
+  const qDist = tokenDistributions(fQ, W, data, false), kDist = tokenDistributions(fK, W, data, true);
+  const aliveQ = qDist.map((_, i) => i).filter((i) => qDist[i].some((v) => v > 0));
+  const aliveK = kDist.map((_, j) => j).filter((j) => kDist[j].some((v) => v > 0));
+  let base = 0;
+  for (const i of aliveQ) for (const j of aliveK) base += overlapOf(qDist[i], kDist[j]);
+  base /= Math.max(1, aliveQ.length * aliveK.length);
   const pairs: QkPair[] = candidates.slice(0, count).map((c, rank) => {
     const query = qInfo(c.i), key = kInfo(c.j);
     const examples = examplesOf(fQ, fK, data, head, W, c.i, c.j, c.weight, nEx);
@@ -199,6 +244,7 @@ export function qkPairs(dict: QkDictionary, head: number, opts: QkPairsOptions =
     return {
       rank: rank + 1, queryFeature: c.i, keyFeature: c.j, weight: c.weight, contribution: c.contribution, query, key,
       agree: query.current !== undefined && key.previous !== undefined && query.current.id === key.previous.id,
+      overlap: overlapOf(qDist[c.i], kDist[c.j]),
       exampleAgreement: examples.length ? agreeing / examples.length : 0,
       examples,
     };
@@ -207,7 +253,7 @@ export function qkPairs(dict: QkDictionary, head: number, opts: QkPairsOptions =
   const qs = [...new Set(pairs.map((p) => p.queryFeature))], ks = [...new Set(pairs.map((p) => p.keyFeature))];
   const matrix = new Float32Array(qs.length * ks.length);
   qs.forEach((i, a) => ks.forEach((j, b) => (matrix[a * ks.length + b] = s * M[i * W + j])));
-  return new QkPairs(dict.layer, head, by, pairs, qs.map(qInfo), ks.map(kInfo), matrix, data.tokens, (id) => tokenText(data, id));
+  return new QkPairs(dict.layer, head, by, pairs, qs.map(qInfo), ks.map(kInfo), matrix, data.tokens, (id) => tokenText(data, id), base);
 }
 
 /**

@@ -107,17 +107,17 @@ function exampleHtml(pairs: QkPairs, e: QkPairExample): string {
     for (let p = Math.max(0, from); p <= Math.min(doc.length - 1, to); p++) out.push(`<span class="fl-tok" style="${TOK};${mark(p)}">${escapeHtml(pairs.token(doc[p]))}</span>`);
     return out.join("");
   };
-  const keyCtx = span(e.key - 2, e.key + 1, (p) => (p === e.key ? "background:rgba(31,119,180,.45)" : p === e.key - 1 ? "outline:1px dashed currentColor" : ""));
-  const queryCtx = span(e.query - 2, e.query, (p) => (p === e.query ? "background:rgba(255,140,0,.6)" : ""));
-  return `<tr><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(num(e.value))}</td><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(num(e.attention))}</td><td style="padding:1px 6px 1px 0;text-align:left">${keyCtx}</td><td style="padding:0 6px;opacity:.6">⟵</td><td style="text-align:left">${queryCtx}</td><td style="padding-left:8px;opacity:.6;font-family:system-ui,sans-serif">doc ${e.document}: ${e.query}→${e.key}</td></tr>`;
+  const keyCtx = span(e.key - 1, e.key + 1, (p) => (p === e.key ? "background:rgba(31,119,180,.45)" : p === e.key - 1 ? "outline:1px dashed currentColor" : ""));
+  const queryCtx = span(e.query - 1, e.query, (p) => (p === e.query ? "background:rgba(255,140,0,.6)" : ""));
+  return `<tr title="document ${e.document}: query position ${e.query}, key position ${e.key}"><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(num(e.value))}</td><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(num(e.attention))}</td><td style="padding:1px 6px 1px 0;text-align:left">${keyCtx}</td><td style="padding:0 6px;opacity:.6">⟵</td><td style="text-align:left">${queryCtx}</td></tr>`;
 }
 
 /** A pair's card: the two features, the weight and contribution, and its examples. */
 export function qkPairCardHtml(pairs: QkPairs, p: QkPair): string {
   const head = `<div style="font-weight:600;margin-bottom:4px">#${p.rank}: Q${p.queryFeature} × K${p.keyFeature} (head ${pairs.head})${p.agree ? " — query token = key's previous token" : ""}</div>`;
-  const nums = `<div>weight scale·M ${escapeHtml(num(p.weight))}; attention-weighted contribution ${escapeHtml(num(p.contribution))}; examples with query token = token before the key: ${escapeHtml(pct(p.exampleAgreement))}</div>`;
+  const nums = `<div>weight scale·M ${escapeHtml(num(p.weight))}; attention-weighted contribution ${escapeHtml(num(p.contribution))}; token overlap (query tokens vs key previous tokens) ${escapeHtml(num(p.overlap))}; examples with query token = token before the key: ${escapeHtml(pct(p.exampleAgreement))}</div>`;
   const ex = p.examples.length
-    ? `<table style="border-collapse:collapse;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;white-space:nowrap;margin-top:4px"><tr style="opacity:.7;font-family:system-ui,sans-serif"><td>A·f·f·M</td><td>A</td><td style="text-align:left">key (blue; its previous token dashed)</td><td></td><td style="text-align:left">query (orange)</td><td></td></tr>${p.examples.map((e) => exampleHtml(pairs, e)).join("")}</table>`
+    ? `<table style="border-collapse:collapse;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;white-space:nowrap;margin-top:4px"><tr style="opacity:.7;font-family:system-ui,sans-serif"><td>A·f·f·M</td><td>A</td><td style="text-align:left">key (blue), token before it dashed</td><td></td><td style="text-align:left">query (orange)</td></tr>${p.examples.map((e) => exampleHtml(pairs, e)).join("")}</table>`
     : `<div style="opacity:.7">no examples: the two features never fire on an attended (query, key)</div>`;
   return `<div class="fl-qk-pair" style="${PANEL};font-family:system-ui,sans-serif;font-size:13px;color:inherit">${head}${featureLine("query", p.query)}${featureLine("key", p.key)}${nums}${ex}</div>`;
 }
@@ -165,9 +165,9 @@ export function qkPairsPlot(pairs: QkPairs, opts: { title?: string } = {}): Figu
 /** fl.show(pairs): the heatmap with hover/click cards, then every pair's card. */
 export function qkPairsBundle(pairs: QkPairs): MimeBundle {
   const fig = qkPairsPlot(pairs).toMimeBundle();
-  const caption = `Layer ${pairs.layer} head ${pairs.head}: top ${pairs.pairs.length} feature pairs by ${pairs.by}; ${pct(pairs.agreement)} have query top token = key feature's top previous token`;
-  const cols = ["rank", "Q", "query top token", "K", "key top previous token", "agree", "scale·M", "contribution", "examples agreeing"];
-  const rows = pairs.pairs.map((p): Cell[] => [p.rank, p.queryFeature, tokenLabel(p.query.current), p.keyFeature, tokenLabel(p.key.previous), p.agree ? "yes" : "no", p.weight, p.contribution, pct(p.exampleAgreement)]);
+  const caption = `Layer ${pairs.layer} head ${pairs.head}: top ${pairs.pairs.length} feature pairs by ${pairs.by}; ${pct(pairs.agreement)} have query top token = key feature's top previous token; token overlap ${num(pairs.meanOverlap)} (all feature pairs: ${num(pairs.baselineOverlap)})`;
+  const cols = ["rank", "Q", "query top token", "K", "key top previous token", "same token", "token overlap", "scale·M", "contribution", "examples agreeing"];
+  const rows = pairs.pairs.map((p): Cell[] => [p.rank, p.queryFeature, tokenLabel(p.query.current), p.keyFeature, tokenLabel(p.key.previous), p.agree ? "yes" : "no", p.overlap, p.weight, p.contribution, pct(p.exampleAgreement)]);
   const cardsHtml = `<details style="margin-top:6px"><summary style="cursor:pointer;font-family:system-ui,sans-serif">examples of every pair</summary><div style="display:flex;flex-wrap:wrap">${pairs.pairs.map((p) => qkPairCardHtml(pairs, p)).join("")}</div></details>`;
   return {
     "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],

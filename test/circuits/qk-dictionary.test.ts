@@ -182,6 +182,20 @@ test("pairs: ranked by attention-weighted contribution, examples are real (query
       assert.equal(e.queryToken, String(docs[e.document][e.query]), "no tokenizer: ids");
     }
   }
+  // Token overlap Σ_X min(P_i(X), R_j(X)) recomputed from the activations for the first pair.
+  const first = p.pairs[0];
+  const P = new Map<number, number>(), R = new Map<number, number>();
+  let sp = 0, sr = 0;
+  docs.forEach((doc, d) => doc.forEach((tok, t) => {
+    const a = fQ[(d * T + t) * 16 + first.queryFeature];
+    if (a > 0) (P.set(tok, (P.get(tok) ?? 0) + a), (sp += a));
+    const b = t > 0 ? fK[(d * T + t) * 16 + first.keyFeature] : 0;
+    if (b > 0) (R.set(doc[t - 1], (R.get(doc[t - 1]) ?? 0) + b), (sr += b));
+  }));
+  let overlap = 0;
+  for (const [tok, a] of P) overlap += Math.min(a / sp, (R.get(tok) ?? 0) / sr);
+  assert.ok(Math.abs(first.overlap - overlap) < 1e-9, `${first.overlap} vs ${overlap}`);
+  assert.ok(p.baselineOverlap >= 0 && p.baselineOverlap <= 1);
   const byWeight = qk.pairs(1, { n: 5, by: "weight" });
   for (let i = 1; i < 5; i++) assert.ok(Math.abs(byWeight.pairs[i - 1].weight) >= Math.abs(byWeight.pairs[i].weight));
 });
@@ -209,7 +223,9 @@ test("bad input: a model that is not a Transformer, a layer out of range, an unk
   await assert.rejects(qkDictionary(model, [[0, 1, 2], [0, 1]], { layer: 0 }), /every document must have the same length \(document 0 has 3 tokens, document 1 has 2\)/);
   await assert.rejects(qkDictionary(model, docs, { layer: 0, steps: 0 }), /steps must be a positive integer, got 0/);
   await assert.rejects(qkDictionary(model, docs, { layer: 0, sparsity: -1 }), /sparsity must be ≥ 0, got -1/);
-  const qk = await qkDictionary(model, docs, { layer: 0, width: 8, steps: 2, batchSize: 4 });
+  await assert.rejects(qkDictionary(model, docs, { layer: 0, init: "zeros" as never }), /init must be "data" or "random", got "zeros"/);
+  await assert.rejects(qkDictionary(model, docs, { layer: 0, width: 200 }), /init "data" starts each of the 200 features at a different position, but there are only 96/);
+  const qk = await qkDictionary(model, docs, { layer: 0, width: 8, steps: 2, batchSize: 4, init: "random" });
   assert.throws(() => qk.pairs(2), /featurelab: QK dictionary of layer 0: head 2 is out of range; blocks\.0\.attn has heads 0\.\.1/);
   assert.throws(() => qk.pairs(0, { by: "size" as never }), /by must be "contribution" or "weight"/);
   await assert.rejects(qk.mask({ stpes: 3 } as never), /qk\.mask: unknown option 'stpes'/);
