@@ -1,8 +1,9 @@
 // fl.compareDictionaries(model, dicts, { hook, input }): several dictionaries spliced in at one hook and
 // measured as Braun et al. 2024 compare local and end-to-end SAEs — L0, alive features (fired at least
 // once on the evaluation tokens), ΔCE = CE with the dictionary spliced in − clean CE, KL(clean ‖ spliced)
-// and the L2 ratio ‖â‖/‖a‖ (the last three from fl.spliceEval, which skips the BOS position by default;
-// alive features are counted over the same positions). `atL0(target)` interpolates each method's sweep
+// and the L2 ratio ‖â‖/‖a‖ (the last three from fl.spliceEval). Every position is spliced in and counted
+// by default, as e2e_sae evaluates (and as trainE2E trains); ignorePositions: [0] gives SAELens'
+// convention of leaving BOS alone. Alive features are counted over the same positions. `atL0(target)` interpolates each method's sweep
 // to a common L0, so methods compare at matched sparsity.
 import * as aq from "arquero";
 import { tf, ready } from "../engine/backend.js";
@@ -16,7 +17,7 @@ export interface DictionaryComparisonOptions {
   hook: string;
   /** Token ids or text to evaluate on (held-out data). */
   input: unknown;
-  /** Positions left alone and not counted (default [0], the BOS position, as spliceEval). */
+  /** Positions left alone and not counted (default none, as e2e_sae; [0] leaves BOS alone, as SAELens and spliceEval's default). */
   ignorePositions?: readonly number[];
   batchSize?: number;
 }
@@ -146,7 +147,7 @@ export async function compareDictionaries(model: HookedModel, dicts: Record<stri
   if (opts.input === undefined) throw new Error("featurelab: compareDictionaries needs { input } — token sequences to evaluate on");
   const named: [string, Dictionary][] = Array.isArray(dicts) ? dicts.map((d, i) => [`${methodOf(d)} #${i}`, d]) : Object.entries(dicts);
   if (named.length === 0) throw new Error("featurelab: compareDictionaries needs at least one dictionary");
-  const ignore = opts.ignorePositions ?? [0];
+  const ignore = opts.ignorePositions ?? [];
   const alive = await aliveCounts(model, named.map(([, d]) => d), opts, ignore);
   const rows: ComparisonRow[] = [];
   let tokens = 0;

@@ -52,6 +52,12 @@ export interface E2EOptions {
   minLrFactor?: number;
   /** Clip the global gradient norm (default 10, as e2e_sae); 0 turns clipping off. */
   clipGradNorm?: number;
+  /**
+   * Positions that keep their clean activation and count in no loss term (default none: e2e_sae splices
+   * every position, BOS included). Evaluate with the same positions: fl.spliceEval leaves position 0 alone
+   * by default, and a dictionary trained with BOS spliced in may rely on its own output there.
+   */
+  ignorePositions?: readonly number[];
   /** A feature that has not fired for this many tokens counts as dead (default a quarter of the run's tokens). */
   deadWindowTokens?: number;
   /** Log a training record every this many steps (default steps/100). */
@@ -61,7 +67,7 @@ export interface E2EOptions {
   progress?: boolean | ProgressSink;
 }
 
-const OPTION_NAMES = ["hook", "loss", "width", "l1", "beta", "klCoefficient", "mseCoefficient", "init", "steps", "batchSize", "lr", "lrWarmupSteps", "lrDecay", "minLrFactor", "clipGradNorm", "deadWindowTokens", "logEvery", "seed", "progress"];
+const OPTION_NAMES = ["hook", "loss", "width", "l1", "beta", "klCoefficient", "mseCoefficient", "init", "ignorePositions", "steps", "batchSize", "lr", "lrWarmupSteps", "lrDecay", "minLrFactor", "clipGradNorm", "deadWindowTokens", "logEvery", "seed", "progress"];
 
 /** One logged step: fit's record (mse, sparsity = mean‖c‖₁, L0, FVU, dead) plus the end-to-end terms. */
 export interface E2ETrainingRecord extends TrainingRecord {
@@ -142,16 +148,25 @@ function checkOptions(opts: E2EOptions): void {
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new Error(`featurelab: trainE2E: ${k} must be a positive integer, got ${v}`);
   }
   if (opts.init !== undefined && opts.init !== "e2e_sae" && opts.init !== "tied") throw new Error(`featurelab: trainE2E: init must be "e2e_sae" or "tied", got ${JSON.stringify(opts.init)}`);
+  if (opts.ignorePositions !== undefined && !(Array.isArray(opts.ignorePositions) && opts.ignorePositions.every((t) => Number.isInteger(t) && t >= 0))) {
+    throw new Error(`featurelab: trainE2E: ignorePositions must be an array of position indices, got ${JSON.stringify(opts.ignorePositions)}`);
+  }
   if (opts.lrDecay !== undefined && opts.lrDecay !== "cosine" && opts.lrDecay !== "none") throw new Error(`featurelab: trainE2E: lrDecay must be "cosine" or "none", got ${JSON.stringify(opts.lrDecay)}`);
 }
 
-/** Padded token ids [B, T] and a mask of real positions for a batch of documents. */
-function batchTensors(docs: number[][]): { tokens: tf.Tensor2D; mask: tf.Tensor1D; count: number } {
+/**
+ * Padded token ids [B, T] and a mask [B·T]: 1 where the dictionary is spliced in and the loss counts,
+ * 0 at padding and at ignored positions (which keep their clean activation).
+ */
+export function batchTensors(docs: readonly (readonly number[])[], ignore: readonly number[] = []): { tokens: tf.Tensor2D; mask: tf.Tensor1D; count: number } {
   const T = Math.max(...docs.map((d) => d.length));
   const ids = new Int32Array(docs.length * T), mask = new Float32Array(docs.length * T);
   let count = 0;
   docs.forEach((d, b) => {
-    for (let t = 0; t < d.length; t++) (ids[b * T + t] = d[t]), (mask[b * T + t] = 1), count++;
+    for (let t = 0; t < d.length; t++) {
+      ids[b * T + t] = d[t];
+      if (!ignore.includes(t)) (mask[b * T + t] = 1), count++;
+    }
   });
   return { tokens: tf.tensor2d(ids, [docs.length, T], "int32"), mask: tf.tensor1d(mask), count };
 }
@@ -185,6 +200,7 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
   const clip = opts.clipGradNorm ?? 10;
   const lossOpts = { kind, l1: opts.l1 ?? 1, beta: opts.beta ?? 1, klCoefficient: opts.klCoefficient ?? 1, mseCoefficient: opts.mseCoefficient ?? 1 };
   const dIn = model.cfg.d_model, width = opts.width;
+  const ignore = opts.ignorePositions ?? [];
   const meanTokens = (docs.reduce((s, d) => s + d.length, 0) / docs.length) * batchSize;
   const deadWindow = opts.deadWindowTokens ?? Math.max(meanTokens, Math.floor((steps * meanTokens) / 4));
 
@@ -222,7 +238,8 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
       }
       const record = (step + 1) % logEvery === 0 || step === steps - 1;
       const rate = e2eLearningRate(step, steps, lr, warmup, opts.lrDecay ?? "cosine", opts.minLrFactor ?? 0.1);
-      const { tokens: ids, mask, count } = batchTensors(pick);
+      const { tokens: ids, mask, count } = batchTensors(pick, ignore);
+      if (count === 0) throw new Error(`featurelab: trainE2E: every position of a batch is ignored (ignorePositions ${JSON.stringify(ignore)})`);
       const need = { logits: kind !== "local" || record, downstream: kind === "e2e+ds" || record };
       const clean = tf.tidy(() => cleanBatch(model, site, ids, mask, count, need) as unknown as tf.TensorContainer) as unknown as CleanBatch;
       let kept: tf.Tensor[] = [];
@@ -289,6 +306,7 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
         clip_grad_norm: clip,
         seed,
         init: opts.init ?? "e2e_sae",
+        ignore_positions: [...ignore],
         decoder_normalisation_folded: true,
       },
     };

@@ -37,20 +37,29 @@ test("each row holds spliceEval's numbers, alive counts features firing on the c
   for (const [i, [name, d]] of Object.entries(dicts).entries()) {
     const row = cmp.rows[i];
     assert.equal(row.name, name);
-    const ev = await spliceEval(model, d, { hook, input: DOCS });
+    const ev = await spliceEval(model, d, { hook, input: DOCS, ignorePositions: [] });
     assert.equal(row.ceDelta, ev.ceDelta);
     assert.equal(row.l2Ratio, ev.l2Ratio);
     assert.equal(row.kl, ev.klSpliced);
     assert.equal(row.l0, ev.l0);
     const f = d.encodeTensor(acts.toTensor()).arraySync();
     let alive = 0;
-    for (let j = 0; j < d.width; j++) if (f.some((r, k) => pos[k] !== 0 && r[j] > 0)) alive++;
+    for (let j = 0; j < d.width; j++) if (f.some((r) => r[j] > 0)) alive++;
     assert.equal(row.alive, alive, `${name}: alive`);
   }
   // The exact dictionary changes nothing.
   assert.ok(Math.abs(cmp.rows[2].ceDelta) < 1e-5 && Math.abs(cmp.rows[2].l2Ratio - 1) < 1e-5);
-  assert.equal(cmp.tokens, DOCS.reduce((s, d) => s + d.length - 1, 0));
+  assert.equal(cmp.tokens, DOCS.reduce((s, d) => s + d.length, 0));
   assert.equal(cmp.table().numRows(), 3);
+  // SAELens' convention: BOS left alone and not counted, alive features counted without it.
+  const noBos = await compareDictionaries(model, { a: dicts.a }, { hook, input: DOCS, ignorePositions: [0] });
+  const ev0 = await spliceEval(model, dicts.a, { hook, input: DOCS });
+  assert.equal(noBos.rows[0].ceDelta, ev0.ceDelta);
+  assert.equal(noBos.tokens, DOCS.reduce((s, d) => s + d.length - 1, 0));
+  const f0 = dicts.a.encodeTensor(acts.toTensor()).arraySync();
+  let alive0 = 0;
+  for (let j = 0; j < dicts.a.width; j++) if (f0.some((r, k) => pos[k] !== 0 && r[j] > 0)) alive0++;
+  assert.equal(noBos.rows[0].alive, alive0);
 });
 
 function row(method: string, l0: number, ceDelta: number, l1: number): ComparisonRow {

@@ -12,7 +12,7 @@ import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary } from "../../src/dictionaries/dictionary.js";
 import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
 import { cleanBatch, e2eLoss, e2eSaeForward, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "../../src/circuits/e2e-loss.js";
-import { e2eInit, e2eLearningRate, foldE2EParams, trainE2E, type E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
+import { batchTensors, e2eInit, e2eLearningRate, foldE2EParams, trainE2E, type E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
 
 const D = 8;
 
@@ -41,12 +41,7 @@ function randomParams(seed: number, width: number): E2EParams {
   return { W_enc: t([D, width], 0.5) as tf.Tensor2D, b_enc: t([width], 0.3, 0.2) as tf.Tensor1D, W_dec: t([width, D], 0.5) as tf.Tensor2D, b_dec: t([D], 0.3) as tf.Tensor1D };
 }
 
-function batchOf(docs: number[][]) {
-  const T = Math.max(...docs.map((d) => d.length));
-  const ids = new Int32Array(docs.length * T), mask = new Float32Array(docs.length * T);
-  docs.forEach((d, b) => d.forEach((tok, t) => ((ids[b * T + t] = tok), (mask[b * T + t] = 1))));
-  return { tokens: tf.tensor2d(ids, [docs.length, T], "int32"), mask: tf.tensor1d(mask), count: docs.reduce((s, d) => s + d.length, 0) };
-}
+const batchOf = (docs: number[][], ignore: number[] = []) => batchTensors(docs, ignore);
 
 const OPTS = { l1: 0.7, beta: 1.3, klCoefficient: 0.9, mseCoefficient: 1.1 };
 
@@ -123,6 +118,29 @@ test("the terms follow e2e_sae's normalisation: φ = λ/d_in on the token-mean L
   const lp = tf.logSoftmax(tf.reshape(model.logits([DOCS[0]]), [n, -1])), lq = tf.logSoftmax(tf.reshape(splicedRun.logits!, [n, -1]));
   const klRef = tf.mean(tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, lq)), 1)).dataSync()[0];
   assert.ok(Math.abs(kl - klRef) < 1e-4 * Math.max(1, klRef), `KL ${kl} vs ${klRef}`);
+});
+
+test("ignored positions keep their clean activation and count in no term", async () => {
+  await ready();
+  const model = tinyModel();
+  const p = randomParams(6, 12);
+  const hook = "blocks.0.hook_resid_post";
+  const site = e2eSite(model, hook);
+  const b = batchOf([DOCS[0]], [0]);
+  assert.equal(b.count, DOCS[0].length - 1);
+  const clean = cleanBatch(model, site, b.tokens, b.mask, b.count, { logits: true, downstream: true });
+  const t = e2eLoss(model, site, clean, p, { kind: "e2e", ...OPTS, allTerms: true });
+  const n = DOCS[0].length;
+  const a = tf.reshape(clean.resid, [-1, D]) as tf.Tensor2D;
+  const { aHat } = e2eSaeForward(a, p);
+  const keepFirst = tf.concat([tf.slice(a, [0, 0], [1, D]), tf.slice(aHat, [1, 0], [n - 1, D])]);
+  const run = await model.run([DOCS[0]], { hooks: { [hook]: () => tf.reshape(keepFirst, [1, n, D]) } });
+  const lp = tf.logSoftmax(tf.reshape(model.logits([DOCS[0]]), [n, -1])), lq = tf.logSoftmax(tf.reshape(run.logits!, [n, -1]));
+  const perToken = tf.sum(tf.mul(tf.exp(lp), tf.sub(lp, lq)), 1);
+  const klRef = tf.mean(tf.slice(perToken, [1], [n - 1])).dataSync()[0];
+  assert.ok(Math.abs(t.kl!.dataSync()[0] - klRef) < 1e-4 * Math.max(1, klRef), `${t.kl!.dataSync()[0]} vs ${klRef}`);
+  const mse = tf.mean(tf.square(tf.sub(tf.slice(aHat, [1, 0], [n - 1, D]), tf.slice(a, [1, 0], [n - 1, D])))).dataSync()[0];
+  assert.ok(Math.abs(t.mse.dataSync()[0] - mse) < 1e-5 * Math.max(1, mse));
 });
 
 test("the output never sees the residual stream's mean: shifting b_dec along (1,…,1) leaves KL unchanged", async () => {
@@ -220,6 +238,8 @@ test("bad input is refused with errors that name the problem", async () => {
   await assert.rejects(trainE2E(model, docs, { ...base, l1: -1 }), /l1 must be a finite number ≥ 0/);
   await assert.rejects(trainE2E(model, docs, { ...base, hook: undefined } as never), /needs \{ hook \}/);
   await assert.rejects(trainE2E(model, docs, { ...base, init: "zeros" } as never), /init must be "e2e_sae" or "tied"/);
+  await assert.rejects(trainE2E(model, docs, { ...base, ignorePositions: [0, 1, 2, 3] }), /every position of a batch is ignored/);
+  await assert.rejects(trainE2E(model, docs, { ...base, ignorePositions: 0 } as never), /ignorePositions must be an array/);
 });
 
 test("known answer: on a model that cannot see the residual stream's mean, local SAEs reconstruct it and e2e SAEs do not", async () => {
