@@ -21,6 +21,8 @@ export interface GatedAttentionOptions {
   steps?: number;
   batchSize?: number;
   lr?: number;
+  /** Initial gate biases b^Q = b^K (default 0.7; the authors use 0): see initGatedBlock. */
+  gateBias?: number;
   /** Fraction of the steps over which α rises linearly from 0 (default 0.3): the block first learns to copy the layer, then to close gates. */
   alphaWarmup?: number;
   seed?: number;
@@ -156,6 +158,7 @@ export function gatedAttention(model: AttentionOnlyModel, data: SkipTrigramData,
     batchSize: opts.batchSize ?? 256,
     lr: opts.lr ?? 0.01,
     alphaWarmup: opts.alphaWarmup ?? 0.3,
+    gateBias: opts.gateBias ?? 0.7,
     seed: opts.seed ?? 0,
   };
   if (options.layer !== 0) throw new Error(`featurelab: gatedAttention: layer ${options.layer} does not exist; the attention-only model has one layer (0)`);
@@ -167,7 +170,7 @@ export function gatedAttention(model: AttentionOnlyModel, data: SkipTrigramData,
   if (!(options.alphaWarmup >= 0 && options.alphaWarmup <= 1)) throw new Error(`featurelab: gatedAttention: alphaWarmup must be in [0, 1], got ${options.alphaWarmup}`);
   if (!(options.lr > 0)) throw new Error(`featurelab: gatedAttention: lr must be positive, got ${options.lr}`);
 
-  const init = initGatedBlock(options.heads, model.vocab, model.dHead, options.seed);
+  const init = initGatedBlock(options.heads, model.vocab, model.dHead, options.seed, options.gateBias);
   const vars = Object.fromEntries(GATED_WEIGHT_NAMES.map((k) => [k, tf.variable(init[k], true)])) as Record<string, tf.Variable>;
   tf.dispose(Object.values(init));
   const rng = new Rng(options.seed + 1);
