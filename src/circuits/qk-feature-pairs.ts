@@ -53,8 +53,9 @@ export function bilinearScores(fQ: tf.Tensor2D, fK: tf.Tensor2D, terms: Pick<QkP
   const cat = tf.reshape(tf.transpose(M, [1, 0, 2]), [W, H * W]) as tf.Tensor2D;
   let g = tf.transpose(tf.reshape(tf.matMul(fQ, cat), [B, T, H, W]), [0, 2, 1, 3]); // [B, H, T, W]
   g = tf.add(g, tf.reshape(terms.u, [1, H, 1, W])); // the key-bias term rides along with each query row
-  const fKT = tf.tile(tf.expandDims(tf.transpose(tf.reshape(fK, [B, T, W]), [0, 2, 1]), 1), [1, H, 1, 1]); // [B, H, W, T]
-  let s = tf.matMul(g, fKT) as tf.Tensor4D;
+  // Heads folded into the rows: [B, H·T, W] × [B, W, T] (no tile of f_K across heads — tile is slow).
+  const fKT = tf.transpose(tf.reshape(fK, [B, T, W]), [0, 2, 1]);
+  let s = tf.reshape(tf.matMul(tf.reshape(g, [B, H * T, W]), fKT), [B, H, T, T]) as tf.Tensor4D;
   if (opts.full) {
     if (!terms.v || !terms.c) throw new Error("featurelab: bilinearScores: { full: true } needs the v and c terms");
     const qv = tf.transpose(tf.reshape(tf.matMul(fQ, tf.transpose(terms.v)), [B, T, H, 1]), [0, 2, 1, 3]); // [B, H, T, 1]

@@ -25,7 +25,7 @@ function fromHeads(x: tf.Tensor, B: number, T: number, H: number, dh: number): t
 }
 
 /** Mean KL(A‖softmax(S)) over rows, and ∂(weight·KL)/∂S. */
-function klAndGrad(S: tf.Tensor4D, A: tf.Tensor4D, negEnt: tf.Tensor3D, weight: number, wantValue: boolean): { kl: tf.Scalar | undefined; G: tf.Tensor4D } {
+export function klAndGrad(S: tf.Tensor4D, A: tf.Tensor4D, negEnt: tf.Tensor3D, weight: number, wantValue: boolean): { kl: tf.Scalar | undefined; G: tf.Tensor4D } {
   const P = tf.softmax(S);
   const R = A.size / A.shape[3]!;
   let kl: tf.Scalar | undefined;

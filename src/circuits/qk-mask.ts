@@ -9,8 +9,9 @@ import { tf } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
 import type { QkDictionary } from "./qk-dictionary.js";
-import { negativeEntropy, patternKl, qkCausalMask, QK_EPS } from "./qk-loss.js";
-import { bilinearScores, qkPairTerms } from "./qk-feature-pairs.js";
+import { negativeEntropy, qkCausalMask, QK_EPS } from "./qk-loss.js";
+import { bilinearScores, qkPairTerms, type QkPairTerms } from "./qk-feature-pairs.js";
+import { klAndGrad } from "./qk-gradients.js";
 import { maskedKl } from "./qk-evaluate.js";
 
 export interface QkMaskOptions {
@@ -78,6 +79,27 @@ export class QkMask {
   }
 }
 
+/**
+ * The stage-2 loss on one batch and its gradient in m, by hand (checked against autodiff in the tests):
+ * with G_h = f_Q (m_h ⊙ M_h) + u_h and S_h = scale·G_h f_Kᵀ + causal, ∂KL/∂S = (P̂ − A)/R gives
+ * ∂/∂G_h = scale·(∂KL/∂S_h) f_K, ∂/∂(m ⊙ M)_h = f_Qᵀ ∂/∂G_h, ∂/∂m = that ⊙ M, plus c/(2√(m + ε)).
+ */
+export function qkMaskStep(
+  fQ: tf.Tensor2D, fK: tf.Tensor2D, pattern: tf.Tensor4D, negEnt: tf.Tensor3D,
+  terms: Pick<QkPairTerms, "M" | "u">, m: tf.Tensor3D, c: number, scale: number, causal: tf.Tensor2D, withValue: boolean,
+): { kl: number | undefined; penalty: number | undefined; grad: tf.Tensor3D } {
+  const [B, H, T] = pattern.shape;
+  const W = m.shape[1];
+  const S = tf.add(tf.mul(bilinearScores(fQ, fK, terms, B, T, { mask: m }), scale), causal) as tf.Tensor4D;
+  const { kl, G } = klAndGrad(S, pattern, negEnt, 1, withValue);
+  const dG = tf.reshape(tf.mul(tf.matMul(tf.reshape(G, [B, H * T, T]), tf.reshape(fK, [B, T, W])), scale), [B, H, T, W]);
+  const dGcat = tf.reshape(tf.transpose(dG, [0, 2, 1, 3]), [B * T, H * W]);
+  const dMasked = tf.transpose(tf.reshape(tf.matMul(tf.transpose(fQ), dGcat), [W, H, W]), [1, 0, 2]); // [H, W, W]
+  const root = tf.sqrt(tf.add(m, QK_EPS));
+  const grad = tf.add(tf.mul(dMasked, terms.M), tf.div(0.5 * c, root)) as tf.Tensor3D;
+  return { kl: kl?.dataSync()[0], penalty: withValue ? c * tf.sum(root).dataSync()[0] : undefined, grad };
+}
+
 export async function trainQkMask(dict: QkDictionary, opts: QkMaskOptions = {}): Promise<QkMask> {
   const unknown = Object.keys(opts).filter((k) => !KNOWN.includes(k));
   if (unknown.length) throw new Error(`featurelab: qk.mask: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; its options are ${KNOWN.join(", ")}`);
@@ -102,21 +124,20 @@ export async function trainQkMask(dict: QkDictionary, opts: QkMaskOptions = {}):
   try {
     for (let step = 0; step < cfg.steps; step++) {
       const idx = tf.tensor1d(Int32Array.from(rng.permutation(data.n).subarray(0, B)), "int32");
+      const want = step % logEvery === 0 || step === cfg.steps - 1;
       let rec: { kl: number; penalty: number } | undefined;
-      const { grads } = tf.variableGrads(() => {
+      const grad = tf.tidy(() => {
         const fq = tf.reshape(tf.gather(all.fQ, idx), [B * T, W]) as tf.Tensor2D;
         const fk = tf.reshape(tf.gather(all.fK, idx), [B * T, W]) as tf.Tensor2D;
-        const s = tf.add(tf.mul(bilinearScores(fq, fk, terms, B, T, { mask: m as tf.Tensor3D }), data.scale), causal) as tf.Tensor4D;
-        const kl = patternKl(tf.gather(all.pattern, idx) as tf.Tensor4D, s, tf.gather(all.negEnt, idx) as tf.Tensor3D);
-        // m ≥ 0 (clamped), so |m| = m; without the abs its gradient at 0 is the one-sided c/(2√ε) that keeps a
-        // pruned pair at 0, where |·|′(0) = 0 would let the KL lift every pruned pair back.
-        const penalty = tf.mul(tf.sum(tf.sqrt(tf.add(m, QK_EPS))), cfg.sparsity);
-        if (step % logEvery === 0 || step === cfg.steps - 1) rec = { kl: kl.dataSync()[0], penalty: penalty.dataSync()[0] };
-        return tf.add(kl, penalty) as tf.Scalar;
-      }, [m]);
+        // m ≥ 0 (clamped), so the penalty is c·√(m + ε) and its gradient at 0 the one-sided c/(2√ε), which keeps a
+        // pruned pair at 0 (|·|′(0) = 0 would let the KL lift every pruned pair back).
+        const out = qkMaskStep(fq, fk, tf.gather(all.pattern, idx) as tf.Tensor4D, tf.gather(all.negEnt, idx) as tf.Tensor3D, terms, m as tf.Tensor3D, cfg.sparsity, data.scale, causal, want);
+        if (want) rec = { kl: out.kl!, penalty: out.penalty! };
+        return out.grad;
+      });
       idx.dispose();
-      adam.apply({ m }, { m: grads[m.name] }, cfg.lr);
-      tf.dispose(Object.values(grads));
+      adam.apply({ m }, { m: grad }, cfg.lr);
+      grad.dispose();
       tf.tidy(() => m.assign(tf.clipByValue(m, 0, 1)));
       if (rec) {
         const r = rec as { kl: number; penalty: number };

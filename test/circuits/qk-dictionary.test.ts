@@ -9,6 +9,7 @@ import { negativeEntropy, patternKl, qkCausalMask, qkLoss, qkReconstruct, qkScor
 import { qkStep } from "../../src/circuits/qk-gradients.js";
 import { bilinearScores, qkPairTerms } from "../../src/circuits/qk-feature-pairs.js";
 import { qkDictionary, QkDictionary } from "../../src/circuits/qk-dictionary.js";
+import { qkMaskStep } from "../../src/circuits/qk-mask.js";
 import { inductionScores } from "../../src/circuits/qk-pairs.js";
 import { forEachEngine } from "../engines.js";
 
@@ -126,6 +127,26 @@ test("the score is bilinear in the features: f_Q M_h f_Kᵀ + bias terms = q̂_h
   const whole = maskedKl(w, data, ones);
   const full = patternKl(qkSlice(data, 0, 12).pattern, qkScores(qkReconstruct(w, qkSlice(data, 0, 12).r).qHat, qkReconstruct(w, qkSlice(data, 0, 12).r).kHat, qkSlice(data, 0, 12), causal)).dataSync()[0];
   assert.ok(Math.abs(whole - full) < 1e-4 * Math.max(1, full), `${whole} vs ${full}`);
+});
+
+test("stage 2: the hand-written gradient in the mask equals tfjs autodiff of KL + c·Σ√(m + ε)", async () => {
+  const data = await collectQkData(model, docs, 1);
+  const w = randomWeights(6, 16, 16, 10);
+  const b = qkSlice(data, 1, 5);
+  const { fQ, fK } = qkReconstruct(w, b.r);
+  const terms = qkPairTerms(w, 2);
+  const causal = qkCausalMask(T);
+  const rng = new Rng(11);
+  const m = tf.tensor3d(Float32Array.from({ length: 200 }, () => 0.05 + 0.95 * rng.uniform()), [2, 10, 10]);
+  const c = 0.02;
+  const ne = negativeEntropy(b.pattern);
+  const mine = qkMaskStep(fQ, fK, b.pattern, ne, terms, m, c, data.scale, causal, true);
+  const loss = (mm: tf.Tensor) => tf.add(patternKl(b.pattern, tf.add(tf.mul(bilinearScores(fQ, fK, terms, 4, T, { mask: mm as tf.Tensor3D }), data.scale), causal) as tf.Tensor4D), tf.mul(tf.sum(tf.sqrt(tf.add(mm, 1e-7))), c)) as tf.Scalar;
+  const auto = tf.grad(loss)(m);
+  const e = relErr(mine.grad.dataSync() as Float32Array, auto.dataSync() as Float32Array);
+  assert.ok(e < 1e-3, `relative error ${e}`);
+  const value = loss(m).dataSync()[0];
+  assert.ok(Math.abs(mine.kl! + mine.penalty! - value) < 1e-4 * Math.max(1, value), `${mine.kl! + mine.penalty!} vs ${value}`);
 });
 
 test("training lowers the pattern KL well below uniform attention, repeats exactly with a seed, and differs with another", async () => {
