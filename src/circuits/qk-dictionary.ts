@@ -15,6 +15,7 @@ import { evaluateQk, qkFeatures, type QkMetrics } from "./qk-evaluate.js";
 import { qkPairTerms } from "./qk-feature-pairs.js";
 import { trainQkMask, type QkMask, type QkMaskOptions } from "./qk-mask.js";
 import { qkPairs, inductionScores, type QkPairs, type QkPairsOptions } from "./qk-pairs.js";
+import { qkScoreTerms, type QkScoreTerms } from "./qk-score-terms.js";
 
 export interface QkDictionaryOptions {
   /** The attention layer (blocks.{layer}). */
@@ -265,6 +266,11 @@ export class QkDictionary {
   pairs(head: number, opts: QkPairsOptions = {}): QkPairs {
     this.checkHead(head);
     return qkPairs(this, head, opts);
+  }
+
+  /** One score of a training document taken apart into feature-pair, bias and constant terms. */
+  scoreTerms(head: number, document: number, query: number, key: number): QkScoreTerms {
+    return qkScoreTerms(this, head, document, query, key);
   }
 
   /** Per head: mean attention from a query to keys whose previous token equals the query's token (induction score). */

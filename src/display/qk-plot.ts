@@ -7,6 +7,7 @@
 import type { QkDictionary } from "../circuits/qk-dictionary.js";
 import type { QkMask } from "../circuits/qk-mask.js";
 import type { QkPair, QkPairExample, QkPairs, QkFeatureTokens } from "../circuits/qk-pairs.js";
+import type { QkScoreTerms } from "../circuits/qk-score-terms.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
@@ -173,5 +174,24 @@ export function qkPairsBundle(pairs: QkPairs): MimeBundle {
     "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
     "text/html": `${fig["text/html"]}${htmlTable(cols, rows, caption)}${cardsHtml}`,
     "text/plain": `${caption}\n${textTable(cols, rows)}`,
+  };
+}
+
+/** fl.show(qk.scoreTerms(…)): the score's terms, their sum against the reconstruction and the model, the largest pair terms. */
+export function qkScoreTermsBundle(t: QkScoreTerms): MimeBundle {
+  const rows: [string, Cell][] = [
+    ["Σ f^Q_i f^K_j scale·M_h[i,j] (feature pairs)", t.pairs],
+    ["Σ f^K_j scale·u_h[j] (query bias × key features)", t.keyFeatures],
+    ["Σ f^Q_i scale·v_h[i] (query features × key bias)", t.queryFeatures],
+    ["scale·c_h (query bias × key bias)", t.constant],
+    ["sum of the terms", t.fromFeatures],
+    ["scale·q̂_h·k̂_h (reconstructions)", t.reconstructed],
+    ["scale·q_h·k_h (the model)", t.model],
+  ];
+  const top = t.top.map((p): Cell[] => [`Q${p.queryFeature}`, `K${p.keyFeature}`, p.value]);
+  const caption = `Score of head ${t.head}, document ${t.document}, query ${t.query} → key ${t.key}`;
+  return {
+    "text/html": htmlTable(["term", "value"], rows, caption) + htmlTable(["query feature", "key feature", "f^Q·f^K·scale·M"], top, "largest pair terms"),
+    "text/plain": `${caption}\n${textTable(["term", "value"], rows)}\n\n${textTable(["query feature", "key feature", "f^Q·f^K·scale·M"], top)}`,
   };
 }

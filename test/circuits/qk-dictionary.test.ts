@@ -221,6 +221,24 @@ test("pairs: ranked by attention-weighted contribution, examples are real (query
   for (let i = 1; i < 5; i++) assert.ok(Math.abs(byWeight.pairs[i - 1].weight) >= Math.abs(byWeight.pairs[i].weight));
 });
 
+test("scoreTerms: one score's feature-pair, bias and constant terms add up to scale·q̂_h·k̂_h; the model's own score beside it", async () => {
+  const qk = await qkDictionary(model, docs, { layer: 1, width: 16, sparsity: 0.01, steps: 60, batchSize: 6, lr: 1e-2, seed: 2 });
+  let checked = 0;
+  for (const [h, d, q, k] of [[0, 0, 5, 2], [1, 3, 7, 7], [1, 11, 6, 0], [0, 4, 3, 1]]) {
+    const t = qk.scoreTerms(h, d, q, k);
+    assert.ok(Math.abs(t.fromFeatures - t.reconstructed) < 1e-4 * Math.max(1, Math.abs(t.reconstructed)), `${t.fromFeatures} vs ${t.reconstructed}`);
+    assert.ok(Math.abs(t.pairs + t.keyFeatures + t.queryFeatures + t.constant - t.fromFeatures) < 1e-9);
+    // The model's score: scale·q·k read from the data, as the model computed it (hook_attn_scores).
+    let dot = 0;
+    for (let e = 0; e < 8; e++) dot += qk.data.q[(d * T + q) * 16 + h * 8 + e] * qk.data.k[(d * T + k) * 16 + h * 8 + e];
+    assert.ok(Math.abs(t.model - dot * qk.data.scale) < 1e-5);
+    checked++;
+  }
+  assert.equal(checked, 4);
+  assert.throws(() => qk.scoreTerms(0, 0, 2, 3), /need 0 ≤ key ≤ query < 8, got query 2, key 3/);
+  assert.throws(() => qk.scoreTerms(0, 12, 2, 1), /document 12 is out of range 0\.\.11/);
+});
+
 test("induction score: 1 for a head that attends only to keys after an earlier copy of the query token, 0 for one that never does", async () => {
   const T2 = 6, doc = [0, 1, 2, 1, 2, 3];
   const pattern = new Float32Array(2 * T2 * T2);
