@@ -60,7 +60,7 @@ export interface E2EOptions {
   ignorePositions?: readonly number[];
   /** A feature that has not fired for this many tokens counts as dead (default a quarter of the run's tokens). */
   deadWindowTokens?: number;
-  /** Log a training record every this many steps (default steps/100). */
+  /** Log a training record every this many steps (default steps/50; a logged step also computes the terms its loss does not use). */
   logEvery?: number;
   seed?: number;
   /** true: the default display (notebook or terminal); false: none; or your own sink. */
@@ -196,7 +196,7 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
   const lr = opts.lr ?? 5e-4;
   const seed = opts.seed ?? 0;
   const warmup = opts.lrWarmupSteps ?? Math.floor(steps / 20);
-  const logEvery = opts.logEvery ?? Math.max(1, Math.floor(steps / 100));
+  const logEvery = opts.logEvery ?? Math.max(1, Math.floor(steps / 50));
   const clip = opts.clipGradNorm ?? 10;
   const lossOpts = { kind, l1: opts.l1 ?? 1, beta: opts.beta ?? 1, klCoefficient: opts.klCoefficient ?? 1, mseCoefficient: opts.mseCoefficient ?? 1 };
   const dIn = model.cfg.d_model, width = opts.width;

@@ -13,6 +13,8 @@ const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf
 
 export interface ComparisonPlotOptions {
   title?: string;
+  /** ΔCE on a log axis (default: when every ΔCE is positive — they span orders of magnitude along a λ sweep). */
+  logY?: boolean;
 }
 
 /** Two panels, ΔCE vs L0 and ΔCE vs alive features; hover a point for its name, λ, KL and L2 ratio. */
@@ -32,16 +34,19 @@ export function comparisonPlot(cmp: DictionaryComparison, opts: ComparisonPlotOp
       });
     }
   });
+  const logY = opts.logY ?? cmp.rows.every((r) => r.ceDelta > 0);
+  const y = logY ? { type: "log" } : { rangemode: "tozero" };
   return new Figure({
     data,
     layout: {
       title: { text: escapePlotlyText(opts.title ?? `Spliced in at ${cmp.hook}: CE increase against sparsity (lower left is better)`) },
       xaxis: { domain: [0, 0.46], type: "log", title: { text: "L0 (active features per token)" } },
-      yaxis: { title: { text: "ΔCE (spliced − clean, nats)" }, rangemode: "tozero" },
+      yaxis: { title: { text: "ΔCE (spliced − clean, nats)" }, ...y },
       xaxis2: { domain: [0.54, 1], anchor: "y2", title: { text: "alive features (fired on the evaluation tokens)" } },
-      yaxis2: { anchor: "x2", rangemode: "tozero" },
+      yaxis2: { anchor: "x2", ...y },
       hovermode: "closest",
       height: 420,
+      margin: { l: 60, r: 30, t: 80, b: 60 },
       legend: { orientation: "h", y: -0.2 },
     },
   });
