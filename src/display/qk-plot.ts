@@ -32,6 +32,7 @@ export function qkHistoryPlot(qk: QkDictionary): Figure {
     layout: {
       title: { text: `QK dictionary, layer ${qk.layer}: training (batch values)` },
       height: 340,
+      hovermode: "x",
       grid: { rows: 1, columns: 2, pattern: "independent" },
       xaxis: { title: { text: "step" } },
       yaxis: { title: { text: "KL (nats per query row)" }, type: "log" },
@@ -45,10 +46,10 @@ export function qkHistoryPlot(qk: QkDictionary): Figure {
 function summaryRows(qk: QkDictionary): [string, Cell][] {
   const m = qk.metrics, c = qk.cfg;
   return [
-    ["KL(A‖Â(q̂,k̂))", m.klFull],
-    ["KL(A‖Â(q̂,k))", m.klQueries],
-    ["KL(A‖Â(q,k̂))", m.klKeys],
-    ["KL(A‖uniform), the baseline", m.klUniform],
+    ["KL(A‖Â(q̂,k̂))", num(m.klFull)],
+    ["KL(A‖Â(q̂,k))", num(m.klQueries)],
+    ["KL(A‖Â(q,k̂))", num(m.klKeys)],
+    ["KL(A‖uniform), the baseline", num(m.klUniform)],
     ["pattern KL explained (1 − KL/KL_uniform)", pct(m.explained)],
     ["L0 of f_Q / f_K", `${num(m.l0Q)} / ${num(m.l0K)}`],
     ["dead f_Q / f_K (of width)", `${m.deadQ} / ${m.deadK} (of ${c.width})`],
@@ -76,10 +77,10 @@ export function qkMaskBundle(mask: QkMask): MimeBundle {
   const total = mask.heads * mask.width * mask.width;
   const rows: [string, Cell][] = [
     ["surviving pairs (m > 0)", `${mask.surviving} of ${total} (${pct(mask.surviving / total)})`],
-    ["KL, no mask (m = 1)", mask.klUnmasked],
-    ["KL, learned mask", mask.klMasked],
-    ["KL, survivors at full strength (m ∈ {0, 1})", mask.klBinary],
-    ["KL(A‖uniform), the baseline", mask.klUniform],
+    ["KL, no mask (m = 1)", num(mask.klUnmasked)],
+    ["KL, learned mask", num(mask.klMasked)],
+    ["KL, survivors at full strength (m ∈ {0, 1})", num(mask.klBinary)],
+    ["KL(A‖uniform), the baseline", num(mask.klUniform)],
     ["trained", `${mask.cfg.steps} steps × ${mask.cfg.batchSize} documents, c = ${mask.cfg.sparsity}, lr ${mask.cfg.lr}, seed ${mask.cfg.seed}`],
   ];
   const heads = mask.perHead.map((h): Cell[] => [h.head, h.surviving, pct(h.fraction)]);
