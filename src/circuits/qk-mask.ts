@@ -51,7 +51,8 @@ export class QkMask {
     /** KL(A‖uniform over causal keys), the baseline. */
     readonly klUniform: number,
     readonly cfg: Required<QkMaskOptions>,
-    readonly history: { step: number; kl: number; penalty: number; surviving: number }[],
+    /** Batch KL, penalty, surviving pairs and the mask's range after the step's clamp. */
+    readonly history: { step: number; kl: number; penalty: number; surviving: number; min: number; max: number }[],
   ) {}
 
   /** Surviving pairs per head. */
@@ -141,8 +142,8 @@ export async function trainQkMask(dict: QkDictionary, opts: QkMaskOptions = {}):
       tf.tidy(() => m.assign(tf.clipByValue(m, 0, 1)));
       if (rec) {
         const r = rec as { kl: number; penalty: number };
-        const surviving = tf.tidy(() => tf.sum(tf.cast(tf.greater(m, 0), "int32")).dataSync()[0]);
-        history.push({ step, kl: r.kl, penalty: r.penalty, surviving });
+        const [surviving, min, max] = tf.tidy(() => [tf.sum(tf.cast(tf.greater(m, 0), "int32")), tf.min(m), tf.max(m)].map((t) => t.dataSync()[0]));
+        history.push({ step, kl: r.kl, penalty: r.penalty, surviving, min, max });
       }
       if (step % 50 === 49) await new Promise((r) => setImmediate(r));
     }

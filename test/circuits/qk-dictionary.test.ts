@@ -175,6 +175,9 @@ test("stage 2: the mask stays in [0, 1] after every step, prunes pairs under a s
   const mask = await qk.mask({ sparsity: 0.003, steps: 80, lr: 0.02, seed: 0 });
   assert.equal(mask.values.length, 2 * 16 * 16);
   for (const v of mask.values) assert.ok(v >= 0 && v <= 1, `mask value ${v}`);
+  assert.equal(mask.history.length, 80, "every step recorded (80 steps)");
+  for (const h of mask.history) assert.ok(h.min >= 0 && h.max <= 1, `step ${h.step}: mask in [${h.min}, ${h.max}]`);
+  assert.ok(mask.history.some((h) => h.min === 0), "some entries were clamped at 0");
   assert.ok(mask.surviving > 0 && mask.surviving < 2 * 16 * 16, `some pairs are pruned, some kept: ${mask.surviving}`);
   assert.ok(mask.klMasked >= mask.klUnmasked - 1e-6 && mask.klMasked < mask.klUniform, "pruning costs some KL, not all of it");
   assert.equal(mask.perHead.reduce((s, h) => s + h.surviving, 0), mask.surviving);
