@@ -87,8 +87,8 @@ export function e2eTrainingPlot(dicts: Record<string, Dictionary>, opts: { title
   }
   const layout: Record<string, unknown> = {
     title: { text: escapePlotlyText(opts.title ?? "End-to-end training: each loss term by step (every run logs all of them)") },
-    grid: { rows: 1, columns: CURVES.length, pattern: "independent" },
-    height: 360,
+    grid: { rows: 1, columns: CURVES.length, pattern: "independent", xgap: 0.4 },
+    height: 380,
     hovermode: "closest",
     legend: { orientation: "h", y: -0.25 },
   };
