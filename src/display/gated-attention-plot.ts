@@ -51,12 +51,13 @@ export function gatedHistoryPlot(g: GatedAttention): Figure {
   const steps = g.history.map((h) => h.step);
   return new Figure({
     data: [
-      { type: "scatter", mode: "lines", name: "MSE", x: steps, y: g.history.map((h) => h.mse), line: { color: "#1f77b4" } },
-      { type: "scatter", mode: "lines", name: "gate sparsity (before α)", x: steps, y: g.history.map((h) => h.sparsity), yaxis: "y2", line: { color: "#d62728" } },
+      { type: "scatter", mode: "lines+markers", marker: { size: 4 }, name: "MSE", x: steps, y: g.history.map((h) => h.mse), line: { color: "#1f77b4" } },
+      { type: "scatter", mode: "lines+markers", marker: { size: 4 }, name: "gate sparsity (before α)", x: steps, y: g.history.map((h) => h.sparsity), yaxis: "y2", line: { color: "#d62728" } },
     ],
     layout: {
       title: { text: `Gated attention block training (${g.heads} heads, α ${g.options.alpha})` },
       height: 320,
+      hovermode: "x",
       xaxis: { title: { text: "step" } },
       yaxis: { title: { text: "MSE" }, type: "log" },
       yaxis2: { title: { text: "sparsity" }, overlaying: "y", side: "right", type: "log" },
