@@ -206,7 +206,7 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
 
   const rng = new Rng(seed);
   const init = e2eInit(dIn, width, rng, opts.init ?? "e2e_sae");
-  const vars = Object.fromEntries(Object.entries(init).map(([k, h]) => [k, tf.variable(tf.tensor(h.values, h.shape), true)])) as Record<keyof E2EParams, tf.Variable>;
+  const vars = Object.fromEntries(Object.entries(init).map(([k, h]) => [k, tf.tidy(() => tf.variable(tf.tensor(h.values, h.shape), true))])) as Record<keyof E2EParams, tf.Variable>;
   const params = vars as unknown as E2EParams;
   const adam = new Adam();
   const lastFired = new Float64Array(width);

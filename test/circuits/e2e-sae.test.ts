@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ready, tf } from "../../src/engine/backend.js";
+import { forEachEngine } from "../engines.js";
 import { Rng } from "../../src/engine/random.js";
 import { Transformer } from "../../src/models/transformer.js";
 import { loadModel } from "../../src/models/load-model.js";
@@ -54,23 +55,25 @@ function lossOf(model: Transformer, hook: string, kind: E2ELossKind, docs: numbe
 
 for (const hook of ["blocks.0.hook_resid_post", "blocks.1.hook_resid_pre"]) {
   for (const kind of E2E_LOSSES) {
-    test(`the ${kind} loss gradient at ${hook} agrees with finite differences`, async () => {
+    test(`the ${kind} loss gradient at ${hook} agrees with finite differences, on every engine`, async () => {
       await ready();
-      const model = tinyModel();
-      const p = randomParams(1, 12);
-      const names = ["W_enc", "b_enc", "W_dec", "b_dec"] as const;
-      const f = (...xs: tf.Tensor[]) => lossOf(model, hook, kind, DOCS, Object.fromEntries(names.map((n, i) => [n, xs[i]])) as unknown as E2EParams);
-      const grads = tf.grads(f)(names.map((n) => p[n]));
-      const rng = new Rng(17);
-      // Directional derivatives along a random direction of each parameter, by central differences.
-      names.forEach((name, i) => {
-        const v = tf.tensor(rng.normals(p[name].size), p[name].shape);
-        const eps = 1e-3;
-        const at = (s: number) => f(...names.map((n, j) => (j === i ? tf.add(p[n], tf.mul(v, s)) : p[n]))).dataSync()[0];
-        const numeric = (at(eps) - at(-eps)) / (2 * eps);
-        const analytic = tf.sum(tf.mul(grads[i], v)).dataSync()[0];
-        const err = Math.abs(numeric - analytic) / Math.max(1e-2, Math.abs(analytic));
-        assert.ok(err < 2e-2, `${kind} ∂L/∂${name}·v: autodiff ${analytic}, finite differences ${numeric} (relative error ${err})`);
+      await forEachEngine(() => {
+        const model = tinyModel();
+        const p = randomParams(1, 12);
+        const names = ["W_enc", "b_enc", "W_dec", "b_dec"] as const;
+        const f = (...xs: tf.Tensor[]) => lossOf(model, hook, kind, DOCS, Object.fromEntries(names.map((n, i) => [n, xs[i]])) as unknown as E2EParams);
+        const grads = tf.grads(f)(names.map((n) => p[n]));
+        const rng = new Rng(17);
+        // Directional derivatives along a random direction of each parameter, by central differences.
+        names.forEach((name, i) => {
+          const v = tf.tensor(rng.normals(p[name].size), p[name].shape);
+          const eps = 1e-3;
+          const at = (s: number) => f(...names.map((n, j) => (j === i ? tf.add(p[n], tf.mul(v, s)) : p[n]))).dataSync()[0];
+          const numeric = (at(eps) - at(-eps)) / (2 * eps);
+          const analytic = tf.sum(tf.mul(grads[i], v)).dataSync()[0];
+          const err = Math.abs(numeric - analytic) / Math.max(1e-2, Math.abs(analytic));
+          assert.ok(err < 2e-2, `${kind} ∂L/∂${name}·v: autodiff ${analytic}, finite differences ${numeric} (relative error ${err})`);
+      });
       });
     });
   }
