@@ -9,6 +9,7 @@ import { gatedAttention } from "../../src/circuits/gated-attention.js";
 import { headsNeeded, trigramHeads } from "../../src/circuits/trigram-heads.js";
 import { represent } from "../../src/display/represent.js";
 import { trigramHeadsPlot } from "../../src/display/gated-attention-plot.js";
+import { forEachEngine } from "../engines.js";
 
 type Arr = number[];
 const arr = (t: tf.Tensor) => Array.from(t.dataSync());
@@ -50,22 +51,24 @@ function randomBlock(H: number, d: number, dh: number, seed: number): GatedBlock
   return Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.tensor(rng.normals(s.reduce((a, b) => a * b, 1)).map((v) => (k.startsWith("b_g") ? 0.6 + 0.3 * v : v)), s)])) as unknown as GatedBlockWeights;
 }
 
-test("the gated block's forward pass matches a per-element computation of the definition", async () => {
+test("the gated block's forward pass matches a per-element computation of the definition, on every engine", async () => {
   await ready();
-  const B = 2, T = 4, d = 5, H = 3, dh = 2;
-  const rng = new Rng(1);
-  const x = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from(rng.normals(d))));
-  const p = randomBlock(H, d, dh, 2);
-  const w = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, arr(t as tf.Tensor)]));
-  const ref = referenceBlock(x, w, H, d, dh);
-  const got = gatedBlockForward(tf.tensor3d(x), p);
-  const outGot = arr(got.out), gateGot = arr(got.gate);
-  const outRef = ref.out.flat(2), gateRef = ref.gates.flat(3);
-  outRef.forEach((v, i) => assert.ok(Math.abs(v - outGot[i]) < 1e-4 * (1 + Math.abs(v)), `out[${i}] ${outGot[i]} vs ${v}`));
-  gateRef.forEach((v, i) => assert.ok(Math.abs(v - gateGot[i]) < 1e-5, `gate[${i}] ${gateGot[i]} vs ${v}`));
-  assert.ok(gateRef.some((v) => v === 0) && gateRef.some((v) => v > 0 && v < 1), "the case exercises closed and open gates");
-  // Per-head outputs sum to the output.
-  assert.ok(tf.max(tf.abs(tf.sub(tf.sum(got.perHead, 1), got.out))).dataSync()[0] < 1e-5);
+  await forEachEngine(() => {
+    const B = 2, T = 4, d = 5, H = 3, dh = 2;
+    const rng = new Rng(1);
+    const x = Array.from({ length: B }, () => Array.from({ length: T }, () => Array.from(rng.normals(d))));
+    const p = randomBlock(H, d, dh, 2);
+    const w = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, arr(t as tf.Tensor)]));
+    const ref = referenceBlock(x, w, H, d, dh);
+    const got = gatedBlockForward(tf.tensor3d(x), p);
+    const outGot = arr(got.out), gateGot = arr(got.gate);
+    const outRef = ref.out.flat(2), gateRef = ref.gates.flat(3);
+    outRef.forEach((v, i) => assert.ok(Math.abs(v - outGot[i]) < 1e-4 * (1 + Math.abs(v)), `out[${i}] ${outGot[i]} vs ${v}`));
+    gateRef.forEach((v, i) => assert.ok(Math.abs(v - gateGot[i]) < 1e-5, `gate[${i}] ${gateGot[i]} vs ${v}`));
+    assert.ok(gateRef.some((v) => v === 0) && gateRef.some((v) => v > 0 && v < 1), "the case exercises closed and open gates");
+    // Per-head outputs sum to the output.
+    assert.ok(tf.max(tf.abs(tf.sub(tf.sum(got.perHead, 1), got.out))).dataSync()[0] < 1e-5);
+  });
 });
 
 test("the loss terms are MSE and mean_{b,q,k} (Σ_h G^0.6)^(1/0.6), as defined", async () => {
