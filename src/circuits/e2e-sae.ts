@@ -218,6 +218,7 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
   const onInterrupt = () => void (stop = true);
   process.once("SIGINT", onInterrupt);
   let order = rng.permutation(docs.length), cursor = 0, seen = 0, step = 0, lastDraw = 0;
+  let good = { step: 0, weights: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, tf.clone(v)])) };
   const t0 = performance.now();
   const state = (done: boolean) => ({
     title, step, steps, done, note, history,
@@ -260,8 +261,22 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
       }, Object.values(vars));
       // variableGrads keys gradients by the variables' (generated) names.
       const grads = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, byVariable[v.name]]));
+      const loss = value.dataSync()[0];
+      const release = () => tf.dispose([value, ...Object.values(grads), ...kept, ids, mask, clean.resid, clean.logProbs ?? [], ...Object.values(clean.downstream ?? {})]);
+      if (!Number.isFinite(loss)) {
+        // Back to the last weights whose loss was finite (kept at logged steps, as fit does).
+        for (const [k, v] of Object.entries(vars)) v.assign(good.weights[k]);
+        note = `loss became ${loss} at step ${step + 1}; restored the weights of step ${good.step} and stopped`;
+        release();
+        break;
+      }
+      if (record) {
+        tf.dispose(Object.values(good.weights));
+        good = { step, weights: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, tf.clone(v)])) };
+      }
       const clipped = clip > 0 ? clipByGlobalNorm(grads, clip) : grads;
       adam.apply(vars, clipped, rate);
+      if (clipped !== grads) tf.dispose(Object.values(clipped));
       seen += count;
       const firedNow = kept[0].dataSync();
       for (let i = 0; i < width; i++) if (firedNow[i]) lastFired[i] = seen;
@@ -269,13 +284,10 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
         const [mse, l1, kl, ds, fvu, l0] = kept.slice(1).map((t) => t.dataSync()[0]);
         let dead = 0;
         for (let i = 0; i < width; i++) if (seen - lastFired[i] >= deadWindow) dead++;
-        const loss = value.dataSync()[0];
         const r: E2ETrainingRecord = { step: step + 1, tokens: seen, loss, mse, sparsity: l1, l0, fvu, deadFraction: dead / width, lr: rate, l1: lossOpts.l1, kl, downstreamMse: ds, seconds: (performance.now() - t0) / 1000 };
-        if (!Number.isFinite(loss)) note = `loss became ${loss} at step ${step + 1}; stopped there`;
         history.push(r);
       }
-      tf.dispose([value, ...Object.values(grads), ...(clipped === grads ? [] : Object.values(clipped)), ...kept, ids, mask, clean.resid, clean.logProbs ?? [], ...Object.values(clean.downstream ?? {})]);
-      if (note) break;
+      release();
       const now = performance.now();
       if (sink && (now - lastDraw > 500 || step === 0)) (sink.update(state(false)), (lastDraw = now));
       await new Promise((resolve) => setImmediate(resolve));
@@ -313,7 +325,7 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
     return new Dictionary(arch, cfg, foldE2EParams(params), history, note);
   } finally {
     process.removeListener("SIGINT", onInterrupt);
-    tf.dispose(Object.values(vars));
+    tf.dispose([...Object.values(vars), ...Object.values(good.weights)]);
     adam.dispose();
   }
 }

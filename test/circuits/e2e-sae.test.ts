@@ -223,6 +223,16 @@ test("training leaves the model's weights untouched, repeats exactly with a seed
   }
 });
 
+test("a loss that stops being finite ends the run with the last finite weights and says so", async () => {
+  await ready();
+  const model = tinyModel();
+  const docs = inductionSequences({ n: 16, length: 8, vocab: 10, minSpan: 2, maxSpan: 3, seed: 1 }).tokens;
+  const d = await trainE2E(model, docs, { hook: "blocks.0.hook_resid_post", loss: "e2e", width: 8, steps: 20, batchSize: 4, lr: 3e38, lrWarmupSteps: 0, clipGradNorm: 0, progress: false, logEvery: 1 });
+  assert.match(d.note ?? "", /loss became (NaN|Infinity|-Infinity) at step (\d+); restored the weights of step \d+ and stopped/);
+  for (const k of ["W_enc", "b_enc", "W_dec", "b_dec"]) assert.ok(Array.from(d.params[k].dataSync()).every(Number.isFinite), `${k} finite`);
+  assert.ok(d.history.every((r) => Number.isFinite(r.loss)));
+});
+
 test("bad input is refused with errors that name the problem", async () => {
   await ready();
   const model = tinyModel();
