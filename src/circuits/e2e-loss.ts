@@ -77,17 +77,27 @@ export interface CleanBatch {
   count: number;
 }
 
+const REACHED = Symbol("reached the hook");
+
 /** One clean forward pass recording what the loss compares against. */
 export function cleanBatch(model: Transformer, site: E2ESite, tokens: tf.Tensor2D, mask: tf.Tensor1D, count: number, need: { logits: boolean; downstream: boolean }): CleanBatch {
   const seen: Record<string, tf.Tensor> = {};
   const wanted = new Set([site.hook, ...(need.downstream ? site.downstream : [])]);
-  const logits = transformerForward(model.cfg, model.params, tokens, (name, x) => {
-    if (wanted.has(name)) seen[name] = x;
-    return x;
-  }, { listens: (n) => wanted.has(n) });
+  // With nothing needed past the hook (local steps), stop the forward pass there.
+  const stopAtHook = !need.logits && !need.downstream;
+  let logits: tf.Tensor | undefined;
+  try {
+    logits = transformerForward(model.cfg, model.params, tokens, (name, x) => {
+      if (wanted.has(name)) seen[name] = x;
+      if (stopAtHook && name === site.hook) throw REACHED;
+      return x;
+    }, { listens: (n) => wanted.has(n) });
+  } catch (err) {
+    if (err !== REACHED) throw err;
+  }
   const d = model.cfg.d_model;
   const out: CleanBatch = { tokens, resid: seen[site.hook] as tf.Tensor3D, mask, count };
-  if (need.logits) out.logProbs = tf.logSoftmax(tf.reshape(logits, [-1, model.cfg.d_vocab])) as tf.Tensor2D;
+  if (need.logits) out.logProbs = tf.logSoftmax(tf.reshape(logits!, [-1, model.cfg.d_vocab])) as tf.Tensor2D;
   if (need.downstream) out.downstream = Object.fromEntries(site.downstream.map((k) => [k, tf.reshape(seen[k], [-1, d]) as tf.Tensor2D]));
   return out;
 }
