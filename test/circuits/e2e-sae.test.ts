@@ -202,6 +202,10 @@ test("training leaves the model's weights untouched, repeats exactly with a seed
   const c = await trainE2E(model, docs, { ...opts, seed: 4 });
   for (const k of ["W_enc", "b_enc", "W_dec", "b_dec"]) assert.deepEqual(a.params[k].dataSync(), b.params[k].dataSync(), `${k} differs between runs with one seed`);
   assert.notDeepEqual(a.params.W_enc.dataSync(), c.params.W_enc.dataSync());
+  // Logging changes nothing: a logged step computes every term, an unlogged local step stops at the hook.
+  const everyStep = await trainE2E(model, docs, { ...opts, loss: "local", logEvery: 1 });
+  const rarely = await trainE2E(model, docs, { ...opts, loss: "local", logEvery: 7 });
+  for (const k of ["W_enc", "b_enc", "W_dec", "b_dec"]) assert.deepEqual(everyStep.params[k].dataSync(), rarely.params[k].dataSync(), `${k} depends on logEvery`);
   const h = a.history as readonly E2ETrainingRecord[];
   assert.deepEqual(h.map((r) => r.step), [5, 10, 15, 20, 25]);
   for (const r of h) for (const k of ["loss", "kl", "mse", "sparsity", "downstreamMse", "l0", "fvu", "deadFraction"] as const) assert.ok(Number.isFinite(r[k]), `${k} at step ${r.step}: ${r[k]}`);
