@@ -40,7 +40,7 @@ export interface E2EOptions {
   init?: "e2e_sae" | "tied";
   /** Optimiser steps (default 1000). */
   steps?: number;
-  /** Sequences per step (default 16, e2e_sae's effective batch size). */
+  /** Sequences per step (default 16, e2e_sae's effective batch size; it accumulates two batches of 8). */
   batchSize?: number;
   /** Adam learning rate (default 5e-4, as e2e_sae's GPT-2 configs). */
   lr?: number;
@@ -77,7 +77,11 @@ export interface E2ETrainingRecord extends TrainingRecord {
   downstreamMse: number;
 }
 
-/** e2e_sae's schedule: linear warm-up, then cosine from lr down to minLrFactor·lr. */
+/**
+ * e2e_sae's schedule (get_cosine_schedule_with_warmup with min_lr_factor): linear warm-up, then cosine from
+ * lr down to minLrFactor·lr. One difference: warm-up step s uses (s+1)/warmup, not s/warmup, so the first
+ * step is not wasted at lr 0 (fit's warm-up does the same).
+ */
 export function e2eLearningRate(step: number, steps: number, lr: number, warmup: number, decay: "cosine" | "none", minFactor: number): number {
   if (warmup > 0 && step < warmup) return (lr * (step + 1)) / warmup;
   if (decay === "none") return lr;
