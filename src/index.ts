@@ -13,8 +13,12 @@ import { rdmMdsPlot } from "./display/rdm-mds-plot.js";
 import { modelComparisonPlot } from "./display/rsa-plot.js";
 import { ablationHeatmap } from "./display/ablation-heatmap.js";
 import { suppressionPlot } from "./display/suppression-plot.js";
+import { comparisonPlot, e2eTrainingPlot } from "./display/dictionary-comparison-plot.js";
 import { circuitGraph, contributionsPlot } from "./display/circuit-plot.js";
+import { qkHistoryPlot, qkPairsPlot } from "./display/qk-plot.js";
 import { inductionSequences } from "./models/induction-task.js";
+import { skipTrigrams } from "./circuits/skip-trigrams.js";
+import { trigramHeadsPlot, gatedHistoryPlot } from "./display/gated-attention-plot.js";
 import { ablateUnits, splice, steer, scale } from "./ablation/edits.js";
 import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
@@ -80,6 +84,10 @@ export { tokenizer, gpt2Tokenizer, WordLevelTokenizer, type Tokenizer } from "./
 export type { InductionOptions, InductionSequences } from "./models/induction-task.js";
 export { ablate, AblationSweep, type AblateSpec, type AblationRow, type AblationUnit, type PositionSelector } from "./ablation/sweep.js";
 export { spliceEval, SpliceEvaluation, type SpliceEvalOptions } from "./ablation/splice-eval.js";
+export { trainE2E, type E2EOptions, type E2ETrainingRecord } from "./circuits/e2e-sae.js";
+export type { E2ELossKind } from "./circuits/e2e-loss.js";
+export { compareDictionaries, DictionaryComparison, type DictionaryComparisonOptions, type ComparisonRow, type MatchedRow } from "./circuits/dictionary-comparison.js";
+export type { ComparisonPlotOptions } from "./display/dictionary-comparison-plot.js";
 export type { AblationMode, UnitAblationOptions, SpliceOptions, SteerOptions } from "./ablation/edits.js";
 export type { MetricName } from "./ablation/logit-metrics.js";
 export type { AblationPlotOptions } from "./display/ablation-plot.js";
@@ -89,6 +97,16 @@ export { transcoderCircuit, TranscoderCircuit, type TranscoderCircuitOptions, ty
 export { FeatureContributions, type Contribution, type ContributionKind } from "./circuits/feature-contributions.js";
 export type { TranscoderAt, TranscoderInput } from "./circuits/transcoder-set.js";
 export type { CircuitGraphOptions } from "./display/circuit-plot.js";
+export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk-dictionary.js";
+export { QkMask, type QkMaskOptions, type QkMaskHead } from "./circuits/qk-mask.js";
+export { QkPairs, type QkPair, type QkPairExample, type QkPairsOptions, type QkFeatureTokens, type TopToken } from "./circuits/qk-pairs.js";
+export type { QkMetrics, QkHeadMetrics } from "./circuits/qk-evaluate.js";
+export { QkScoreTerms, type QkScoreTermsValues } from "./circuits/qk-score-terms.js";
+export type { SkipTrigramOptions, SkipTrigramData, SkipTrigram, PlantedTrigram } from "./circuits/skip-trigrams.js";
+export { trainAttentionOnly, AttentionOnlyModel, type AttentionOnlyOptions, type TaskScore } from "./circuits/attention-only-model.js";
+export { gatedAttention, GatedAttention, type GatedAttentionOptions, type GatedAttentionMetrics } from "./circuits/gated-attention.js";
+export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/trigram-heads.js";
+export type { TrigramHeadsPlotOptions } from "./display/gated-attention-plot.js";
 export { show } from "./display/show.js";
 export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/kernel.js";
 export { exportNotebook as export, type ExportResult } from "./display/export.js";
@@ -117,6 +135,8 @@ export const toy = {
   sharkey: sharkeyToyData,
   /** In-context copying: a random span repeated to fill the context (what the shipped tiny transformer learned). */
   induction: inductionSequences,
+  /** Skip-trigrams A … B_i → C_i planted in random tokens (Mathwin, Akar & Sharkey's gated-attention task). */
+  skipTrigrams,
 };
 
 /** Hook functions that edit activations: `model.run(input, { hooks: { [name]: fl.hooks.splice(sae) } })`. */
@@ -159,10 +179,22 @@ export const plot = {
   modelComparison: modelComparisonPlot,
   /** Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression). */
   suppression: suppressionPlot,
+  /** ΔCE against L0 and against alive features, one line per training loss (fl.compareDictionaries; Braun et al.'s Pareto plot). */
+  dictionaryComparison: comparisonPlot,
+  /** KL, local MSE, downstream MSE and L0 by step for fl.trainE2E dictionaries. */
+  e2eTraining: e2eTrainingPlot,
   /** A transcoder circuit's strongest feature-to-feature edges as a layered graph (fl.transcoderCircuit). */
   circuit: circuitGraph,
   /** One feature's pre-activation at one token, split into its terms (circuit.explain). */
   contributions: contributionsPlot,
+  /** A head's strongest QK feature pairs: heatmap of scale·M_h, hover/click a cell for its examples (qk.pairs(head)). */
+  qkPairs: qkPairsPlot,
+  /** A QK dictionary's KL terms and sparsity penalties by step (fl.qkDictionary). */
+  qkTraining: qkHistoryPlot,
+  /** Each head's share of each skip-trigram's logit difference, original and gated heads side by side (fl.trigramHeads). */
+  trigramHeads: trigramHeadsPlot,
+  /** A gated attention block's MSE and gate sparsity during training. */
+  gatedHistory: gatedHistoryPlot,
 };
 
 // dict.dashboard(acts, feature, opts): the same as fl.dashboard(dict, acts, feature, opts). Attached

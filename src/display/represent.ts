@@ -23,6 +23,15 @@ import { suppressionBundle } from "./suppression-plot.js";
 import { TranscoderCircuit } from "../circuits/transcoder-circuit.js";
 import { FeatureContributions } from "../circuits/feature-contributions.js";
 import { circuitBundle, contributionsBundle } from "./circuit-plot.js";
+import { QkDictionary } from "../circuits/qk-dictionary.js";
+import { QkMask } from "../circuits/qk-mask.js";
+import { QkPairs } from "../circuits/qk-pairs.js";
+import { QkScoreTerms } from "../circuits/qk-score-terms.js";
+import { qkDictionaryBundle, qkMaskBundle, qkPairsBundle, qkScoreTermsBundle } from "./qk-plot.js";
+import { AttentionOnlyModel } from "../circuits/attention-only-model.js";
+import { GatedAttention } from "../circuits/gated-attention.js";
+import { TrigramHeadMap } from "../circuits/trigram-heads.js";
+import { attentionOnlyBundle, gatedAttentionBundle, trigramHeadBundle } from "./gated-attention-plot.js";
 import { ablationSweepBundle, activationCacheBundle, spliceEvalBundle, transformerBundle } from "./model-cards.js";
 
 function isPlainRecord(x: unknown): x is Record<string, Cell> {
@@ -59,6 +68,13 @@ export function represent(x: unknown): MimeBundle {
   if (x instanceof Suppression) return suppressionBundle(x);
   if (x instanceof TranscoderCircuit) return circuitBundle(x);
   if (x instanceof FeatureContributions) return contributionsBundle(x);
+  if (x instanceof QkDictionary) return qkDictionaryBundle(x);
+  if (x instanceof QkMask) return qkMaskBundle(x);
+  if (x instanceof QkPairs) return qkPairsBundle(x);
+  if (x instanceof QkScoreTerms) return qkScoreTermsBundle(x);
+  if (x instanceof AttentionOnlyModel) return attentionOnlyBundle(x);
+  if (x instanceof GatedAttention) return gatedAttentionBundle(x);
+  if (x instanceof TrigramHeadMap) return trigramHeadBundle(x);
   if (x instanceof tf.Tensor) {
     const text = `Tensor ${x.dtype} [${x.shape.join(", ")}]\n${x.toString().replace(/^Tensor\n?/, "")}`;
     return { "text/plain": text, "text/html": `<pre>${escapeHtml(text)}</pre>` };
