@@ -87,8 +87,11 @@ const METRIC_NOTES: Record<string, [string, string]> = {
 
 /** A record of numbers (metrics) as a name/value/meaning table. */
 export function recordBundle(rec: Record<string, Cell>, caption?: string): MimeBundle {
-  const rows: Cell[][] = Object.entries(rec).map(([k, v]) => [METRIC_NOTES[k]?.[0] ?? k, v, METRIC_NOTES[k]?.[1] ?? ""]);
-  const columns = ["metric", "value", "meaning"];
+  const entries = Object.entries(rec);
+  // The "meaning" column only when some key is a known metric (a plain record has nothing to explain).
+  const explained = entries.some(([k]) => METRIC_NOTES[k] !== undefined);
+  const rows: Cell[][] = entries.map(([k, v]) => (explained ? [METRIC_NOTES[k]?.[0] ?? k, v, METRIC_NOTES[k]?.[1] ?? ""] : [k, v]));
+  const columns = explained ? ["metric", "value", "meaning"] : ["metric", "value"];
   return { "text/html": htmlTable(columns, rows, caption, 200), "text/plain": textTable(columns, rows, 200) };
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { MimeBundle } from "./bundle.js";
-import { jsonForScript } from "./escape.js";
+import { escapeHtml, jsonForScript } from "./escape.js";
 import { newDisplayId } from "./kernel.js";
 
 export interface FigureSpec {
@@ -14,6 +14,8 @@ export interface FigureSpec {
   config?: Record<string, unknown>;
   /** Cards shown beside the plot when a point is clicked: HTML (already escaped) by the point's customdata[0]. */
   cards?: Record<string, string>;
+  /** What the side panel says before anything is hovered (default: about points and features). */
+  cardsHint?: string;
   /** A browser behaviour from widgets/: `fn(el, args)` from widgets/<widget>.js runs once the figure is drawn. */
   behaviour?: { widget: string; fn: string; args: unknown };
 }
@@ -74,10 +76,12 @@ export class Figure {
   readonly config: Record<string, unknown>;
   readonly title: string;
   readonly cards: Record<string, string> | undefined;
+  readonly cardsHint: string | undefined;
   readonly behaviour: FigureSpec["behaviour"];
 
   constructor(spec: FigureSpec) {
     this.cards = spec.cards;
+    this.cardsHint = spec.cardsHint;
     this.behaviour = spec.behaviour;
     this.data = spec.data;
     this.layout = { autosize: true, height: 440, margin: { l: 60, r: 30, t: 60, b: 60 }, ...(spec.layout ?? {}) };
@@ -100,7 +104,7 @@ export class Figure {
         `<div class="featurelab-linked" style="display:flex;flex-wrap:wrap;align-items:flex-start;width:100%">` +
         `<div id="${id}" class="featurelab-figure" style="flex:1 1 520px;min-width:0;min-height:${height}px"></div>` +
         `<div id="${side}" class="featurelab-side" style="flex:0 1 380px;min-width:0;max-height:${height}px;overflow:auto;font-family:system-ui,sans-serif;font-size:13px;color:inherit;opacity:.85;padding:8px">` +
-        `Hover over a point to see its feature; click to keep it.</div></div>`;
+        `${escapeHtml(this.cardsHint ?? "Hover over a point to see its feature; click to keep it.")}</div></div>`;
       return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
     }
     const b = this.behaviour;

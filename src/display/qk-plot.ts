@@ -149,6 +149,7 @@ export function qkPairsPlot(pairs: QkPairs, opts: { title?: string } = {}): Figu
   const xLabels = ks.map((k) => escapePlotlyText(`K${k.feature} · after ${k.previous?.text ?? "—"}`));
   return new Figure({
     cards,
+    cardsHint: "Hover over a cell to see that query × key pair's examples; click to keep it.",
     data: [{
       type: "heatmap", z, x: xLabels, y: yLabels, customdata: custom,
       colorscale: "RdBu", reversescale: true, zmid: 0, zmin: -maxAbs, zmax: maxAbs,

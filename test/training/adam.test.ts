@@ -31,3 +31,18 @@ test("clipByGlobalNorm scales all gradients together", async () => {
   const same = clipByGlobalNorm({ a: tf.tensor1d([0.3]) }, 1);
   assert.ok(Math.abs(same.a.dataSync()[0] - 0.3) < 1e-6);
 });
+
+test("Adam leaves no tensors behind once disposed", async () => {
+  await ready();
+  const p = { w: tf.variable(tf.ones([3, 3])), b: tf.variable(tf.zeros([3])) };
+  const before = tf.memory().numTensors;
+  const adam = new Adam();
+  for (let i = 0; i < 3; i++) {
+    const g = { w: tf.onesLike(p.w), b: tf.onesLike(p.b) };
+    adam.apply(p, g, 0.1);
+    tf.dispose(Object.values(g));
+  }
+  adam.dispose();
+  assert.equal(tf.memory().numTensors - before, 0);
+  tf.dispose(Object.values(p));
+});
