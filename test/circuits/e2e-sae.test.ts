@@ -13,28 +13,11 @@ import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary } from "../../src/dictionaries/dictionary.js";
 import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
 import { cleanBatch, e2eLoss, e2eSaeForward, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "../../src/circuits/e2e-loss.js";
+import { DOCS, D_MODEL, scaledTransformer } from "./fixtures.js";
 import { batchTensors, e2eInit, e2eLearningRate, foldE2EParams, trainE2E, type E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
 
-const D = 8;
-
-/** A small random transformer with weights large enough that every layer matters. */
-function tinyModel(layers = 2): Transformer {
-  const m = Transformer.init({ d_model: D, n_layers: layers, n_heads: 2, d_vocab: 10, n_ctx: 8 }, { seed: 5 });
-  const rng = new Rng(9);
-  const params = Object.fromEntries(
-    Object.entries(m.params).map(([k, t]) => {
-      if (k.includes("ln_")) return [k, tf.add(t, tf.tensor(rng.normals(t.size).map((v) => 0.3 * v), t.shape))];
-      return [k, tf.mul(t, 8)];
-    }),
-  );
-  return new Transformer(m.cfg, params);
-}
-
-const DOCS = [
-  [0, 4, 2, 7, 3, 5, 9],
-  [0, 2, 2, 8, 1],
-  [0, 3, 9, 4, 4, 2, 8],
-];
+const D = D_MODEL;
+const tinyModel = (layers = 2) => scaledTransformer(layers);
 
 function randomParams(seed: number, width: number): E2EParams {
   const rng = new Rng(seed);

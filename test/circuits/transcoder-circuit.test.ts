@@ -7,26 +7,10 @@ import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary } from "../../src/dictionaries/dictionary.js";
 import { transcoderCircuit, type CircuitEdge } from "../../src/circuits/transcoder-circuit.js";
 import { identityDictionary } from "../ablation/fixtures.js";
+import { DOCS, D_MODEL, scaledTransformer } from "./fixtures.js";
 
-const DOCS = [
-  [0, 4, 2, 7, 3, 5, 9],
-  [0, 2, 2, 8, 1],
-  [0, 3, 9, 4, 4, 2, 8],
-];
-const D = 8;
-
-function model(): Transformer {
-  const m = Transformer.init({ d_model: D, n_layers: 3, n_heads: 2, d_vocab: 10, n_ctx: 8 }, { seed: 5 });
-  // Larger weights (and non-trivial LayerNorm γ, β) so every term matters.
-  const rng = new Rng(9);
-  const params = Object.fromEntries(
-    Object.entries(m.params).map(([k, t]) => {
-      if (k.includes("ln_")) return [k, tf.add(t, tf.tensor(rng.normals(t.size).map((v) => 0.3 * v), t.shape))];
-      return [k, tf.mul(t, 8)];
-    }),
-  );
-  return new Transformer(m.cfg, params);
-}
+const D = D_MODEL;
+const model = () => scaledTransformer(3);
 
 /** A random transcoder whose biases make about half its features fire. */
 function randomTranscoder(seed: number, width: number, skip = false): Dictionary {
