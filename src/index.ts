@@ -98,6 +98,7 @@ export { FeatureContributions, type Contribution, type ContributionKind } from "
 export type { TranscoderAt, TranscoderInput } from "./circuits/transcoder-set.js";
 export type { CircuitGraphOptions } from "./display/circuit-plot.js";
 export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk-dictionary.js";
+export { loadQkDictionary } from "./circuits/qk-folder.js";
 export { QkMask, type QkMaskOptions, type QkMaskHead } from "./circuits/qk-mask.js";
 export { QkPairs, type QkPair, type QkPairExample, type QkPairsOptions, type QkFeatureTokens, type TopToken } from "./circuits/qk-pairs.js";
 export type { QkMetrics, QkHeadMetrics } from "./circuits/qk-evaluate.js";

@@ -16,6 +16,7 @@ import { qkPairTerms } from "./qk-feature-pairs.js";
 import { trainQkMask, type QkMask, type QkMaskOptions } from "./qk-mask.js";
 import { qkPairs, inductionScores, type QkPairs, type QkPairsOptions } from "./qk-pairs.js";
 import { qkScoreTerms, type QkScoreTerms } from "./qk-score-terms.js";
+import { saveQkDictionary } from "./qk-folder.js";
 
 export interface QkDictionaryOptions {
   /** The attention layer (blocks.{layer}). */
@@ -276,6 +277,11 @@ export class QkDictionary {
   /** Per head: mean attention from a query to keys whose previous token equals the query's token (induction score). */
   inductionScores(): number[] {
     return inductionScores(this.data);
+  }
+
+  /** Write both transcoders as SAELens folders (dir/query, dir/key) and dir/qk.json; read back with fl.loadQkDictionary. */
+  save(dir: string): Promise<void> {
+    return saveQkDictionary(this, dir);
   }
 
   checkHead(head: number): void {
