@@ -71,6 +71,8 @@ export function gatedAttentionBundle(g: GatedAttention): MimeBundle {
   const caption = `Gated attention block: ${g.heads} heads replacing layer ${g.layer}'s ${g.model.heads}, ${g.options.steps} steps, α ${g.options.alpha}`;
   const fig = gatedHistoryPlot(g).toMimeBundle();
   return {
+    // The figure's JSON too: JupyterLab draws from it, and the export adds a static image from it.
+    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
     "text/html": `${htmlTable(["measure", "value", "meaning"], rows, caption)}${fig["text/html"]}`,
     "text/plain": `${caption}\n${textTable(["measure", "value", "meaning"], rows)}`,
   };
