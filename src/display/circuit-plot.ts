@@ -8,15 +8,18 @@ import type { MimeBundle } from "./bundle.js";
 import { escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { htmlTable, textTable, type Cell } from "./table.js";
+import { circuitCards, nodeName } from "./circuit-cards.js";
 
 export interface CircuitGraphOptions {
   /** Edges drawn, strongest first (default 40). */
   maxEdges?: number;
   title?: string;
+  /** Feature cards beside the graph on hover/click (default true). */
+  cards?: boolean;
 }
 
 const POSITIVE = "#1f77b4", NEGATIVE = "#d62728";
-const name = (layer: number, feature: number) => `L${layer} F${feature}`;
+const name = nodeName;
 const tokensText = (f: CircuitFeature | undefined) => (f ? f.topTokens.map((t) => JSON.stringify(t)).join(", ") : "");
 
 /** Rows of nodes per layer, ordered to keep lines short: targets by strength, sources by where their targets sit. */
@@ -63,8 +66,9 @@ export function circuitGraph(circuit: TranscoderCircuit, opts: CircuitGraphOptio
     x: edges.map((e) => (nodes.get(name(e.sourceLayer, e.source))!.x + nodes.get(name(e.targetLayer, e.target))!.x) / 2),
     y: edges.map((e) => (nodes.get(name(e.sourceLayer, e.source))!.y + nodes.get(name(e.targetLayer, e.target))!.y) / 2),
     marker: { size: 6, color: edges.map((e) => (e.meanWhenActive >= 0 ? POSITIVE : NEGATIVE)), opacity: 0.35 },
-    customdata: edges.map((e) => [name(e.sourceLayer, e.source), name(e.targetLayer, e.target), e.meanWhenActive, 100 * e.share, e.mean, e.virtualWeight, e.targetFires]),
-    hovertemplate: "<b>%{customdata[0]} → %{customdata[1]}</b><br>mean when the target fires %{customdata[2]:.4g} (%{customdata[3]:.1f}% of its activation)<br>mean over all tokens %{customdata[4]:.4g}<br>virtual weight %{customdata[5]:.4g}<br>target fires on %{customdata[6]} tokens<extra></extra>",
+    // customdata[0] names the edge (no card has that name: hovering an edge keeps the side panel as it is).
+    customdata: edges.map((e) => [`${name(e.sourceLayer, e.source)} → ${name(e.targetLayer, e.target)}`, e.meanWhenActive, 100 * e.share, e.mean, e.virtualWeight, e.targetFires]),
+    hovertemplate: "<b>%{customdata[0]}</b><br>mean when the target fires %{customdata[1]:.4g} (%{customdata[2]:.1f}% of its activation)<br>mean over all tokens %{customdata[3]:.4g}<br>virtual weight %{customdata[4]:.4g}<br>target fires on %{customdata[5]} tokens<extra></extra>",
   });
   const list = [...nodes.values()];
   data.push({
@@ -85,14 +89,16 @@ export function circuitGraph(circuit: TranscoderCircuit, opts: CircuitGraphOptio
   });
   const layers = [...new Set(list.map((n) => n.layer))].sort((a, b) => a - b);
   return new Figure({
+    cards: opts.cards === false ? undefined : circuitCards(circuit, list),
+    cardsHint: "Hover over a feature to see its top activations and edges; click to keep it.",
     data,
     layout: {
-      title: { text: opts.title ?? `Transcoder circuit on ${circuit.tokens} tokens: the ${edges.length} strongest edges (blue excites, red inhibits; width ∝ |mean attribution when the target fires|)` },
+      title: { text: opts.title ?? `Transcoder circuit: the ${edges.length} strongest edges over ${circuit.tokens} tokens<br><sup>blue excites, red inhibits; width ∝ |mean attribution when the target fires|</sup>` },
       height: Math.max(380, 26 * Math.max(...layers.map((l) => list.filter((n) => n.layer === l).length)) + 140),
       hovermode: "closest",
       xaxis: { tickmode: "array", tickvals: layers.map((_, i) => i), ticktext: layers.map((l) => `layer ${l} MLP transcoder`), range: [-0.4, layers.length - 0.6], zeroline: false, showgrid: false },
       yaxis: { visible: false, range: [-0.06, 1.06] },
-      margin: { l: 40, r: 40, t: 70, b: 50 },
+      margin: { l: 40, r: 40, t: 90, b: 50 },
     },
   });
 }
