@@ -33,3 +33,10 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** log-softmax of one row of logits, by definition (max-shifted for stability). */
+export function logSoftmax(row: number[]): number[] {
+  const m = Math.max(...row);
+  const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+  return row.map((v) => v - lse);
+}

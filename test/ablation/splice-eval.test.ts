@@ -4,7 +4,7 @@ import { ready, tf } from "../../src/engine/backend.js";
 import { Transformer } from "../../src/models/transformer.js";
 import { spliceEval } from "../../src/ablation/splice-eval.js";
 import { splice } from "../../src/ablation/edits.js";
-import { identityDictionary } from "./fixtures.js";
+import { identityDictionary, logSoftmax } from "./fixtures.js";
 
 const DOCS = [
   [0, 4, 2, 7, 3, 5, 9],
@@ -21,11 +21,6 @@ function model(): Transformer {
 /** Mean CE over positions ≥ 1 with a next token, and mean KL(clean ‖ ·) over positions ≥ 1, by hand. */
 function byHand(clean: number[][][], other: number[][][]) {
   let ce = 0, nce = 0, kl = 0, nkl = 0;
-  const logSoftmax = (row: number[]) => {
-    const m = Math.max(...row);
-    const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
-    return row.map((v) => v - lse);
-  };
   DOCS.forEach((doc, b) => {
     for (let t = 1; t < doc.length; t++) {
       const lo = logSoftmax(other[b][t]), lc = logSoftmax(clean[b][t]);

@@ -5,7 +5,7 @@ import { Transformer } from "../../src/models/transformer.js";
 import { ablate, AblationSweep } from "../../src/ablation/sweep.js";
 import { ablateUnits, splice } from "../../src/ablation/edits.js";
 import type { Hooks } from "../../src/models/hook-points.js";
-import { identityDictionary } from "./fixtures.js";
+import { identityDictionary, logSoftmax } from "./fixtures.js";
 
 const DOCS = [
   [1, 4, 2, 7, 3, 5, 9],
@@ -28,11 +28,6 @@ function constructedModel(): Transformer {
 /** Per-cell next-token CE, KL(clean‖x) and logit difference by hand from logits arrays. */
 function cells(logits: number[][][], clean: number[][][], docs: number[][], tokens = { correct: 1, wrong: 2 }) {
   const out: { doc: number; t: number; ce?: number; kl: number; ld: number }[] = [];
-  const logSoftmax = (row: number[]) => {
-    const m = Math.max(...row);
-    const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
-    return row.map((v) => v - lse);
-  };
   docs.forEach((doc, b) => {
     for (let t = 0; t < doc.length; t++) {
       const lp = logSoftmax(logits[b][t]), lc = logSoftmax(clean[b][t]);
