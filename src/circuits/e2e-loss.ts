@@ -14,6 +14,7 @@
 // respect to the SAE's parameters only.
 import { tf } from "../engine/backend.js";
 import { transformerForward, type Transformer } from "../models/transformer.js";
+import { unitNormRows } from "../dictionaries/sae-parts.js";
 
 export type E2ELossKind = "local" | "e2e" | "e2e+ds";
 export const E2E_LOSSES: readonly E2ELossKind[] = ["local", "e2e", "e2e+ds"];
@@ -49,15 +50,10 @@ export function e2eSite(model: Transformer, hook: string): E2ESite {
   return { hook, layer, where, downstream };
 }
 
-/** Decoder rows scaled to unit norm (the forward pass's D). */
-export function unitRows(W: tf.Tensor2D): tf.Tensor2D {
-  return tf.div(W, tf.maximum(tf.norm(W, "euclidean", 1, true), 1e-12)) as tf.Tensor2D;
-}
-
 /** c and â for rows a [N, d_in]. */
 export function e2eSaeForward(a: tf.Tensor2D, p: E2EParams): { c: tf.Tensor2D; aHat: tf.Tensor2D } {
   const c = tf.relu(tf.add(tf.matMul(a, p.W_enc), p.b_enc)) as tf.Tensor2D;
-  const aHat = tf.add(tf.matMul(c, unitRows(p.W_dec)), p.b_dec) as tf.Tensor2D;
+  const aHat = tf.add(tf.matMul(c, unitNormRows(p.W_dec)), p.b_dec) as tf.Tensor2D;
   return { c, aHat };
 }
 

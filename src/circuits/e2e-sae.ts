@@ -8,14 +8,16 @@
 // orthogonal decoder. The result is a standard ("relu", unit-norm decoder) featurelab Dictionary: the
 // forward pass's row normalisation is folded into W_dec, and because SAELens' encoder reads x − b_dec,
 // b_enc absorbs b_dec·W_enc — the saved weights compute exactly what was trained.
+import { rejectUnknownOptions } from "../io/errors.js";
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
 import { architecture } from "../dictionaries/registry.js";
+import { unitNormRows } from "../dictionaries/sae-parts.js";
 import { clipByGlobalNorm, Adam } from "../training/adam.js";
 import { defaultProgress, type ProgressSink } from "../training/progress.js";
 import { Transformer } from "../models/transformer.js";
-import { cleanBatch, e2eLoss, type CleanBatch, e2eSite, E2E_LOSSES, unitRows, type E2ELossKind, type E2EParams } from "./e2e-loss.js";
+import { cleanBatch, e2eLoss, type CleanBatch, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "./e2e-loss.js";
 
 export interface E2EOptions {
   /** The residual stream the dictionary replaces: blocks.{l}.hook_resid_pre or blocks.{l}.hook_resid_post. */
@@ -131,15 +133,14 @@ export function foldE2EParams(p: E2EParams): Record<string, tf.Tensor> {
   return tf.tidy(() => ({
     W_enc: tf.clone(p.W_enc),
     b_enc: tf.add(p.b_enc, tf.reshape(tf.matMul(tf.reshape(p.b_dec, [1, -1]), p.W_enc), [-1])),
-    W_dec: unitRows(p.W_dec),
+    W_dec: unitNormRows(p.W_dec),
     b_dec: tf.clone(p.b_dec),
   }));
 }
 
 function checkOptions(opts: E2EOptions): void {
   if (!opts || typeof opts !== "object") throw new Error("featurelab: trainE2E needs options { hook, width, … }");
-  const unknown = Object.keys(opts).filter((k) => !OPTION_NAMES.includes(k));
-  if (unknown.length) throw new Error(`featurelab: trainE2E: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; its options are ${OPTION_NAMES.join(", ")}`);
+  rejectUnknownOptions("trainE2E", opts, OPTION_NAMES);
   if (!opts.hook) throw new Error("featurelab: trainE2E needs { hook } — the residual stream the dictionary replaces, e.g. \"blocks.0.hook_resid_post\"");
   if (!Number.isInteger(opts.width) || opts.width < 1) throw new Error(`featurelab: trainE2E: width must be a positive integer, got ${opts.width}`);
   if (opts.loss !== undefined && !E2E_LOSSES.includes(opts.loss)) throw new Error(`featurelab: trainE2E: loss must be one of ${E2E_LOSSES.map((l) => `"${l}"`).join(", ")}; got ${JSON.stringify(opts.loss)}`);

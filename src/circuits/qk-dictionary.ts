@@ -5,9 +5,11 @@
 // to unit norm after every step (so the √ penalty cannot be dodged by shrinking f and growing D);
 // b_Q, b_K start at the mean q and k; W_enc ~ N(0, 1/d_model) and D = W_encᵀ (rows normalised).
 // Batches are whole documents (every query row needs all its keys), drawn with a seeded Rng.
+import { rejectUnknownOptions } from "../io/errors.js";
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
+import { normaliseRows } from "../dictionaries/sae-parts.js";
 import { checkQkTarget, collectQkData, type QkData } from "./qk-data.js";
 import { negativeEntropy, qkCausalMask, QK_WEIGHT_NAMES, type QkWeights } from "./qk-loss.js";
 import { qkStep, type QkStep } from "./qk-gradients.js";
@@ -76,10 +78,6 @@ function positive(v: number, name: string, zeroOk = false): number {
   return v;
 }
 
-/** Divide each row of D by its norm (in place on the variable). */
-function unitRows(D: tf.Variable): void {
-  tf.tidy(() => D.assign(tf.div(D, tf.maximum(tf.norm(D, 2, 1, true), 1e-12))));
-}
 
 /**
  * "random": W_enc ~ N(0, 1/d_model), b_enc = 0, D = W_encᵀ (rows normalised).
@@ -139,8 +137,7 @@ function initWeights(data: QkData, width: number, rng: Rng, init: "random" | "da
 export async function qkDictionary(model: unknown, input: unknown, opts: QkDictionaryOptions): Promise<QkDictionary> {
   await ready();
   if (!opts || typeof opts !== "object") throw new Error("featurelab: qkDictionary(model, tokens, { layer, … }): the options are missing");
-  const unknown = Object.keys(opts).filter((k) => !KNOWN.includes(k));
-  if (unknown.length) throw new Error(`featurelab: qkDictionary: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; its options are ${KNOWN.join(", ")}`);
+  rejectUnknownOptions("qkDictionary", opts, KNOWN);
   checkQkTarget(model, opts.layer, "qkDictionary");
   const cfg: QkConfig = {
     layer: opts.layer,
@@ -192,8 +189,8 @@ export async function qkDictionary(model: unknown, input: unknown, opts: QkDicti
       idx.dispose();
       adam.apply(vars, grads, cfg.lr);
       tf.dispose(Object.values(grads));
-      unitRows(vars.D_Q);
-      unitRows(vars.D_K);
+      normaliseRows(vars.D_Q);
+      normaliseRows(vars.D_K);
       if (parts) {
         if (!Number.isFinite(parts.loss)) throw new Error(`featurelab: qkDictionary: the loss became ${parts.loss} at step ${step}; lower lr (${cfg.lr})`);
         history.push({ step, ...parts });

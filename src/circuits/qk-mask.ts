@@ -5,6 +5,7 @@
 // the sum taken over all H·W·W entries (not averaged), m clamped to [0, 1] after every Adam step.
 // A pair survives when its entry is > 0. The KL is reported with the mask as learned and with the
 // survivors kept at full strength (m binarised to 0/1).
+import { rejectUnknownOptions } from "../io/errors.js";
 import { tf } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
@@ -102,8 +103,7 @@ export function qkMaskStep(
 }
 
 export async function trainQkMask(dict: QkDictionary, opts: QkMaskOptions = {}): Promise<QkMask> {
-  const unknown = Object.keys(opts).filter((k) => !KNOWN.includes(k));
-  if (unknown.length) throw new Error(`featurelab: qk.mask: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; its options are ${KNOWN.join(", ")}`);
+  rejectUnknownOptions("qk.mask", opts, KNOWN);
   const cfg: Required<QkMaskOptions> = { sparsity: opts.sparsity ?? 1e-4, steps: opts.steps ?? 300, lr: opts.lr ?? 0.01, batchSize: opts.batchSize ?? 16, seed: opts.seed ?? 0 };
   if (!(cfg.sparsity >= 0 && Number.isFinite(cfg.sparsity))) throw new Error(`featurelab: qk.mask: sparsity must be ≥ 0, got ${cfg.sparsity}`);
   for (const k of ["steps", "batchSize"] as const) if (!Number.isInteger(cfg[k]) || cfg[k] < 1) throw new Error(`featurelab: qk.mask: ${k} must be a positive integer, got ${cfg[k]}`);

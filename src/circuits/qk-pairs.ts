@@ -8,6 +8,7 @@
 // most (query features: the current token; key features: the current and the previous token), so an
 // induction pair "query token X, key after X" can be checked: `agree` says whether the query feature's
 // top token is the key feature's top previous token.
+import { rejectUnknownOptions } from "../io/errors.js";
 import { tf } from "../engine/backend.js";
 import { tokenText, type QkData } from "./qk-data.js";
 import type { QkDictionary } from "./qk-dictionary.js";
@@ -206,8 +207,7 @@ function examplesOf(fQ: Float32Array, fK: Float32Array, data: QkData, head: numb
 
 export function qkPairs(dict: QkDictionary, head: number, opts: QkPairsOptions = {}): QkPairs {
   const known = ["n", "by", "examples", "mask"];
-  const unknown = Object.keys(opts).filter((k) => !known.includes(k));
-  if (unknown.length) throw new Error(`featurelab: qk.pairs: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; its options are ${known.join(", ")}`);
+  rejectUnknownOptions("qk.pairs", opts, known);
   const by = opts.by ?? "contribution";
   if (by !== "contribution" && by !== "weight") throw new Error(`featurelab: qk.pairs: by must be "contribution" or "weight", got ${JSON.stringify(by)}`);
   const count = opts.n ?? 10, nEx = opts.examples ?? 4;

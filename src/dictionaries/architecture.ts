@@ -1,5 +1,6 @@
 // What every dictionary architecture provides. Names follow SAELens: W_enc [d_in, d_sae],
 // W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in].
+import { rejectUnknownOptions } from "../io/errors.js";
 import type { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 
@@ -88,11 +89,7 @@ export function defineArchitecture(
   create: (options: Record<string, unknown>) => Architecture,
 ): ArchitectureFactory {
   const checked = (options: Record<string, unknown>) => {
-    const unknown = Object.keys(options).filter((k) => !optionNames.includes(k));
-    if (unknown.length > 0) {
-      const known = optionNames.length > 0 ? `its options are ${optionNames.join(", ")}` : "it takes no options besides width and l1";
-      throw new Error(`featurelab: ${archName}: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")}; ${known}`);
-    }
+    rejectUnknownOptions(archName, options, optionNames, optionNames.length > 0 ? undefined : "it takes no options besides width and l1");
     return create(options);
   };
   return Object.assign(checked, { archName, saeLensName, optionNames });

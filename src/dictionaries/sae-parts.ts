@@ -48,7 +48,12 @@ export function constant<T extends tf.Tensor>(t: T): T {
   return tf.tensor(t.dataSync(), t.shape, t.dtype) as T;
 }
 
+/** Each row divided by its L2 norm (a zero row stays zero). Differentiable: a forward pass may use it. */
+export function unitNormRows(W: tf.Tensor2D): tf.Tensor2D {
+  return tf.div(W, tf.maximum(tf.norm(W, "euclidean", 1, true), 1e-12)) as tf.Tensor2D;
+}
+
 /** Back to unit-norm decoder rows after the optimiser step. */
 export function normaliseRows(W: tf.Variable): void {
-  tf.tidy(() => W.assign(tf.div(W, tf.maximum(tf.norm(W, "euclidean", 1, true), 1e-12))));
+  tf.tidy(() => W.assign(unitNormRows(W as tf.Tensor2D)));
 }
