@@ -3,6 +3,7 @@
 // no output bias), returning each head's output separately: the toy model and the gated attention
 // block both use it, and per-head outputs are what the trigram-by-head attribution reads.
 // An optional gate multiplies the softmax pattern elementwise (the gated block's G).
+import { causalMask } from "../models/transformer.js";
 import { tf } from "../engine/backend.js";
 
 export interface HeadWeights {
@@ -22,13 +23,6 @@ export interface HeadOutputs {
   perHead: tf.Tensor4D;
   /** Their sum [B, T, d_model]. */
   out: tf.Tensor3D;
-}
-
-/** 0 on and below the diagonal, −∞ above it. */
-export function causalMask(T: number): tf.Tensor2D {
-  const m = new Float32Array(T * T);
-  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = -Infinity;
-  return tf.tensor2d(m, [T, T]);
 }
 
 /** x [B, T, d] through per-head weights [H, d, dh] (+ bias [H, dh]) → [B, H, T, dh]. */

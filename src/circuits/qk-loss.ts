@@ -7,6 +7,7 @@
 //   the authors' KLDivLoss(reduction="batchmean") over rows flattened the same way,
 //   loss = 3·KL(A‖Â(q̂,k̂)) + KL(A‖Â(q̂,k)) + KL(A‖Â(q,k̂)) + c·Σ_i√(|f_Q,i|+ε) + c·Σ_i√(|f_K,i|+ε),
 // the sparsity sums taken over features and averaged over tokens, ε = 1e-7.
+import { causalMask } from "../models/transformer.js";
 import { tf } from "../engine/backend.js";
 
 export const QK_EPS = 1e-7;
@@ -51,9 +52,7 @@ export interface QkLossParts {
 
 /** 0 on and below the diagonal, QK_MASK_VALUE above it: [T, T]. */
 export function qkCausalMask(T: number): tf.Tensor2D {
-  const m = new Float32Array(T * T);
-  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = QK_MASK_VALUE;
-  return tf.tensor2d(m, [T, T]);
+  return causalMask(T, QK_MASK_VALUE);
 }
 
 /** Feature activations ReLU(x·W_enc + b_enc). */

@@ -88,10 +88,10 @@ function activation(x: tf.Tensor, fn: TransformerConfig["act_fn"]): tf.Tensor {
   return tf.mul(x, tf.sigmoid(inner));
 }
 
-/** 0 on and below the diagonal, −∞ above it (a query never sees later keys), as TransformerLens masks. */
-function causalMask(T: number): tf.Tensor2D {
+/** 0 on and below the diagonal, `above` (default −∞) above it: a query never sees later keys, as TransformerLens masks. */
+export function causalMask(T: number, above = -Infinity): tf.Tensor2D {
   const m = new Float32Array(T * T);
-  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = -Infinity;
+  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = above;
   return tf.tensor2d(m, [T, T]);
 }
 
