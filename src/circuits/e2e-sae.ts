@@ -15,6 +15,7 @@ import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dicti
 import { architecture } from "../dictionaries/registry.js";
 import { unitNormRows } from "../dictionaries/sae-parts.js";
 import { clipByGlobalNorm, Adam } from "../training/adam.js";
+import { learningRate } from "../training/schedule.js";
 import { defaultProgress, type ProgressSink } from "../training/progress.js";
 import { Transformer } from "../models/transformer.js";
 import { cleanBatch, e2eLoss, type CleanBatch, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "./e2e-loss.js";
@@ -77,18 +78,6 @@ export interface E2ETrainingRecord extends TrainingRecord {
   kl: number;
   /** Mean over the residual streams after the hook of MSE(spliced, original); NaN when there are none. */
   downstreamMse: number;
-}
-
-/**
- * e2e_sae's schedule (get_cosine_schedule_with_warmup with min_lr_factor): linear warm-up, then cosine from
- * lr down to minLrFactor·lr. One difference: warm-up step s uses (s+1)/warmup, not s/warmup, so the first
- * step is not wasted at lr 0 (fit's warm-up does the same).
- */
-export function e2eLearningRate(step: number, steps: number, lr: number, warmup: number, decay: "cosine" | "none", minFactor: number): number {
-  if (warmup > 0 && step < warmup) return (lr * (step + 1)) / warmup;
-  if (decay === "none") return lr;
-  const progress = (step - warmup) / Math.max(1, steps - warmup);
-  return lr * Math.max(minFactor, minFactor + (1 - minFactor) * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
 /**
@@ -243,7 +232,9 @@ export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOpt
         pick.push(docs[order[cursor++]]);
       }
       const record = (step + 1) % logEvery === 0 || step === steps - 1;
-      const rate = e2eLearningRate(step, steps, lr, warmup, opts.lrDecay ?? "cosine", opts.minLrFactor ?? 0.1);
+      // e2e_sae's get_cosine_schedule_with_warmup with min_lr_factor; warm-up step s uses (s+1)/warmup, not
+      // s/warmup, so the first step is not wasted at lr 0 (as fit's warm-up).
+      const rate = learningRate(step, { lr, warmupSteps: warmup, decay: opts.lrDecay ?? "cosine", totalSteps: steps, minFactor: opts.minLrFactor ?? 0.1 });
       const { tokens: ids, mask, count } = batchTensors(pick, ignore);
       if (count === 0) throw new Error(`featurelab: trainE2E: every position of a batch is ignored (ignorePositions ${JSON.stringify(ignore)})`);
       const need = { logits: kind !== "local" || record, downstream: kind === "e2e+ds" || record };

@@ -8,6 +8,8 @@ export interface LrSchedule {
   decay?: "none" | "linear" | "cosine";
   decaySteps?: number;
   totalSteps: number;
+  /** Decay to lr·minFactor rather than to 0 (default 0; e2e_sae decays to a tenth). */
+  minFactor?: number;
 }
 
 export function learningRate(step: number, s: LrSchedule): number {
@@ -19,7 +21,9 @@ export function learningRate(step: number, s: LrSchedule): number {
   const start = s.totalSteps - span;
   if (step < start) return s.lr;
   const t = Math.min(1, (step - start) / Math.max(1, span));
-  return decay === "linear" ? s.lr * (1 - t) : s.lr * 0.5 * (1 + Math.cos(Math.PI * t));
+  const left = decay === "linear" ? 1 - t : 0.5 * (1 + Math.cos(Math.PI * t)); // 1 → 0 over the decay
+  const floor = s.minFactor ?? 0;
+  return s.lr * (floor + (1 - floor) * left);
 }
 
 /** The sparsity coefficient, warmed up linearly from 0 over warmupSteps (as SAELens). */

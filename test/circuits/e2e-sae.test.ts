@@ -14,7 +14,8 @@ import { Dictionary } from "../../src/dictionaries/dictionary.js";
 import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
 import { cleanBatch, e2eLoss, e2eSaeForward, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "../../src/circuits/e2e-loss.js";
 import { DOCS, D_MODEL, scaledTransformer } from "./fixtures.js";
-import { batchTensors, e2eInit, e2eLearningRate, foldE2EParams, trainE2E, type E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
+import { learningRate } from "../../src/training/schedule.js";
+import { batchTensors, e2eInit, foldE2EParams, trainE2E, type E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
 
 const D = D_MODEL;
 const tinyModel = (layers = 2) => scaledTransformer(layers);
@@ -165,6 +166,9 @@ test("the folded dictionary computes what was trained; e2eInit is e2e_sae's; the
   assert.deepEqual(Array.from(tf.transpose(tf.tensor2d(tied.W_enc.values, [6, 20])).dataSync()), Array.from(tied.W_dec.values));
   assert.ok(tied.b_enc.values.every((v) => v === 0));
 
+  // e2e_sae's schedule: warm-up, then cosine decay to a tenth (learningRate with minFactor).
+  const e2eLearningRate = (step: number, steps: number, lr: number, warmup: number, decay: "cosine" | "none", minFactor: number) =>
+    learningRate(step, { lr, warmupSteps: warmup, decay, totalSteps: steps, minFactor });
   assert.equal(e2eLearningRate(0, 100, 1, 10, "cosine", 0.1), 0.1);
   assert.equal(e2eLearningRate(9, 100, 1, 10, "cosine", 0.1), 1);
   assert.equal(e2eLearningRate(10, 100, 1, 10, "cosine", 0.1), 1);
