@@ -7,7 +7,8 @@ import type { FeatureContributions, ContributionKind } from "../circuits/feature
 import type { MimeBundle } from "./bundle.js";
 import { escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
-import { htmlTable, textTable, type Cell } from "./table.js";
+import type { Cell } from "./table.js";
+import { figureWithTable } from "./figure-table.js";
 import { circuitCards, nodeName } from "./circuit-cards.js";
 
 export interface CircuitGraphOptions {
@@ -119,12 +120,7 @@ export function circuitBundle(circuit: TranscoderCircuit): MimeBundle {
     e.targetFires,
   ]);
   const caption = `${circuit.edges.length} edges between the transcoders of layers ${circuit.transcoders.map((t) => t.layer).join(", ")} (LayerNorm ${circuit.layerNorm}); the 30 strongest (.edges for all)`;
-  const fig = circuitGraph(circuit).toMimeBundle();
-  return {
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${fig["text/html"]}${htmlTable(EDGE_COLUMNS, rows, caption, 30)}`,
-    "text/plain": `${caption}\n${textTable(EDGE_COLUMNS, rows, 30)}`,
-  };
+  return figureWithTable(circuitGraph(circuit), { columns: EDGE_COLUMNS, rows, caption, maxRows: 30 });
 }
 
 const KIND_COLOURS: Record<ContributionKind, string> = {
@@ -163,10 +159,5 @@ const CONTRIBUTION_COLUMNS = ["component", "kind", "layer", "index", "activation
 export function contributionsBundle(c: FeatureContributions): MimeBundle {
   const rows: Cell[][] = c.rows.map((r) => CONTRIBUTION_COLUMNS.map((k) => (r as unknown as Record<string, Cell>)[k]));
   const caption = `pre-activation ${c.preActivation.toFixed(5)}, Σ of ${c.rows.length} terms ${c.total.toFixed(5)} ("raw" = z·(d_dec·w_enc), LayerNorm ignored)`;
-  const fig = contributionsPlot(c).toMimeBundle();
-  return {
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${fig["text/html"]}${htmlTable(CONTRIBUTION_COLUMNS, rows, caption, 25)}`,
-    "text/plain": `${caption}\n${textTable(CONTRIBUTION_COLUMNS, rows, 25)}`,
-  };
+  return figureWithTable(contributionsPlot(c), { columns: CONTRIBUTION_COLUMNS, rows, caption, maxRows: 25 });
 }

@@ -7,7 +7,8 @@ import type { Dictionary } from "../dictionaries/dictionary.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
-import { htmlTable, textTable, type Cell } from "./table.js";
+import type { Cell } from "./table.js";
+import { figureWithTable } from "./figure-table.js";
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
@@ -63,12 +64,7 @@ export function comparisonBundle(cmp: DictionaryComparison): MimeBundle {
   const rows = cmp.rows.map((r) => COLUMNS.map(([k]) => r[k] as Cell));
   const clean = cmp.rows[0]?.ceClean;
   const caption = `${cmp.rows.length} dictionaries at ${cmp.hook}, ${cmp.tokens} tokens; clean CE ${clean?.toFixed(4)} (.table() → arquero, .atL0() → matched L0)`;
-  const fig = comparisonPlot(cmp).toMimeBundle();
-  return {
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${fig["text/html"]}${htmlTable(columns, rows, caption, 100)}`,
-    "text/plain": `${caption}\n${textTable(columns, rows, 100)}`,
-  };
+  return figureWithTable(comparisonPlot(cmp), { columns, rows, caption, maxRows: 100 });
 }
 
 const CURVES: [keyof E2ETrainingRecord, string, "log" | "linear"][] = [

@@ -4,7 +4,8 @@
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
-import { formatCell, htmlTable, textTable, type Cell } from "./table.js";
+import { formatCell, type Cell } from "./table.js";
+import { figureWithTable } from "./figure-table.js";
 import type { AttentionOnlyModel } from "../circuits/attention-only-model.js";
 import type { GatedAttention } from "../circuits/gated-attention.js";
 import { TrigramHeadMap } from "../circuits/trigram-heads.js";
@@ -69,13 +70,7 @@ export function gatedHistoryPlot(g: GatedAttention): Figure {
 export function gatedAttentionBundle(g: GatedAttention): MimeBundle {
   const rows = GATED_NOTES.map(([name, get, note]) => [name, get(g), note] as Cell[]);
   const caption = `Gated attention block: ${g.heads} heads replacing layer ${g.layer}'s ${g.model.heads}, ${g.options.steps} steps, α ${g.options.alpha}`;
-  const fig = gatedHistoryPlot(g).toMimeBundle();
-  return {
-    // The figure's JSON too: JupyterLab draws from it, and the export adds a static image from it.
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${htmlTable(["measure", "value", "meaning"], rows, caption)}${fig["text/html"]}`,
-    "text/plain": `${caption}\n${textTable(["measure", "value", "meaning"], rows)}`,
-  };
+  return figureWithTable(gatedHistoryPlot(g), { columns: ["measure", "value", "meaning"], rows, caption }, { tableFirst: true });
 }
 
 export interface TrigramHeadsPlotOptions {
@@ -134,11 +129,5 @@ export function trigramHeadTable(m: TrigramHeadMap): { columns: string[]; rows: 
 }
 
 export function trigramHeadBundle(m: TrigramHeadMap): MimeBundle {
-  const { columns, rows, caption } = trigramHeadTable(m);
-  const fig = trigramHeadsPlot(m).toMimeBundle();
-  return {
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${fig["text/html"]}${htmlTable(columns, rows, caption)}`,
-    "text/plain": `${caption}\n${textTable(columns, rows)}`,
-  };
+  return figureWithTable(trigramHeadsPlot(m), trigramHeadTable(m));
 }

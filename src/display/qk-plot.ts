@@ -12,6 +12,7 @@ import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { htmlTable, textTable, type Cell } from "./table.js";
+import { figureWithTable } from "./figure-table.js";
 import { PANEL } from "./feature-card.js";
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -167,16 +168,11 @@ export function qkPairsPlot(pairs: QkPairs, opts: { title?: string } = {}): Figu
 
 /** fl.show(pairs): the heatmap with hover/click cards, then every pair's card. */
 export function qkPairsBundle(pairs: QkPairs): MimeBundle {
-  const fig = qkPairsPlot(pairs).toMimeBundle();
   const caption = `Layer ${pairs.layer} head ${pairs.head}: top ${pairs.pairs.length} feature pairs by ${pairs.by}; ${pct(pairs.agreement)} have query top token = key feature's top previous token; token overlap ${num(pairs.meanOverlap)} (all feature pairs: ${num(pairs.baselineOverlap)})`;
   const cols = ["rank", "Q", "query top token", "K", "key top previous token", "same token", "token overlap", "scale·M", "contribution", "examples agreeing"];
   const rows = pairs.pairs.map((p): Cell[] => [p.rank, p.queryFeature, tokenLabel(p.query.current), p.keyFeature, tokenLabel(p.key.previous), p.agree ? "yes" : "no", p.overlap, p.weight, p.contribution, pct(p.exampleAgreement)]);
   const cardsHtml = `<details style="margin-top:6px"><summary style="cursor:pointer;font-family:system-ui,sans-serif">examples of every pair</summary><div style="display:flex;flex-wrap:wrap">${pairs.pairs.map((p) => qkPairCardHtml(pairs, p)).join("")}</div></details>`;
-  return {
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${fig["text/html"]}${htmlTable(cols, rows, caption)}${cardsHtml}`,
-    "text/plain": `${caption}\n${textTable(cols, rows)}`,
-  };
+  return figureWithTable(qkPairsPlot(pairs), { columns: cols, rows, caption }, { htmlAfter: cardsHtml });
 }
 
 /** fl.show(qk.scoreTerms(…)): the score's terms, their sum against the reconstruction and the model, the largest pair terms. */

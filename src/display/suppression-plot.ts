@@ -4,7 +4,8 @@ import { Suppression, GROUPING_LABELS, type SuppressionGrouping } from "../metri
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
-import { htmlTable, textTable, type Cell } from "./table.js";
+import type { Cell } from "./table.js";
+import { figureWithTable } from "./figure-table.js";
 
 export type SuppressionMetric = "gamma" | "l2Ratio" | "mse" | "cosine";
 
@@ -73,10 +74,5 @@ export function suppressionBundle(s: Suppression): MimeBundle {
   const columns = ["grouping", "bin", "lo", "hi", "mean", "rows", "gamma", "l2Ratio", "mse", "cosine"];
   const rows = s.rows.map((r) => columns.map((c) => (r as unknown as Record<string, Cell>)[c]));
   const caption = `Feature suppression: γ = ${s.overall.gamma.toFixed(4)}, L2 ratio = ${s.overall.l2Ratio.toFixed(4)} over ${s.overall.rows} rows (.table() → arquero)`;
-  const fig = suppressionPlot(s).toMimeBundle();
-  return {
-    "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"],
-    "text/html": `${fig["text/html"]}${htmlTable(columns, rows, caption, 60)}`,
-    "text/plain": `${caption}\n${textTable(columns, rows, 60)}`,
-  };
+  return figureWithTable(suppressionPlot(s), { columns, rows, caption, maxRows: 60 });
 }
