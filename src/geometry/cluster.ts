@@ -140,14 +140,15 @@ export interface Merge {
 }
 
 /**
- * Average-linkage merges of an n×n distance matrix (row-major, float32 to halve the memory), in
- * increasing height, as scipy.cluster.hierarchy.linkage(method="average") numbers them.
+ * The nearest-neighbour chain for average linkage (UPGMA) on an n×n distance matrix (row-major),
+ * O(n²) time. Average linkage is "reducible", so the chain finds the same merges as the naive
+ * closest-pair search, in chain order: each merges slot b into slot a at distance `height`. `d` is
+ * updated in place (Lance–Williams); callers pass a scratch copy.
  */
-export function averageLinkage(dist: Float32Array, n: number): Merge[] {
-  const d = dist; // updated in place (Lance–Williams), callers pass a scratch copy
+export function nearestNeighbourChain(d: Float32Array | Float64Array, n: number): { a: number; b: number; height: number }[] {
   const size = new Float64Array(n).fill(1);
   const active = new Uint8Array(n).fill(1);
-  const raw: { a: number; b: number; height: number }[] = [];
+  const merges: { a: number; b: number; height: number }[] = [];
   const chain: number[] = [];
   for (let remaining = n; remaining > 1; ) {
     if (chain.length === 0) chain.push(active.indexOf(1));
@@ -168,7 +169,7 @@ export function averageLinkage(dist: Float32Array, n: number): Merge[] {
     // a and prev are reciprocal nearest neighbours: merge prev into slot a.
     chain.pop();
     chain.pop();
-    raw.push({ a, b: prev, height: best });
+    merges.push({ a, b: prev, height: best });
     const sa = size[a], sb = size[prev];
     for (let c = 0; c < n; c++) {
       if (!active[c] || c === a || c === prev) continue;
@@ -179,6 +180,15 @@ export function averageLinkage(dist: Float32Array, n: number): Merge[] {
     size[a] = sa + sb;
     remaining--;
   }
+  return merges;
+}
+
+/**
+ * Average-linkage merges of an n×n distance matrix (row-major, float32 to halve the memory), in
+ * increasing height, as scipy.cluster.hierarchy.linkage(method="average") numbers them.
+ */
+export function averageLinkage(dist: Float32Array, n: number): Merge[] {
+  const raw = nearestNeighbourChain(dist, n); // updates dist in place: callers pass a scratch copy
   // Slots → cluster ids in height order (stable), as scipy labels them.
   const order = raw.map((_, i) => i).sort((x, y) => raw[x].height - raw[y].height || x - y);
   const parent = Int32Array.from({ length: n }, (_, i) => i);
