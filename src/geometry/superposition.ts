@@ -3,6 +3,7 @@
 // features (i included). D_i = 1 for a feature with a dimension of its own, ½ for an antipodal pair,
 // ⅖ for a pentagon, 0 for a feature not represented; Σ_i D_i ≤ the number of dimensions.
 import { tf } from "../engine/backend.js";
+import { flatRows } from "./rows.js";
 
 /**
  * Feature directions: the toy model's W [m, n] (hidden × features: feature i is column i) as a
@@ -11,37 +12,14 @@ import { tf } from "../engine/backend.js";
  */
 export type FeatureDirections = tf.Tensor2D | ArrayLike<number>[] | { values: ArrayLike<number>; dim: number };
 
-/** Features as rows: a flat [n, m] array. */
+/** Features as rows: a flat [n, m] array (W's columns by default for a tensor or number[][], rows for { values, dim }). */
 function featureRows(W: FeatureDirections, layout?: "rows" | "columns"): { v: Float64Array; n: number; m: number } {
-  let rows: number, cols: number, flat: ArrayLike<number>;
-  let defaultLayout: "rows" | "columns";
-  if (W instanceof tf.Tensor) {
-    if (W.rank !== 2) throw new Error(`featurelab: featureDimensionality needs a 2-D W, got shape [${W.shape}]`);
-    [rows, cols] = W.shape;
-    flat = W.dataSync();
-    defaultLayout = "columns";
-  } else if (Array.isArray(W)) {
-    rows = W.length;
-    cols = W[0]?.length ?? 0;
-    const f = new Float64Array(rows * cols);
-    W.forEach((r, i) => {
-      if (r.length !== cols) throw new Error(`featurelab: featureDimensionality: W's rows have different lengths`);
-      for (let j = 0; j < cols; j++) f[i * cols + j] = r[j];
-    });
-    flat = f;
-    defaultLayout = "columns";
-  } else {
-    const o = W as { values: ArrayLike<number>; dim: number };
-    cols = o.dim;
-    rows = o.values.length / o.dim;
-    if (!Number.isInteger(rows)) throw new Error(`featurelab: featureDimensionality: ${o.values.length} values do not split into rows of dim ${o.dim}`);
-    flat = o.values;
-    defaultLayout = "rows";
-  }
-  if ((layout ?? defaultLayout) === "rows") return { v: Float64Array.from(flat), n: rows, m: cols };
-  const v = new Float64Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) v[c * rows + r] = flat[r * cols + c];
-  return { v, n: cols, m: rows };
+  const { values, rows, dim } = flatRows(W, "featureDimensionality: W");
+  const defaultLayout = W instanceof tf.Tensor || Array.isArray(W) ? "columns" : "rows";
+  if ((layout ?? defaultLayout) === "rows") return { v: Float64Array.from(values), n: rows, m: dim };
+  const v = new Float64Array(rows * dim);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < dim; c++) v[c * rows + r] = values[r * dim + c];
+  return { v, n: dim, m: rows };
 }
 
 /** D_i for every feature i. Features with (near) zero norm get 0. */

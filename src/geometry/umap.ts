@@ -8,7 +8,8 @@ import { UMAP } from "umap-js";
 import { Matrix, QrDecomposition, EigenvalueDecomposition } from "ml-matrix";
 import { tf, assertReady } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
-import { flatRows, type Rows } from "./rows.js";
+import { centred, flatRows, type Rows } from "./rows.js";
+import { unitRows } from "./cluster.js";
 import type { Embedding } from "./embedding.js";
 
 export interface UmapOptions {
@@ -104,15 +105,7 @@ function packOptimizerState(model: UMAP): void {
  * X·Xᵀ on tfjs; the chosen neighbours' distances are then recomputed in float64.
  */
 export function nearestNeighbors(values: Float32Array | Float64Array, n: number, dim: number, k: number, metric: "euclidean" | "cosine") {
-  const x = Float32Array.from(values);
-  if (metric === "cosine") {
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += x[i * dim + j] ** 2;
-      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-      for (let j = 0; j < dim; j++) x[i * dim + j] *= inv;
-    }
-  }
+  const x = metric === "cosine" ? unitRows(values, n, dim) : Float32Array.from(values);
   const indices = new Int32Array(n * k);
   const distances = new Float64Array(n * k);
   const X = tf.tensor2d(x, [n, dim]);
@@ -164,11 +157,7 @@ export function nearestNeighbors(values: Float32Array | Float64Array, n: number,
 
 /** umap-learn's init="pca": top principal components, scaled to a largest |coordinate| of 10, plus tiny noise. */
 function pcaStart(values: Float32Array | Float64Array, n: number, dim: number, k: number, rng: Rng): Float64Array {
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] += values[i * dim + j];
-  for (let j = 0; j < dim; j++) mean[j] /= n;
-  const xc = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) xc[i * dim + j] = values[i * dim + j] - mean[j];
+  const xc = Float32Array.from(centred({ values, rows: n, dim }));
   const covT = tf.tidy(() => {
     const X = tf.tensor2d(xc, [n, dim]);
     return tf.matMul(tf.transpose(X), X);
