@@ -1,7 +1,7 @@
 // Inference on RDM comparisons, as rsatoolbox does it: the noise ceiling (Nili et al. 2014), the
 // bootstrap over conditions, subjects or both (rsatoolbox's eval_bootstrap*), and a permutation
 // test of condition labels. Every random choice takes a seed.
-import { RDM } from "./rdm.js";
+import { RDM, pairIndex } from "./rdm.js";
 import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
 import { rankInfo } from "./ranks.js";
@@ -188,7 +188,7 @@ export function bootstrapCompare(models: RDM | RdmCollection, data: RdmCollectio
     }
     // Without the whitened methods (which need each pair's place), the pairs of a condition with its
     // own copy are simply left out, and each resampled vector is ranked once for all comparisons.
-    const pick = cond ? (v: Float64Array) => (method.endsWith("_cov") ? resample(v, K, cond) : resampleKept(v, K, cond)) : (v: Float64Array) => v;
+    const pick = cond ? (v: Float64Array) => (method.endsWith("_cov") ? resample(v, K, cond) : resample(v, K, cond, true)) : (v: Float64Array) => v;
     const dataVecs = subj.map((i) => pick(subjects[i][1].vector));
     mods.forEach(([, m], j) => {
       const mv = pick(m.vector);
@@ -254,33 +254,32 @@ export function permutationTest(
   return new PermutationTest(observed, (1 + atLeast) / (1 + n), nul, method, n, seed);
 }
 
-/** The RDM vector of conditions idx (with repeats): pairs of a condition with its own copy are NaN. */
-export function resample(v: Float64Array, K: number, idx: readonly number[]): Float64Array {
+/**
+ * The RDM vector of conditions idx (with repeats): pairs of a condition with its own copy are NaN,
+ * or left out with `dropSelf`.
+ */
+export function resample(v: Float64Array, K: number, idx: readonly number[], dropSelf = false): Float64Array {
   const m = idx.length;
-  const out = new Float64Array((m * (m - 1)) / 2);
+  let selfPairs = 0; // pairs of a condition with its own copy: Σ c(c−1)/2 over repeat counts c
+  if (dropSelf) {
+    const seen = new Map<number, number>();
+    for (const i of idx) {
+      const c = seen.get(i) ?? 0;
+      selfPairs += c;
+      seen.set(i, c + 1);
+    }
+  }
+  const out = new Float64Array((m * (m - 1)) / 2 - selfPairs);
   let p = 0;
   for (let a = 0; a < m; a++) {
     const i = idx[a];
     for (let b = a + 1; b < m; b++) {
       const j = idx[b];
-      out[p++] = i === j ? NaN : i < j ? v[i * K - (i * (i + 1)) / 2 + (j - i - 1)] : v[j * K - (j * (j + 1)) / 2 + (i - j - 1)];
+      if (i !== j) out[p++] = v[i < j ? pairIndex(K, i, j) : pairIndex(K, j, i)];
+      else if (!dropSelf) out[p++] = NaN;
     }
   }
   return out;
-}
-
-/** As resample, without the pairs of a condition with its own copy. */
-function resampleKept(v: Float64Array, K: number, idx: readonly number[]): Float64Array {
-  const m = idx.length;
-  const out: number[] = [];
-  for (let a = 0; a < m; a++) {
-    const i = idx[a];
-    for (let b = a + 1; b < m; b++) {
-      const j = idx[b];
-      if (i !== j) out.push(i < j ? v[i * K - (i * (i + 1)) / 2 + (j - i - 1)] : v[j * K - (j * (j + 1)) / 2 + (i - j - 1)]);
-    }
-  }
-  return Float64Array.from(out);
 }
 
 function subjectsOf(data: RdmCollection, fn: string): [string, RDM][] {
