@@ -32,8 +32,11 @@ function cosines(a: tf.Tensor2D, bT: tf.Tensor2D): Float32Array {
   return out;
 }
 
-/** Renumber labels so cluster 0 is the largest (ties: smallest first member), for stable output. */
-function canonical(labels: Int32Array, k: number): Clustering {
+/**
+ * Renumber labels so cluster 0 is the largest (ties: smallest first member), for stable output;
+ * `order[r]` is the old label of new cluster r.
+ */
+function canonical(labels: Int32Array, k: number): Clustering & { order: number[] } {
   const sizes = new Array<number>(k).fill(0);
   const first = new Array<number>(k).fill(Infinity);
   labels.forEach((l, i) => {
@@ -43,7 +46,7 @@ function canonical(labels: Int32Array, k: number): Clustering {
   const order = Array.from({ length: k }, (_, c) => c).filter((c) => sizes[c] > 0).sort((a, b) => sizes[b] - sizes[a] || first[a] - first[b]);
   const rename = new Int32Array(k).fill(-1);
   order.forEach((c, r) => (rename[c] = r));
-  return { labels: labels.map((l) => rename[l]), k: order.length, sizes: order.map((c) => sizes[c]) };
+  return { labels: labels.map((l) => rename[l]), k: order.length, sizes: order.map((c) => sizes[c]), order };
 }
 
 export interface KMeansResult extends Clustering {
@@ -115,15 +118,10 @@ export function sphericalKMeans(unit: Float32Array, n: number, dim: number, k: n
         if (s > 0) for (let j = 0; j < dim; j++) centres[c * dim + j] = sums[c * dim + j] / Math.sqrt(s);
       }
     }
-    const flat = canonical(labels, k);
-    // Reorder centres to the canonical numbering.
+    const { order, ...flat } = canonical(labels, k);
+    // Centres in the canonical numbering.
     const out = new Float32Array(flat.k * dim);
-    const seen = new Set<number>();
-    for (let i = 0; i < n; i++) {
-      if (seen.has(flat.labels[i])) continue;
-      seen.add(flat.labels[i]);
-      out.set(centres.subarray(labels[i] * dim, (labels[i] + 1) * dim), flat.labels[i] * dim);
-    }
+    order.forEach((c, r) => out.set(centres.subarray(c * dim, (c + 1) * dim), r * dim));
     return { ...flat, centroids: out, meanCosine, iterations };
   } finally {
     X.dispose();
@@ -223,5 +221,6 @@ export function cutTree(merges: Merge[], n: number, k: number): Clustering {
     if (!roots.has(r)) roots.set(r, roots.size);
     labels[i] = roots.get(r)!;
   }
-  return canonical(labels, roots.size);
+  const { order: _order, ...flat } = canonical(labels, roots.size);
+  return flat;
 }
