@@ -7,7 +7,8 @@ import { formatCell, htmlTable, textTable, type Cell } from "./table.js";
 
 const CARD = "font-family:system-ui,sans-serif;font-size:13px;color:inherit;border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 12px;display:inline-block;max-width:100%;overflow-x:auto";
 
-function card(title: string, lines: [string, Cell][], extraHtml = ""): string {
+/** A bordered summary card: a title, then "name value" pairs on one line, then any extra HTML. */
+export function card(title: string, lines: [string, Cell][], extraHtml = ""): string {
   const dl = lines
     .map(([k, v]) => `<span style="opacity:.7">${escapeHtml(k)}</span> <b>${escapeHtml(formatCell(v))}</b>`)
     .join(" &nbsp;·&nbsp; ");

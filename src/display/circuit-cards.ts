@@ -4,11 +4,9 @@
 import { fromVectors } from "../data/activation-set.js";
 import type { TranscoderCircuit, CircuitEdge, FeatureRef } from "../circuits/transcoder-circuit.js";
 import { escapeHtml } from "./escape.js";
-import { examplesHtml, histogramHtml, listHtml, PANEL, topRows, TokenIndex } from "./feature-card.js";
+import { examplesHtml, FONT, histogramHtml, listHtml, PANEL, topRows, TokenIndex } from "./feature-card.js";
 
 export const nodeName = (layer: number, feature: number) => `L${layer} F${feature}`;
-
-const FONT = "font-family:system-ui,sans-serif;font-size:13px;color:inherit";
 
 function edgeList(title: string, edges: CircuitEdge[], other: (e: CircuitEdge) => string): string {
   if (edges.length === 0) return "";

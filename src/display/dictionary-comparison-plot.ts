@@ -6,11 +6,10 @@ import type { E2ETrainingRecord } from "../circuits/e2e-sae.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapePlotlyText } from "./escape.js";
-import { Figure } from "./plotly.js";
+import { Figure, PALETTE } from "./plotly.js";
 import type { Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
 export interface ComparisonPlotOptions {
   title?: string;

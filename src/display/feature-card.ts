@@ -5,7 +5,7 @@
 import type { ActivationSet } from "../data/activation-set.js";
 import { escapeHtml } from "./escape.js";
 
-const FONT = "font-family:system-ui,sans-serif;font-size:13px;color:inherit";
+export const FONT = "font-family:system-ui,sans-serif;font-size:13px;color:inherit";
 export const PANEL = "border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 10px;margin:4px;vertical-align:top";
 const MONO = "font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px";
 
@@ -56,7 +56,8 @@ export class TokenIndex {
   }
 }
 
-function fmt(v: number): string {
+/** A number to 3 significant digits, exponential when very small or large. */
+export function fmt(v: number): string {
   return v === 0 ? "0" : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(2) : String(Number(v.toPrecision(3)));
 }
 

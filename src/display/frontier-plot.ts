@@ -1,7 +1,7 @@
 // The sparsity–fidelity frontier: L0 against FVU for several dictionaries, one line per family
 // (architecture), as papers compare SAE architectures.
 import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
+import { Figure, PALETTE } from "./plotly.js";
 
 export interface FrontierPoint {
   /** The family the point belongs to (e.g. the architecture); one line each. */
@@ -12,7 +12,6 @@ export interface FrontierPoint {
   label?: string;
 }
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
 export function frontierPlot(points: FrontierPoint[], opts: { title?: string; logX?: boolean } = {}): Figure {
   const families = [...new Set(points.map((p) => p.name))];

@@ -1,6 +1,7 @@
 // Displays for the gated-attention study: the toy model's card, the gated block's card (loss terms,
 // reconstruction, the model with the block spliced in) with its training curves, and the trigram ×
 // head map as a heatmap (one panel per map: original heads beside gated heads) over its table.
+import { card } from "./cards.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
@@ -9,13 +10,6 @@ import { figureWithTable } from "./figure-table.js";
 import type { AttentionOnlyModel } from "../circuits/attention-only-model.js";
 import type { GatedAttention } from "../circuits/gated-attention.js";
 import { TrigramHeadMap } from "../circuits/trigram-heads.js";
-
-const CARD = "font-family:system-ui,sans-serif;font-size:13px;color:inherit;border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 12px;display:inline-block;max-width:100%;overflow-x:auto";
-
-function card(title: string, lines: [string, Cell][], extraHtml = ""): string {
-  const dl = lines.map(([k, v]) => `<span style="opacity:.7">${escapeHtml(k)}</span> <b>${escapeHtml(formatCell(v))}</b>`).join(" &nbsp;·&nbsp; ");
-  return `<div class="featurelab-card" style="${CARD}"><div style="font-weight:600;margin-bottom:4px">${escapeHtml(title)}</div><div>${dl}</div>${extraHtml}</div>`;
-}
 
 export function attentionOnlyBundle(m: AttentionOnlyModel): MimeBundle {
   const lines: [string, Cell][] = [

@@ -1,21 +1,15 @@
 // Displays of hooked models and what comes out of them: a transformer's summary card, the hook
 // points an ActivationCache holds, a spliced-in evaluation with what each number means, and an
 // ablation sweep's tidy table.
+import { card } from "./cards.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml } from "./escape.js";
-import { formatCell, htmlTable, textTable, type Cell } from "./table.js";
+import { htmlTable, textTable, type Cell } from "./table.js";
 import type { Transformer } from "../models/transformer.js";
 import type { ActivationCache } from "../models/activation-cache.js";
 import type { SpliceEvaluation } from "../ablation/splice-eval.js";
 import type { AblationSweep } from "../ablation/sweep.js";
 import { summarise } from "../models/hook-points.js";
-
-const CARD = "font-family:system-ui,sans-serif;font-size:13px;color:inherit;border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 12px;display:inline-block;max-width:100%;overflow-x:auto";
-
-function card(title: string, lines: [string, Cell][], extraHtml = ""): string {
-  const dl = lines.map(([k, v]) => `<span style="opacity:.7">${escapeHtml(k)}</span> <b>${escapeHtml(formatCell(v))}</b>`).join(" &nbsp;·&nbsp; ");
-  return `<div class="featurelab-card" style="${CARD}"><div style="font-weight:600;margin-bottom:4px">${escapeHtml(title)}</div><div>${dl}</div>${extraHtml}</div>`;
-}
 
 export function transformerBundle(m: Transformer): MimeBundle {
   const c = m.cfg;

@@ -8,6 +8,9 @@ import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
 import { newDisplayId } from "./kernel.js";
 
+/** Line colours for one series per dictionary or method, in order (plotly's defaults, red second). */
+export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+
 export interface FigureSpec {
   data: Record<string, unknown>[];
   layout?: Record<string, unknown>;

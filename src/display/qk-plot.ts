@@ -13,10 +13,9 @@ import { escapeHtml, escapePlotlyText } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { htmlTable, textTable, type Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
-import { PANEL } from "./feature-card.js";
+import { fmt, FONT, PANEL } from "./feature-card.js";
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
-const num = (v: number) => (v === 0 ? "0" : Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5 ? v.toExponential(2) : String(Number(v.toPrecision(3))));
 
 /** Training curves: the three KL terms (log scale) and the two sparsity penalties. */
 export function qkHistoryPlot(qk: QkDictionary): Figure {
@@ -47,15 +46,15 @@ export function qkHistoryPlot(qk: QkDictionary): Figure {
 function summaryRows(qk: QkDictionary): [string, Cell][] {
   const m = qk.metrics, c = qk.cfg;
   return [
-    ["KL(A‖Â(q̂,k̂))", num(m.klFull)],
-    ["KL(A‖Â(q̂,k))", num(m.klQueries)],
-    ["KL(A‖Â(q,k̂))", num(m.klKeys)],
-    ["KL(A‖uniform), the baseline", num(m.klUniform)],
+    ["KL(A‖Â(q̂,k̂))", fmt(m.klFull)],
+    ["KL(A‖Â(q̂,k))", fmt(m.klQueries)],
+    ["KL(A‖Â(q,k̂))", fmt(m.klKeys)],
+    ["KL(A‖uniform), the baseline", fmt(m.klUniform)],
     ["pattern KL explained (1 − KL/KL_uniform)", pct(m.explained)],
-    ["L0 of f_Q / f_K", `${num(m.l0Q)} / ${num(m.l0K)}`],
+    ["L0 of f_Q / f_K", `${fmt(m.l0Q)} / ${fmt(m.l0K)}`],
     ["dead f_Q / f_K (of width)", `${m.deadQ} / ${m.deadK} (of ${c.width})`],
-    ["FVU of q̂ / k̂", `${num(m.fvuQ)} / ${num(m.fvuK)}`],
-    ["trained", `${c.steps} steps × ${c.batchSize} documents, c = ${c.sparsity}${c.sparsityWarmup ? ` (warm-up ${c.sparsityWarmup})` : ""}, lr ${c.lr}, seed ${c.seed}, ${num(qk.seconds)} s`],
+    ["FVU of q̂ / k̂", `${fmt(m.fvuQ)} / ${fmt(m.fvuK)}`],
+    ["trained", `${c.steps} steps × ${c.batchSize} documents, c = ${c.sparsity}${c.sparsityWarmup ? ` (warm-up ${c.sparsityWarmup})` : ""}, lr ${c.lr}, seed ${c.seed}, ${fmt(qk.seconds)} s`],
     ["data", `${qk.data.n} documents × ${qk.data.T} positions (${m.rows} query rows per head)`],
   ];
 }
@@ -78,10 +77,10 @@ export function qkMaskBundle(mask: QkMask): MimeBundle {
   const total = mask.heads * mask.width * mask.width;
   const rows: [string, Cell][] = [
     ["surviving pairs (m > 0)", `${mask.surviving} of ${total} (${pct(mask.surviving / total)})`],
-    ["KL, no mask (m = 1)", num(mask.klUnmasked)],
-    ["KL, learned mask", num(mask.klMasked)],
-    ["KL, survivors at full strength (m ∈ {0, 1})", num(mask.klBinary)],
-    ["KL(A‖uniform), the baseline", num(mask.klUniform)],
+    ["KL, no mask (m = 1)", fmt(mask.klUnmasked)],
+    ["KL, learned mask", fmt(mask.klMasked)],
+    ["KL, survivors at full strength (m ∈ {0, 1})", fmt(mask.klBinary)],
+    ["KL(A‖uniform), the baseline", fmt(mask.klUniform)],
     ["trained", `${mask.cfg.steps} steps × ${mask.cfg.batchSize} documents, c = ${mask.cfg.sparsity}, lr ${mask.cfg.lr}, seed ${mask.cfg.seed}`],
   ];
   const heads = mask.perHead.map((h): Cell[] => [h.head, h.surviving, pct(h.fraction)]);
@@ -112,17 +111,17 @@ function exampleHtml(pairs: QkPairs, e: QkPairExample): string {
   };
   const keyCtx = span(e.key - 1, e.key + 1, (p) => (p === e.key ? "background:rgba(31,119,180,.45)" : p === e.key - 1 ? "outline:1px dashed currentColor" : ""));
   const queryCtx = span(e.query - 1, e.query, (p) => (p === e.query ? "background:rgba(255,140,0,.6)" : ""));
-  return `<tr title="document ${e.document}: query position ${e.query}, key position ${e.key}"><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(num(e.value))}</td><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(num(e.attention))}</td><td style="padding:1px 6px 1px 0;text-align:left">${keyCtx}</td><td style="padding:0 6px;opacity:.6">⟵</td><td style="text-align:left">${queryCtx}</td></tr>`;
+  return `<tr title="document ${e.document}: query position ${e.query}, key position ${e.key}"><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(fmt(e.value))}</td><td style="text-align:right;padding:1px 8px 1px 0;opacity:.8">${escapeHtml(fmt(e.attention))}</td><td style="padding:1px 6px 1px 0;text-align:left">${keyCtx}</td><td style="padding:0 6px;opacity:.6">⟵</td><td style="text-align:left">${queryCtx}</td></tr>`;
 }
 
 /** A pair's card: the two features, the weight and contribution, and its examples. */
 export function qkPairCardHtml(pairs: QkPairs, p: QkPair): string {
   const head = `<div style="font-weight:600;margin-bottom:4px">#${p.rank}: Q${p.queryFeature} × K${p.keyFeature} (head ${pairs.head})${p.agree ? " — query token = key's previous token" : ""}</div>`;
-  const nums = `<div>weight scale·M ${escapeHtml(num(p.weight))}; attention-weighted contribution ${escapeHtml(num(p.contribution))}; token overlap (query tokens vs key previous tokens) ${escapeHtml(num(p.overlap))}; examples with query token = token before the key: ${escapeHtml(pct(p.exampleAgreement))}</div>`;
+  const nums = `<div>weight scale·M ${escapeHtml(fmt(p.weight))}; attention-weighted contribution ${escapeHtml(fmt(p.contribution))}; token overlap (query tokens vs key previous tokens) ${escapeHtml(fmt(p.overlap))}; examples with query token = token before the key: ${escapeHtml(pct(p.exampleAgreement))}</div>`;
   const ex = p.examples.length
     ? `<table style="border-collapse:collapse;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;white-space:nowrap;margin-top:4px"><tr style="opacity:.7;font-family:system-ui,sans-serif"><td>A·f·f·M</td><td>A</td><td style="text-align:left">key (blue), token before it dashed</td><td></td><td style="text-align:left">query (orange)</td></tr>${p.examples.map((e) => exampleHtml(pairs, e)).join("")}</table>`
     : `<div style="opacity:.7">no examples: the two features never fire on an attended (query, key)</div>`;
-  return `<div class="fl-qk-pair" style="${PANEL};font-family:system-ui,sans-serif;font-size:13px;color:inherit">${head}${featureLine("query", p.query)}${featureLine("key", p.key)}${nums}${ex}</div>`;
+  return `<div class="fl-qk-pair" style="${PANEL};${FONT}">${head}${featureLine("query", p.query)}${featureLine("key", p.key)}${nums}${ex}</div>`;
 }
 
 /** The heatmap of scale·M_h over the pairs' features; a cell's card is its pair (or its two features). */
@@ -140,7 +139,7 @@ export function qkPairsPlot(pairs: QkPairs, opts: { title?: string } = {}): Figu
       const weight = pairs.matrix[a * ks.length + b];
       cards[key] = p
         ? qkPairCardHtml(pairs, p)
-        : `<div class="fl-qk-pair" style="${PANEL};font-family:system-ui,sans-serif;font-size:13px">Q${q.feature} × K${k.feature}: weight scale·M ${escapeHtml(num(weight))} (not among the top pairs)${featureLine("query", q)}${featureLine("key", k)}</div>`;
+        : `<div class="fl-qk-pair" style="${PANEL};font-family:system-ui,sans-serif;font-size:13px">Q${q.feature} × K${k.feature}: weight scale·M ${escapeHtml(fmt(weight))} (not among the top pairs)${featureLine("query", q)}${featureLine("key", k)}</div>`;
       z[a].push(weight);
       custom[a].push([key, p ? `#${p.rank}` : "", escapePlotlyText(tokenLabel(q.current)), escapePlotlyText(tokenLabel(k.previous))]);
     });
@@ -168,11 +167,13 @@ export function qkPairsPlot(pairs: QkPairs, opts: { title?: string } = {}): Figu
 
 /** fl.show(pairs): the heatmap with hover/click cards, then every pair's card. */
 export function qkPairsBundle(pairs: QkPairs): MimeBundle {
-  const caption = `Layer ${pairs.layer} head ${pairs.head}: top ${pairs.pairs.length} feature pairs by ${pairs.by}; ${pct(pairs.agreement)} have query top token = key feature's top previous token; token overlap ${num(pairs.meanOverlap)} (all feature pairs: ${num(pairs.baselineOverlap)})`;
+  const caption = `Layer ${pairs.layer} head ${pairs.head}: top ${pairs.pairs.length} feature pairs by ${pairs.by}; ${pct(pairs.agreement)} have query top token = key feature's top previous token; token overlap ${fmt(pairs.meanOverlap)} (all feature pairs: ${fmt(pairs.baselineOverlap)})`;
   const cols = ["rank", "Q", "query top token", "K", "key top previous token", "same token", "token overlap", "scale·M", "contribution", "examples agreeing"];
   const rows = pairs.pairs.map((p): Cell[] => [p.rank, p.queryFeature, tokenLabel(p.query.current), p.keyFeature, tokenLabel(p.key.previous), p.agree ? "yes" : "no", p.overlap, p.weight, p.contribution, pct(p.exampleAgreement)]);
-  const cardsHtml = `<details style="margin-top:6px"><summary style="cursor:pointer;font-family:system-ui,sans-serif">examples of every pair</summary><div style="display:flex;flex-wrap:wrap">${pairs.pairs.map((p) => qkPairCardHtml(pairs, p)).join("")}</div></details>`;
-  return figureWithTable(qkPairsPlot(pairs), { columns: cols, rows, caption }, { htmlAfter: cardsHtml });
+  const fig = qkPairsPlot(pairs);
+  // The heatmap already holds every pair's card (by cell): list them again under the table.
+  const cardsHtml = `<details style="margin-top:6px"><summary style="cursor:pointer;font-family:system-ui,sans-serif">examples of every pair</summary><div style="display:flex;flex-wrap:wrap">${pairs.pairs.map((p) => fig.cards![`${p.queryFeature}:${p.keyFeature}`]).join("")}</div></details>`;
+  return figureWithTable(fig, { columns: cols, rows, caption }, { htmlAfter: cardsHtml });
 }
 
 /** fl.show(qk.scoreTerms(…)): the score's terms, their sum against the reconstruction and the model, the largest pair terms. */

@@ -3,7 +3,7 @@
 import { Suppression, GROUPING_LABELS, type SuppressionGrouping } from "../metrics/suppression.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
+import { Figure, PALETTE } from "./plotly.js";
 import type { Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
 
@@ -15,7 +15,6 @@ export interface SuppressionPlotOptions {
   title?: string;
 }
 
-const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 const AXIS_LABELS: Record<SuppressionGrouping, string> = { overall: "all rows", norm: "input norm ‖x‖ (bin mean)", activation: "summed activation Σf (bin mean)", frequency: "log10 frequency of top feature (bin mean)" };
 const METRIC_LABELS: Record<SuppressionMetric, string> = { gamma: "γ (shrinkage)", l2Ratio: "L2 ratio ‖x̂‖/‖x‖", mse: "MSE", cosine: "cos(x, x̂)" };
 
