@@ -7,10 +7,10 @@
 // spliced run and count in no metric, as SAELens treats ignore_tokens; zero-ablation zeroes all.
 import { tf, ready } from "../engine/backend.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
-import { positionAxis, type Hooks } from "../models/hook-points.js";
+import { positionAxis, type HookFn } from "../models/hook-points.js";
 import type { HookedModel } from "../models/hooked-model.js";
 import { checkSpliceable, viewAt } from "./dictionary-at-hook.js";
-import { splice } from "./edits.js";
+import { keepPositions } from "./edits.js";
 import { asSequences, crossEntropy, klDivergence } from "./logit-metrics.js";
 
 export interface SpliceEvalOptions {
@@ -98,25 +98,26 @@ export async function spliceEval(model: HookedModel, dict: Dictionary, opts: Spl
     batch.lengths.forEach((len, b) => {
       for (let t = 0; t < Math.min(len, batch.width); t++) counted[b * batch.width + t] = ignore.includes(t) ? 0 : 1;
     });
-    // Reads x and x̂ at the hook during the clean run (rows are (document, position) in order).
-    const read: Hooks = {
-      [hook]: (x) => {
-        if (positionAxis(hook, x.rank) !== 1) throw new Error(`featurelab: spliceEval reads activations [batch, position, …]; '${hook}' has shape [${x.shape}]`);
-        const view = viewAt(dict, x, hook);
-        const xhat = tf.reshape(view.decode(view.features), view.rows.shape);
-        const nx = tf.norm(tf.reshape(x, view.rows.shape), 2, 1).dataSync();
-        const nxhat = tf.norm(xhat, 2, 1).dataSync();
-        const l0 = tf.sum(tf.cast(tf.notEqual(view.features, 0), "float32"), 1).dataSync();
-        for (let r = 0; r < nx.length; r++) {
-          if (!counted[r]) continue;
-          sums.l2 += nxhat[r] / (Math.abs(nx[r]) < 1e-4 ? 1 : nx[r]);
-          sums.l0 += l0[r];
-          sums.rows++;
-        }
-      },
+    // One hook splices x̂ in and reads x, x̂ and L0 on the way (x at the hook is the clean run's:
+    // nothing before it changed). As fl.hooks.splice(dict, { skipPositions }) with no features edited.
+    const spliceAndRead: HookFn = (x, ctx) => {
+      if (positionAxis(hook, x.rank) !== 1) throw new Error(`featurelab: spliceEval reads activations [batch, position, …]; '${hook}' has shape [${x.shape}]`);
+      const view = viewAt(dict, x, hook);
+      const decoded = view.decode(view.features);
+      const xhat = tf.reshape(decoded, view.rows.shape);
+      const nx = tf.norm(tf.reshape(x, view.rows.shape), 2, 1).dataSync();
+      const nxhat = tf.norm(xhat, 2, 1).dataSync();
+      const l0 = tf.sum(tf.cast(tf.notEqual(view.features, 0), "float32"), 1).dataSync();
+      for (let r = 0; r < nx.length; r++) {
+        if (!counted[r]) continue;
+        sums.l2 += nxhat[r] / (Math.abs(nx[r]) < 1e-4 ? 1 : nx[r]);
+        sums.l0 += l0[r];
+        sums.rows++;
+      }
+      return keepPositions(decoded, x, ctx, ignore);
     };
-    const clean = asSequences(model.runBatch(batch, read));
-    const spliced = asSequences(model.runBatch(batch, { [hook]: splice(dict, { skipPositions: ignore }) }));
+    const clean = asSequences(model.runBatch(batch));
+    const spliced = asSequences(model.runBatch(batch, { [hook]: spliceAndRead }));
     const zero = asSequences(model.runBatch(batch, { [hook]: (x) => tf.zerosLike(x) }));
     try {
       const [ceC, ceS, ceZ] = [clean, spliced, zero].map((o) => crossEntropy(o, batch.targets));
