@@ -85,11 +85,15 @@ export class AblationSweep {
     return this.rows.filter((r) => r.metric === metric).sort((a, b) => b.delta - a.delta);
   }
 
-  /** Labels of the n units whose ablation hurts most (largest delta of the metric; for logit_diff, most negative). */
-  top(n: number, metric: MetricName = this.metrics[0]): AblationUnit[] {
+  /** The rows of one metric, most harmful ablation first (largest delta; for logit_diff, most negative). */
+  byHarm(metric: MetricName = this.metrics[0]): AblationRow[] {
     const rows = this.ranked(metric);
-    if (metric === "logit_diff") rows.reverse();
-    return rows.slice(0, n).map((r) => this.units.find((u) => u.label === r.unit)!);
+    return metric === "logit_diff" ? rows.reverse() : rows;
+  }
+
+  /** The n units whose ablation hurts most (see byHarm). */
+  top(n: number, metric: MetricName = this.metrics[0]): AblationUnit[] {
+    return this.byHarm(metric).slice(0, n).map((r) => this.units.find((u) => u.label === r.unit)!);
   }
 
   toString(): string {

@@ -18,12 +18,7 @@ export function ablationHeatmap(sweep: AblationSweep, opts: AblationHeatmapOptio
   const perUnit = sweep.byPosition[metric];
   if (!perUnit) throw new Error(`featurelab: this sweep measured ${sweep.metrics.join(", ")}, not ${metric}`);
   let order = sweep.units.map((_, k) => k);
-  if (opts.top !== undefined) {
-    const ranked = sweep.ranked(metric).map((r) => r.unit);
-    if (metric === "logit_diff") ranked.reverse();
-    const keep = ranked.slice(0, opts.top);
-    order = keep.map((label) => sweep.units.findIndex((u) => u.label === label));
-  }
+  if (opts.top !== undefined) order = sweep.top(opts.top, metric).map((u) => sweep.units.indexOf(u));
   const width = perUnit[0]?.length ?? 0;
   const z = order.map((k) => Array.from(perUnit[k], (v) => (Number.isFinite(v) ? v : null)));
   const finite = z.flat().filter((v): v is number => v !== null);

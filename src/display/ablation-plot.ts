@@ -45,11 +45,7 @@ function sweepPlot(sweep: AblationSweep, opts: AblationPlotOptions): Figure {
   const metric = opts.metric ?? sweep.metrics[0];
   if (!sweep.metrics.includes(metric)) throw new Error(`featurelab: this sweep measured ${sweep.metrics.join(", ")}, not ${metric}`);
   let rows = sweep.rows.filter((r) => r.metric === metric);
-  if (opts.top !== undefined) {
-    const order = sweep.ranked(metric);
-    if (metric === "logit_diff") order.reverse();
-    rows = order.slice(0, opts.top);
-  }
+  if (opts.top !== undefined) rows = sweep.byHarm(metric).slice(0, opts.top);
   // Hurting the model is red: a higher loss or KL, a lower logit difference.
   const hurts = (d: number) => (metric === "logit_diff" ? d < 0 : d > 0);
   return new Figure({
