@@ -3,7 +3,8 @@
 // attn.hook_k — plus qk.json with the training configuration and history. Each half loads on its own
 // with fl.loadDictionary (or SAELens); fl.loadQkDictionary(dir, model, tokens) puts the pair back
 // together on the model it decomposes and the documents its examples should come from.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tf } from "../engine/backend.js";
 import { architecture } from "../dictionaries/registry.js";
@@ -47,8 +48,7 @@ export async function saveQkDictionary(qk: QkDictionary, dir: string): Promise<v
   }
   const manifest: Manifest = { format: "featurelab.qk-dictionary", version: 1, model: qk.model, heads: qk.heads, d_head: qk.data.dHead, config: qk.cfg, history: qk.history };
   const path = join(dir, MANIFEST);
-  writeFileSync(`${path}.tmp-${process.pid}`, JSON.stringify(manifest, null, 2) + "\n");
-  renameSync(`${path}.tmp-${process.pid}`, path);
+  writeFileAtomic(path, JSON.stringify(manifest, null, 2) + "\n");
 }
 
 /** Read a folder written by qk.save(dir) back onto `model`, with `tokens` as the documents it reads. */

@@ -1,9 +1,9 @@
 // An ActivationSet is an Arrow-shaped table: metadata columns (held by arquero) plus one vector
 // column, FixedSizeList<Float32>[dim], held as one contiguous Float32Array so tensors and batches
 // are views, not copies.
+import { writeFileAtomic } from "../io/atomic-write.js";
 import * as aq from "arquero";
 import { FixedSizeList, Field, Float32, makeData, makeVector, Table, tableFromArrays, Vector, tableToIPC } from "apache-arrow";
-import { writeFileSync, renameSync } from "node:fs";
 import { extname } from "node:path";
 import { writeParquet } from "../io/parquet.js";
 import { tf, assertReady, ready } from "../engine/backend.js";
@@ -269,9 +269,7 @@ export class ActivationSet {
     if (![".arrow", ".feather", ".ipc"].includes(ext)) {
       throw new InputError(path, `cannot write '${ext || "(no extension)"}': use .arrow / .feather (Arrow IPC) or .parquet`);
     }
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, tableToIPC(this.toArrow(), "file"));
-    renameSync(tmp, path);
+    writeFileAtomic(path, tableToIPC(this.toArrow(), "file"));
   }
 
   toString(): string {

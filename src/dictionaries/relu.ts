@@ -4,9 +4,8 @@
 //   decoder "unit-norm" (the older variant): loss = mean_B Σ_d (x̂ − x)² + λ·mean_B Σ_i f_i, with decoder rows
 //   kept at unit norm — the gradient's component along each row is removed and rows are renormalised after each step.
 import { tf } from "../engine/backend.js";
-import type { Rng } from "../engine/random.js";
 import { initTiedWeights, linearDecode as decode, normaliseRows, preActivations, removeParallel } from "./sae-parts.js";
-import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
+import { defineArchitecture, type LossOptions, type Params, type StepResult } from "./architecture.js";
 
 export type DecoderConstraint = "weighted-l1" | "unit-norm";
 const DECODERS: readonly DecoderConstraint[] = ["weighted-l1", "unit-norm"];

@@ -1,6 +1,7 @@
 // SAELens folder layout: cfg.json + sae_weights.safetensors with W_enc [d_in, d_sae],
 // W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] (REFERENCE.md, File formats).
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { tf, ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
@@ -48,15 +49,10 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
       ...(scale !== 1 ? { folded_normalization_scale: scale } : {}),
     },
   };
-  atomicWrite(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
-  atomicWrite(join(dir, "cfg.json"), new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
+  writeFileAtomic(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
+  writeFileAtomic(join(dir, "cfg.json"), new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
 }
 
-function atomicWrite(path: string, bytes: Uint8Array) {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
-}
 
 /** Read a dictionary folder: SAELens layout (by SAELens or featurelab) or sparsify's. */
 export async function loadDictionary(dir: string): Promise<Dictionary> {

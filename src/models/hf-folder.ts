@@ -1,7 +1,8 @@
 // A Hugging Face GPT-2 folder: config.json (GPT2Config) + model.safetensors (or shards listed in
 // model.safetensors.index.json) with GPT-2's weight names, with or without the "transformer."
 // prefix; tokenizer.json for word-level vocabularies. Every problem names the file and the tensor.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tf } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
@@ -112,11 +113,6 @@ function describe(cfg: TransformerConfig): string {
   return `n_embd ${cfg.d_model}, n_layer ${cfg.n_layers}, n_head ${cfg.n_heads}, n_inner ${cfg.d_mlp}, vocab_size ${cfg.d_vocab}, n_positions ${cfg.n_ctx}`;
 }
 
-function atomicWrite(path: string, bytes: Uint8Array | string) {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
-}
 
 /** Write config.json + model.safetensors (+ tokenizer.json for a word-level tokenizer), each atomically. */
 export async function writeModelFolder(dir: string, cfg: TransformerConfig, params: Record<string, tf.Tensor>, extra: Record<string, unknown>, tokenizer?: Tokenizer): Promise<void> {
@@ -127,7 +123,7 @@ export async function writeModelFolder(dir: string, cfg: TransformerConfig, para
     const name = w.name === "lm_head.weight" ? w.name : PREFIX + w.name;
     tensors[name] = { dtype: "float32", shape: w.shape, data: Float32Array.from((await params[w.name].data()) as Float32Array) };
   }
-  atomicWrite(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
-  atomicWrite(join(dir, CONFIG), JSON.stringify({ ...toHfConfig(cfg), ...extra }, null, 2) + "\n");
+  writeFileAtomic(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
+  writeFileAtomic(join(dir, CONFIG), JSON.stringify({ ...toHfConfig(cfg), ...extra }, null, 2) + "\n");
   if (tokenizer instanceof WordLevelTokenizer) tokenizer.save(join(dir, "tokenizer.json"));
 }

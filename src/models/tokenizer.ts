@@ -1,7 +1,8 @@
 // Tokenizers: GPT-2's byte-pair encoding (js-tiktoken, whose GPT-2 ranks ship inside the package, so
 // nothing is downloaded), and the word-level tokenizer of a Hugging Face tokenizer.json ("WordLevel"
 // model, whitespace pre-tokenizer) that small models such as the shipped tiny transformer use.
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../io/errors.js";
 
@@ -110,9 +111,7 @@ export class WordLevelTokenizer implements Tokenizer {
   }
 
   save(path: string): void {
-    const tmp = `${path}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(this.toJSON(), null, 1) + "\n");
-    renameSync(tmp, path);
+    writeFileAtomic(path, JSON.stringify(this.toJSON(), null, 1) + "\n");
   }
 }
 

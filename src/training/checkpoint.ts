@@ -1,7 +1,8 @@
 // Training checkpoints: one .safetensors file holding the parameters, Adam's moments and the
 // dead-feature counters, with the run's position and history in its metadata. Written atomically
 // (temp file + rename), so a crash mid-write leaves the previous checkpoint intact.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tf } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
@@ -37,9 +38,7 @@ export async function writeCheckpoint(dir: string, c: Checkpoint): Promise<void>
   for (const [name, t] of Object.entries(c.tensors)) arrays[name] = { dtype: "float32", shape: t.shape, data: (await t.data()) as Float32Array };
   const meta = { run: c.run, step: c.step, tokens: c.tokens, adamStep: c.adamStep, history: c.history };
   const path = join(dir, CHECKPOINT_FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, writeSafetensors(arrays, { featurelab_checkpoint: JSON.stringify(meta) }));
-  renameSync(tmp, path);
+  writeFileAtomic(path, writeSafetensors(arrays, { featurelab_checkpoint: JSON.stringify(meta) }));
 }
 
 export function readCheckpoint(dir: string, expected: RunIdentity): Checkpoint {
