@@ -2,7 +2,7 @@
 // stream messages; `globalThis.__featurelab_kernel__` (read by src/display/kernel.ts) sends display
 // bundles, clears output, and registers and opens comms; tslab's own display API is routed the same
 // way; console.clear() clears the cell's output.
-import { attachRepresenter, type Bundle } from "./results.js";
+import { attachRepresenter, mimeData, type Bundle } from "./results.js";
 import type { Comm, CommTargetHandler, Comms } from "./comms.js";
 import type { Link, Parent } from "./link.js";
 import { createRequire } from "node:module";
@@ -25,15 +25,6 @@ export interface Bridge {
   openComm(targetName: string, data?: unknown, opts?: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] }): Comm;
   /** featurelab calls this when it loads, so cells' last values show with its displays. */
   attach(featurelab: { represent?: (x: unknown) => Bundle | Promise<Bundle> }): void;
-}
-
-function mimeData(data: Bundle): Bundle {
-  const out: Bundle = {};
-  for (const [mime, value] of Object.entries(data ?? {})) {
-    if (value === undefined) continue;
-    out[mime] = value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value;
-  }
-  return out;
 }
 
 export function installBridge(link: Link, comms: Comms, parent: () => Parent | undefined): Bridge {

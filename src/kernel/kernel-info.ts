@@ -16,9 +16,10 @@ function version(pkg: string, from?: string): string {
 let info: Record<string, unknown> | undefined;
 
 export function kernelInfo(): Record<string, unknown> {
+  if (info) return info;
   const own = (require("../../package.json") as { version: string }).version;
   const typescript = version("@tslab/typescript-for-tslab", "tslab/dist/converter.js");
-  info ??= {
+  info = {
     status: "ok",
     protocol_version: PROTOCOL_VERSION,
     implementation: "featurelab",

@@ -3,6 +3,7 @@
 // uses the very module instance the notebook imported); Arrow tables, arquero tables and tfjs
 // tensors get a table or a shape/dtype preview without it; everything else is util.inspect text.
 import { inspect } from "node:util";
+import { escapeHtml } from "../display/escape.js";
 
 export type Bundle = Record<string, unknown>;
 type Represent = (x: unknown) => Bundle | Promise<Bundle>;
@@ -15,10 +16,6 @@ export function attachRepresenter(fn: Represent | undefined): void {
 }
 
 const MAX_ROWS = 20;
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
-}
 
 /** One table cell as short text: vectors as a preview with their length. */
 function cellText(v: unknown): string {
@@ -91,13 +88,19 @@ function textBundle(x: unknown): Bundle {
   return { "text/plain": inspect(x, { depth: 3, maxArrayLength: 100, maxStringLength: 10_000, breakLength: 100 }) };
 }
 
-/** Only what Jupyter accepts: MIME keys with JSON-able values (bytes as base64). */
-function clean(bundle: Bundle): Bundle {
+/** A bundle's values as JSON can carry them: undefined dropped, bytes as base64. */
+export function mimeData(data: Bundle | undefined): Bundle {
   const out: Bundle = {};
-  for (const [mime, value] of Object.entries(bundle)) {
-    if (!/^[\w.+-]+\/[\w.+-]+$/.test(mime) || value === undefined) continue;
+  for (const [mime, value] of Object.entries(data ?? {})) {
+    if (value === undefined) continue;
     out[mime] = value instanceof Uint8Array ? Buffer.from(value).toString("base64") : value;
   }
+  return out;
+}
+
+/** Only what Jupyter accepts: MIME keys with JSON-able values, and always a text/plain. */
+function clean(bundle: Bundle): Bundle {
+  const out = mimeData(Object.fromEntries(Object.entries(bundle).filter(([mime]) => /^[\w.+-]+\/[\w.+-]+$/.test(mime))));
   if (!("text/plain" in out)) out["text/plain"] = "";
   return out;
 }
