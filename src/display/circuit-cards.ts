@@ -1,7 +1,6 @@
 // A card per feature of a circuit graph, shown beside it on hover and kept on click (as the geometry
 // plot's): how often it fires, its strongest activations with ± context tokens, and its strongest
 // edges in and out. Built from the circuit's own activations, embedded in the page: works without a kernel.
-import { fromVectors } from "../data/activation-set.js";
 import type { TranscoderCircuit, CircuitEdge, FeatureRef } from "../circuits/transcoder-circuit.js";
 import { escapeHtml } from "./escape.js";
 import { examplesHtml, FONT, histogramHtml, listHtml, PANEL, topRows, TokenIndex } from "./feature-card.js";
@@ -17,8 +16,7 @@ function edgeList(title: string, edges: CircuitEdge[], other: (e: CircuitEdge) =
 /** Cards keyed by node name ("L1 F17") for the given features. */
 export function circuitCards(circuit: TranscoderCircuit, features: FeatureRef[], opts: { examples?: number; context?: number } = {}): Record<string, string> {
   const a = circuit.activations;
-  const meta = fromVectors(new Float32Array(a.rows), 1, { document: a.document, position: a.position, token: a.tokens });
-  const index = new TokenIndex(meta);
+  const index = new TokenIndex({ tokens: a.tokens, document: a.document, position: a.position });
   const cards: Record<string, string> = {};
   for (const { layer, feature } of features) {
     const z = a.features.get(layer);

@@ -17,6 +17,13 @@ export interface Example {
   context: { text: string; activation: number; focus: boolean }[];
 }
 
+/** Token text, document and position of each row. */
+export interface TokenColumns {
+  tokens?: ArrayLike<unknown>;
+  document?: ArrayLike<unknown>;
+  position?: ArrayLike<unknown>;
+}
+
 /** Where each row sits in its document, when the set has token/document/position metadata. */
 export class TokenIndex {
   private readonly byKey = new Map<string, number>();
@@ -24,13 +31,22 @@ export class TokenIndex {
   readonly document: ArrayLike<unknown> | undefined;
   readonly position: ArrayLike<unknown> | undefined;
 
-  constructor(acts: ActivationSet, tokens?: ArrayLike<unknown>) {
-    const has = (c: string) => acts.columns.includes(c);
-    this.tokens = tokens ?? (has("token") ? acts.column("token") : has("label") ? acts.column("label") : undefined);
-    this.document = has("document") ? acts.column("document") : undefined;
-    this.position = has("position") ? acts.column("position") : undefined;
+  /** From a set's token (or label), document and position columns, or from such columns directly. */
+  constructor(source: ActivationSet | TokenColumns, tokens?: ArrayLike<unknown>) {
+    let cols: TokenColumns = source as TokenColumns;
+    if ("numRows" in source) {
+      const has = (c: string) => source.columns.includes(c);
+      cols = {
+        tokens: has("token") ? source.column("token") : has("label") ? source.column("label") : undefined,
+        document: has("document") ? source.column("document") : undefined,
+        position: has("position") ? source.column("position") : undefined,
+      };
+    }
+    this.tokens = tokens ?? cols.tokens;
+    this.document = cols.document;
+    this.position = cols.position;
     if (this.document && this.position) {
-      for (let r = 0; r < acts.numRows; r++) this.byKey.set(`${this.document[r]}:${this.position[r]}`, r);
+      for (let r = 0; r < this.document.length; r++) this.byKey.set(`${this.document[r]}:${this.position[r]}`, r);
     }
   }
 
@@ -94,18 +110,16 @@ export function histogramHtml(values: ArrayLike<number>, opts: { total?: number;
   const top = Math.max(1, ...counts);
   const bw = Math.max(0.5, W / bins - 1);
   // Without per-bar tooltips (the compact cards), all bars are one path.
-  const path = counts
-    .map((c, i) => (c === 0 ? "" : `M${((i * W) / bins).toFixed(1)} ${H}v${(-(H * c) / top).toFixed(1)}h${bw.toFixed(1)}V${H}z`))
-    .join("");
-  const bars = opts.titles === false ? `<path d="${path}" fill="rgba(255,140,0,.85)"/>` : counts
-    .map((c, i) => {
-      const h = (H * c) / top;
-      const lo = (i * max) / bins, hi = ((i + 1) * max) / bins;
-      if (c === 0) return "";
-      const title = opts.titles === false ? "" : `<title>${c} rows in ${fmt(lo)}–${fmt(hi)}</title>`;
-      return `<rect x="${((i * W) / bins).toFixed(1)}" y="${(H - h).toFixed(1)}" width="${Math.max(0.5, W / bins - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="rgba(255,140,0,.85)">${title}</rect>`;
-    })
-    .join("");
+  const bars = opts.titles === false
+    ? `<path d="${counts.map((c, i) => (c === 0 ? "" : `M${((i * W) / bins).toFixed(1)} ${H}v${(-(H * c) / top).toFixed(1)}h${bw.toFixed(1)}V${H}z`)).join("")}" fill="rgba(255,140,0,.85)"/>`
+    : counts
+        .map((c, i) => {
+          if (c === 0) return "";
+          const h = (H * c) / top;
+          const lo = (i * max) / bins, hi = ((i + 1) * max) / bins;
+          return `<rect x="${((i * W) / bins).toFixed(1)}" y="${(H - h).toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="rgba(255,140,0,.85)"><title>${c} rows in ${fmt(lo)}–${fmt(hi)}</title></rect>`;
+        })
+        .join("");
   const total = opts.total ?? values.length;
   const density = total ? n / total : 0;
   return (

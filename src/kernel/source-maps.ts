@@ -86,10 +86,6 @@ export function register(name: string, file: CompiledFile): void {
   files.set(name, file);
 }
 
-export function compiledFile(name: string): CompiledFile | undefined {
-  return files.get(name);
-}
-
 /** A position in compiled code (1-based line and column, as in stack traces) → where the user wrote it. */
 export function originalPosition(name: string, line: number, column: number): Position | undefined {
   const file = files.get(name);
