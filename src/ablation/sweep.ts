@@ -272,8 +272,9 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
         cleanHooks[name] = [capture, ...asArray(baseline[name])];
       }
       const cleanOut = asSequences(model.runBatch(batch, cleanHooks));
-      const values = (out: tf.Tensor3D, m: MetricName): Float32Array =>
-        m === "ce" ? crossEntropy(out, batch.targets) : m === "kl" ? klDivergence(cleanOut, out) : logitDifference(out, ids(correct)!, ids(wrong)!);
+      // A metric on `copies` stacked copies of the batch (KL against the clean logits tiled as many times).
+      const values = (out: tf.Tensor3D, m: MetricName, copies = 1, clean = cleanOut): Float32Array =>
+        m === "ce" ? crossEntropy(out, repeat(batch.targets, copies)) : m === "kl" ? klDivergence(clean, out) : logitDifference(out, repeat(ids(correct)!, copies), repeat(ids(wrong)!, copies));
       try {
         const cleanValues = Object.fromEntries(metrics.map((m) => [m, m === "kl" ? undefined : values(cleanOut, m)]));
         for (const m of metrics) {
@@ -301,8 +302,7 @@ export async function ablate(model: HookedModel, target: Dictionary | string | r
           const tiledClean = metrics.includes("kl") ? repeatRows(cleanOut, chunk.length) : undefined;
           try {
             for (const m of metrics) {
-              const v =
-                m === "ce" ? crossEntropy(out, stacked.targets) : m === "kl" ? klDivergence(tiledClean!, out) : logitDifference(out, repeat(ids(correct)!, chunk.length), repeat(ids(wrong)!, chunk.length));
+              const v = values(out, m, chunk.length, tiledClean);
               const base = cleanValues[m];
               chunk.forEach((_, g) => {
                 const k = k0 + g;
@@ -364,6 +364,7 @@ function stackBatch(batch: ModelBatch, copies: number): ModelBatch {
 }
 
 function repeat(a: Int32Array, copies: number): Int32Array {
+  if (copies === 1) return a;
   const out = new Int32Array(a.length * copies);
   for (let g = 0; g < copies; g++) out.set(a, g * a.length);
   return out;
