@@ -3,7 +3,7 @@
 // dictionaries of other seeds or widths (feature splitting: a wider dictionary's features matched
 // to the narrower one's; Bricken et al. 2023).
 import { tf, assertReady } from "../engine/backend.js";
-import { bestMatches, type BestMatches } from "../metrics/mmcs.js";
+import type { BestMatches } from "../metrics/mmcs.js";
 import { flatRows, type Rows } from "./rows.js";
 import { averageLinkage, cutTree, sphericalKMeans, unitRows, type Clustering, type Merge } from "./cluster.js";
 
@@ -136,9 +136,9 @@ export function clusterFeatures(dict: Features, opts: ClusterOptions): FeatureCl
     result = { ...sphericalKMeans(unit, n, dim, opts.k, { seed: opts.seed, maxIter: opts.maxIter }), method };
   } else if (method === "agglomerative") {
     if (n > 8192) throw new Error(`featurelab: agglomerative clustering keeps an n×n matrix; ${n} features is too many — use method "kmeans"`);
-    const cos = decoderCosine({ values: unit, dim });
-    const dist = new Float32Array(cos.values.length);
-    for (let p = 0; p < dist.length; p++) dist[p] = Math.max(0, 1 - cos.values[p]);
+    // The cosine matrix becomes the distance matrix in place (one n×n array, not two).
+    const dist = decoderCosine({ values: unit, dim }).values;
+    for (let p = 0; p < dist.length; p++) dist[p] = Math.max(0, 1 - dist[p]);
     const merges = averageLinkage(dist, n);
     result = { ...cutTree(merges, n, opts.k), method, merges };
   } else {
@@ -154,11 +154,21 @@ function blockedBestMatches(a: Unit, b: Unit): BestMatches {
   const index = new Int32Array(a.n);
   const cosine = new Float32Array(a.n);
   const block = Math.max(1, Math.floor(2 ** 24 / b.n));
-  for (let start = 0; start < a.n; start += block) {
-    const end = Math.min(a.n, start + block);
-    const m = bestMatches({ values: a.unit.subarray(start * a.dim, end * a.dim), dim: a.dim }, { values: b.unit, dim: b.dim });
-    index.set(m.index, start);
-    cosine.set(m.cosine, start);
+  // Both sides are unit rows already: Bᵀ goes up once, each block of A is one product and a max.
+  const BT = tf.tidy(() => tf.transpose(tf.tensor2d(b.unit, [b.n, b.dim])));
+  try {
+    for (let start = 0; start < a.n; start += block) {
+      const end = Math.min(a.n, start + block);
+      const [best, at] = tf.tidy(() => {
+        const sims = tf.matMul(tf.tensor2d(a.unit.subarray(start * a.dim, end * a.dim), [end - start, a.dim]), BT);
+        return [tf.max(sims, 1), tf.argMax(sims, 1)];
+      });
+      cosine.set(best.dataSync() as Float32Array, start);
+      index.set(at.dataSync() as Int32Array, start);
+      tf.dispose([best, at]);
+    }
+  } finally {
+    BT.dispose();
   }
   return { index, cosine };
 }
