@@ -65,6 +65,20 @@ napi_value undefined(napi_env env) {
   return u;
 }
 
+// Small products run on one thread: waking (and, on a busy machine, waiting for) a second costs more
+// than it saves below a few MFLOP. For the lifetime of the scope; the thread count is restored after.
+struct OneThreadIfSmall {
+  int threads = 0;
+  OneThreadIfSmall(int M, int N, int K) {
+    if (2.0 * M * N * K >= 4e6) return;
+    const int t = openblas_get_num_threads();
+    if (t > 1) (threads = t, openblas_set_num_threads(1));
+  }
+  ~OneThreadIfSmall() {
+    if (threads > 1) openblas_set_num_threads(threads);
+  }
+};
+
 // sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc), row-major.
 napi_value Sgemm(napi_env env, napi_callback_info info) {
   Args a(env, info, "sgemm");
@@ -78,13 +92,8 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
   const float* B = a.f32(8, "B", (size_t)(tB ? N : K) * ldb);
   float* C = a.f32(11, "C", (size_t)M * ldc);
   if (a.failed) return nullptr;
-  // Small products run on one thread: waking (and, on a busy machine, waiting for) a second costs
-  // more than it saves below a few MFLOP.
-  const bool small = 2.0 * M * N * K < 4e6;
-  const int threads = openblas_get_num_threads();
-  if (small && threads > 1) openblas_set_num_threads(1);
+  OneThreadIfSmall scope(M, N, K);
   cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  if (small && threads > 1) openblas_set_num_threads(threads);
   return undefined(env);
 }
 
@@ -102,6 +111,7 @@ napi_value Dgemm(napi_env env, napi_callback_info info) {
   const double* B = a.f64(8, "B", (size_t)(tB ? N : K) * ldb);
   double* C = a.f64(11, "C", (size_t)M * ldc);
   if (a.failed) return nullptr;
+  OneThreadIfSmall scope(M, N, K);
   cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   return undefined(env);
 }
