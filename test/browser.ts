@@ -1,8 +1,12 @@
-// Opens a page in Debian's headless chromium (never a downloaded browser) and reports what a reader
-// would see: how many featurelab figures there are, how many plotly drew, and console errors.
-import { chromium, type Browser } from "playwright-core";
+// Opens pages in Debian's headless chromium (never a downloaded browser) and reports what a reader
+// would see: how many featurelab figures there are, how many plotly drew, hover labels, console errors.
+// Every wait here is on an event in the page (a figure's data-drawn mark, set when plotly's newPlot
+// resolves; a hover label appearing), never a fixed sleep. CEILING only ends a wait that would
+// otherwise hang: it is generous because the machine may be busy.
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 
 export const CHROMIUM = "/usr/bin/chromium";
+export const CEILING = 60_000;
 const FLAGS = [
   "--no-sandbox",
   "--disable-gpu",
@@ -12,6 +16,44 @@ const FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: CEILING });
+}
+
+/** Resolves once every featurelab figure on the page has been drawn by plotly (newPlot resolved). */
+export async function waitForFigures(page: Page): Promise<number> {
+  const figures = await page.locator(".featurelab-figure").count();
+  await page.waitForFunction((n) => document.querySelectorAll(".featurelab-figure[data-drawn]").length >= n, figures, { timeout: CEILING });
+  return figures;
+}
+
+/**
+ * Moves the mouse onto a drawn figure's first marker or bar, else onto a heatmap's first cell, else
+ * onto the middle of the plot area (line plots), and returns the hover label's text, waiting for it;
+ * "" when the figure has nothing to hover.
+ */
+export async function hoverFigure(page: Page, fig: Locator): Promise<string> {
+  await fig.scrollIntoViewIfNeeded();
+  // The first marker or bar with an area (a zero-length bar sits on the axis line, where nothing hovers).
+  const markers = fig.locator(".scatterlayer .point, .barlayer .point");
+  const sized = await markers.evaluateAll((els) => els.findIndex((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; }));
+  const marker = markers.nth(Math.max(sized, 0));
+  const heatmap = fig.locator(".heatmaplayer image").first();
+  const area = fig.locator(".nsewdrag").first();
+  const [target, where] = sized >= 0 ? [marker, "first marker"] : (await heatmap.count()) > 0 ? [heatmap, "heatmap"] : [area, "plot area"];
+  if ((await target.count()) === 0) return "";
+  const box = (await target.boundingBox())!;
+  const [x, y] = where === "heatmap" ? [box.x + 3, box.y + 3] : [box.x + box.width / 2, box.y + box.height / 2];
+  // Arrive from one pixel away, so the move is a real mousemove over the point even if the mouse was there.
+  await page.mouse.move(x - 1, y - 1);
+  await page.mouse.move(x, y);
+  const label = fig.locator(".hoverlayer .hovertext").first();
+  await label.waitFor({ timeout: CEILING }).catch(async (err) => {
+    throw new Error(`no hover label on figure ${await fig.getAttribute("id")} (mouse on its ${where}): ${err.message}`);
+  });
+  return (await label.textContent()) ?? "";
+}
 
 export interface PageReport {
   figures: number;
@@ -23,7 +65,7 @@ export interface PageReport {
 }
 
 export async function inspectPage(url: string, opts: { screenshot?: string } = {}): Promise<PageReport> {
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: 60_000 });
+  const browser = await launch();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];
@@ -31,30 +73,13 @@ export async function inspectPage(url: string, opts: { screenshot?: string } = {
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     page.on("pageerror", (e) => errors.push(String(e)));
     page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
-    await page.goto(url, { waitUntil: "load", timeout: 60_000 });
-    const figures = await page.locator(".featurelab-figure").count();
-    await page
-      .waitForFunction((n) => document.querySelectorAll(".featurelab-figure .main-svg").length >= n, figures, { timeout: 30_000 })
-      .catch(() => undefined);
+    await page.goto(url, { waitUntil: "load", timeout: CEILING });
+    const figures = await waitForFigures(page);
     const drawn = await page.evaluate(() =>
-      Array.from(document.querySelectorAll(".featurelab-figure")).filter((el) => el.querySelector(".js-plotly-plot .main-svg, .main-svg")).length,
+      Array.from(document.querySelectorAll(".featurelab-figure[data-drawn]")).filter((el) => el.querySelector(".main-svg")).length,
     );
     const hovers: string[] = [];
-    for (const fig of await page.locator(".featurelab-figure").all()) {
-      // A marker or bar where there is one; for line-only plots the middle of the first plot area.
-      const marker = fig.locator(".scatterlayer .point, .barlayer .point").first();
-      const target = (await marker.count()) > 0 ? marker : fig.locator(".nsewdrag").first();
-      if ((await target.count()) === 0) {
-        hovers.push("");
-        continue;
-      }
-      await fig.scrollIntoViewIfNeeded();
-      const box = (await target.boundingBox())!;
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      const label = fig.locator(".hoverlayer .hovertext");
-      await label.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
-      hovers.push((await label.count()) > 0 ? await label.first().textContent() ?? "" : "");
-    }
+    for (const fig of await page.locator(".featurelab-figure").all()) hovers.push(await hoverFigure(page, fig));
     if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
     return { figures, drawn, errors, requests, hovers };
   } finally {

@@ -16,7 +16,10 @@ function featurelabFeatureCards(el, sideId, cards) {
     return true;
   }
   el.on("plotly_click", function (ev) {
-    if (show(ev)) pinned = true;
+    if (show(ev)) {
+      pinned = true;
+      side.setAttribute("data-pinned", "");
+    }
   });
   el.on("plotly_hover", function (ev) {
     if (!pinned) show(ev);

@@ -9,7 +9,7 @@ import { Dictionary } from "../../src/dictionaries/dictionary.js";
 import { transcoderCircuit } from "../../src/circuits/transcoder-circuit.js";
 import { circuitGraph, contributionsPlot } from "../../src/display/circuit-plot.js";
 import { represent } from "../../src/display/represent.js";
-import { CHROMIUM } from "../browser.js";
+import { CEILING, CHROMIUM } from "../browser.js";
 import { DOCS, D_MODEL, scaledTransformer } from "../circuits/fixtures.js";
 import { OUT, newPage, open, writePage } from "./widget-page.js";
 
@@ -48,7 +48,7 @@ test("the graph: one node per feature in the drawn edges, each with a card; edge
   assert.ok(Math.abs(total - explained.total) < 1e-9, "shown bars + 'other terms' = the total");
 });
 
-test("the graph in chromium: hovering a feature shows its card, no errors, no network", { skip: !existsSync(CHROMIUM), timeout: 120_000 }, async () => {
+test("the graph in chromium: hovering a feature shows its card, no errors, no network", { skip: !existsSync(CHROMIUM), timeout: 300_000 }, async () => {
   const c = await circuit();
   newPage();
   const path = writePage("transcoder-circuit", [represent(c)]);
@@ -59,7 +59,7 @@ test("the graph in chromium: hovering a feature shows its card, no errors, no ne
     const node = fig.locator(".scatterlayer .trace").last().locator(".point").first();
     const box = (await node.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.waitForFunction(() => !!document.querySelector(".featurelab-side .featurelab-feature-card"), undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => !!document.querySelector(".featurelab-side .featurelab-feature-card"), undefined, { timeout: CEILING });
     const text = (await page.locator(".featurelab-side").first().textContent()) ?? "";
     assert.match(text, /L\d F\d+ \(layer \d MLP transcoder\).*top activations/s);
     await page.screenshot({ path: join(OUT, "transcoder-circuit.png"), fullPage: true });

@@ -23,7 +23,7 @@ import { dashboard } from "../../src/display/feature-dashboard.js";
 import type { MimeBundle } from "../../src/display/bundle.js";
 import { TranscoderCircuit } from "../../src/circuits/transcoder-circuit.js";
 import { FeatureContributions } from "../../src/circuits/feature-contributions.js";
-import { CHROMIUM } from "../browser.js";
+import { CEILING, CHROMIUM } from "../browser.js";
 import { identityDictionary } from "../ablation/fixtures.js";
 import { clickPoint, hoverFirst, newPage, open, writePage } from "./widget-page.js";
 
@@ -87,7 +87,7 @@ test("no display's bundle carries an unescaped tag from data", async () => {
   }
 });
 
-test("in chromium no display runs the data's script, and each shows the literal text", { skip: !existsSync(CHROMIUM), timeout: 120_000 }, async () => {
+test("in chromium no display runs the data's script, and each shows the literal text", { skip: !existsSync(CHROMIUM), timeout: 300_000 }, async () => {
   await ready();
   newPage();
   const displays = allDisplays();
@@ -107,8 +107,7 @@ test("in chromium no display runs the data's script, and each shows the literal 
     // The geometry plot's card: click the first point; the card's example tokens show the literal string.
     const geo = page.locator(".featurelab-linked .featurelab-figure").first();
     await clickPoint(page, geo);
-    await page.locator(".featurelab-side .featurelab-feature-card").first().waitFor({ timeout: 5_000 });
-    await page.waitForTimeout(200);
+    await page.locator(".featurelab-side[data-pinned] .featurelab-feature-card").first().waitFor({ timeout: CEILING });
     assert.deepEqual(dialogs, [], "no alert ran");
     assert.deepEqual(errors, [], "no console errors (a broken image would log one)");
     assert.deepEqual(requests, [], "nothing loaded from the network (an <img src=x> would)");

@@ -11,7 +11,7 @@ import { WordLevelTokenizer } from "../../src/models/tokenizer.js";
 import { qkDictionary, type QkDictionary } from "../../src/circuits/qk-dictionary.js";
 import { qkPairsPlot } from "../../src/display/qk-plot.js";
 import { represent } from "../../src/display/represent.js";
-import { CHROMIUM } from "../browser.js";
+import { CEILING, CHROMIUM } from "../browser.js";
 import { OUT, hoverFirst, newPage, open, writePage } from "./widget-page.js";
 
 const WORDS = ["<bos>", "<b>", "&", "x\"y", "cat", "dog", "sat", "ran", "</script>", "on", "mat", "'q'"];
@@ -60,7 +60,7 @@ test("pairs: token text is escaped in the table, the cards and the heatmap label
   assert.equal(Object.keys(fig.cards!).length, pairs.queryFeatures.length * pairs.keyFeatures.length, "a card per heatmap cell");
 });
 
-test("the pair heatmap in chromium: hovering a cell shows its card beside the plot, no errors, no network", { skip: !existsSync(CHROMIUM), timeout: 120_000 }, async () => {
+test("the pair heatmap in chromium: hovering a cell shows its card beside the plot, no errors, no network", { skip: !existsSync(CHROMIUM), timeout: 300_000 }, async () => {
   newPage();
   const pairs = qk.pairs(0, { n: 6, examples: 3 });
   const path = writePage("qk-pairs", [represent(pairs)]);
@@ -69,7 +69,7 @@ test("the pair heatmap in chromium: hovering a cell shows its card beside the pl
     const label = await hoverFirst(page, 0);
     assert.match(label, /Q\d+ · .* × K\d+ · after/, `hover label: ${label}`);
     const side = page.locator(".featurelab-side").first();
-    await page.waitForFunction(() => !!document.querySelector(".featurelab-side .fl-qk-pair"), undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => !!document.querySelector(".featurelab-side .fl-qk-pair"), undefined, { timeout: CEILING });
     assert.match((await side.textContent()) ?? "", /Q\d+ × K\d+/);
     assert.ok((await page.locator("details .fl-qk-pair").count()) === pairs.pairs.length, "every pair's card under the table");
     await page.screenshot({ path: join(OUT, "qk-pairs.png"), fullPage: true });

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RDM } from "../../src/geometry/rdm.js";
 import { rdmMdsPlot } from "../../src/display/rdm-mds-plot.js";
-import { CHROMIUM } from "../browser.js";
+import { CEILING, CHROMIUM } from "../browser.js";
 import { OUT, newPage, open, writePage } from "./widget-page.js";
 
 const skip = !existsSync(CHROMIUM);
@@ -33,7 +33,7 @@ test("rdmMds: heatmap + classical MDS panel; the MDS recovers the configuration 
   assert.throws(() => rdmMdsPlot(lineRdm(), { groups: ["x"] }), /1 groups for 6 conditions/);
 });
 
-test("rdmMds in chromium: hover a cell → the pair lights up in the MDS panel; hover a point → its row is outlined", { skip, timeout: 120_000 }, async () => {
+test("rdmMds in chromium: hover a cell → the pair lights up in the MDS panel; hover a point → its row is outlined", { skip, timeout: 300_000 }, async () => {
   newPage();
   const path = writePage("rdm-mds", [rdmMdsPlot(lineRdm(), { sqrt: true }).toMimeBundle()]);
   const { browser, page, dialogs, errors, requests } = await open(path, { width: 1200, height: 700 });
@@ -42,7 +42,7 @@ test("rdmMds in chromium: hover a cell → the pair lights up in the MDS panel; 
     const heat = (await fig.locator(".draglayer .xy .nsewdrag").boundingBox())!;
     const K = 6;
     await page.mouse.move(heat.x + (4 + 0.5) * (heat.width / K), heat.y + (1 + 0.5) * (heat.height / K));
-    await page.waitForFunction(() => document.querySelector(".featurelab-figure")!.getAttribute("data-linked-pair") !== null, undefined, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector(".featurelab-figure")!.getAttribute("data-linked-pair") !== null, undefined, { timeout: CEILING });
     assert.equal(await fig.getAttribute("data-linked-pair"), "1,4");
     const sizes = await page.evaluate(() => (document.querySelector(".featurelab-figure") as any).data[1].marker.size as number[]);
     assert.ok(sizes[1] > sizes[0] && sizes[4] > sizes[0], `pair enlarged: ${sizes}`);
@@ -52,7 +52,7 @@ test("rdmMds in chromium: hover a cell → the pair lights up in the MDS panel; 
     const pt = fig.locator(".scatterlayer .trace").first().locator(".point").nth(5);
     const box = (await pt.boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-    await page.waitForFunction(() => document.querySelector(".featurelab-figure")!.getAttribute("data-linked-row") !== null, undefined, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector(".featurelab-figure")!.getAttribute("data-linked-row") !== null, undefined, { timeout: CEILING });
     assert.equal(await fig.getAttribute("data-linked-row"), "5");
     const shape = await page.evaluate(() => (document.querySelector(".featurelab-figure") as any).layout.shapes[0]);
     assert.deepEqual([shape.y0, shape.y1], [4.5, 5.5], "row 5 outlined");

@@ -2,8 +2,8 @@
 // Debian's headless chromium with alerts, console errors and network requests recorded.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { CHROMIUM } from "../browser.js";
+import type { Browser, Page } from "playwright-core";
+import { CEILING, launch, hoverFigure, waitForFigures } from "../browser.js";
 import type { MimeBundle } from "../../src/display/bundle.js";
 import { resetPlotlyPage } from "../../src/display/plotly.js";
 
@@ -33,7 +33,7 @@ export interface Opened {
 }
 
 export async function open(path: string, viewport = { width: 1280, height: 900 }): Promise<Opened> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"], timeout: 60_000 });
+  const browser = await launch();
   const page = await browser.newPage({ viewport });
   const dialogs: string[] = [], errors: string[] = [], requests: string[] = [];
   page.on("dialog", (d) => {
@@ -43,33 +43,24 @@ export async function open(path: string, viewport = { width: 1280, height: 900 }
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
-  await page.goto(`file://${path}`, { waitUntil: "load", timeout: 60_000 });
-  const figures = await page.locator(".featurelab-figure").count();
-  await page.waitForFunction((n) => document.querySelectorAll(".featurelab-figure .main-svg").length >= n, figures, { timeout: 30_000 });
+  await page.goto(`file://${path}`, { waitUntil: "load", timeout: CEILING });
+  await waitForFigures(page);
   return { browser, page, dialogs, errors, requests };
 }
 
-/** Move the mouse onto a figure's first marker/bar/heatmap cell; returns the hover label's text. */
-export async function hoverFirst(page: Page, figure: number): Promise<string> {
-  const fig = page.locator(".featurelab-figure").nth(figure);
-  await fig.scrollIntoViewIfNeeded();
-  const marker = fig.locator(".scatterlayer .point, .barlayer .point").first();
-  const target = (await marker.count()) > 0 ? marker : fig.locator(".nsewdrag").first();
-  const box = (await target.boundingBox())!;
-  const x = (await marker.count()) > 0 ? box.x + box.width / 2 : box.x + 5;
-  const y = (await marker.count()) > 0 ? box.y + box.height / 2 : box.y + 5;
-  await page.mouse.move(x, y);
-  const label = fig.locator(".hoverlayer .hovertext");
-  await label.first().waitFor({ timeout: 5_000 }).catch(() => undefined);
-  return (await label.count()) > 0 ? ((await label.first().textContent()) ?? "") : "";
+/** Move the mouse onto a figure's first marker/bar or heatmap cell; returns the hover label's text. */
+export function hoverFirst(page: Page, figure: number): Promise<string> {
+  return hoverFigure(page, page.locator(".featurelab-figure").nth(figure));
 }
 
-/** Click a figure's k-th marker with the mouse (plotly's drag layer sits above the markers). */
+/** Click a figure's k-th marker with the mouse, once plotly answers the hover there (its drag layer sits above the markers). */
 export async function clickPoint(page: Page, figure: import("playwright-core").Locator, k = 0): Promise<void> {
   const pt = figure.locator(".scatterlayer .point").nth(k);
   await figure.scrollIntoViewIfNeeded();
   const box = (await pt.boundingBox())!;
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.waitForTimeout(50);
-  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+  await page.mouse.move(x - 1, y - 1);
+  await page.mouse.move(x, y);
+  await figure.locator(".hoverlayer .hovertext").first().waitFor({ timeout: CEILING });
+  await page.mouse.click(x, y);
 }

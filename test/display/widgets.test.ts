@@ -18,7 +18,7 @@ import { ablationPlot } from "../../src/display/ablation-plot.js";
 import { ablationHeatmap } from "../../src/display/ablation-heatmap.js";
 import { frontierPlot } from "../../src/display/frontier-plot.js";
 import { represent } from "../../src/display/represent.js";
-import { CHROMIUM } from "../browser.js";
+import { CEILING, CHROMIUM } from "../browser.js";
 import "../../src/index.js"; // attaches dict.dashboard
 import { identityDictionary } from "../ablation/fixtures.js";
 import { OUT, clickPoint, hoverFirst, newPage, open, writePage } from "./widget-page.js";
@@ -36,7 +36,7 @@ before(async () => {
   acts = cache.get("blocks.0.hook_resid_post");
 });
 
-test("a feature dashboard: histogram, top examples shaded with context, quantiles, logits, nearest features", { skip, timeout: 120_000 }, async () => {
+test("a feature dashboard: histogram, top examples shaded with context, quantiles, logits, nearest features", { skip, timeout: 300_000 }, async () => {
   const dict = identityDictionary(8);
   const d = dashboard(dict, acts, 2, { model, context: 3, examples: 6 });
   const html = d.toMimeBundle()["text/html"] as string;
@@ -74,7 +74,7 @@ test("a feature dashboard: histogram, top examples shaded with context, quantile
   }
 });
 
-test("the decoder-geometry scatter: hover previews a feature's card, click pins it", { skip, timeout: 120_000 }, async () => {
+test("the decoder-geometry scatter: hover previews a feature's card, click pins it", { skip, timeout: 300_000 }, async () => {
   newPage();
   const dict = identityDictionary(8);
   const fig = geometryPlot(dict, { acts });
@@ -90,7 +90,7 @@ test("the decoder-geometry scatter: hover previews a feature's card, click pins 
     const hovered = label.match(/feature (\d+)/)![1];
     assert.equal(await side.getAttribute("data-feature"), hovered, "hover previews the card of the feature under the mouse");
     await clickPoint(page, plot, 3);
-    await page.waitForTimeout(100);
+    await side.and(page.locator("[data-pinned]")).waitFor({ timeout: CEILING });
     const pinned = await side.getAttribute("data-feature");
     assert.ok(pinned !== null);
     assert.match((await side.locator(".featurelab-feature-card").textContent())!, new RegExp(`feature ${pinned}.*activation density.*top activations.*nearest features`, "s"));
@@ -104,7 +104,7 @@ test("the decoder-geometry scatter: hover previews a feature's card, click pins 
   }
 });
 
-test("every figure draws and answers a hover, with no console error", { skip, timeout: 120_000 }, async () => {
+test("every figure draws and answers a hover, with no console error", { skip, timeout: 300_000 }, async () => {
   newPage();
   const sweep = await ablate(model, "heads", { input: TEXTS, metric: ["ce", "kl"] });
   const bundles = [

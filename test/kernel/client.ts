@@ -158,13 +158,13 @@ export class KernelClient {
     return header.msg_id;
   }
 
-  async reply(msgId: string, timeoutMs = 30_000): Promise<Msg> {
+  async reply(msgId: string, timeoutMs = 120_000): Promise<Msg> {
     if (!(await waitFor(() => this.replies.has(msgId), timeoutMs, 10))) throw new Error(`no reply to ${msgId} within ${timeoutMs} ms\n${this.stderr}`);
     return this.replies.get(msgId)!;
   }
 
   /** The IOPub messages a request caused, once its idle status has arrived. */
-  async outputs(msgId: string, timeoutMs = 30_000): Promise<Msg[]> {
+  async outputs(msgId: string, timeoutMs = 120_000): Promise<Msg[]> {
     const idle = () => (this.iopubByParent.get(msgId) ?? []).some((m) => m.header.msg_type === "status" && m.content.execution_state === "idle");
     if (!(await waitFor(idle, timeoutMs, 10))) throw new Error(`no idle status for ${msgId} within ${timeoutMs} ms\n${this.stderr}`);
     return (this.iopubByParent.get(msgId) ?? []).filter((m) => m.header.msg_type !== "status");
