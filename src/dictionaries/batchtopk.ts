@@ -1,6 +1,6 @@
 // BatchTopK sparse autoencoder (Bussmann et al. 2024): training keeps the B·k largest ReLU'd
 // pre-activations of the whole batch, so rows share a budget of k on average. Inference has no
-// batch: f = a·1[a > θ] with a = ReLU((x − b_dec)·W_enc + b_enc) and θ an EMA (β = 0.999) of each
+// batch: f = a·1[a > θ] with a = ReLU((x − b_dec)·W_enc + b_enc) and θ an EMA (β = 0.99) of each
 // training batch's smallest kept activation. Same loss, AuxK and unit-norm decoder as topk.ts.
 //
 // Saved as SAELens saves BatchTopK-trained SAEs: architecture "jumprelu" with θ repeated as a
@@ -25,8 +25,13 @@ import {
   type DecoderLoss,
 } from "./sparsity-helpers.js";
 
-/** β of the threshold's exponential moving average. */
-export const THRESHOLD_BETA = 0.999;
+/**
+ * β of the threshold's exponential moving average: SAELens' topk_threshold_lr = 0.01. With β = 0.999
+ * (dictionary_learning's) θ remembers ~1,000 steps, while the smallest kept activation falls as the
+ * dictionary trains: after 1,500 steps at k = 4 θ was twice the current minimum and inference fired
+ * 2.4 features per row (3.75 with β = 0.99).
+ */
+export const THRESHOLD_BETA = 0.99;
 
 /**
  * θ after a batch whose smallest kept positive activation is minKept: β·θ + (1 − β)·minKept.

@@ -6,14 +6,18 @@
 //        + mean_B Σ_d (x − (ReLU(π_gate)·sg(W_dec) + sg(b_dec)))².
 // H passes no gradient, so the gate learns only from the penalty and the auxiliary reconstruction,
 // which reuses the decoder frozen (sg = stop-gradient) so that it trains the gate, not the decoder.
+// Decoder rows are kept at unit norm (gradient along each row removed, rows renormalised after each
+// step), as in Rajamanoharan et al. and dictionary_learning's trainer. Unconstrained, nothing holds
+// ‖W_dec,i‖ up: the penalty shrinks it, π_gate must grow for the frozen-decoder reconstruction, the
+// magnitude path follows, and training drifts apart — loss rising, FVU above 1, L0 not monotone in λ.
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
-import { constant, initTiedWeights, linearDecode as decode } from "./sae-parts.js";
+import { constant, initTiedWeights, linearDecode as decode, normaliseRows, removeParallel } from "./sae-parts.js";
 
 function init(dIn: number, width: number, rng: Rng): Record<string, HostTensor> {
-  // As relu.ts (decoder rows of norm 0.1, W_enc = W_decᵀ); r_mag = 0 starts both paths equal.
-  const { W_enc, W_dec, b_dec } = initTiedWeights(dIn, width, rng, 0.1);
+  // Unit-norm decoder rows, W_enc = W_decᵀ; r_mag = 0 starts both paths equal.
+  const { W_enc, W_dec, b_dec } = initTiedWeights(dIn, width, rng, 1);
   const zeros = () => ({ shape: [width], values: new Float32Array(width) });
   return { W_enc, W_dec, b_gate: zeros(), b_mag: zeros(), r_mag: zeros(), b_dec };
 }
@@ -88,6 +92,7 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
     const gWenc = tf.matMul(tf.transpose(saeIn), gProj);
     const gRmag = tf.sum(tf.mul(tf.mul(gMag, proj), scale), 0);
     // W_dec: the main reconstruction and the norm-weighted penalty; the auxiliary term sees it frozen.
+    // Only the part orthogonal to each row is kept (the unit-norm constraint's tangent space).
     const gWdec = tf.add(
       tf.matMul(tf.transpose(f), g),
       tf.mul(tf.reshape(tf.div(tf.mul(tf.sum(gateAct, 0), l1 / B), norms), [-1, 1]), W_dec),
@@ -97,7 +102,7 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
     return {
       loss,
       terms: { mse, l1: sparsity, aux },
-      grads: { W_enc: gWenc, W_dec: gWdec, b_gate: tf.sum(gGate, 0), b_mag: tf.sum(gMag, 0), r_mag: gRmag, b_dec: gBdec },
+      grads: { W_enc: gWenc, W_dec: removeParallel(gWdec, W_dec), b_gate: tf.sum(gGate, 0), b_mag: tf.sum(gMag, 0), r_mag: gRmag, b_dec: gBdec },
       features: f,
       reconstruction: xHat,
     };
@@ -113,4 +118,5 @@ export const gated = defineArchitecture("gated", "gated", [], (options) => ({
   decode,
   step,
   referenceLoss,
+  afterStep: (p) => normaliseRows(p.W_dec),
 }));

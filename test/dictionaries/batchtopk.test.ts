@@ -44,7 +44,7 @@ test("training keeps exactly the B·k largest activations of the batch", async (
   assert.ok(new Set(perRow).size > 1, `rows share the budget unevenly: ${perRow}`);
 });
 
-test("threshold: set by the first batch, then an EMA (β = 0.999) of the smallest kept activation", async () => {
+test("threshold: set by the first batch, then an EMA (β = 0.99, SAELens' topk_threshold_lr 0.01) of the smallest kept activation", async () => {
   await ready();
   const [B, dIn, width, k] = [8, 5, 16, 2];
   const arch = batchtopkFactory({ k });
@@ -107,8 +107,8 @@ test("a BatchTopK SAE recovers known ground-truth features through the trainer",
   const theta = sae.params.threshold.dataSync()[0];
   assert.ok(score >= 0.9, `MMCS to ground truth ${score}`);
   assert.equal(sae.history[sae.history.length - 1].l0, 3, "training L0 is k");
-  // θ is an EMA with a time constant of 1000 steps, still settling after 1500: inference L0 < k here.
-  assert.ok(theta > 0 && m.l0 > 1 && m.l0 <= 3, `threshold ${theta}, inference L0 ${m.l0}`);
+  // θ (an EMA over ~100 steps) keeps up with the smallest kept activation: inference fires ≈ k per row.
+  assert.ok(theta > 0 && Math.abs(m.l0 - 3) <= 0.3, `threshold ${theta}, inference L0 ${m.l0}`);
   assert.ok(m.fvu < 0.2, `FVU ${m.fvu}`);
   console.log(`batchtopk toy run: MMCS ${score.toFixed(4)}, inference L0 ${m.l0.toFixed(3)}, FVU ${m.fvu.toFixed(4)}, θ ${theta.toFixed(4)}`);
 });
