@@ -102,7 +102,7 @@ function step(x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
     return {
       loss,
       terms: { mse, l1: sparsity, aux },
-      grads: { W_enc: gWenc, W_dec: removeParallel(gWdec, W_dec), b_gate: tf.sum(gGate, 0), b_mag: tf.sum(gMag, 0), r_mag: gRmag, b_dec: gBdec },
+      grads: { W_enc: gWenc, W_dec: removeParallel(gWdec as tf.Tensor2D, W_dec), b_gate: tf.sum(gGate, 0), b_mag: tf.sum(gMag, 0), r_mag: gRmag, b_dec: gBdec },
       features: f,
       reconstruction: xHat,
     };
