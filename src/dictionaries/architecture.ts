@@ -69,6 +69,8 @@ export interface Architecture {
   toSaeLens?(p: Params): Params;
   /** The inverse of toSaeLens, for loading. */
   fromSaeLens?(t: Params): Params;
+  /** SAELens' cfg.json metadata.training_architecture_details, from the dictionary's recorded config. */
+  saeLensDetails?(recorded: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** Makes an architecture from a spec's options (k, variant, bandwidth…), filling in defaults. */

@@ -1,41 +1,75 @@
-// JumpReLU sparse autoencoder (SAELens "jumprelu"; REFERENCE.md, Dictionaries):
-//   π = (x − b_dec)·W_enc + b_enc,  f = π·H(π − θ),  x̂ = f·W_dec + b_dec,
-//   loss = mean_B Σ_d (x̂ − x)² + λ·mean_B Σ_i H(π_i − θ_i)   (λ plays SAELens' l1_coefficient / L0 coefficient).
-// θ = exp(log_threshold) keeps the threshold positive. H has no useful derivative, so θ learns through
-// straight-through pseudo-derivatives with the rectangle kernel K(u) = 1[|u| < ½] of bandwidth ε:
-//   ∂f/∂θ = −(θ/ε)·K((π−θ)/ε),  ∂H/∂θ = −(1/ε)·K((π−θ)/ε),  ∂H/∂π = 0,  ∂f/∂π = H(π − θ).
-// Saved for SAELens the tensor is `threshold` = θ, not log_threshold (toSaeLens/fromSaeLens convert).
+// JumpReLU sparse autoencoder (SAELens "jumprelu", JumpReLUTrainingSAE; REFERENCE.md, Dictionaries):
+//   π = (x − b_dec)·W_enc + b_enc,  θ⁺ = ReLU(θ),  f = π·H(π − θ⁺),  x̂ = f·W_dec + b_dec,
+//   loss = mean_B Σ_d (x̂ − x)² + λ·S + c_pre·P     (λ is the spec's l1, SAELens' l0_coefficient)
+//   S = mean_B Σ_i H(π_i − θ⁺_i)                         sparsityLossMode "step" (DeepMind's L0)
+//   S = mean_B Σ_i tanh(s·f_i·‖W_dec,i‖)                 sparsityLossMode "tanh" (Anthropic's), s = tanhScale
+//   P = mean_B Σ_i ReLU(θ⁺_i − π_i)·dead_i·‖W_dec,i‖     preActLossCoefficient c_pre (off unless given)
+// θ is trained directly, as SAELens ≥ 6.48 does: under Adam a parameter moves ~lr per step whatever its
+// gradient, so θ = exp(log θ) moves only ~θ·lr and stays near its small initial value, and λ hardly
+// changes L0. ReLU(θ) keeps the threshold ≥ 0 (a negative θ is a plain ReLU, and passes no gradient).
+// H has no useful derivative, so θ learns through straight-through pseudo-derivatives with the
+// rectangle kernel K(u) = 1[|u| < ½] of bandwidth ε, and π gets none from them:
+//   ∂f/∂θ⁺ = −(θ⁺/ε)·K((π−θ⁺)/ε),  ∂H/∂θ⁺ = −(1/ε)·K((π−θ⁺)/ε),  ∂f/∂π = H(π − θ⁺),  ∂H/∂π = 0.
+// Saved for SAELens as `threshold` [d_sae]; a folder with `log_threshold` (older checkpoints) loads as exp of it.
 import { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 import { defineArchitecture, type HostTensor, type LossOptions, type Params, type StepResult } from "./architecture.js";
 import { initTiedWeights, linearDecode as decode, preActivations } from "./sae-parts.js";
 
+export const SPARSITY_LOSS_MODES = ["step", "tanh"] as const;
+export type SparsityLossMode = (typeof SPARSITY_LOSS_MODES)[number];
+
+/** The options, SAELens' JumpReLUTrainingSAEConfig fields in camelCase, with its defaults. */
 export interface JumpReluOptions {
-  /** Kernel bandwidth ε of the pseudo-derivatives (default 0.001). */
+  /** Initial threshold θ of every feature (jumprelu_init_threshold, default 0.01). */
+  initThreshold: number;
+  /** Kernel bandwidth ε of the pseudo-derivatives (jumprelu_bandwidth, default 0.05). */
   bandwidth: number;
-  /** Initial threshold θ for every feature (default 0.001). */
-  thresholdInit: number;
+  /** "step": λ·L0; "tanh": λ·Σ tanh(s·f·‖W_dec‖) (jumprelu_sparsity_loss_mode, default "step"). */
+  sparsityLossMode: SparsityLossMode;
+  /** s of the tanh sparsity loss (jumprelu_tanh_scale, default 4). */
+  tanhScale: number;
+  /** c_pre of the pre-activation loss on dead features (pre_act_loss_coefficient; off by default; Anthropic used 3e-6). */
+  preActLossCoefficient: number | undefined;
 }
 
-function positiveOption(options: Record<string, unknown>, name: keyof JumpReluOptions, fallback: number): number {
+const OPTION_NAMES = ["initThreshold", "bandwidth", "sparsityLossMode", "tanhScale", "preActLossCoefficient"] as const satisfies readonly (keyof JumpReluOptions)[];
+
+function numberOption(options: Record<string, unknown>, name: keyof JumpReluOptions, fallback: number | undefined, min: "> 0" | "≥ 0"): number | undefined {
   const v = options[name] ?? fallback;
-  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
-    throw new Error(`featurelab: jumprelu: option '${name}' must be a finite number > 0 (default ${fallback}); got ${JSON.stringify(v) ?? String(v)}`);
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || (min === "> 0" ? v <= 0 : v < 0)) {
+    throw new Error(`featurelab: jumprelu: option '${name}' must be a finite number ${min} (default ${fallback ?? "off"}); got ${JSON.stringify(v) ?? String(v)}`);
   }
   return v;
 }
 
-function init(dIn: number, width: number, rng: Rng, thresholdInit: number): Record<string, HostTensor> {
-  const w = initTiedWeights(dIn, width, rng, 0.1);
-  return { ...w, log_threshold: { shape: [width], values: new Float32Array(width).fill(Math.log(thresholdInit)) } };
+function readOptions(options: Record<string, unknown>): JumpReluOptions {
+  const mode = options.sparsityLossMode ?? "step";
+  if (!SPARSITY_LOSS_MODES.includes(mode as SparsityLossMode)) {
+    throw new Error(`featurelab: jumprelu: option 'sparsityLossMode' must be one of ${SPARSITY_LOSS_MODES.map((m) => `"${m}"`).join(", ")} (default "step"); got ${JSON.stringify(mode) ?? String(mode)}`);
+  }
+  return {
+    initThreshold: numberOption(options, "initThreshold", 0.01, "> 0")!,
+    bandwidth: numberOption(options, "bandwidth", 0.05, "> 0")!,
+    sparsityLossMode: mode as SparsityLossMode,
+    tanhScale: numberOption(options, "tanhScale", 4, "> 0")!,
+    preActLossCoefficient: numberOption(options, "preActLossCoefficient", undefined, "≥ 0"),
+  };
 }
 
-/** H(π − θ): 1 where the feature fires (strictly above its threshold), else 0. */
+function init(dIn: number, width: number, rng: Rng, initThreshold: number): Record<string, HostTensor> {
+  // SAELens: decoder rows of norm 0.1 (decoder_init_norm), W_enc = W_decᵀ, zero biases; no decoder constraint.
+  const w = initTiedWeights(dIn, width, rng, 0.1);
+  return { ...w, threshold: { shape: [width], values: new Float32Array(width).fill(initThreshold) } };
+}
+
+/** H(π − θ⁺): 1 where the feature fires (strictly above its threshold), else 0. */
 function fires(pre: tf.Tensor2D, theta: tf.Tensor): tf.Tensor2D {
   return tf.step(tf.sub(pre, theta), 0) as tf.Tensor2D;
 }
 
-/** K((π − θ)/ε) = 1[|π − θ| < ε/2]: the rows that the threshold's pseudo-derivatives see. */
+/** K((π − θ⁺)/ε) = 1[|π − θ⁺|/ε < ½]: the rows that the threshold's pseudo-derivatives see. */
 function kernel(pre: tf.Tensor2D, theta: tf.Tensor, eps: number): tf.Tensor2D {
   return tf.cast(tf.less(tf.abs(tf.div(tf.sub(pre, theta), eps)), 0.5), "float32") as tf.Tensor2D;
 }
@@ -43,11 +77,11 @@ function kernel(pre: tf.Tensor2D, theta: tf.Tensor, eps: number): tf.Tensor2D {
 function encode(x: tf.Tensor2D, p: Params): tf.Tensor2D {
   return tf.tidy(() => {
     const pre = preActivations(x, p);
-    return tf.mul(pre, fires(pre, tf.exp(p.log_threshold))) as tf.Tensor2D;
+    return tf.mul(pre, fires(pre, tf.relu(p.threshold))) as tf.Tensor2D;
   });
 }
 
-/** f = π·H(π−θ) and H(π−θ) as tfjs ops whose gradients are the pseudo-derivatives above. */
+/** f = π·H(π−θ⁺) and H(π−θ⁺) as tfjs ops whose gradients are the pseudo-derivatives above. */
 function straightThrough(eps: number) {
   const jump = tf.customGrad((pre, theta, save) => {
     const [p, t] = [pre as tf.Tensor2D, theta as tf.Tensor1D];
@@ -71,26 +105,34 @@ function straightThrough(eps: number) {
   return { jump, heaviside };
 }
 
-function referenceLoss(eps: number, x: tf.Tensor2D, p: Params, { l1 }: LossOptions): tf.Scalar {
-  const { jump, heaviside } = straightThrough(eps);
+/** The same loss in plain tfjs ops (autodiff through ReLU(θ), tanh and ‖W_dec‖; the kernel by customGrad). */
+function referenceLoss(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead }: LossOptions): tf.Scalar {
+  const { jump, heaviside } = straightThrough(o.bandwidth);
   return tf.tidy(() => {
     const pre = preActivations(x, p);
-    const theta = tf.exp(p.log_threshold);
+    const theta = tf.relu(p.threshold);
     const f = jump(pre, theta);
     const xHat = tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec);
-    const mse = tf.mean(tf.sum(tf.square(tf.sub(xHat, x)), 1));
-    const l0 = tf.mean(tf.sum(heaviside(pre, theta), 1));
-    return tf.add(mse, tf.mul(l1, l0)) as tf.Scalar;
+    const norms = tf.norm(p.W_dec, "euclidean", 1);
+    const terms = [tf.mean(tf.sum(tf.square(tf.sub(xHat, x)), 1))];
+    const perRow = o.sparsityLossMode === "step" ? heaviside(pre, theta) : tf.tanh(tf.mul(tf.mul(f, norms), o.tanhScale));
+    terms.push(tf.mul(l1, tf.mean(tf.sum(perRow, 1))));
+    if (o.preActLossCoefficient !== undefined && dead) {
+      const below = tf.mul(tf.mul(tf.relu(tf.sub(theta, pre)), dead), norms);
+      terms.push(tf.mul(o.preActLossCoefficient, tf.mean(tf.sum(below, 1))));
+    }
+    return tf.addN(terms) as tf.Scalar;
   });
 }
 
 /** Forward and backward by hand, with only untransposed matMuls (see relu.ts for why). */
-function step(eps: number, x: tf.Tensor2D, p: Params, { l1 }: LossOptions): StepResult {
+function step(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead }: LossOptions): StepResult {
   return tf.tidy(() => {
     const B = x.shape[0];
+    const eps = o.bandwidth;
     const W_enc = p.W_enc as tf.Tensor2D;
     const W_dec = p.W_dec as tf.Tensor2D;
-    const theta = tf.exp(p.log_threshold) as tf.Tensor1D;
+    const theta = tf.relu(p.threshold) as tf.Tensor1D;
     const saeIn = tf.sub(x, p.b_dec) as tf.Tensor2D;
     const pre = tf.add(tf.matMul(saeIn, W_enc), p.b_enc) as tf.Tensor2D;
     const on = fires(pre, theta);
@@ -98,45 +140,97 @@ function step(eps: number, x: tf.Tensor2D, p: Params, { l1 }: LossOptions): Step
     const xHat = tf.add(tf.matMul(f, W_dec), p.b_dec) as tf.Tensor2D;
     const err = tf.sub(xHat, x);
     const mse = tf.div(tf.sum(tf.square(err)), B) as tf.Scalar;
-    const l0 = tf.div(tf.sum(on), B) as tf.Scalar;
-    const loss = tf.add(mse, tf.mul(l1, l0)) as tf.Scalar;
+    const norms = tf.norm(W_dec, "euclidean", 1) as tf.Tensor1D;
+    const inWindow = kernel(pre, theta, eps);
 
     const g = tf.mul(err, 2 / B) as tf.Tensor2D; // ∂L/∂x̂
-    const gF = tf.matMul(g, tf.transpose(W_dec)) as tf.Tensor2D; // ∂L/∂f
-    const gPre = tf.mul(gF, on) as tf.Tensor2D; // the L0 term sends nothing to π
-    // ∂L/∂θ_i = Σ_b K_bi·(−θ_i/ε·gF_bi − λ/(Bε)); then ∂θ/∂logθ = θ.
-    const inWindow = kernel(pre, theta, eps);
-    const gTheta = tf.sum(tf.mul(inWindow, tf.sub(tf.mul(gF, tf.div(tf.neg(theta), eps)), l1 / (B * eps))), 0);
-    const gLogTheta = tf.mul(gTheta, theta);
-    const gWdec = tf.matMul(tf.transpose(f), g);
+    let gF = tf.matMul(g, tf.transpose(W_dec)) as tf.Tensor2D; // ∂L/∂f
+    let gTheta: tf.Tensor1D; // ∂L/∂θ⁺ from terms other than through f
+    let gNorms: tf.Tensor1D | undefined; // ∂L/∂‖W_dec,i‖
+    let sparsity: tf.Scalar;
+    if (o.sparsityLossMode === "step") {
+      // λ·mean_B Σ H: ∂/∂θ⁺_i = −λ/(Bε)·Σ_b K_bi; nothing to π.
+      sparsity = tf.div(tf.sum(on), B) as tf.Scalar;
+      gTheta = tf.mul(tf.sum(inWindow, 0), -l1 / (B * eps)) as tf.Tensor1D;
+    } else {
+      // λ·mean_B Σ tanh(s·f·‖W‖): reaches f (then π and θ⁺ through the JumpReLU) and the decoder norms.
+      const t = tf.tanh(tf.mul(tf.mul(f, norms), o.tanhScale));
+      sparsity = tf.div(tf.sum(t), B) as tf.Scalar;
+      const dArg = tf.mul(tf.sub(1, tf.square(t)), (l1 * o.tanhScale) / B) as tf.Tensor2D; // ∂L/∂(f·‖W‖)
+      gF = tf.add(gF, tf.mul(dArg, norms)) as tf.Tensor2D;
+      gNorms = tf.sum(tf.mul(dArg, f), 0) as tf.Tensor1D;
+      gTheta = tf.zerosLike(theta);
+    }
+    let gPre = tf.mul(gF, on) as tf.Tensor2D;
+    // Through f = π·H(π − θ⁺): ∂L/∂θ⁺_i += Σ_b K_bi·(−θ⁺_i/ε)·gF_bi.
+    gTheta = tf.add(gTheta, tf.mul(tf.sum(tf.mul(inWindow, gF), 0), tf.div(tf.neg(theta), eps))) as tf.Tensor1D;
+    const terms: Record<string, tf.Scalar> = { mse, l1: sparsity }; // the trainer logs terms.l1 as "sparsity"
+    let loss = tf.add(mse, tf.mul(l1, sparsity)) as tf.Scalar;
+    if (o.preActLossCoefficient !== undefined && dead) {
+      // c·mean_B Σ ReLU(θ⁺ − π)·dead·‖W‖: pulls dead features' pre-activations up to their thresholds.
+      const c = o.preActLossCoefficient;
+      const gap = tf.relu(tf.sub(theta, pre));
+      const below = tf.mul(tf.step(tf.sub(theta, pre), 0), dead);
+      const preAct = tf.div(tf.sum(tf.mul(tf.mul(gap, dead), norms)), B) as tf.Scalar;
+      terms.preAct = preAct;
+      loss = tf.add(loss, tf.mul(c, preAct)) as tf.Scalar;
+      const gBelow = tf.mul(below, tf.mul(norms, c / B)) as tf.Tensor2D;
+      gPre = tf.sub(gPre, gBelow) as tf.Tensor2D;
+      gTheta = tf.add(gTheta, tf.sum(gBelow, 0)) as tf.Tensor1D;
+      const gNormsPre = tf.mul(tf.sum(tf.mul(gap, dead), 0), c / B) as tf.Tensor1D;
+      gNorms = gNorms ? (tf.add(gNorms, gNormsPre) as tf.Tensor1D) : gNormsPre;
+    }
+    let gWdec = tf.matMul(tf.transpose(f), g) as tf.Tensor2D;
+    // ∂‖W_i‖/∂W_i = W_i/‖W_i‖.
+    if (gNorms) gWdec = tf.add(gWdec, tf.mul(tf.reshape(tf.div(gNorms, norms), [-1, 1]), W_dec)) as tf.Tensor2D;
     const gWenc = tf.matMul(tf.transpose(saeIn), gPre);
     const gBenc = tf.sum(gPre, 0);
     // b_dec enters twice: added to x̂, subtracted from the encoder input.
     const gBdec = tf.sub(tf.sum(g, 0), tf.reshape(tf.matMul(W_enc, tf.reshape(gBenc, [-1, 1])), [-1]));
+    // θ⁺ = ReLU(θ): a threshold at or below 0 gets no gradient (as torch's relu backward).
+    const gThreshold = tf.mul(gTheta, tf.step(p.threshold, 0));
     return {
       loss,
-      terms: { mse, l1: l0 }, // the trainer logs terms.l1 as "sparsity"; here it is the mean L0
-      grads: { W_enc: gWenc, W_dec: gWdec, b_enc: gBenc, b_dec: gBdec, log_threshold: gLogTheta },
+      terms,
+      grads: { W_enc: gWenc, W_dec: gWdec, b_enc: gBenc, b_dec: gBdec, threshold: gThreshold },
       features: f,
       reconstruction: xHat,
     };
   });
 }
 
-export const jumprelu = defineArchitecture("jumprelu", "jumprelu", ["bandwidth", "thresholdInit"], (options) => {
-  const bandwidth = positiveOption(options, "bandwidth", 0.001);
-  const thresholdInit = positiveOption(options, "thresholdInit", 0.001);
+/** SAELens' training_architecture_details for cfg.json (JumpReLUTrainingSAEConfig's fields). */
+function saeLensDetails(o: JumpReluOptions, recorded: Record<string, unknown>): Record<string, unknown> {
+  return {
+    jumprelu_init_threshold: o.initThreshold,
+    jumprelu_bandwidth: o.bandwidth,
+    jumprelu_sparsity_loss_mode: o.sparsityLossMode,
+    ...(typeof recorded.l1_coefficient === "number" ? { l0_coefficient: recorded.l1_coefficient } : {}),
+    pre_act_loss_coefficient: o.preActLossCoefficient ?? null,
+    jumprelu_tanh_scale: o.tanhScale,
+    decoder_init_norm: 0.1,
+  };
+}
+
+export const jumprelu = defineArchitecture("jumprelu", "jumprelu", OPTION_NAMES, (options) => {
+  const o = readOptions(options);
+  const { preActLossCoefficient, ...always } = o;
   return {
     name: "jumprelu",
     saeLensName: "jumprelu",
-    options: { ...options, bandwidth, thresholdInit },
-    init: (dIn, width, rng) => init(dIn, width, rng, thresholdInit),
+    options: { ...options, ...always, ...(preActLossCoefficient === undefined ? {} : { preActLossCoefficient }) },
+    init: (dIn, width, rng) => init(dIn, width, rng, o.initThreshold),
     encode,
     decode,
-    step: (x, p, opts) => step(bandwidth, x, p, opts),
-    referenceLoss: (x, p, opts) => referenceLoss(bandwidth, x, p, opts),
-    // SAELens stores θ itself as `threshold`.
-    toSaeLens: ({ log_threshold, ...rest }) => ({ ...rest, threshold: tf.exp(log_threshold) }),
-    fromSaeLens: ({ threshold, ...rest }) => ({ ...rest, ...(threshold ? { log_threshold: tf.log(threshold) } : {}) }),
+    step: (x, p, opts) => step(o, x, p, opts),
+    referenceLoss: (x, p, opts) => referenceLoss(o, x, p, opts),
+    saeLensDetails: (recorded) => saeLensDetails(o, recorded),
+    // SAELens stores θ as `threshold`, as featurelab trains it; older checkpoints held log θ.
+    fromSaeLens: ({ log_threshold, ...rest }) => {
+      if (!log_threshold) return rest;
+      if (!rest.threshold) rest.threshold = tf.exp(log_threshold);
+      log_threshold.dispose();
+      return rest;
+    },
   };
 });

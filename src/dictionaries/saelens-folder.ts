@@ -32,6 +32,7 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
     if (fold[name] !== undefined && scale !== 1) for (let i = 0; i < values.length; i++) values[i] *= fold[name];
     tensors[name] = { dtype: "float32", shape: t.shape, data: values };
   }
+  const details = dict.arch.saeLensDetails?.(dict.cfg);
   const cfg = {
     architecture: dict.arch.saeLensName,
     d_in: dict.dIn,
@@ -43,6 +44,7 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
     apply_b_dec_to_input: true,
     normalize_activations: "none",
     ...extraCfg,
+    ...(details ? { metadata: { training_architecture: dict.arch.saeLensName, training_architecture_details: details, ...(extraCfg.metadata as object | undefined) } } : {}),
     featurelab: {
       architecture: dict.arch.name,
       ...Object.fromEntries(Object.entries(dict.cfg).filter(([k]) => !["architecture", "d_in", "d_sae", "normalization"].includes(k))),
@@ -69,7 +71,10 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
     const known = architectures().map((n) => factory(n).saeLensName);
     throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${known.join(", ")})`);
   }
-  const { architecture: _a, l1_coefficient: _l, training: _t, folded_normalization_scale: _f, finetune: _ft, ...archOptions } = cfg.featurelab ?? {};
+  // The architecture's options among what featurelab recorded (l1_coefficient, training… are not options).
+  // An option an older featurelab recorded and this one no longer reads (jumprelu's thresholdInit) shaped
+  // only the training that is over: it is dropped, not refused.
+  const archOptions = Object.fromEntries(Object.entries(cfg.featurelab ?? {}).filter(([k]) => make.optionNames.includes(k)));
   const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}), ...(cfg.d_out !== undefined ? { d_out: cfg.d_out } : {}) });
   // The parameters this architecture has, and their shapes, are those of a fresh one of this size.
   const layout = Object.entries(arch.init(cfg.d_in, cfg.d_sae, new Rng(0)));
