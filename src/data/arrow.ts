@@ -2,6 +2,7 @@
 // rows all have the same length); every other column is metadata.
 import * as aq from "arquero";
 import { tableFromIPC, Table, Type, DataType } from "apache-arrow";
+import { checkArrowBatch, checkArrowIpc, checkArrowSchema } from "../io/arrow-ipc.js";
 import { InputError } from "../io/errors.js";
 import { toFloat32 } from "../io/ndarray.js";
 import { ActivationSet } from "./activation-set.js";
@@ -11,7 +12,8 @@ interface ArrowOptions {
 }
 
 /** Arrow IPC bytes → ActivationSet, with the file named in every error. */
-export function fromArrowBytes(bytes: Uint8Array, file: string, opts: ArrowOptions = {}): ActivationSet {
+export async function fromArrowBytes(bytes: Uint8Array, file: string, opts: ArrowOptions = {}): Promise<ActivationSet> {
+  await checkArrowIpc((start, end) => bytes.subarray(start, end), bytes.length, file, true);
   let table: Table;
   try {
     table = tableFromIPC(bytes);
@@ -19,6 +21,8 @@ export function fromArrowBytes(bytes: Uint8Array, file: string, opts: ArrowOptio
     throw new InputError(file, `is not a valid Arrow IPC file or stream (${(err as Error).message.split("\n")[0]})`);
   }
   if (table.schema.fields.length === 0) throw new InputError(file, "is not a valid Arrow IPC file or stream (no schema found)");
+  checkArrowSchema(table.schema, file);
+  table.batches.forEach((b, i) => checkArrowBatch(b, i, file));
   return fromArrowTable(table, file, opts);
 }
 
@@ -34,6 +38,7 @@ export function fromArrowTable(table: Table, file: string | undefined, opts: Arr
   const column = table.getChild(vectorName)!;
   if (column.nullCount > 0) throw new InputError(file, `column '${vectorName}' has ${column.nullCount} null rows`);
   const dim = DataType.isFixedSizeList(field.type) ? field.type.listSize : listDim(column.data, vectorName, file);
+  if (!(dim > 0)) throw new InputError(file, `column '${vectorName}' holds vectors of ${dim} values; a vector needs at least one`);
   const vectors = DataType.isFixedSizeList(field.type) ? flattenFloatList(column.data, dim, table.numRows) : flattenVariableList(column.data, dim, table.numRows);
   const meta: Record<string, unknown> = {};
   for (const f of fields) {

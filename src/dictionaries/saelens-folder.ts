@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { tf, ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
 import { writeSafetensors } from "../io/safetensors.js";
-import { readFolderFiles } from "./folder-files.js";
+import { checkDims, fromCfg, readFolderFiles } from "./folder-files.js";
 import { toFloat32 } from "../io/ndarray.js";
 import { Rng } from "../engine/random.js";
 import type { Params } from "./architecture.js";
@@ -65,8 +65,9 @@ export async function loadDictionary(dir: string): Promise<Dictionary> {
 /** Read a SAELens folder written by SAELens or by featurelab. */
 export async function loadSaeLens(dir: string): Promise<Dictionary> {
   await ready();
-  const { cfg, cfgPath, tensors, weightsPath } = readFolderFiles(dir, WEIGHTS, "a SAELens folder holds cfg.json and sae_weights.safetensors");
-  const make = cfg.featurelab?.architecture ? factory(cfg.featurelab.architecture) : fromSaeLensName(cfg.architecture);
+  const files = readFolderFiles(dir, WEIGHTS, "a SAELens folder holds cfg.json and sae_weights.safetensors");
+  const { cfg, cfgPath, tensors, weightsPath } = files;
+  const make = fromCfg(cfgPath, () => (cfg.featurelab?.architecture ? factory(cfg.featurelab.architecture) : fromSaeLensName(cfg.architecture)));
   if (!make) {
     const known = architectures().map((n) => factory(n).saeLensName);
     throw new InputError(cfgPath, `architecture '${cfg.architecture}' is not one featurelab reads yet (it reads: ${known.join(", ")})`);
@@ -75,9 +76,10 @@ export async function loadSaeLens(dir: string): Promise<Dictionary> {
   // An option an older featurelab recorded and this one no longer reads (jumprelu's thresholdInit) shaped
   // only the training that is over: it is dropped, not refused.
   const archOptions = Object.fromEntries(Object.entries(cfg.featurelab ?? {}).filter(([k]) => make.optionNames.includes(k)));
-  const arch = make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}), ...(cfg.d_out !== undefined ? { d_out: cfg.d_out } : {}) });
+  const arch = fromCfg(cfgPath, () => make({ ...archOptions, ...(cfg.k !== undefined ? { k: cfg.k } : {}), ...(cfg.d_out !== undefined ? { d_out: cfg.d_out } : {}) }));
+  checkDims(files);
   // The parameters this architecture has, and their shapes, are those of a fresh one of this size.
-  const layout = Object.entries(arch.init(cfg.d_in, cfg.d_sae, new Rng(0)));
+  const layout = fromCfg(cfgPath, () => Object.entries(arch.init(cfg.d_in, cfg.d_sae, new Rng(0))));
   const stored: Params = {};
   for (const [name, t] of Object.entries(tensors)) stored[name] = tf.tensor(toFloat32(t), t.shape);
   const params = arch.fromSaeLens ? arch.fromSaeLens(stored) : stored;

@@ -19,11 +19,14 @@ export async function loadSparsify(dir: string): Promise<Dictionary> {
   }
   if (tensors.W_skip) throw new InputError(weightsPath, "holds a skip connection (W_skip): sparsify transcoders are not read yet");
   const [dSae, dIn] = tensors["encoder.weight"].shape;
-  if (tensors.W_dec.shape.join() !== `${dSae},${dIn}`) {
-    throw new InputError(weightsPath, `W_dec has shape [${tensors.W_dec.shape}], expected [${dSae}, ${dIn}] to match encoder.weight`);
+  if (tensors["encoder.weight"].shape.length !== 2 || !(dSae > 0 && dIn > 0)) throw new InputError(weightsPath, `encoder.weight has shape [${tensors["encoder.weight"].shape}], expected [d_sae, d_in]`);
+  const expected: Record<string, number[]> = { W_dec: [dSae, dIn], "encoder.bias": [dSae], b_dec: [dIn] };
+  for (const [name, shape] of Object.entries(expected)) {
+    if (tensors[name].shape.join() !== shape.join()) throw new InputError(weightsPath, `${name} has shape [${tensors[name].shape}], expected [${shape.join(", ")}] to match encoder.weight`);
   }
   const k = cfg.k;
   if (!(Number.isInteger(k) && k > 0)) throw new InputError(cfgPath, `needs a positive integer 'k' (sparsify SAEs are TopK), got ${JSON.stringify(k)}`);
+  if (k > dSae) throw new InputError(cfgPath, `says k = ${k}, more than the ${dSae} latents of ${weightsPath}`);
   const arch = factory("topk")({ k });
   const params: Params = tf.tidy(() => ({
     W_enc: tf.transpose(tf.tensor2d(toFloat32(tensors["encoder.weight"]), [dSae, dIn])),

@@ -5,6 +5,9 @@ import { InputError } from "./errors.js";
 import type { NdArray } from "./ndarray.js";
 import { readNpy, writeNpy } from "./npy.js";
 
+/** Deflate expands at most 1032-fold (a 258-byte match costs at least two bits). */
+const DEFLATE_RATIO = 1032;
+
 /** Reads every .npy member of an .npz archive, keyed by its name without ".npy" (as np.load does). */
 export function readNpz(bytes: Uint8Array, file?: string): Record<string, NdArray> {
   let members: Record<string, Uint8Array>;
@@ -13,7 +16,13 @@ export function readNpz(bytes: Uint8Array, file?: string): Record<string, NdArra
       // numpy only ever writes stored (0) or deflated (8) members; say so instead of fflate's code
       filter: (m) => {
         if (m.compression !== 0 && m.compression !== 8) throw new InputError(file, `.npz member ${m.name} uses zip compression method ${m.compression}; only stored and deflated members are supported`);
-        return m.name.endsWith(".npy"); // other members are not arrays (np.load returns them as bytes)
+        if (!m.name.endsWith(".npy")) return false; // other members are not arrays (np.load returns them as bytes)
+        // fflate allocates the size the zip directory declares: check it can be true first
+        const most = m.compression === 0 ? m.size : m.size * DEFLATE_RATIO;
+        if (!(m.size <= bytes.length && m.originalSize <= most)) {
+          throw new InputError(file, `.npz member ${m.name} claims ${m.originalSize} bytes from ${m.size} ${m.compression === 0 ? "stored" : "deflated"} bytes in a ${bytes.length}-byte file; the zip directory is corrupt`);
+        }
+        return true;
       },
     });
   } catch (e) {

@@ -2,8 +2,11 @@
 // row group at a time by positioned reads on a file handle, so memory stays bounded by the row group size.
 import { open, type FileHandle } from "node:fs/promises";
 import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex } from "hyparquet";
+import { getSchemaPath } from "hyparquet/src/schema.js";
 import type { AsyncBuffer, ColumnData, FileMetaData, OffsetIndex, SchemaElement, SchemaTree } from "hyparquet";
 import { InputError } from "./errors.js";
+import { checkColumnChunk, checkFooter } from "./parquet-check.js";
+import { readRange } from "./read-range.js";
 
 export interface ParquetInfo {
   file: string;
@@ -41,6 +44,8 @@ interface OpenFile {
   buffer: AsyncBuffer;
   metadata: FileMetaData;
   schema: SchemaTree;
+  /** Column chunks whose pages checkColumnChunk has passed, as "group/column". */
+  checked: Set<string>;
 }
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0];
@@ -57,8 +62,7 @@ async function openParquet(file: string): Promise<OpenFile> {
     const st = await handle.stat();
     if (st.isDirectory()) throw new InputError(file, "is a folder, expected a Parquet file (use listParquetShards for a folder of shards)");
     const buffer = fileBuffer(file, handle, st.size);
-    const metadata = await readFooter(file, buffer);
-    return { file, handle, buffer, metadata, schema: parquetSchema(metadata) };
+    return { file, handle, buffer, ...(await readFooter(file, buffer)), checked: new Set() };
   } catch (err) {
     await handle.close();
     throw err;
@@ -69,24 +73,18 @@ async function openParquet(file: string): Promise<OpenFile> {
 function fileBuffer(file: string, handle: FileHandle, size: number): AsyncBuffer {
   return {
     byteLength: size,
-    async slice(start: number, end: number = size): Promise<ArrayBuffer> {
-      if (!(start >= 0 && start <= end && end <= size)) {
-        throw new InputError(file, `is truncated or corrupt: needs bytes ${start}–${end} but has ${size} bytes`);
-      }
-      const out = new Uint8Array(end - start);
-      let done = 0;
-      while (done < out.length) {
-        const { bytesRead } = await handle.read(out, done, out.length - done, start + done);
-        if (bytesRead === 0) throw new InputError(file, `is truncated: it ended at byte ${start + done} while reading bytes ${start}–${end}`);
-        done += bytesRead;
-      }
-      return out.buffer;
+    slice(start: number, end: number = size): Promise<ArrayBuffer> {
+      const bytes = readRange(handle, start, end, size, file).then((b) => b.buffer as ArrayBuffer);
+      // hyparquet starts reads it may never await when an earlier one fails; such a rejection must not
+      // go unhandled (tfjs-wasm turns an unhandled rejection into the death of the process)
+      bytes.catch(() => {});
+      return bytes;
     },
   };
 }
 
 /** Checks the magic bytes at both ends and the footer length before parsing, so every failure names the problem. */
-async function readFooter(file: string, buffer: AsyncBuffer): Promise<FileMetaData> {
+async function readFooter(file: string, buffer: AsyncBuffer): Promise<{ metadata: FileMetaData; schema: SchemaTree }> {
   const size = buffer.byteLength;
   if (size === 0) throw new InputError(file, "is empty (0 bytes), not a Parquet file");
   const head = size >= 4 ? new DataView(await buffer.slice(0, 4)).getUint32(0, true) : 0;
@@ -100,25 +98,24 @@ async function readFooter(file: string, buffer: AsyncBuffer): Promise<FileMetaDa
   if (footerLength > size - 12) {
     throw new InputError(file, `is truncated or corrupt: its footer claims ${footerLength} bytes of metadata but the file has ${size} bytes`);
   }
-  let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(buffer, { initialFetchSize: footerLength + 8 });
+    // geoparquet: false — hyparquet's GeoParquet pass walks the schema by num_children and never ends on a
+    // negative count; featurelab reads no geometry columns
+    const metadata = await parquetMetadataAsync(buffer, { initialFetchSize: footerLength + 8, geoparquet: false });
+    let schema: SchemaTree;
+    try {
+      schema = parquetSchema(metadata);
+    } catch {
+      throw new InputError(file, `has a corrupt Parquet footer: its ${metadata.schema.length} schema elements do not nest as their num_children say`);
+    }
+    checkFooter(metadata, size - footerLength - 8, (problem) => {
+      throw new InputError(file, `has a corrupt Parquet footer: ${problem}`);
+    });
+    return { metadata, schema };
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(file, `has a corrupt Parquet footer (${message(err)})`);
   }
-  const dataEnd = size - footerLength - 8;
-  metadata.row_groups.forEach((group, g) => {
-    for (const chunk of group.columns) {
-      const meta = chunk.meta_data;
-      if (!meta) continue;
-      const start = Number(meta.dictionary_page_offset || meta.data_page_offset);
-      if (start + Number(meta.total_compressed_size) > dataEnd) {
-        throw new InputError(file, `is truncated or corrupt: row group ${g}, column '${meta.path_in_schema.join(".")}' lies past the end of the data`);
-      }
-    }
-  });
-  return metadata;
 }
 
 // ---- schema → readable types ----
@@ -286,14 +283,30 @@ function normalize(node: SchemaTree, data: ArrayLike<unknown>): ArrayLike<unknow
     : el.type === "INT32" && (plain || el.converted_type === "INT_32" || (lt?.type === "INTEGER" && lt.isSigned)) ? Int32Array
     : el.type === "INT64" && (plain || el.converted_type === "INT_64" || (lt?.type === "INTEGER" && lt.isSigned)) ? BigInt64Array
     : undefined;
-  if (!Typed || data.some((v) => v === null || v === undefined)) return data;
+  if (!Typed || data.some((v) => typeof v !== (Typed === BigInt64Array ? "bigint" : "number"))) return data;
   return Typed === BigInt64Array ? BigInt64Array.from(data as bigint[]) : (Typed as Float64ArrayConstructor).from(data as number[]);
+}
+
+/** Checks the pages of a row group's column chunks under `columns` (once each) before hyparquet decodes them. */
+async function checkPages(pq: OpenFile, groupIndex: number, columns: string[]): Promise<void> {
+  const chunks = pq.metadata.row_groups[groupIndex].columns;
+  for (let c = 0; c < chunks.length; c++) {
+    const meta = chunks[c].meta_data;
+    const key = `${groupIndex}/${c}`;
+    if (!meta || !columns.includes(meta.path_in_schema[0]) || pq.checked.has(key)) continue;
+    const read = (start: number, end: number) => readRange(pq.handle, start, end, pq.buffer.byteLength, pq.file);
+    await checkColumnChunk(read, { meta, schemaPath: getSchemaPath(pq.metadata.schema, meta.path_in_schema) }, (problem) => {
+      throw new InputError(pq.file, `row group ${groupIndex}, column '${meta.path_in_schema.join(".")}' is corrupt: ${problem}`);
+    });
+    pq.checked.add(key);
+  }
 }
 
 /** Reads rows [rowStart, rowEnd) of some columns; each column comes back as one array of exactly those rows. */
 async function readRows(pq: OpenFile, columns: string[], rowStart: number, rowEnd: number, groupIndex: number, useOffsetIndex: boolean): Promise<Map<string, ArrayLike<unknown>>> {
   const parts = new Map<string, ColumnData[]>(columns.map((c) => [c, []]));
   try {
+    await checkPages(pq, groupIndex, columns);
     await parquetRead({ file: pq.buffer, metadata: pq.metadata, columns, rowStart, rowEnd, useOffsetIndex, onChunk: (chunk) => parts.get(chunk.columnName)?.push(chunk) });
   } catch (err) {
     if (err instanceof InputError) throw err;
@@ -368,6 +381,12 @@ async function readGroup(prep: Prepared, group: Prepared["groups"][number], dim:
     out ??= target(dim, numRows);
     fillVectors(pq.file, vector, rows, rowStart + from, dim, out.array, out.offset + from * dim);
   }
+  // every row holds dim values and no nulls, so the vector column holds exactly numRows × dim: fewer
+  // rows read means the row group's count lies and rows were skipped
+  const values = pq.metadata.row_groups[group.index].columns.find((c) => c.meta_data?.path_in_schema[0] === vector)?.meta_data?.num_values;
+  if (values !== undefined && Number(values) !== numRows * dim) {
+    throw new InputError(pq.file, `row group ${group.index} claims ${numRows} rows, but its column '${vector}' holds ${values} values, not ${numRows} × ${dim}`);
+  }
   const metadata: Record<string, ArrayLike<unknown>> = {};
   if (columns.length) {
     const data = await readRows(pq, columns, rowStart, rowStart + numRows, group.index, false);
@@ -375,6 +394,13 @@ async function readGroup(prep: Prepared, group: Prepared["groups"][number], dim:
     for (const name of columns) metadata[name] = normalize(top.find((c) => c.element.name === name)!, data.get(name)!);
   }
   return { dim, metadata };
+}
+
+/** A decoded list (hyparquet gives a struct where the schema's list annotation is damaged). */
+const isList = (row: unknown): row is ArrayLike<unknown> => Array.isArray(row) || ArrayBuffer.isView(row);
+
+function notList(file: string, column: string, row: number): InputError {
+  return new InputError(file, `column '${column}' holds ${JSON.stringify(row)?.slice(0, 60)} in row ${row}, not a list of numbers`);
 }
 
 function noVector(file: string, column: string, row: number): InputError {
@@ -385,6 +411,7 @@ function noVector(file: string, column: string, row: number): InputError {
 function vectorLength(file: string, column: string, rows: ArrayLike<ArrayLike<unknown> | null>, firstRow: number): number {
   const row = rows[0];
   if (row === null || row === undefined) throw noVector(file, column, firstRow);
+  if (!isList(row)) throw notList(file, column, firstRow);
   if (row.length === 0) throw new InputError(file, `column '${column}' holds an empty list in row ${firstRow}; expected a vector in every row`);
   return row.length;
 }
@@ -394,6 +421,7 @@ function fillVectors(file: string, column: string, rows: ArrayLike<ArrayLike<unk
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     if (row === null || row === undefined) throw noVector(file, column, firstRow + i);
+    if (!isList(row)) throw notList(file, column, firstRow + i);
     if (row.length !== dim) {
       throw new InputError(file, `column '${column}' is ragged: row ${firstRow + i} has ${row.length} values where earlier rows have ${dim}; a vector column needs the same length in every row`);
     }
