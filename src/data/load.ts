@@ -100,6 +100,8 @@ function fromArrays(arrays: Record<string, NdArray>, file: string, vector: strin
     throw new InputError(file, `array '${vector}' has shape [${arr.shape.join(", ")}]; expected [N, d] or [N, seq, d]`);
   }
   const dim = arr.shape[arr.shape.length - 1];
+  // with dim ≥ 1, rows ≤ the values the file holds: a shape like [2^32, 2^32, 0] cannot size the metadata
+  if (dim === 0) throw new InputError(file, `array '${vector}' has shape [${arr.shape.join(", ")}]: its vectors are empty`);
   const rows = arr.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const meta: Metadata = {};
   if (arr.shape.length === 3) {

@@ -6,9 +6,11 @@ import { extname } from "node:path";
 import { RecordBatchReader, DataType, type AsyncRecordBatchFileReader } from "apache-arrow";
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
+import { checkArrowBatch, checkArrowIpc, checkArrowSchema } from "../io/arrow-ipc.js";
 import { InputError } from "../io/errors.js";
 import { listParquetShards, parquetInfo, readParquetBatches } from "../io/parquet.js";
 import { toFloat32 } from "../io/ndarray.js";
+import { readRange } from "../io/read-range.js";
 import { nonFiniteRows } from "./finite.js";
 
 export interface RowBatch {
@@ -60,7 +62,9 @@ export class ActivationStream {
         async read(i) {
           const { shard, group } = groups[i];
           const it = readParquetBatches(shard, { vector: opts.vector, rowGroups: [group], columns: [] });
-          const b = (await it.next()).value!;
+          const next = await it.next();
+          if (next.done) return { vectors: new Float32Array(0), rows: 0 }; // a row group of no rows
+          const b = next.value;
           if (b.dim !== dim) throw new InputError(shard, `vectors have dim ${b.dim}, but ${shards[0]} has dim ${dim}`);
           return { vectors: b.vectors, rows: b.numRows };
         },
@@ -80,8 +84,11 @@ export class ActivationStream {
       return {
         numChunks: a.reader.numRecordBatches,
         async read(i) {
-          const rb = await a.reader.readRecordBatch(i);
+          const rb = await a.reader.readRecordBatch(i).catch((err: Error) => {
+            throw err instanceof InputError ? err : new InputError(path, `record batch ${i} is corrupt (${err.message.split("\n")[0]})`);
+          });
           if (!rb) throw new InputError(path, `record batch ${i} is missing or corrupt`);
+          checkArrowBatch(rb, i, path);
           return chunkVectors(rb.getChild(vectorName)!.data[0], dim, rb.numRows);
         },
         close: a.close,
@@ -174,12 +181,16 @@ class RowPool {
 async function openArrowFile(path: string): Promise<{ reader: AsyncRecordBatchFileReader; close: () => Promise<void> }> {
   const fh = await open(path, "r");
   try {
+    const { size } = await fh.stat();
+    await checkArrowIpc((start, end) => readRange(fh, start, end, size, path), size, path, false);
     const reader = (await RecordBatchReader.from(fh)) as AsyncRecordBatchFileReader;
     await reader.open();
     if (typeof reader.readRecordBatch !== "function" || !reader.schema) throw new Error("not an Arrow IPC file");
+    checkArrowSchema(reader.schema, path);
     return { reader, close: () => fh.close() };
   } catch (err) {
     await fh.close();
+    if (err instanceof InputError) throw err;
     throw new InputError(path, `is not a readable Arrow IPC file (${(err as Error).message.split("\n")[0]}); streaming needs the IPC file format`);
   }
 }
@@ -193,7 +204,9 @@ function pickVector(reader: AsyncRecordBatchFileReader, file: string, name?: str
     throw new InputError(file, name === undefined ? `needs exactly one FixedSizeList<Float> vector column to stream; columns: ${list}` : `no column '${name}'; columns: ${list}`);
   }
   if (!vectors.includes(field)) throw new InputError(file, `column '${field.name}' is ${field.type}, expected FixedSizeList<Float32>`);
-  return { dim: (field.type as any).listSize, vectorName: field.name };
+  const dim = (field.type as any).listSize;
+  if (!(dim > 0)) throw new InputError(file, `column '${field.name}' holds vectors of ${dim} values; a vector needs at least one`);
+  return { dim, vectorName: field.name };
 }
 
 /** A record batch's vectors as float32 (copied, so the batch's buffers can be freed). */
