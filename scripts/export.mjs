@@ -3,7 +3,7 @@
 // trusted, figures showing) and export a self-contained HTML page (plotly.js inlined once, nothing
 // from the network). The one implementation: `npm run export -- x.ipynb [outDir]`,
 // `node scripts/export.mjs x.ipynb [outDir]` and fl.export(path, outDir) all run exportNotebook.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, join, resolve } from "node:path";
@@ -27,19 +27,39 @@ export function killLeftoverKernel(pidfile) {
   return pid;
 }
 
-/** Execute a notebook into `output`; returns the PID its kernel had (that kernel is gone by then). */
-export function executeNotebook(input, output, { timeoutSeconds = 900, sign = false } = {}) {
+/**
+ * Run a command without blocking the event loop (so several notebooks can execute at once); resolves
+ * with its exit status and stderr. `timeoutMs` ends it with SIGKILL, by its PID.
+ */
+function runAsync(cmd, args, { env, timeoutMs, stdout = "ignore" } = {}) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", stdout, "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    const timer = timeoutMs ? setTimeout(() => child.kill("SIGKILL"), timeoutMs) : undefined;
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      resolvePromise({ status: null, stderr, error });
+    });
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ status, signal, stderr });
+    });
+  });
+}
+
+/** Execute a notebook into `output`; resolves to the PID its kernel had (that kernel is gone by then). */
+export async function executeNotebook(input, output, { timeoutSeconds = 900, sign = false } = {}) {
   const pidfile = `${output}.kernel-pid`;
   let kernelPid;
   try {
-    const r = spawnSync(PYTHON, [join(root, "scripts", "run-notebook.py"), input, output, "--timeout", "600", "--pidfile", pidfile, ...(sign ? ["--sign"] : [])], {
-      stdio: ["ignore", "inherit", "pipe"],
+    const r = await runAsync(PYTHON, [join(root, "scripts", "run-notebook.py"), input, output, "--timeout", "600", "--pidfile", pidfile, ...(sign ? ["--sign"] : [])], {
+      stdout: "inherit",
       env: jupyterEnv(),
-      timeout: timeoutSeconds * 1000,
-      killSignal: "SIGKILL",
-      encoding: "utf8",
+      timeoutMs: timeoutSeconds * 1000,
     });
     if (r.error) throw new Error(`executing ${input}: ${r.error.message}`);
+    if (r.signal) throw Object.assign(new Error(`executing ${input} was stopped (${r.signal}) after ${timeoutSeconds} s`), { kernelPid: readPid(pidfile) });
     if (r.status !== 0) throw Object.assign(new Error(`executing ${input} failed:\n${r.stderr}`), { kernelPid: readPid(pidfile) });
   } finally {
     kernelPid = killLeftoverKernel(pidfile);
@@ -133,11 +153,11 @@ export async function exportNotebook(input, outDir = join(root, "out")) {
   const ipynb = resolve(outDir, `${name}.ipynb`);
   const html = resolve(outDir, `${name}.html`);
   mkdirSync(resolve(outDir), { recursive: true });
-  executeNotebook(resolve(input), ipynb, { sign: true });
+  await executeNotebook(resolve(input), ipynb, { sign: true });
   const images = await addStaticImages(ipynb);
   if (images) signNotebook(ipynb);
   const env = jupyterEnv();
-  const conv = spawnSync(JUPYTER, ["nbconvert", "--to", "html", "--template", "featurelab", ipynb, "--output-dir", resolve(outDir)], { env, encoding: "utf8" });
+  const conv = await runAsync(JUPYTER, ["nbconvert", "--to", "html", "--template", "featurelab", ipynb, "--output-dir", resolve(outDir)], { env });
   if (conv.status !== 0) throw new Error(`exporting ${ipynb} to HTML failed:\n${conv.stderr}`);
   return { ipynb, html, images: images ?? 0 };
 }

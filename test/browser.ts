@@ -30,7 +30,7 @@ export async function waitForFigures(page: Page): Promise<number> {
 
 /**
  * Moves the mouse onto a drawn figure's first marker or bar, else onto a heatmap's first cell, else
- * onto the middle of the plot area (line plots), and returns the hover label's text, waiting for it;
+ * onto the middle of its first line, else the middle of the plot area, and returns the hover label's text, waiting for it;
  * "" when the figure has nothing to hover.
  */
 export async function hoverFigure(page: Page, fig: Locator): Promise<string> {
@@ -40,11 +40,21 @@ export async function hoverFigure(page: Page, fig: Locator): Promise<string> {
   const sized = await markers.evaluateAll((els) => els.findIndex((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; }));
   const marker = markers.nth(Math.max(sized, 0));
   const heatmap = fig.locator(".heatmaplayer image").first();
+  const line = fig.locator(".scatterlayer path.js-line").first();
   const area = fig.locator(".nsewdrag").first();
-  const [target, where] = sized >= 0 ? [marker, "first marker"] : (await heatmap.count()) > 0 ? [heatmap, "heatmap"] : [area, "plot area"];
+  const [target, where] =
+    sized >= 0 ? [marker, "first marker"] : (await heatmap.count()) > 0 ? [heatmap, "heatmap"] : (await line.count()) > 0 ? [line, "first line"] : [area, "plot area"];
   if ((await target.count()) === 0) return "";
   const box = (await target.boundingBox())!;
-  const [x, y] = where === "heatmap" ? [box.x + 3, box.y + 3] : [box.x + box.width / 2, box.y + box.height / 2];
+  let [x, y] = where === "heatmap" ? [box.x + 3, box.y + 3] : [box.x + box.width / 2, box.y + box.height / 2];
+  if (where === "first line") {
+    // A point on the line itself, halfway along it, in page coordinates.
+    [x, y] = await line.evaluate((el: any) => {
+      const p = el.getPointAtLength(el.getTotalLength() / 2);
+      const m = el.getScreenCTM();
+      return [p.x * m.a + p.y * m.c + m.e, p.x * m.b + p.y * m.d + m.f];
+    });
+  }
   // Arrive from one pixel away, so the move is a real mousemove over the point even if the mouse was there.
   await page.mouse.move(x - 1, y - 1);
   await page.mouse.move(x, y);

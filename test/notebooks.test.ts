@@ -1,6 +1,6 @@
 // Every notebook in notebooks/ executes headless with the featurelab kernel without an error or a
 // line on stderr, exports to self-contained HTML, and every figure in that HTML draws in chromium.
-import { test, after } from "node:test";
+import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +9,15 @@ import { executeNotebook, exportNotebook } from "../scripts/export.mjs";
 import { inspectPage, CHROMIUM } from "./browser.js";
 
 const root = join(import.meta.dirname, "..");
-const notebooks = readdirSync(join(root, "notebooks")).filter((f) => f.endsWith(".ipynb"));
+// The longest-running notebooks start first, so the two lanes below finish close together.
+const LONGEST = ["train.ipynb", "transcoders.ipynb", "e2e.ipynb"];
+const notebooks = readdirSync(join(root, "notebooks"))
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+function rank(name: string): number {
+  const i = LONGEST.indexOf(name);
+  return i < 0 ? LONGEST.length : i;
+}
 const out = mkdtempSync(join(tmpdir(), "featurelab-notebooks-"));
 after(() => rmSync(out, { recursive: true, force: true }));
 const missing = ["/usr/bin/jupyter", "/usr/bin/python3", CHROMIUM].filter((p) => !existsSync(p));
@@ -18,31 +26,34 @@ test("Jupyter and chromium are installed (npm run demo installs them)", () => {
   assert.deepEqual(missing, [], `missing: ${missing.join(", ")}; run \`npm run demo\` once (as root it installs them)`);
 });
 
-for (const name of notebooks) {
-  test(`notebooks/${name} executes cleanly, exports, and every figure draws in chromium`, { skip: missing.length > 0, timeout: 900_000 }, async () => {
-    const { ipynb, html, images } = await exportNotebook(join(root, "notebooks", name), out);
-    const nb = JSON.parse(readFileSync(ipynb, "utf8"));
-    const outputs = nb.cells.flatMap((c: any) => c.outputs ?? []);
-    assert.ok(!outputs.some((o: any) => o.output_type === "error" || o.name === "stderr"));
-    const figureOutputs = outputs.filter((o: any) => o.data?.["application/vnd.plotly.v1+json"]);
-    for (const o of figureOutputs) assert.ok(o.data["text/html"] && o.data["text/plain"], "figure bundles carry HTML and text too");
-    assert.equal(images, figureOutputs.length, "every figure got a static image");
-    for (const o of figureOutputs) assert.ok(o.data["image/png"]?.length > 1000, "…as image/png, for renderers without JavaScript");
-    const page = readFileSync(html, "utf8");
-    assert.equal(page.split("if(window.Plotly)return;").length - 1, figureOutputs.length > 0 ? 1 : 0, "plotly.js is inlined once");
-    const report = await inspectPage(`file://${html}`, { screenshot: join(out, `${name}.png`) });
-    assert.equal(report.figures, figureOutputs.length);
-    assert.equal(report.drawn, report.figures, "every figure drew");
-    assert.deepEqual(report.errors, [], "no console errors");
-    assert.deepEqual(report.requests, [], "no network requests: the page is self-contained");
-    for (const [i, label] of report.hovers.entries()) assert.ok(label.trim().length > 0, `figure ${i} of ${name} answers a hover`);
-    if (name === "quickstart.ipynb") {
-      assert.match(report.hovers[0], /feature \d+.*density [\d.]+.*best ground-truth feature: #\d+ \(cos [\d.]+\)/s);
-    }
-  });
-}
+// Two notebooks at a time: a kernel spends much of its time waiting on Jupyter, chromium and nbconvert.
+describe("notebooks", { concurrency: 2 }, () => {
+  for (const name of notebooks) {
+    test(`notebooks/${name} executes cleanly, exports, and every figure draws in chromium`, { skip: missing.length > 0, timeout: 1_200_000 }, async () => {
+      const { ipynb, html, images } = await exportNotebook(join(root, "notebooks", name), out);
+      const nb = JSON.parse(readFileSync(ipynb, "utf8"));
+      const outputs = nb.cells.flatMap((c: any) => c.outputs ?? []);
+      assert.ok(!outputs.some((o: any) => o.output_type === "error" || o.name === "stderr"));
+      const figureOutputs = outputs.filter((o: any) => o.data?.["application/vnd.plotly.v1+json"]);
+      for (const o of figureOutputs) assert.ok(o.data["text/html"] && o.data["text/plain"], "figure bundles carry HTML and text too");
+      assert.equal(images, figureOutputs.length, "every figure got a static image");
+      for (const o of figureOutputs) assert.ok(o.data["image/png"]?.length > 1000, "…as image/png, for renderers without JavaScript");
+      const page = readFileSync(html, "utf8");
+      assert.equal(page.split("if(window.Plotly)return;").length - 1, figureOutputs.length > 0 ? 1 : 0, "plotly.js is inlined once");
+      const report = await inspectPage(`file://${html}`, { screenshot: join(out, `${name}.png`) });
+      assert.equal(report.figures, figureOutputs.length);
+      assert.equal(report.drawn, report.figures, "every figure drew");
+      assert.deepEqual(report.errors, [], "no console errors");
+      assert.deepEqual(report.requests, [], "no network requests: the page is self-contained");
+      for (const [i, label] of report.hovers.entries()) assert.ok(label.trim().length > 0, `figure ${i} of ${name} answers a hover`);
+      if (name === "quickstart.ipynb") {
+        assert.match(report.hovers[0], /feature \d+.*density [\d.]+.*best ground-truth feature: #\d+ \(cos [\d.]+\)/s);
+      }
+    });
+  }
+});
 
-test("a cell that fails or writes to stderr fails the run, and its kernel is gone", { skip: missing.length > 0, timeout: 120_000 }, () => {
+test("a cell that fails or writes to stderr fails the run, and its kernel is gone", { skip: missing.length > 0, timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(root, "notebooks", ".scratch-"));
   try {
     const nb = {
@@ -55,8 +66,8 @@ test("a cell that fails or writes to stderr fails the run, and its kernel is gon
     writeFileSync(input, JSON.stringify(nb));
     const output = join(dir, "bad.out.ipynb");
     let pid: number | undefined;
-    assert.throws(
-      () => executeNotebook(input, output),
+    await assert.rejects(
+      executeNotebook(input, output),
       (err: any) => {
         pid = err.kernelPid;
         return /cell 0 wrote to stderr: something went wrong/.test(err.message);

@@ -14,7 +14,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const cell = (source: string) => ({ cell_type: "code", id: Math.random().toString(36).slice(2, 10), metadata: {}, execution_count: null, outputs: [], source });
 
-test("a notebook run headless: execution counts, results, and an error cell with ename/evalue/traceback", { skip: missing.length ? `missing ${missing.join(", ")}` : false, timeout: 120_000 }, () => {
+test("a notebook run headless: execution counts, results, and an error cell with ename/evalue/traceback", { skip: missing.length ? `missing ${missing.join(", ")}` : false, timeout: 240_000 }, async () => {
   const nb = {
     nbformat: 4,
     nbformat_minor: 5,
@@ -30,8 +30,8 @@ test("a notebook run headless: execution counts, results, and an error cell with
   const output = join(dir, "errors.out.ipynb");
   writeFileSync(input, JSON.stringify(nb));
   let pid: number | undefined;
-  assert.throws(
-    () => executeNotebook(input, output, { timeoutSeconds: 100 }),
+  await assert.rejects(
+    executeNotebook(input, output, { timeoutSeconds: 100 }),
     (err: any) => {
       pid = err.kernelPid;
       return /cell 2 raised TypeError: Cannot read properties of undefined \(reading 'field'\)/.test(err.message);
