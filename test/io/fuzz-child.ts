@@ -51,6 +51,7 @@ async function child(plan: Plan, start: number): Promise<void> {
     const m = "dir" in c ? undefined : mutant(c.format, seeds.get(c.format)!, plan.seed, c.index);
     if (m) writeFiles(dir, m.files);
     emit({ start: at, seed: m?.seed, ops: m?.ops });
+    if (plan.stallMs) await new Promise((r) => setTimeout(r, plan.stallMs)); // the harness's own test: a case that never answers in time
     resetGuard();
     stray = undefined;
     if (peaks) resetPeak();

@@ -43,6 +43,8 @@ export interface Plan {
   cases: Case[];
   work: string;
   keep?: string;
+  /** Testing the harness: each case waits this long after it starts, as a hanging reader would. */
+  stallMs?: number;
 }
 
 /** The folder a case's files are in while it runs. */
@@ -63,6 +65,8 @@ export interface FuzzOptions {
   keep?: string;
   /** Called after each case. */
   onCase?: (r: CaseResult) => void;
+  /** Testing the harness: each case stalls this long (see Plan). */
+  stallMs?: number;
 }
 
 export interface FuzzSummary {
@@ -78,7 +82,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
   const work = mkdtempSync(join(tmpdir(), "featurelab-fuzz-"));
   const n = opts.cases ?? 0;
   const cases: Case[] = opts.prepared ?? (typeof n === "number" ? (opts.formats ?? FORMATS).flatMap((format) => Array.from({ length: n }, (_, index) => ({ format, index }))) : n);
-  const plan: Plan = { seed: opts.seed ?? 1, cases, work, keep: opts.keep };
+  const plan: Plan = { seed: opts.seed ?? 1, cases, work, keep: opts.keep, stallMs: opts.stallMs };
   const counts: FuzzSummary["counts"] = {};
   for (const c of cases) counts[c.format] ??= Object.fromEntries(["ok", "error", ...FAILURES].map((o) => [o, 0])) as Record<Outcome, number>;
   const results: CaseResult[] = [];
@@ -116,6 +120,7 @@ function runChild(plan: Plan, start: number, timeout: number, record: (r: CaseRe
     const id = (c: Case) => ("dir" in c ? c.label : c.index);
     child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
     child.stdout.on("data", (d) => {
+      if (hung) return; // killed: what it wrote meanwhile is not an answer in time
       pending += d;
       let nl;
       while ((nl = pending.indexOf("\n")) >= 0) {
