@@ -7,6 +7,7 @@ import { Rng } from "../engine/random.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { positionAxis, unitAxis, type HookContext, type HookFn } from "../models/hook-points.js";
 import { checkSpliceable, inputScale, viewAt } from "./dictionary-at-hook.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type AblationMode = "zero" | "mean" | "resample";
 export const MODES: readonly AblationMode[] = ["zero", "mean", "resample"];
@@ -57,6 +58,8 @@ export interface UnitAblationOptions {
   seed?: number;
 }
 
+const UNIT_ABLATION_OPTIONS = optionNames<UnitAblationOptions>({ units: true, mode: true, axis: true, mean: true, seed: true });
+
 /**
  * Units removed per copy of a batch stacked `perCopy.length` times along axis 0 (a sweep runs many
  * single-unit ablations in one forward pass this way): copy g loses perCopy[g]. 1 = kept. [G·n]
@@ -88,6 +91,7 @@ function stackedOrder(rows: number, copies: number, seed: number): tf.Tensor1D {
 
 /** Replace some units of an activation: by zero, by their mean, or by their value in another document. */
 export function ablateUnits(opts: UnitAblationOptions): HookFn {
+  rejectUnknownOptions("hooks.ablate", opts, UNIT_ABLATION_OPTIONS);
   return ablateUnitsStacked([opts.units], opts);
 }
 
@@ -131,8 +135,11 @@ export interface SpliceOptions {
   skipPositions?: readonly number[];
 }
 
+const SPLICE_OPTIONS = optionNames<SpliceOptions>({ keepError: true, features: true, mode: true, mean: true, seed: true, skipPositions: true });
+
 /** Replace an activation by a dictionary's reconstruction, optionally with features ablated. */
 export function splice(dict: Dictionary, opts: SpliceOptions = {}): HookFn {
+  rejectUnknownOptions("hooks.splice", opts, SPLICE_OPTIONS);
   return spliceStacked(dict, [opts.features ?? []], opts);
 }
 
@@ -206,8 +213,11 @@ export interface SteerOptions {
   positions?: readonly number[];
 }
 
+const STEER_OPTIONS = optionNames<SteerOptions>({ scale: true, positions: true });
+
 /** Add scale·direction to the activation at every (or the given) position — activation steering. */
 export function steer(direction: ArrayLike<number> | tf.Tensor, opts: SteerOptions = {}): HookFn {
+  rejectUnknownOptions("hooks.steer", opts, STEER_OPTIONS);
   const values = direction instanceof tf.Tensor ? (direction.dataSync() as Float32Array) : Float32Array.from(direction);
   const scale = opts.scale ?? 1;
   return (x, ctx) => {
@@ -225,6 +235,7 @@ export function steer(direction: ArrayLike<number> | tf.Tensor, opts: SteerOptio
 
 /** Multiply an activation (or some of its units) by a factor. */
 export function scale(factor: number, opts: { units?: readonly number[]; axis?: number } = {}): HookFn {
+  rejectUnknownOptions("hooks.scale", opts, optionNames<typeof opts>({ units: true, axis: true }));
   return (x, ctx) => {
     if (!opts.units) return tf.mul(x, factor);
     const axis = opts.axis ?? unitAxis(ctx.name, x.rank);

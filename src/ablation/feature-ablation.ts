@@ -4,6 +4,7 @@
 import { tf, assertReady } from "../engine/backend.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type AblationMode = "zero" | "mean";
 
@@ -14,6 +15,8 @@ export interface FeatureAblationOptions {
   mode?: AblationMode;
   batchSize?: number;
 }
+
+const FEATURE_ABLATION_OPTIONS = optionNames<FeatureAblationOptions>({ features: true, mode: true, batchSize: true });
 
 export interface FeatureAblationRow {
   feature: number;
@@ -33,6 +36,7 @@ export interface FeatureAblation {
 }
 
 export function ablateFeatures(dict: Dictionary, acts: ActivationSet, opts: FeatureAblationOptions): FeatureAblation {
+  rejectUnknownOptions("ablateFeatures", opts, FEATURE_ABLATION_OPTIONS);
   assertReady("ablateFeatures()");
   const mode = opts.mode ?? "zero";
   if (mode !== "zero" && mode !== "mean") throw new Error(`featurelab: ablation mode must be "zero" or "mean", got '${mode}'`);

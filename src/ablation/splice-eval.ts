@@ -12,6 +12,7 @@ import type { HookedModel } from "../models/hooked-model.js";
 import { checkSpliceable, viewAt } from "./dictionary-at-hook.js";
 import { keepPositions } from "./edits.js";
 import { asSequences, crossEntropy, klDivergence } from "./logit-metrics.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface SpliceEvalOptions {
   /** The hook point the dictionary reads (and is spliced into). */
@@ -23,6 +24,8 @@ export interface SpliceEvalOptions {
   batchSize?: number;
   prependBos?: boolean;
 }
+
+const SPLICE_EVAL_OPTIONS = optionNames<SpliceEvalOptions>({ hook: true, input: true, ignorePositions: true, batchSize: true, prependBos: true });
 
 export class SpliceEvaluation {
   constructor(
@@ -84,6 +87,7 @@ export class SpliceEvaluation {
 }
 
 export async function spliceEval(model: HookedModel, dict: Dictionary, opts: SpliceEvalOptions): Promise<SpliceEvaluation> {
+  rejectUnknownOptions("spliceEval", opts, SPLICE_EVAL_OPTIONS);
   await ready();
   const { hook } = opts;
   if (!hook) throw new Error("featurelab: spliceEval needs { hook } — the hook point the dictionary reads");

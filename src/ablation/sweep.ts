@@ -10,6 +10,7 @@ import type { HookedModel, ModelBatch } from "../models/hooked-model.js";
 import { ablateUnitsStacked, checkMode, repeatRows, splice, spliceStacked, type AblationMode } from "./edits.js";
 import { checkSpliceable, viewAt } from "./dictionary-at-hook.js";
 import { asSequences, crossEntropy, klDivergence, logitDifference, METRICS, type MetricName } from "./logit-metrics.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /** Which (document, position) cells a metric averages over: a mask per document, positions, or a test. */
 export type PositionSelector = readonly (readonly boolean[])[] | readonly number[] | ((document: number, position: number) => boolean);
@@ -39,6 +40,8 @@ export interface AblateSpec {
   labels?: ArrayLike<number>;
   prependBos?: boolean;
 }
+
+const ABLATE_OPTIONS = optionNames<AblateSpec>({ input: true, hook: true, units: true, features: true, mode: true, metric: true, logitDiff: true, positions: true, keepError: true, batchSize: true, seed: true, labels: true, prependBos: true });
 
 export interface AblationUnit {
   /** "L1H3", "L0N12", "f40", … */
@@ -192,6 +195,8 @@ function inputMeans(model: HookedModel, batches: ModelBatch[], hooks: string[], 
 
 /** Ablate each unit of `target` in turn and measure the effect on the model's outputs. */
 export async function ablate(model: HookedModel, target: Dictionary | string | readonly string[], spec: AblateSpec): Promise<AblationSweep> {
+  rejectUnknownOptions("ablate", spec, ABLATE_OPTIONS);
+  rejectUnknownOptions("ablate: logitDiff", spec?.logitDiff, optionNames<NonNullable<AblateSpec["logitDiff"]>>({ correct: true, wrong: true }));
   await ready();
   if (!spec || spec.input === undefined) throw new Error("featurelab: ablate(model, target, { input, … }) needs the input to run");
   const mode = spec.mode ?? "zero";

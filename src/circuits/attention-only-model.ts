@@ -8,6 +8,7 @@ import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
 import { attentionHeads, oneHotTokens, type HeadOutputs, type HeadWeights } from "./attention-heads.js";
 import { assertSkipTrigramData, type SkipTrigramData } from "./skip-trigrams.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface AttentionOnlyOptions {
   /** Attention heads (default 4). */
@@ -20,6 +21,8 @@ export interface AttentionOnlyOptions {
   lr?: number;
   seed?: number;
 }
+
+const ATTENTION_ONLY_OPTIONS = optionNames<AttentionOnlyOptions>({ heads: true, dHead: true, steps: true, batchSize: true, lr: true, seed: true });
 
 export interface ModelRun extends HeadOutputs {
   /** The residual stream entering the attention layer: the one-hot tokens [B, T, V]. */
@@ -156,6 +159,7 @@ export function initHeadWeights(H: number, d: number, dh: number, rng: Rng, with
 
 /** Train the toy model on skip-trigram data; returns it with its score on that data. */
 export function trainAttentionOnly(data: SkipTrigramData, opts: AttentionOnlyOptions = {}): AttentionOnlyModel {
+  rejectUnknownOptions("trainAttentionOnly", opts, ATTENTION_ONLY_OPTIONS);
   assertReady("trainAttentionOnly()");
   assertSkipTrigramData(data, "trainAttentionOnly");
   const H = opts.heads ?? 4, dh = opts.dHead ?? 1, steps = opts.steps ?? 1500, batchSize = opts.batchSize ?? 256, lr = opts.lr ?? 0.01, seed = opts.seed ?? 0;

@@ -11,6 +11,7 @@ import type { Dictionary } from "../dictionaries/dictionary.js";
 import type { HookedModel } from "../models/hooked-model.js";
 import { spliceEval } from "../ablation/splice-eval.js";
 import { viewAt } from "../ablation/dictionary-at-hook.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface DictionaryComparisonOptions {
   /** The hook point every dictionary reads and is spliced into. */
@@ -21,6 +22,8 @@ export interface DictionaryComparisonOptions {
   ignorePositions?: readonly number[];
   batchSize?: number;
 }
+
+const COMPARISON_OPTIONS = optionNames<DictionaryComparisonOptions>({ hook: true, input: true, ignorePositions: true, batchSize: true });
 
 export interface ComparisonRow {
   /** The name it was given (the key of the record passed in). */
@@ -142,6 +145,7 @@ async function aliveCounts(model: HookedModel, dicts: Dictionary[], opts: Dictio
 }
 
 export async function compareDictionaries(model: HookedModel, dicts: Record<string, Dictionary> | Dictionary[], opts: DictionaryComparisonOptions): Promise<DictionaryComparison> {
+  rejectUnknownOptions("compareDictionaries", opts, COMPARISON_OPTIONS);
   await ready();
   if (!opts?.hook) throw new Error("featurelab: compareDictionaries needs { hook } — the hook point the dictionaries read");
   if (opts.input === undefined) throw new Error("featurelab: compareDictionaries needs { input } — token sequences to evaluate on");

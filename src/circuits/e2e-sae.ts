@@ -8,7 +8,7 @@
 // orthogonal decoder. The result is a standard ("relu", unit-norm decoder) featurelab Dictionary: the
 // forward pass's row normalisation is folded into W_dec, and because SAELens' encoder reads x − b_dec,
 // b_enc absorbs b_dec·W_enc — the saved weights compute exactly what was trained.
-import { rejectUnknownOptions } from "../io/errors.js";
+import { rejectUnknownOptions, optionNames } from "../io/options.js";
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Dictionary, type DictionaryConfig, type TrainingRecord } from "../dictionaries/dictionary.js";
@@ -70,7 +70,11 @@ export interface E2EOptions {
   progress?: boolean | ProgressSink;
 }
 
-const OPTION_NAMES = ["hook", "loss", "width", "l1", "beta", "klCoefficient", "mseCoefficient", "init", "ignorePositions", "steps", "batchSize", "lr", "lrWarmupSteps", "lrDecay", "minLrFactor", "clipGradNorm", "deadWindowTokens", "logEvery", "seed", "progress"];
+const OPTION_NAMES = optionNames<E2EOptions>({
+  hook: true, loss: true, width: true, l1: true, beta: true, klCoefficient: true, mseCoefficient: true, init: true, ignorePositions: true,
+  steps: true, batchSize: true, lr: true, lrWarmupSteps: true, lrDecay: true, minLrFactor: true, clipGradNorm: true, deadWindowTokens: true,
+  logEvery: true, seed: true, progress: true,
+});
 
 /** One logged step: fit's record (mse, sparsity = mean‖c‖₁, L0, FVU, dead) plus the end-to-end terms. */
 export interface E2ETrainingRecord extends TrainingRecord {
@@ -129,7 +133,6 @@ export function foldE2EParams(p: E2EParams): Record<string, tf.Tensor> {
 
 function checkOptions(opts: E2EOptions): void {
   if (!opts || typeof opts !== "object") throw new Error("featurelab: trainE2E needs options { hook, width, … }");
-  rejectUnknownOptions("trainE2E", opts, OPTION_NAMES);
   if (!opts.hook) throw new Error("featurelab: trainE2E needs { hook } — the residual stream the dictionary replaces, e.g. \"blocks.0.hook_resid_post\"");
   if (!Number.isInteger(opts.width) || opts.width < 1) throw new Error(`featurelab: trainE2E: width must be a positive integer, got ${opts.width}`);
   if (opts.loss !== undefined && !E2E_LOSSES.includes(opts.loss)) throw new Error(`featurelab: trainE2E: loss must be one of ${E2E_LOSSES.map((l) => `"${l}"`).join(", ")}; got ${JSON.stringify(opts.loss)}`);
@@ -170,6 +173,7 @@ export function batchTensors(docs: readonly (readonly number[])[], ignore: reado
  * a model with a tokenizer). Returns a Dictionary whose history holds E2ETrainingRecords.
  */
 export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOptions): Promise<Dictionary> {
+  rejectUnknownOptions("trainE2E", opts, OPTION_NAMES);
   await ready();
   if (!(model instanceof Transformer)) {
     throw new Error(`featurelab: trainE2E needs a featurelab Transformer (fl.loadModel or Transformer.init): the loss resumes its forward pass from the residual stream; got ${(model as { name?: string } | null)?.name ?? typeof model}`);

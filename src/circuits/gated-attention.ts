@@ -9,6 +9,7 @@ import { oneHotTokens } from "./attention-heads.js";
 import { AttentionOnlyModel, scoreLogits, type TaskScore } from "./attention-only-model.js";
 import { GATED_WEIGHT_NAMES, gatedBlockForward, gatedBlockLoss, gateSparsity, initGatedBlock, type GatedBlockWeights, type GatedOutputs } from "./gated-attention-block.js";
 import { assertSkipTrigramData, type SkipTrigramData } from "./skip-trigrams.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface GatedAttentionOptions {
   /** The attention layer to replace (the toy model has one: 0). */
@@ -27,6 +28,8 @@ export interface GatedAttentionOptions {
   alphaWarmup?: number;
   seed?: number;
 }
+
+const GATED_ATTENTION_OPTIONS = optionNames<GatedAttentionOptions>({ layer: true, heads: true, alpha: true, steps: true, batchSize: true, lr: true, gateBias: true, alphaWarmup: true, seed: true });
 
 export interface GatedHistoryRow {
   step: number;
@@ -146,6 +149,7 @@ function openGateCounts(r: GatedOutputs, data: SkipTrigramData): { all: number; 
 
 /** Train a gated attention block on the frozen model's attention layer. */
 export function gatedAttention(model: AttentionOnlyModel, data: SkipTrigramData, opts: GatedAttentionOptions = {}): GatedAttention {
+  rejectUnknownOptions("gatedAttention", opts, GATED_ATTENTION_OPTIONS);
   assertReady("gatedAttention()");
   if (!(model instanceof AttentionOnlyModel)) throw new Error("featurelab: gatedAttention: model must be an AttentionOnlyModel (fl.trainAttentionOnly)");
   assertSkipTrigramData(data, "gatedAttention");

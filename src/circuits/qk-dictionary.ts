@@ -5,7 +5,7 @@
 // to unit norm after every step (so the √ penalty cannot be dodged by shrinking f and growing D);
 // b_Q, b_K start at the mean q and k; W_enc ~ N(0, 1/d_model) and D = W_encᵀ (rows normalised).
 // Batches are whole documents (every query row needs all its keys), drawn with a seeded Rng.
-import { rejectUnknownOptions } from "../io/errors.js";
+import { rejectUnknownOptions, optionNames } from "../io/options.js";
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
@@ -44,7 +44,7 @@ export interface QkDictionaryOptions {
   logEvery?: number;
 }
 
-const KNOWN = ["layer", "width", "sparsity", "sparsityWarmup", "init", "steps", "batchSize", "lr", "seed", "prependBos", "logEvery"];
+const KNOWN = optionNames<QkDictionaryOptions>({ layer: true, width: true, sparsity: true, sparsityWarmup: true, init: true, steps: true, batchSize: true, lr: true, seed: true, prependBos: true, logEvery: true });
 
 export interface QkTrainingRecord {
   step: number;
@@ -135,9 +135,9 @@ function initWeights(data: QkData, width: number, rng: Rng, init: "random" | "da
 
 /** Train the query and key transcoders of one attention layer of `model` on documents `input`. */
 export async function qkDictionary(model: unknown, input: unknown, opts: QkDictionaryOptions): Promise<QkDictionary> {
+  rejectUnknownOptions("qkDictionary", opts, KNOWN);
   await ready();
   if (!opts || typeof opts !== "object") throw new Error("featurelab: qkDictionary(model, tokens, { layer, … }): the options are missing");
-  rejectUnknownOptions("qkDictionary", opts, KNOWN);
   checkQkTarget(model, opts.layer, "qkDictionary");
   const cfg: QkConfig = {
     layer: opts.layer,
@@ -262,7 +262,6 @@ export class QkDictionary {
 
   /** The strongest query-feature × key-feature pairs of a head, with examples. */
   pairs(head: number, opts: QkPairsOptions = {}): QkPairs {
-    this.checkHead(head);
     return qkPairs(this, head, opts);
   }
 

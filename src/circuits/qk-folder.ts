@@ -14,6 +14,7 @@ import { InputError } from "../io/errors.js";
 import { checkQkTarget, collectQkData } from "./qk-data.js";
 import { QkDictionary, type QkConfig, type QkTrainingRecord } from "./qk-dictionary.js";
 import type { QkWeights } from "./qk-loss.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 const MANIFEST = "qk.json";
 const SIDES = [
@@ -53,6 +54,7 @@ export async function saveQkDictionary(qk: QkDictionary, dir: string): Promise<v
 
 /** Read a folder written by qk.save(dir) back onto `model`, with `tokens` as the documents it reads. */
 export async function loadQkDictionary(dir: string, model: unknown, input: unknown, opts: { prependBos?: boolean } = {}): Promise<QkDictionary> {
+  rejectUnknownOptions("loadQkDictionary", opts, optionNames<typeof opts>({ prependBos: true }));
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) throw new InputError(dir, `no ${MANIFEST}: a QK dictionary folder holds ${MANIFEST}, query/ and key/ (written by qk.save(dir))`);
   let manifest: Manifest;

@@ -5,7 +5,7 @@
 // the sum taken over all H·W·W entries (not averaged), m clamped to [0, 1] after every Adam step.
 // A pair survives when its entry is > 0. The KL is reported with the mask as learned and with the
 // survivors kept at full strength (m binarised to 0/1).
-import { rejectUnknownOptions } from "../io/errors.js";
+import { rejectUnknownOptions, optionNames } from "../io/options.js";
 import { tf } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
@@ -27,7 +27,7 @@ export interface QkMaskOptions {
   seed?: number;
 }
 
-const KNOWN = ["sparsity", "steps", "lr", "batchSize", "seed"];
+const KNOWN = optionNames<QkMaskOptions>({ sparsity: true, steps: true, lr: true, batchSize: true, seed: true });
 
 export interface QkMaskHead {
   head: number;

@@ -8,7 +8,7 @@
 // most (query features: the current token; key features: the current and the previous token), so an
 // induction pair "query token X, key after X" can be checked: `agree` says whether the query feature's
 // top token is the key feature's top previous token.
-import { rejectUnknownOptions } from "../io/errors.js";
+import { rejectUnknownOptions, optionNames } from "../io/options.js";
 import { tf } from "../engine/backend.js";
 import { tokenText, type QkData } from "./qk-data.js";
 import type { QkDictionary } from "./qk-dictionary.js";
@@ -24,6 +24,8 @@ export interface QkPairsOptions {
   /** Only pairs this mask keeps (m > 0). */
   mask?: QkMask;
 }
+
+const QK_PAIRS_OPTIONS = optionNames<QkPairsOptions>({ n: true, by: true, examples: true, mask: true });
 
 /** The token a feature fires on most (by summed activation) and that token's share of the sum. */
 export interface TopToken {
@@ -206,8 +208,8 @@ function examplesOf(fQ: Float32Array, fK: Float32Array, data: QkData, head: numb
 }
 
 export function qkPairs(dict: QkDictionary, head: number, opts: QkPairsOptions = {}): QkPairs {
-  const known = ["n", "by", "examples", "mask"];
-  rejectUnknownOptions("qk.pairs", opts, known);
+  rejectUnknownOptions("qk.pairs", opts, QK_PAIRS_OPTIONS);
+  dict.checkHead(head);
   const by = opts.by ?? "contribution";
   if (by !== "contribution" && by !== "weight") throw new Error(`featurelab: qk.pairs: by must be "contribution" or "weight", got ${JSON.stringify(by)}`);
   const count = opts.n ?? 10, nEx = opts.examples ?? 4;

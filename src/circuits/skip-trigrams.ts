@@ -11,6 +11,7 @@
 // sequence goes on as before, so a later A can plant another one. Generation follows the authors'
 // dataset algorithm, with <bos> moved to id 0 as in the rest of featurelab.
 import { Rng } from "../engine/random.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface SkipTrigramOptions {
   /** Number of sequences. */
@@ -21,6 +22,8 @@ export interface SkipTrigramOptions {
   length?: number;
   seed?: number;
 }
+
+const SKIP_TRIGRAM_OPTIONS = optionNames<SkipTrigramOptions>({ n: true, trigrams: true, length: true, seed: true });
 
 /** One planted trigram: in sequence `sequence`, A at position `a`, B_trigram at `b`, C_trigram at b + 1. */
 export interface PlantedTrigram {
@@ -55,6 +58,7 @@ export function skipTrigramVocabulary(trigrams: number): string[] {
 }
 
 export function skipTrigrams(opts: SkipTrigramOptions): SkipTrigramData {
+  rejectUnknownOptions("toy.skipTrigrams", opts, SKIP_TRIGRAM_OPTIONS);
   const n = opts.n, T = opts.trigrams ?? 5, length = opts.length ?? 11, seed = opts.seed ?? 0;
   if (!(Number.isInteger(n) && n > 0)) throw new Error(`featurelab: skipTrigrams: n must be a positive integer, got ${n}`);
   if (!(Number.isInteger(T) && T >= 1)) throw new Error(`featurelab: skipTrigrams: trigrams must be a positive integer, got ${T}`);

@@ -11,6 +11,7 @@ import type { Transformer } from "../models/transformer.js";
 import type { TokenInput } from "../models/token-input.js";
 import { placeTranscoders, runTranscoders, type TranscoderActivations, type TranscoderAt, type TranscoderInput } from "./transcoder-set.js";
 import { featureContributions, type FeatureContributions } from "./feature-contributions.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type LayerNormHandling = "raw" | "frozen";
 
@@ -24,6 +25,8 @@ export interface TranscoderCircuitOptions {
   /** Put the BOS token before each text (default true). */
   prependBos?: boolean;
 }
+
+const CIRCUIT_OPTIONS = optionNames<TranscoderCircuitOptions>({ layerNorm: true, edgesPerTarget: true, batchSize: true, prependBos: true });
 
 /** One edge: upstream feature → downstream feature. */
 export interface CircuitEdge {
@@ -221,6 +224,7 @@ export class TranscoderCircuit {
  * `await fl.transcoderCircuit(model, { 0: tc0, 1: tc1 }, tokens)` → edges (table) and a graph display.
  */
 export async function transcoderCircuit(model: Transformer, transcoders: TranscoderInput, input: TokenInput, opts: TranscoderCircuitOptions = {}): Promise<TranscoderCircuit> {
+  rejectUnknownOptions("transcoderCircuit", opts, CIRCUIT_OPTIONS);
   const placed = placeTranscoders(model, transcoders);
   const mode = opts.layerNorm ?? "raw";
   if (mode !== "raw" && mode !== "frozen") throw new Error(`featurelab: layerNorm must be "raw" or "frozen", got '${mode}'`);

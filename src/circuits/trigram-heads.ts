@@ -11,6 +11,7 @@ import { tf } from "../engine/backend.js";
 import { AttentionOnlyModel } from "./attention-only-model.js";
 import { GatedAttention } from "./gated-attention.js";
 import { assertSkipTrigramData, type SkipTrigramData } from "./skip-trigrams.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface TrigramHeadRow {
   trigram: string;
@@ -82,6 +83,7 @@ export function headsNeeded(effects: number[], share = 0.9): { count: number; ca
 
 /** The trigram × head map of the toy model's heads, or of a gated block's heads. */
 export function trigramHeads(source: AttentionOnlyModel | GatedAttention, data: SkipTrigramData, opts: { share?: number; name?: string } = {}): TrigramHeadMap {
+  rejectUnknownOptions("trigramHeads", opts, optionNames<typeof opts>({ share: true, name: true }));
   assertSkipTrigramData(data, "trigramHeads");
   const share = opts.share ?? 0.9;
   if (!(share > 0 && share <= 1)) throw new Error(`featurelab: trigramHeads: share must be in (0, 1], got ${share}`);

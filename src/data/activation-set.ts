@@ -9,6 +9,7 @@ import { writeParquet } from "../io/parquet.js";
 import { tf, assertReady, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { groupRows, sampleGroups, splitRows } from "./row-groups.js";
 
 export type Metadata = Record<string, ArrayLike<unknown>>;
@@ -26,6 +27,26 @@ interface SetOptions {
   normalization?: Normalization;
 }
 
+const SET_OPTIONS = optionNames<SetOptions>({ vectorName: true, source: true, normalization: true });
+interface SampleOptions {
+  seed?: number;
+  replace?: boolean;
+}
+const SAMPLE_OPTIONS = optionNames<SampleOptions>({ seed: true, replace: true });
+interface SplitOptions {
+  by?: string;
+  fraction?: number;
+  seed?: number;
+  groups?: string;
+}
+const SPLIT_OPTIONS = optionNames<SplitOptions>({ by: true, fraction: true, seed: true, groups: true });
+interface BatchOptions {
+  size?: number;
+  shuffle?: boolean;
+  seed?: number;
+}
+const BATCH_OPTIONS = optionNames<BatchOptions>({ size: true, shuffle: true, seed: true });
+
 export class ActivationSet {
   /** Row-major vectors, numRows × dim. Treat as read-only: sets share it. */
   readonly vectors: Float32Array;
@@ -40,6 +61,7 @@ export class ActivationSet {
   readonly normalization: Normalization | undefined;
 
   constructor(vectors: Float32Array, dim: number, meta: ColumnTable, opts: SetOptions = {}) {
+    rejectUnknownOptions("ActivationSet", opts, SET_OPTIONS);
     if (!Number.isInteger(dim) || dim <= 0) throw new InputError(opts.source, `vector dimension must be a positive integer, got ${dim}`);
     if (vectors.length % dim !== 0) {
       throw new InputError(opts.source, `${vectors.length} values do not split into rows of dim ${dim}`);
@@ -158,7 +180,8 @@ export class ActivationSet {
   }
 
   /** n rows drawn at random (seeded), without replacement unless asked. */
-  sample(n: number, opts: { seed?: number; replace?: boolean } = {}): ActivationSet {
+  sample(n: number, opts: SampleOptions = {}): ActivationSet {
+    rejectUnknownOptions("ActivationSet.sample", opts, SAMPLE_OPTIONS);
     return this.take(sampleGroups([Array.from({ length: this.numRows }, (_, i) => i)], n, opts));
   }
 
@@ -168,7 +191,8 @@ export class ActivationSet {
    */
   split(opts: { by: string }): Record<string, ActivationSet>;
   split(opts: { fraction: number; seed?: number; groups?: string }): { train: ActivationSet; test: ActivationSet };
-  split(opts: { by?: string; fraction?: number; seed?: number; groups?: string }): Record<string, ActivationSet> {
+  split(opts: SplitOptions): Record<string, ActivationSet> {
+    rejectUnknownOptions("ActivationSet.split", opts, SPLIT_OPTIONS);
     if (opts.by !== undefined) {
       const out: Record<string, ActivationSet> = {};
       for (const rows of groupRows([this.column(opts.by)], this.numRows).values()) {
@@ -188,6 +212,7 @@ export class ActivationSet {
    * training set). The factor is recorded in `.normalization` so a dictionary can fold it in at save.
    */
   normalize(opts: { scale?: number } = {}): ActivationSet {
+    rejectUnknownOptions("ActivationSet.normalize", opts, optionNames<typeof opts>({ scale: true }));
     let scale = opts.scale;
     if (scale === undefined) {
       let total = 0;
@@ -208,7 +233,12 @@ export class ActivationSet {
   }
 
   /** Rows as host batches of `size` rows (the last one may be smaller), shuffled when asked. */
-  *rowBatches(opts: { size: number; shuffle?: boolean; seed?: number }): Generator<{ vectors: Float32Array; rows: number }> {
+  rowBatches(opts: BatchOptions & { size: number }): Generator<{ vectors: Float32Array; rows: number }> {
+    rejectUnknownOptions("ActivationSet.rowBatches", opts, BATCH_OPTIONS);
+    return this.hostBatches(opts);
+  }
+
+  private *hostBatches(opts: BatchOptions & { size: number }): Generator<{ vectors: Float32Array; rows: number }> {
     const order = opts.shuffle ? new Rng(opts.seed ?? 0).permutation(this.numRows) : undefined;
     for (let start = 0; start < this.numRows; start += opts.size) {
       const end = Math.min(this.numRows, start + opts.size);
@@ -223,9 +253,14 @@ export class ActivationSet {
   }
 
   /** One pass over the rows as [size, dim] tensors (dispose each when done), shuffled when asked. */
-  async *batches(opts: { size?: number; shuffle?: boolean; seed?: number } = {}): AsyncGenerator<tf.Tensor2D> {
+  batches(opts: BatchOptions = {}): AsyncGenerator<tf.Tensor2D> {
+    rejectUnknownOptions("ActivationSet.batches", opts, BATCH_OPTIONS);
+    return this.tensorBatches({ ...opts, size: opts.size ?? 1024 });
+  }
+
+  private async *tensorBatches(opts: BatchOptions & { size: number }): AsyncGenerator<tf.Tensor2D> {
     await ready();
-    for (const b of this.rowBatches({ size: opts.size ?? 1024, ...opts })) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
+    for (const b of this.hostBatches(opts)) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
   }
 
   /** Metadata columns and their types, then the vector column. */
@@ -289,7 +324,8 @@ export class GroupedActivationSet {
   }
 
   /** n rows of every group (all of a smaller group), seeded. */
-  sample(n: number, opts: { seed?: number; replace?: boolean } = {}): ActivationSet {
+  sample(n: number, opts: SampleOptions = {}): ActivationSet {
+    rejectUnknownOptions("GroupedActivationSet.sample", opts, SAMPLE_OPTIONS);
     const groups = groupRows(this.keys.map((k) => this.set.column(k)), this.set.numRows);
     return this.set.take(sampleGroups(groups.values(), n, opts));
   }

@@ -5,6 +5,7 @@ import { extname } from "node:path";
 import * as aq from "arquero";
 import { ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { readNpy } from "../io/npy.js";
 import { readNpz } from "../io/npz.js";
 import { readSafetensors } from "../io/safetensors.js";
@@ -23,9 +24,12 @@ export interface LoadOptions {
   nonFinite?: NonFinitePolicy;
 }
 
+const LOAD_OPTIONS = optionNames<LoadOptions>({ vector: true, metadata: true, nonFinite: true });
+
 const ARROW = new Set([".arrow", ".feather", ".ipc", ".arrows"]);
 
 export async function load(path: string, opts: LoadOptions = {}): Promise<ActivationSet> {
+  rejectUnknownOptions("load", opts, LOAD_OPTIONS);
   await ready();
   let acts = await readAny(path, opts);
   if (opts.metadata !== undefined) acts = await joinMetadata(acts, opts.metadata, path);

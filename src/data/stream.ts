@@ -8,6 +8,7 @@ import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { checkArrowBatch, checkArrowIpc, checkArrowSchema } from "../io/arrow-ipc.js";
 import { InputError } from "../io/errors.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { listParquetShards, parquetInfo, readParquetBatches } from "../io/parquet.js";
 import { toFloat32 } from "../io/ndarray.js";
 import { readRange } from "../io/read-range.js";
@@ -33,6 +34,8 @@ export interface StreamBatchOptions {
   bufferRows?: number;
 }
 
+const STREAM_BATCH_OPTIONS = optionNames<StreamBatchOptions>({ size: true, shuffle: true, seed: true, bufferRows: true });
+
 export class ActivationStream {
   private constructor(
     readonly source: string,
@@ -45,6 +48,7 @@ export class ActivationStream {
 
   /** Open an Arrow IPC file, a Parquet file or a folder of Parquet shards for streaming. */
   static async open(path: string, opts: { vector?: string } = {}): Promise<ActivationStream> {
+    rejectUnknownOptions("open", opts, optionNames<typeof opts>({ vector: true }));
     await ready();
     const st = await stat(path).catch(() => {
       throw new InputError(path, "no such file");
@@ -111,7 +115,12 @@ export class ActivationStream {
   }
 
   /** One pass over the rows in host batches of `size` rows (the last may be smaller). */
-  async *rowBatches(opts: StreamBatchOptions): AsyncGenerator<RowBatch> {
+  rowBatches(opts: StreamBatchOptions): AsyncGenerator<RowBatch> {
+    rejectUnknownOptions("ActivationStream.rowBatches", opts, STREAM_BATCH_OPTIONS);
+    return this.hostBatches(opts);
+  }
+
+  private async *hostBatches(opts: StreamBatchOptions): AsyncGenerator<RowBatch> {
     const { size } = opts;
     const src = await this.openChunks();
     try {
@@ -133,8 +142,13 @@ export class ActivationStream {
   }
 
   /** One pass as [size, dim] tensors (dispose each when done). */
-  async *batches(opts: Partial<StreamBatchOptions> = {}): AsyncGenerator<tf.Tensor2D> {
-    for await (const b of this.rowBatches({ size: 1024, ...opts })) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
+  batches(opts: Partial<StreamBatchOptions> = {}): AsyncGenerator<tf.Tensor2D> {
+    rejectUnknownOptions("ActivationStream.batches", opts, STREAM_BATCH_OPTIONS);
+    return this.tensorBatches({ ...opts, size: opts.size ?? 1024 });
+  }
+
+  private async *tensorBatches(opts: StreamBatchOptions): AsyncGenerator<tf.Tensor2D> {
+    for await (const b of this.hostBatches(opts)) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
   }
 
   toString(): string {

@@ -2,6 +2,7 @@
 // superposition"): unit-norm Gaussian feature directions, sparse nonnegative coefficients.
 import * as aq from "arquero";
 import { Rng } from "../engine/random.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { ActivationSet } from "./activation-set.js";
 
 export interface SharkeyOptions {
@@ -20,6 +21,8 @@ export interface SharkeyOptions {
   seed?: number;
 }
 
+const SHARKEY_OPTIONS = optionNames<SharkeyOptions>({ rows: true, features: true, dim: true, avgActive: true, decay: true, documentLength: true, seed: true });
+
 export interface ToyData {
   acts: ActivationSet;
   /** Ground-truth feature directions, [features, dim], row-major, unit norm. */
@@ -35,6 +38,7 @@ export interface ToyData {
  * Metadata: row, document, n_active.
  */
 export function sharkeyToyData(opts: SharkeyOptions = {}): ToyData {
+  rejectUnknownOptions("toy.sharkey", opts, SHARKEY_OPTIONS);
   const { rows = 4096, features = 512, dim = 256, avgActive = 5, decay = 0.99, documentLength = 64, seed = 0 } = opts;
   const rng = new Rng(seed);
   const gt = rng.normals(features * dim);

@@ -1,6 +1,6 @@
 // What every dictionary architecture provides. Names follow SAELens: W_enc [d_in, d_sae],
 // W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in].
-import { rejectUnknownOptions } from "../io/errors.js";
+import { rejectUnknownOptions } from "../io/options.js";
 import type { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
 

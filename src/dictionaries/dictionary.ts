@@ -3,7 +3,8 @@ import { tf, assertReady } from "../engine/backend.js";
 import { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { isPair, joinPair, type Pair } from "../data/paired.js";
-import { reconstructionStats, reconstructionStatsAsync, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
+import { reconstructionStats, reconstructionStatsAsync, METRICS_OPTIONS, type MetricsOptions, type ReconstructionMetrics, type Reconstructor } from "../metrics/reconstruction.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import type { Architecture, Params } from "./architecture.js";
 import { CodesBuilder, type Codes } from "./codes.js";
 import { saveSaeLens } from "./saelens-folder.js";
@@ -89,6 +90,7 @@ export class Dictionary implements Reconstructor {
 
   /** Feature activations for every row of the set. */
   encode(acts: ActivationSet, opts: { batchSize?: number } = {}): Codes {
+    rejectUnknownOptions("Dictionary.encode", opts, optionNames<typeof opts>({ batchSize: true }));
     assertReady("encode()");
     this.checkDim(acts);
     const builder = new CodesBuilder(this.width);
@@ -104,6 +106,7 @@ export class Dictionary implements Reconstructor {
   metrics(acts: ActivationSet | Pair, opts?: MetricsOptions): ReconstructionMetrics;
   metrics(acts: ActivationStream, opts?: MetricsOptions): Promise<ReconstructionMetrics>;
   metrics(acts: ActivationSet | ActivationStream | Pair, opts: MetricsOptions = {}): ReconstructionMetrics | Promise<ReconstructionMetrics> {
+    rejectUnknownOptions("Dictionary.metrics", opts, METRICS_OPTIONS);
     if (isPair(acts)) {
       this.checkDim(acts.input);
       assertReady("metrics()");

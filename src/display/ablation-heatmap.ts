@@ -4,6 +4,7 @@ import type { AblationSweep } from "../ablation/sweep.js";
 import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface AblationHeatmapOptions {
   title?: string;
@@ -13,7 +14,10 @@ export interface AblationHeatmapOptions {
   top?: number;
 }
 
+const HEATMAP_OPTIONS = optionNames<AblationHeatmapOptions>({ title: true, metric: true, top: true });
+
 export function ablationHeatmap(sweep: AblationSweep, opts: AblationHeatmapOptions = {}): Figure {
+  rejectUnknownOptions("plot.ablationHeatmap", opts, HEATMAP_OPTIONS);
   const metric = opts.metric ?? sweep.metrics[0];
   const perUnit = sweep.byPosition[metric];
   if (!perUnit) throw new Error(`featurelab: this sweep measured ${sweep.metrics.join(", ")}, not ${metric}`);

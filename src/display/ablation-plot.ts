@@ -6,6 +6,7 @@ import { AblationSweep } from "../ablation/sweep.js";
 import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface AblationPlotOptions {
   title?: string;
@@ -15,7 +16,10 @@ export interface AblationPlotOptions {
   top?: number;
 }
 
+const ABLATION_PLOT_OPTIONS = optionNames<AblationPlotOptions>({ title: true, metric: true, top: true });
+
 export function ablationPlot(result: FeatureAblation | AblationSweep, opts: AblationPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.ablation", opts, ABLATION_PLOT_OPTIONS);
   if (result instanceof AblationSweep) return sweepPlot(result, opts);
   const rows = result.rows;
   return new Figure({

@@ -10,6 +10,7 @@ import { Figure } from "./plotly.js";
 import type { Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
 import { circuitCards, nodeName } from "./circuit-cards.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface CircuitGraphOptions {
   /** Edges drawn, strongest first (default 40). */
@@ -18,6 +19,8 @@ export interface CircuitGraphOptions {
   /** Feature cards beside the graph on hover/click (default true). */
   cards?: boolean;
 }
+
+const CIRCUIT_GRAPH_OPTIONS = optionNames<CircuitGraphOptions>({ maxEdges: true, title: true, cards: true });
 
 const POSITIVE = "#1f77b4", NEGATIVE = "#d62728";
 const name = nodeName;
@@ -51,6 +54,7 @@ function layout(edges: readonly CircuitEdge[]): Map<string, { layer: number; fea
 }
 
 export function circuitGraph(circuit: TranscoderCircuit, opts: CircuitGraphOptions = {}): Figure {
+  rejectUnknownOptions("plot.circuit", opts, CIRCUIT_GRAPH_OPTIONS);
   const edges = circuit.top(opts.maxEdges ?? 40);
   const nodes = layout(edges);
   const maxAbs = Math.max(1e-12, ...edges.map((e) => Math.abs(e.meanWhenActive)));
@@ -137,6 +141,7 @@ const KIND_COLOURS: Record<ContributionKind, string> = {
 
 /** One feature's pre-activation at one token as bars, the n largest terms plus the rest summed. */
 export function contributionsPlot(c: FeatureContributions, opts: { top?: number } = {}): Figure {
+  rejectUnknownOptions("plot.contributions", opts, optionNames<typeof opts>({ top: true }));
   const shown = c.top(opts.top ?? 16);
   const rest = c.total - shown.reduce((s, r) => s + r.contribution, 0);
   const labels = [...shown.map((r) => escapePlotlyText(r.component)), `${c.rows.length - shown.length} other terms`].reverse();

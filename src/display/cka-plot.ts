@@ -4,8 +4,10 @@ import type { CkaMatrix } from "../geometry/cka.js";
 import type { MmcsMatrix } from "../geometry/decoder-geometry.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export function similarityPlot(m: CkaMatrix | MmcsMatrix, opts: { title?: string } = {}): Figure {
+  rejectUnknownOptions("plot.cka", opts, optionNames<typeof opts>({ title: true }));
   const k = m.labels.length;
   const labels = m.labels.map((l) => escapeHtml(l));
   const isCka = "kind" in m;

@@ -9,6 +9,7 @@ import { escapePlotlyText } from "./escape.js";
 import { Figure, PALETTE } from "./plotly.js";
 import type { Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 
 export interface ComparisonPlotOptions {
@@ -17,8 +18,11 @@ export interface ComparisonPlotOptions {
   logY?: boolean;
 }
 
+const COMPARISON_PLOT_OPTIONS = optionNames<ComparisonPlotOptions>({ title: true, logY: true });
+
 /** Two panels, ΔCE vs L0 and ΔCE vs alive features; hover a point for its name, λ, KL and L2 ratio. */
 export function comparisonPlot(cmp: DictionaryComparison, opts: ComparisonPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.dictionaryComparison", opts, COMPARISON_PLOT_OPTIONS);
   const data: Record<string, unknown>[] = [];
   cmp.methods.forEach((method, i) => {
     const pts = cmp.curve(method);
@@ -75,6 +79,7 @@ const CURVES: [keyof E2ETrainingRecord, string, "log" | "linear"][] = [
 
 /** Training curves of trainE2E dictionaries by name: KL, local MSE, downstream MSE and L0 against the step. */
 export function e2eTrainingPlot(dicts: Record<string, Dictionary>, opts: { title?: string } = {}): Figure {
+  rejectUnknownOptions("plot.e2eTraining", opts, optionNames<typeof opts>({ title: true }));
   const named = Object.entries(dicts);
   if (named.length === 0) throw new Error("featurelab: plot.e2eTraining needs at least one dictionary");
   for (const [name, d] of named) {

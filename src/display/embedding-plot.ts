@@ -5,6 +5,7 @@ import type { ActivationSet } from "../data/activation-set.js";
 import type { Embedding } from "../geometry/embedding.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface EmbeddingPlotOptions {
   /** Colour by: one value per point (numbers → colour scale, text → categories) or a metadata column of `acts`. */
@@ -24,6 +25,8 @@ export interface EmbeddingPlotOptions {
   size?: number;
 }
 
+const EMBEDDING_PLOT_OPTIONS = optionNames<EmbeddingPlotOptions>({ color: true, acts: true, labels: true, showLabels: true, hover: true, colorTitle: true, title: true, size: true });
+
 type EmbeddingInput = Embedding | { coords: ArrayLike<number>; k: number; method?: string; labels?: string[]; explained?: number[]; stress1?: number } | ArrayLike<number>[];
 
 function normalise(e: EmbeddingInput) {
@@ -40,6 +43,7 @@ function normalise(e: EmbeddingInput) {
 }
 
 export function embeddingPlot(embedding: EmbeddingInput, opts: EmbeddingPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.embedding", opts, EMBEDDING_PLOT_OPTIONS);
   const e = normalise(embedding);
   const { n } = e;
   if (e.k < 2) throw new Error(`featurelab: embedding plot needs at least 2 dimensions, got ${e.k}`);

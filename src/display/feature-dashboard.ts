@@ -12,6 +12,7 @@ import type { Transformer } from "../models/transformer.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml } from "./escape.js";
 import { PANEL, TokenIndex, examplesHtml, histogramHtml, listHtml, quantileRows, topRows } from "./feature-card.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface DashboardOptions {
   /** A transformer whose unembedding W_U gives the feature's logit effects (d_model must equal d_in). */
@@ -31,6 +32,8 @@ export interface DashboardOptions {
   neighbors?: number;
   logits?: number;
 }
+
+const DASHBOARD_OPTIONS = optionNames<DashboardOptions>({ model: true, tokens: true, context: true, examples: true, codes: true, quantiles: true, perQuantile: true, neighbors: true, logits: true });
 
 export interface LogitEffect {
   token: string;
@@ -64,6 +67,7 @@ export class FeatureDashboard {
   readonly density: number;
 
   constructor(dict: Dictionary, acts: ActivationSet, feature: number, opts: DashboardOptions = {}) {
+    rejectUnknownOptions("dashboard", opts, DASHBOARD_OPTIONS);
     if (!Number.isInteger(feature) || feature < 0 || feature >= dict.width) {
       throw new RangeError(`featurelab: dashboard: feature ${feature} out of range 0..${dict.width - 1}`);
     }

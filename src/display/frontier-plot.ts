@@ -2,6 +2,7 @@
 // (architecture), as papers compare SAE architectures.
 import { escapeHtml } from "./escape.js";
 import { Figure, PALETTE } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface FrontierPoint {
   /** The family the point belongs to (e.g. the architecture); one line each. */
@@ -14,6 +15,7 @@ export interface FrontierPoint {
 
 
 export function frontierPlot(points: FrontierPoint[], opts: { title?: string; logX?: boolean } = {}): Figure {
+  rejectUnknownOptions("plot.frontier", opts, optionNames<typeof opts>({ title: true, logX: true }));
   const families = [...new Set(points.map((p) => p.name))];
   const data = families.map((name, i) => {
     const pts = points.filter((p) => p.name === name).sort((a, b) => a.l0 - b.l0);

@@ -10,6 +10,7 @@ import { figureWithTable } from "./figure-table.js";
 import type { AttentionOnlyModel } from "../circuits/attention-only-model.js";
 import type { GatedAttention } from "../circuits/gated-attention.js";
 import { TrigramHeadMap } from "../circuits/trigram-heads.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export function attentionOnlyBundle(m: AttentionOnlyModel): MimeBundle {
   const lines: [string, Cell][] = [
@@ -71,8 +72,11 @@ export interface TrigramHeadsPlotOptions {
   title?: string;
 }
 
+const TRIGRAM_HEADS_PLOT_OPTIONS = optionNames<TrigramHeadsPlotOptions>({ title: true });
+
 /** Heatmaps of each head's share of each trigram's logit difference; one panel per map. */
 export function trigramHeadsPlot(input: TrigramHeadMap | TrigramHeadMap[], opts: TrigramHeadsPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.trigramHeads", opts, TRIGRAM_HEADS_PLOT_OPTIONS);
   const maps = input instanceof TrigramHeadMap ? [input] : input;
   if (maps.length === 0) throw new Error("featurelab: plot.trigramHeads: no maps to draw");
   const totalHeads = maps.reduce((s, m) => s + m.heads, 0);

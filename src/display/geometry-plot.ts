@@ -10,6 +10,7 @@ import { decoderNeighbors } from "../geometry/decoder-geometry.js";
 import { escapeHtml } from "./escape.js";
 import { TokenIndex, featureCardHtml } from "./feature-card.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface GeometryPlotOptions {
   /** Activations to measure each feature's firing density on. */
@@ -30,6 +31,8 @@ export interface GeometryPlotOptions {
   /** Token text per row of `acts` for the cards (default: its `token` column, if any). */
   tokens?: ArrayLike<unknown>;
 }
+
+const GEOMETRY_PLOT_OPTIONS = optionNames<GeometryPlotOptions>({ acts: true, density: true, reference: true, referenceName: true, title: true, cards: true, tokens: true });
 
 /** Every feature's card from one pass over the codes of `acts`. */
 function featureCards(dict: Dictionary, acts: ActivationSet, tokens?: ArrayLike<unknown>): Record<string, string> {
@@ -56,6 +59,7 @@ function featureCards(dict: Dictionary, acts: ActivationSet, tokens?: ArrayLike<
 }
 
 export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.geometry", opts, GEOMETRY_PLOT_OPTIONS);
   const { values, dim } = dict.decoderDirections();
   const proj = pca(values, dim, 2);
   const n = dict.width;

@@ -1,8 +1,10 @@
 // Training curves of a dictionary: loss, L0, FVU and dead fraction against the step.
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export function historyPlot(dict: Dictionary, opts: { title?: string } = {}): Figure {
+  rejectUnknownOptions("plot.history", opts, optionNames<typeof opts>({ title: true }));
   const h = dict.history;
   if (h.length === 0) throw new Error("featurelab: this dictionary has no training history (was it loaded from disk?)");
   const steps = h.map((r) => r.step);

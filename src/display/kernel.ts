@@ -1,6 +1,7 @@
 // The bridge to the notebook kernel. featurelab's kernel (src/kernel) puts an object on globalThis
 // with which code in a cell displays bundles, clears its output and talks to the page over comms;
 // outside a kernel there is none and displays fall back to text.
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /** A message on a comm: JSON data, metadata and optional binary buffers. */
 export interface CommMessage {
@@ -56,6 +57,7 @@ export function sendBundle(data: Record<string, unknown>, opts: { displayId?: st
 
 /** Clear the cell's output (with wait, when the next output arrives: flicker-free animation). False outside a kernel. */
 export function clearOutput(opts: { wait?: boolean } = {}): boolean {
+  rejectUnknownOptions("clearOutput", opts, optionNames<typeof opts>({ wait: true }));
   const k = kernel();
   if (!k?.clearOutput) return false;
   k.clearOutput(opts.wait ?? false);

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
 import { newDisplayId } from "./kernel.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /** Line colours for one series per dictionary or method, in order (plotly's defaults, red second). */
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
@@ -22,6 +23,8 @@ export interface FigureSpec {
   /** A browser behaviour from widgets/: `fn(el, args)` from widgets/<widget>.js runs once the figure is drawn. */
   behaviour?: { widget: string; fn: string; args: unknown };
 }
+
+const FIGURE_SPEC_KEYS = optionNames<FigureSpec>({ data: true, layout: true, config: true, cards: true, cardsHint: true, behaviour: true });
 
 let plotlySource: string | undefined;
 let drawSource: string | undefined;
@@ -83,6 +86,7 @@ export class Figure {
   readonly behaviour: FigureSpec["behaviour"];
 
   constructor(spec: FigureSpec) {
+    rejectUnknownOptions("Figure", spec, FIGURE_SPEC_KEYS);
     this.cards = spec.cards;
     this.cardsHint = spec.cardsHint;
     this.behaviour = spec.behaviour;

@@ -14,6 +14,7 @@ import { Figure } from "./plotly.js";
 import { htmlTable, textTable, type Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
 import { fmt, FONT, PANEL } from "./feature-card.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 
@@ -126,6 +127,7 @@ export function qkPairCardHtml(pairs: QkPairs, p: QkPair): string {
 
 /** The heatmap of scale·M_h over the pairs' features; a cell's card is its pair (or its two features). */
 export function qkPairsPlot(pairs: QkPairs, opts: { title?: string } = {}): Figure {
+  rejectUnknownOptions("plot.qkPairs", opts, optionNames<typeof opts>({ title: true }));
   const qs = pairs.queryFeatures, ks = pairs.keyFeatures;
   const byCell = new Map(pairs.pairs.map((p) => [`${p.queryFeature}:${p.keyFeature}`, p]));
   const cards: Record<string, string> = {};

@@ -5,6 +5,7 @@ import type { RDM } from "../geometry/rdm.js";
 import { classicalMds } from "../geometry/mds.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface RdmMdsOptions {
   title?: string;
@@ -14,7 +15,10 @@ export interface RdmMdsOptions {
   groups?: readonly string[];
 }
 
+const RDM_MDS_OPTIONS = optionNames<RdmMdsOptions>({ title: true, sqrt: true, groups: true });
+
 export function rdmMdsPlot(rdm: RDM, opts: RdmMdsOptions = {}): Figure {
+  rejectUnknownOptions("plot.rdmMds", opts, RDM_MDS_OPTIONS);
   const K = rdm.nConditions;
   if (opts.groups && opts.groups.length !== K) throw new Error(`featurelab: plot.rdmMds: ${opts.groups.length} groups for ${K} conditions`);
   const mds = classicalMds(rdm, { k: 2, sqrt: opts.sqrt });

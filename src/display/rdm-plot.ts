@@ -4,6 +4,7 @@
 import type { RDM } from "../geometry/rdm.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface RdmPlotOptions {
   title?: string;
@@ -15,8 +16,11 @@ export interface RdmPlotOptions {
   colorscale?: string;
 }
 
+const RDM_PLOT_OPTIONS = optionNames<RdmPlotOptions>({ title: true, order: true, percentile: true, colorscale: true });
+
 /** One RDM, or several side by side (up to four per row). */
 export function rdmPlot(rdms: RDM | readonly RDM[], opts: RdmPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.rdm", opts, RDM_PLOT_OPTIONS);
   const list = (Array.isArray(rdms) ? rdms : [rdms]) as RDM[];
   if (list.length === 0) throw new Error("featurelab: plot.rdm: no RDMs to show");
   const ordered = list.map((r) => (opts.order ? r.reorder(opts.order === "cluster" ? "cluster" : opts.order) : r));

@@ -7,6 +7,7 @@ import type { MimeBundle } from "./bundle.js";
 import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { TableView, type Cell } from "./table.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /** The comparison matrix as a table (rows × columns), or the tidy records when it is wide. */
 export function comparisonTable(c: RdmComparisons): TableView {
@@ -24,8 +25,11 @@ export interface ModelComparisonPlotOptions {
   subjects?: boolean;
 }
 
+const MODEL_COMPARISON_PLOT_OPTIONS = optionNames<ModelComparisonPlotOptions>({ title: true, sort: true, subjects: true });
+
 /** Bars of each model's mean comparison with the data, bootstrap intervals, and the noise ceiling band. */
 export function modelComparisonPlot(result: ModelComparison, opts: ModelComparisonPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.modelComparison", opts, MODEL_COMPARISON_PLOT_OPTIONS);
   const values = result.values, iv = result.intervals;
   let order = result.models.map((_, i) => i);
   if (opts.sort) order = order.sort((a, b) => (opts.sort === "ascending" ? values[a] - values[b] : values[b] - values[a]));

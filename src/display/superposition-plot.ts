@@ -4,6 +4,7 @@
 import type { ToySuperposition } from "../models/toy-superposition.js";
 import { Rng } from "../engine/random.js";
 import { Figure } from "./plotly.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface SuperpositionPlotOptions {
   /** Which models (feature probabilities) to draw, one panel each (default all, up to 10). */
@@ -12,6 +13,8 @@ export interface SuperpositionPlotOptions {
   columns?: number;
   title?: string;
 }
+
+const SUPERPOSITION_PLOT_OPTIONS = optionNames<SuperpositionPlotOptions>({ models: true, columns: true, title: true });
 
 const fmtP = (p: number) => (p >= 0.1 ? p.toFixed(2) : p.toPrecision(2));
 
@@ -28,6 +31,7 @@ function grid(j: number, count: number, cols: number) {
 
 /** The feature directions of toy models: arrows in 2-D (m = 2), else WᵀW heatmaps. */
 export function superpositionPlot(model: ToySuperposition, opts: SuperpositionPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.superposition", opts, SUPERPOSITION_PLOT_OPTIONS);
   const models = opts.models ?? Array.from({ length: Math.min(model.models, 10) }, (_, k) => k);
   for (const k of models) if (!(k >= 0 && k < model.models)) throw new RangeError(`featurelab: superposition plot: model ${k} out of range 0..${model.models - 1}`);
   const cols = Math.min(opts.columns ?? 5, models.length);
@@ -127,8 +131,11 @@ export interface DimensionalityPlotOptions {
   jitter?: number;
 }
 
+const DIMENSIONALITY_PLOT_OPTIONS = optionNames<DimensionalityPlotOptions>({ title: true, jitter: true });
+
 /** Every feature's D_i against 1/(1 − S), one column of points per model, with m/‖W‖²_F. */
 export function dimensionalityPlot(model: ToySuperposition, opts: DimensionalityPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.dimensionality", opts, DIMENSIONALITY_PLOT_OPTIONS);
   const rng = new Rng(0); // the jitter is decoration; keep the figure the same every run
   const spread = opts.jitter ?? 0.03;
   const xs: number[] = [], ys: number[] = [], custom: unknown[] = [];

@@ -6,6 +6,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure, PALETTE } from "./plotly.js";
 import type { Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type SuppressionMetric = "gamma" | "l2Ratio" | "mse" | "cosine";
 
@@ -15,11 +16,14 @@ export interface SuppressionPlotOptions {
   title?: string;
 }
 
+const SUPPRESSION_PLOT_OPTIONS = optionNames<SuppressionPlotOptions>({ metrics: true, title: true });
+
 const AXIS_LABELS: Record<SuppressionGrouping, string> = { overall: "all rows", norm: "input norm ‖x‖ (bin mean)", activation: "summed activation Σf (bin mean)", frequency: "log10 frequency of top feature (bin mean)" };
 const METRIC_LABELS: Record<SuppressionMetric, string> = { gamma: "γ (shrinkage)", l2Ratio: "L2 ratio ‖x̂‖/‖x‖", mse: "MSE", cosine: "cos(x, x̂)" };
 
 /** One Suppression, or several by name (e.g. before and after fine-tuning). */
 export function suppressionPlot(input: Suppression | Record<string, Suppression>, opts: SuppressionPlotOptions = {}): Figure {
+  rejectUnknownOptions("plot.suppression", opts, SUPPRESSION_PLOT_OPTIONS);
   const named: [string, Suppression][] = input instanceof Suppression ? [["dictionary", input]] : Object.entries(input);
   const metrics = opts.metrics ?? ["gamma", "l2Ratio"];
   const groupings = [...new Set(named.flatMap(([, s]) => s.rows.map((r) => r.grouping)))].filter((g) => g !== "overall") as SuppressionGrouping[];

@@ -9,6 +9,7 @@
 // Products run on tfjs (float32, transposes made explicit); sums are accumulated in float64.
 import { tf, assertReady } from "../engine/backend.js";
 import { centred, flatRows, type Rows } from "./rows.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type CkaKind = "linear" | "rbf";
 
@@ -22,6 +23,8 @@ export interface CkaOptions {
   /** RBF width as a fraction of the median distance, σ = τ·median (default 1). */
   tau?: number;
 }
+
+const CKA_OPTIONS = optionNames<CkaOptions>({ kind: true, debiased: true, tau: true });
 
 /** One representation, prepared once so a many-vs-many comparison reuses it. */
 class Prepared {
@@ -215,16 +218,19 @@ function ckaPrepared(a: Prepared, b: Prepared, opts: CkaOptions): number {
  * invariant to orthogonal transforms and isotropic scaling of either side.
  */
 export function cka(x: Rows, y: Rows, opts: CkaOptions = {}): number {
+  rejectUnknownOptions("cka", opts, CKA_OPTIONS);
   return ckaPrepared(new Prepared(x, "X"), new Prepared(y, "Y"), opts);
 }
 
 /** Linear CKA (feature-space form). */
 export function ckaLinear(x: Rows, y: Rows, opts: { debiased?: boolean } = {}): number {
+  rejectUnknownOptions("ckaLinear", opts, optionNames<typeof opts>({ debiased: true }));
   return cka(x, y, { ...opts, kind: "linear" });
 }
 
 /** RBF-kernel CKA with σ = τ·median distance. */
 export function ckaRbf(x: Rows, y: Rows, opts: { tau?: number; debiased?: boolean } = {}): number {
+  rejectUnknownOptions("ckaRbf", opts, optionNames<typeof opts>({ tau: true, debiased: true }));
   return cka(x, y, { ...opts, kind: "rbf" });
 }
 
@@ -239,6 +245,7 @@ export interface CkaMatrix {
 
 /** CKA between every pair of representations of the same rows (e.g. the layers of a model). */
 export function ckaMatrix(reps: Record<string, Rows> | Rows[], opts: CkaOptions = {}): CkaMatrix {
+  rejectUnknownOptions("ckaMatrix", opts, CKA_OPTIONS);
   const entries: [string, Rows][] = Array.isArray(reps) ? reps.map((r, i) => [String(i), r]) : Object.entries(reps);
   if (entries.length < 1) throw new Error("featurelab: ckaMatrix needs at least one representation");
   const prepared = entries.map(([name, r]) => new Prepared(r, name));

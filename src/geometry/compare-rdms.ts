@@ -7,6 +7,7 @@ import type { RDM } from "./rdm.js";
 import { InputError } from "../io/errors.js";
 import { rankInfo, pairCounts, type RankInfo, type PairCounts } from "./ranks.js";
 import { covWeightedCosine } from "./cov-weighted.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type CompareMethod = "cosine" | "corr" | "spearman" | "kendall" | "tau-b" | "tau-a" | "rho-a" | "cosine_cov" | "corr_cov";
 
@@ -20,11 +21,14 @@ export interface CompareOptions {
   sigmaK?: ArrayLike<number> | readonly (readonly number[])[];
 }
 
+export const COMPARE_OPTIONS = optionNames<CompareOptions>({ sigmaK: true });
+
 /** Similarity of two RDMs of the same conditions. */
 export function compareRdms(a: RDM, b: RDM, method?: CompareMethod, opts?: CompareOptions): number;
 /** Every RDM of `a` against every RDM of `b`: a matrix of similarities and a tidy table. */
 export function compareRdms(a: RDM | RdmCollection, b: RDM | RdmCollection, method?: CompareMethod, opts?: CompareOptions): RdmComparisons;
 export function compareRdms(a: RDM | RdmCollection, b: RDM | RdmCollection, method: CompareMethod = "cosine", opts: CompareOptions = {}): number | RdmComparisons {
+  rejectUnknownOptions("compareRdms", opts, COMPARE_OPTIONS);
   checkMethod(method);
   if (!isCollection(a) && !isCollection(b)) {
     checkSameConditions(a, b);

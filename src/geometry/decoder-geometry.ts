@@ -6,6 +6,7 @@ import { tf, assertReady } from "../engine/backend.js";
 import type { BestMatches } from "../metrics/mmcs.js";
 import { flatRows, type Rows } from "./rows.js";
 import { averageLinkage, cutTree, sphericalKMeans, unitRows, type Clustering, type Merge } from "./cluster.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /** A dictionary (its decoder rows) or feature directions as rows. */
 export type Features = { decoderDirections(): { values: Float32Array; dim: number } } | Rows;
@@ -36,6 +37,7 @@ export interface CosineMatrix {
  * (default 8192, 256 MB): use decoderNeighbors for the nearest few of each instead.
  */
 export function decoderCosine(dict: Features, opts: { maxFeatures?: number } = {}): CosineMatrix {
+  rejectUnknownOptions("decoderCosine", opts, optionNames<typeof opts>({ maxFeatures: true }));
   assertReady("decoderCosine()");
   const { unit, n, dim } = unitFeatures(dict);
   const max = opts.maxFeatures ?? 8192;
@@ -126,8 +128,11 @@ export interface ClusterOptions {
   maxIter?: number;
 }
 
+const CLUSTER_OPTIONS = optionNames<ClusterOptions>({ k: true, method: true, seed: true, maxIter: true });
+
 /** Clusters of features by the cosine similarity of their decoder directions. */
 export function clusterFeatures(dict: Features, opts: ClusterOptions): FeatureClusters {
+  rejectUnknownOptions("clusterFeatures", opts, CLUSTER_OPTIONS);
   assertReady("clusterFeatures()");
   const { unit, n, dim } = unitFeatures(dict);
   const method = opts.method ?? "kmeans";

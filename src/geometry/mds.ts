@@ -9,6 +9,7 @@
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 import { Rng } from "../engine/random.js";
 import type { Embedding } from "./embedding.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /**
  * A K × K dissimilarity matrix: number[][], the condensed upper triangle (rsatoolbox's vector form,
@@ -29,6 +30,8 @@ export interface ClassicalMdsOptions extends MdsInputOptions {
   k?: number;
 }
 
+const CLASSICAL_MDS_OPTIONS = optionNames<ClassicalMdsOptions>({ k: true, sqrt: true });
+
 export interface ClassicalMds extends Embedding {
   /** Every eigenvalue of B, largest first; negative ones mean the dissimilarities are not Euclidean. */
   eigenvalues: number[];
@@ -47,6 +50,8 @@ export interface MetricMdsOptions extends ClassicalMdsOptions {
   /** Stop when stress falls by less than this fraction in one iteration (default 1e-6). */
   tolerance?: number;
 }
+
+const METRIC_MDS_OPTIONS = optionNames<MetricMdsOptions>({ k: true, sqrt: true, init: true, nInit: true, seed: true, maxIter: true, tolerance: true });
 
 export interface MetricMds extends Embedding {
   /** Raw stress Σ_{i<j} (d_ij − δ_ij)², d the embedded distances, δ the dissimilarities. */
@@ -117,6 +122,7 @@ function kOf(arg: number | ClassicalMdsOptions | undefined): ClassicalMdsOptions
 /** Classical (Torgerson) MDS: the top-k eigenvectors of the double-centred squared dissimilarities. */
 export function classicalMds(dissimilarities: Dissimilarities, k: number | ClassicalMdsOptions = 2): ClassicalMds {
   const opts = kOf(k);
+  rejectUnknownOptions("classicalMds", opts, CLASSICAL_MDS_OPTIONS);
   const sq = squareDissimilarities(dissimilarities, opts);
   return classicalFromSquare(sq, opts.k ?? 2);
 }
@@ -163,6 +169,7 @@ function classicalFromSquare({ d, n, labels }: Square, k: number): ClassicalMds 
 /** Metric MDS by SMACOF: minimises raw stress Σ_{i<j} (d_ij − δ_ij)² with Guttman transforms. */
 export function metricMds(dissimilarities: Dissimilarities, k: number | MetricMdsOptions = 2): MetricMds {
   const opts: MetricMdsOptions = kOf(k);
+  rejectUnknownOptions("metricMds", opts, METRIC_MDS_OPTIONS);
   const sq = squareDissimilarities(dissimilarities, opts);
   const dims = opts.k ?? 2;
   const { d: delta, n } = sq;

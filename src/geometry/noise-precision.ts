@@ -6,6 +6,7 @@
 import { CholeskyDecomposition, Matrix } from "ml-matrix";
 import { InputError } from "../io/errors.js";
 import { gram } from "./gram.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type CovarianceMethod = "shrinkage_diag" | "shrinkage_eye" | "diag" | "full";
 
@@ -18,11 +19,14 @@ export interface ResidualOptions {
   channels?: number;
 }
 
+const RESIDUAL_OPTIONS = optionNames<ResidualOptions>({ method: true, dof: true, channels: true });
+
 /** Residuals as rows × channels: number[][] or a flat typed array with `channels`. */
 export type Residuals = number[][] | Float32Array | Float64Array;
 
 /** The channels × channels noise covariance (row-major Float64Array). */
 export function covFromResiduals(residuals: Residuals, opts: ResidualOptions = {}): Float64Array {
+  rejectUnknownOptions("covFromResiduals", opts, RESIDUAL_OPTIONS);
   const { data, rows: n, channels: C } = flatten(residuals, opts.channels);
   const method = opts.method ?? "shrinkage_diag";
   if (!["shrinkage_diag", "shrinkage_eye", "diag", "full"].includes(method)) {
@@ -102,6 +106,7 @@ export function covFromResiduals(residuals: Residuals, opts: ResidualOptions = {
 
 /** The channels × channels noise precision (inverse covariance), row-major Float64Array. */
 export function precFromResiduals(residuals: Residuals, opts: ResidualOptions = {}): Float64Array {
+  rejectUnknownOptions("precFromResiduals", opts, RESIDUAL_OPTIONS);
   const cov = covFromResiduals(residuals, opts);
   const C = Math.round(Math.sqrt(cov.length));
   const chol = choleskyOf(cov, C, "the noise covariance");

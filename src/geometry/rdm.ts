@@ -17,7 +17,8 @@ import {
 } from "./pattern-distances.js";
 import { covFromResiduals, type CovarianceMethod } from "./noise-precision.js";
 import { averageLinkageOrder } from "./cluster-order.js";
-import { compareRdms, type CompareMethod, type CompareOptions } from "./compare-rdms.js";
+import { compareRdms, COMPARE_OPTIONS, type CompareMethod, type CompareOptions } from "./compare-rdms.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type DistanceMethod = "euclidean" | "correlation" | "cosine" | "mahalanobis" | "crossnobis";
 
@@ -41,6 +42,8 @@ export interface RdmInit {
   descriptors?: Record<string, unknown>;
 }
 
+const RDM_INIT = optionNames<RdmInit>({ labels: true, dissimilarityMeasure: true, name: true, descriptors: true });
+
 /** An immutable RDM: K conditions, K(K−1)/2 dissimilarities. */
 export class RDM {
   /** Upper triangle row by row: (0,1), (0,2), …, (0,K−1), (1,2), … Treat as read-only. */
@@ -53,6 +56,7 @@ export class RDM {
   private readonly index: Map<string, number>;
 
   constructor(vector: ArrayLike<number>, init: RdmInit = {}) {
+    rejectUnknownOptions("RDM", init, RDM_INIT);
     const K = conditionsFor(vector.length);
     this.vector = Float64Array.from(vector);
     for (let p = 0; p < this.vector.length; p++) {
@@ -72,6 +76,7 @@ export class RDM {
 
   /** From a K×K symmetric matrix with zeros on the diagonal (number[][] or a flat row-major array). */
   static fromMatrix(matrix: readonly (readonly number[])[] | ArrayLike<number>, init: RdmInit = {}): RDM {
+    rejectUnknownOptions("RDM.fromMatrix", init, RDM_INIT);
     const flat = isNested(matrix) ? null : (matrix as ArrayLike<number>);
     const K = flat ? Math.round(Math.sqrt(flat.length)) : (matrix as number[][]).length;
     const at = flat ? (i: number, j: number) => flat[i * K + j] : (i: number, j: number) => (matrix as number[][])[i][j];
@@ -164,6 +169,7 @@ export class RDM {
 
   /** Similarity to another RDM of the same conditions (rsatoolbox's compare; default "cosine"). */
   compare(other: RDM, method: CompareMethod = "cosine", opts: CompareOptions = {}): number {
+    rejectUnknownOptions("RDM.compare", opts, COMPARE_OPTIONS);
     return compareRdms(this, other, method, opts);
   }
 
@@ -213,11 +219,14 @@ export interface RdmOptions extends PatternOptions {
   name?: string;
 }
 
+const RDM_OPTIONS = optionNames<RdmOptions>({ distance: true, precision: true, name: true, by: true, folds: true, conditions: true, channels: true, labels: true, order: true });
+
 /**
  * The RDM of an ActivationSet (rows grouped into conditions by the metadata column `by`, averaged)
  * or of a conditions × channels pattern matrix.
  */
 export function rdm(input: PatternInput, opts: RdmOptions = {}): RDM {
+  rejectUnknownOptions("rdm", opts, RDM_OPTIONS);
   const distance = opts.distance ?? "euclidean";
   if (!(distance in MEASURE)) {
     throw new InputError(undefined, `rdm: unknown distance '${distance}'; use one of ${Object.keys(MEASURE).join(", ")}`);
@@ -334,6 +343,7 @@ function whitener(opts: RdmOptions, obs: Observations, means: Float64Array, desc
  * category, 1 otherwise. A condition's category may be an array (several factors): 1 if any differs.
  */
 export function categoricalRdm(categories: ArrayLike<unknown>, init: RdmInit = {}): RDM {
+  rejectUnknownOptions("categoricalRdm", init, RDM_INIT);
   const K = categories.length;
   const key = (v: unknown) => (Array.isArray(v) ? v.map(String) : [String(v)]);
   const keys = Array.from(categories, key);

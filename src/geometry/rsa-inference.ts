@@ -6,6 +6,7 @@ import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
 import { rankInfo } from "./ranks.js";
 import { checkMethod, checkSameConditions, compareVectors, named, type CompareMethod, type CompareOptions, type RdmCollection } from "./compare-rdms.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface NoiseCeiling {
   /** Mean over subjects of compare(pool of the other subjects, subject): a lower bound on the true model's score. */
@@ -64,6 +65,7 @@ export function poolRdms(rdms: RdmCollection, method: CompareMethod = "cosine"):
 /** The noise ceiling of a group of subjects' RDMs (at least 2), for a comparison method (default "cosine"). */
 export function noiseCeiling(data: RdmCollection, opts: CompareMethod | ({ method?: CompareMethod } & CompareOptions) = {}): NoiseCeiling {
   const o = typeof opts === "string" ? { method: opts } : opts;
+  rejectUnknownOptions("noiseCeiling", o, optionNames<{ method?: CompareMethod } & CompareOptions>({ method: true, sigmaK: true }));
   const method = o.method ?? "cosine";
   checkMethod(method);
   const rdms = subjectsOf(data, "noiseCeiling");
@@ -98,6 +100,8 @@ export interface BootstrapOptions extends CompareOptions {
   /** Coverage of the percentile intervals (default 0.95). */
   ci?: number;
 }
+
+const BOOTSTRAP_OPTIONS = optionNames<BootstrapOptions>({ method: true, n: true, over: true, seed: true, ci: true, sigmaK: true });
 
 /** Models evaluated against subjects' data RDMs, with bootstrap intervals and the noise ceiling. */
 export class ModelComparison {
@@ -165,6 +169,7 @@ export class ModelComparison {
  * copy are dropped (NaN), as rsatoolbox does.
  */
 export function bootstrapCompare(models: RDM | RdmCollection, data: RdmCollection, opts: BootstrapOptions = {}): ModelComparison {
+  rejectUnknownOptions("bootstrapCompare", opts, BOOTSTRAP_OPTIONS);
   const method = opts.method ?? "cosine";
   checkMethod(method);
   const n = opts.n ?? 1000, over = opts.over ?? "both", seed = opts.seed ?? 0, ci = opts.ci ?? 0.95;
@@ -235,6 +240,7 @@ export function permutationTest(
   data: RDM | RdmCollection,
   opts: { method?: CompareMethod; n?: number; seed?: number } & CompareOptions = {},
 ): PermutationTest {
+  rejectUnknownOptions("permutationTest", opts, optionNames<typeof opts>({ method: true, n: true, seed: true, sigmaK: true }));
   const method = opts.method ?? "cosine";
   checkMethod(method);
   const n = opts.n ?? 1000, seed = opts.seed ?? 0;

@@ -4,6 +4,7 @@
 // ⅖ for a pentagon, 0 for a feature not represented; Σ_i D_i ≤ the number of dimensions.
 import { tf } from "../engine/backend.js";
 import { flatRows } from "./rows.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /**
  * Feature directions: the toy model's W [m, n] (hidden × features: feature i is column i) as a
@@ -24,6 +25,7 @@ function featureRows(W: FeatureDirections, layout?: "rows" | "columns"): { v: Fl
 
 /** D_i for every feature i. Features with (near) zero norm get 0. */
 export function featureDimensionality(W: FeatureDirections, opts: { features?: "rows" | "columns" } = {}): Float64Array {
+  rejectUnknownOptions("featureDimensionality", opts, optionNames<typeof opts>({ features: true }));
   const { v, n, m } = featureRows(W, opts.features);
   const norms = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -48,6 +50,7 @@ export function featureDimensionality(W: FeatureDirections, opts: { features?: "
 
 /** Dimensions per feature, m / ‖W‖²_F (Elhage et al.'s "dimensions per feature" curve). */
 export function dimensionsPerFeature(W: FeatureDirections, opts: { features?: "rows" | "columns" } = {}): number {
+  rejectUnknownOptions("dimensionsPerFeature", opts, optionNames<typeof opts>({ features: true }));
   const { v, m } = featureRows(W, opts.features);
   let f = 0;
   for (const x of v) f += x * x;

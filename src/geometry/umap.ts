@@ -11,6 +11,7 @@ import { Rng } from "../engine/random.js";
 import { centred, flatRows, type Rows } from "./rows.js";
 import { unitRows } from "./cluster.js";
 import type { Embedding } from "./embedding.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface UmapOptions {
   /** Output dimensions (default 2). */
@@ -30,6 +31,8 @@ export interface UmapOptions {
   seed?: number;
 }
 
+const UMAP_OPTIONS = optionNames<UmapOptions>({ dim: true, nNeighbors: true, minDist: true, spread: true, metric: true, nEpochs: true, init: true, seed: true });
+
 export interface UmapEmbedding extends Embedding {
   /** Each point's neighbours (self first), n × nNeighbors, and their distances in the metric. */
   knn: { indices: Int32Array; distances: Float64Array; k: number };
@@ -42,8 +45,9 @@ export interface UmapEmbedding extends Embedding {
 export function umap(values: ArrayLike<number>, dim: number, opts?: UmapOptions): UmapEmbedding;
 export function umap(rows: Rows, opts?: UmapOptions): UmapEmbedding;
 export function umap(a: ArrayLike<number> | Rows, b?: number | UmapOptions, c?: UmapOptions): UmapEmbedding {
-  const input = typeof b === "number" ? flatRows({ values: a as ArrayLike<number>, dim: b }) : flatRows(a as Rows, "umap input");
   const opts = (typeof b === "number" ? c : b) ?? {};
+  rejectUnknownOptions("umap", opts, UMAP_OPTIONS);
+  const input = typeof b === "number" ? flatRows({ values: a as ArrayLike<number>, dim: b }) : flatRows(a as Rows, "umap input");
   const k = opts.nNeighbors ?? 15;
   const outDim = opts.dim ?? 2;
   const metric = opts.metric ?? "euclidean";

@@ -6,6 +6,15 @@ import { randomUUID } from "node:crypto";
 import type { Envelope } from "./wire.js";
 import type { Link, Parent } from "./link.js";
 import { kernelLog } from "./link.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
+
+/** The options of a comm message (Jupyter's metadata and binary buffers). */
+export interface CommSendOptions {
+  metadata?: Record<string, unknown>;
+  buffers?: Uint8Array[];
+}
+
+const SEND_OPTIONS = optionNames<CommSendOptions>({ metadata: true, buffers: true });
 
 export interface CommMessage {
   data: unknown;
@@ -27,13 +36,15 @@ export class Comm {
   ) {}
 
   /** Send data to the page's side of this comm. */
-  send(data: unknown, opts: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] } = {}): void {
+  send(data: unknown, opts: CommSendOptions = {}): void {
+    rejectUnknownOptions("comm.send", opts, SEND_OPTIONS);
     if (this.closed) throw new Error(`comm ${this.id} (${this.targetName}) is closed`);
     this.comms.publish("comm_msg", { comm_id: this.id, data: data ?? {} }, opts);
   }
 
   /** Close the comm (the page's side hears of it). */
-  close(data?: unknown, opts: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] } = {}): void {
+  close(data?: unknown, opts: CommSendOptions = {}): void {
+    rejectUnknownOptions("comm.close", opts, SEND_OPTIONS);
     if (this.closed) return;
     this.closed = true;
     this.comms.forget(this.id);

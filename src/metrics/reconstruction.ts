@@ -3,6 +3,7 @@
 import { tf, ready } from "../engine/backend.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
+import { optionNames } from "../io/options.js";
 
 /** Anything that maps inputs to features and back (every dictionary is one). */
 export interface Reconstructor {
@@ -48,6 +49,8 @@ export const DENSE_THRESHOLD = 0.1;
 export interface MetricsOptions {
   batchSize?: number;
 }
+
+export const METRICS_OPTIONS = optionNames<MetricsOptions>({ batchSize: true });
 
 /** Sums over batches, in float64, from which every metric above follows. */
 class Accumulator {

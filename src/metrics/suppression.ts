@@ -9,6 +9,7 @@ import * as aq from "arquero";
 import { tf, assertReady } from "../engine/backend.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { Reconstructor } from "./reconstruction.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type SuppressionGrouping = "overall" | "norm" | "activation" | "frequency";
 
@@ -19,6 +20,8 @@ export interface SuppressionOptions {
   bins?: number;
   batchSize?: number;
 }
+
+const SUPPRESSION_OPTIONS = optionNames<SuppressionOptions>({ by: true, bins: true, batchSize: true });
 
 export interface SuppressionRow {
   grouping: SuppressionGrouping;
@@ -170,6 +173,7 @@ function summarise(grouping: SuppressionGrouping, bin: number, idx: number[], r:
 
 /** γ, L2 ratio, MSE and cosine overall and by strength and feature-frequency bins (a tidy table). */
 export function suppression(model: Reconstructor, acts: ActivationSet, opts: SuppressionOptions = {}): Suppression {
+  rejectUnknownOptions("suppression", opts, SUPPRESSION_OPTIONS);
   assertReady("suppression()");
   const by = opts.by ?? ["norm", "frequency"];
   const bins = opts.bins ?? 10;

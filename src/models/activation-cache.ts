@@ -6,6 +6,7 @@ import { tf } from "../engine/backend.js";
 import { ActivationSet } from "../data/activation-set.js";
 import { headAxis, positionAxis } from "./hook-points.js";
 import type { Tokenizer } from "./tokenizer.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 interface Chunk {
   /** Stored with positions on axis 1: [b, T, ...rest] (or [b, ...rest] without positions). */
@@ -136,6 +137,7 @@ export class ActivationCache {
    * n_heads·key positions). `{ head }` keeps one head's part only.
    */
   get(name: string, opts: { head?: number } = {}): ActivationSet {
+    rejectUnknownOptions("ActivationCache.get", opts, optionNames<typeof opts>({ head: true }));
     const e = this.entry(name);
     const full = this.storedShape(e);
     const rest = full.slice(e.hasPositions ? 2 : 1);

@@ -5,6 +5,7 @@ import { tf, ready } from "../engine/backend.js";
 import { ActivationCache } from "./activation-cache.js";
 import { checkHookNames, HookRunner, type Hooks } from "./hook-points.js";
 import type { Tokenizer } from "./tokenizer.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface ModelBatch {
   /** Index, in the whole input, of the first document (sample). */
@@ -43,6 +44,8 @@ export interface RunOptions {
   /** Labels per sample, for a classifier's cross-entropy. */
   labels?: ArrayLike<number>;
 }
+
+const RUN_OPTIONS = optionNames<RunOptions>({ cache: true, hooks: true, batchSize: true, logits: true, prependBos: true, labels: true });
 
 export interface RunResult {
   /** Outputs: logits [documents, positions, vocab] for a transformer (padded to the longest document). */
@@ -94,6 +97,7 @@ export abstract class HookedModel {
    * `.get(name)` gives an ActivationSet), with `hooks` editing activations on the way.
    */
   async run(input: unknown, opts: RunOptions = {}): Promise<RunResult> {
+    rejectUnknownOptions("model.run", opts, RUN_OPTIONS);
     await ready();
     const names = opts.cache === true ? [...this.hookNames] : [...(opts.cache ?? [])];
     this.checkHooks(names);

@@ -3,6 +3,7 @@
 // offset works). Once a token has been seen, the next one is predictable only by looking back at
 // what followed it last time — exactly what an induction head does.
 import { Rng } from "../engine/random.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface InductionOptions {
   /** Number of sequences. */
@@ -19,6 +20,8 @@ export interface InductionOptions {
   seed?: number;
 }
 
+const INDUCTION_OPTIONS = optionNames<InductionOptions>({ n: true, length: true, vocab: true, first: true, bos: true, minSpan: true, maxSpan: true, seed: true });
+
 export interface InductionSequences {
   tokens: number[][];
   /** Span length of each sequence. */
@@ -31,6 +34,7 @@ export interface InductionSequences {
 }
 
 export function inductionSequences(opts: InductionOptions): InductionSequences {
+  rejectUnknownOptions("toy.induction", opts, INDUCTION_OPTIONS);
   const length = opts.length ?? 48, vocab = opts.vocab ?? 64, first = opts.first ?? 1, bos = opts.bos ?? 0;
   const minSpan = opts.minSpan ?? 4, maxSpan = opts.maxSpan ?? 20;
   if (!(Number.isInteger(opts.n) && opts.n > 0)) throw new Error(`featurelab: inductionSequences: n must be a positive integer, got ${opts.n}`);

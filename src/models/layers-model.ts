@@ -5,6 +5,7 @@
 import { tf, ready } from "../engine/backend.js";
 import { HookedModel, type ModelBatch } from "./hooked-model.js";
 import type { HookRunner } from "./hook-points.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 type Node = { inputTensors: { id: number }[]; outputTensors: { id: number }[] };
 type LayerLike = tf.layers.Layer & { inboundNodes: Node[] };
@@ -22,6 +23,7 @@ export class HookedLayersModel extends HookedModel {
 
   constructor(model: tf.LayersModel, opts: { name?: string } = {}) {
     super();
+    rejectUnknownOptions("HookedLayersModel", opts, optionNames<typeof opts>({ name: true }));
     if (model.inputs.length !== 1 || model.outputs.length !== 1) {
       throw new Error(`featurelab: hooked LayersModels have one input and one output; '${model.name}' has ${model.inputs.length} and ${model.outputs.length}`);
     }
@@ -85,6 +87,7 @@ export class HookedLayersModel extends HookedModel {
 
 /** A tfjs LayersModel with its layer names as hook points. */
 export async function hooked(model: tf.LayersModel, opts: { name?: string } = {}): Promise<HookedLayersModel> {
+  rejectUnknownOptions("hooked", opts, optionNames<typeof opts>({ name: true }));
   await ready();
   return new HookedLayersModel(model, opts);
 }

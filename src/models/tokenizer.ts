@@ -5,6 +5,7 @@ import { writeFileAtomic } from "../io/atomic-write.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../io/errors.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface Tokenizer {
   /** "gpt2" or "word-level". */
@@ -51,6 +52,7 @@ export class WordLevelTokenizer implements Tokenizer {
   private readonly ids: Map<string, number>;
 
   constructor(words: readonly string[], opts: { bos?: string; unk?: string; special?: readonly string[] } = {}) {
+    rejectUnknownOptions("WordLevelTokenizer", opts, optionNames<typeof opts>({ bos: true, unk: true, special: true }));
     this.words = words;
     this.ids = new Map();
     words.forEach((w, i) => {

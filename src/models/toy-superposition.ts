@@ -10,6 +10,7 @@ import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
 import { learningRate } from "../training/schedule.js";
 import { featureDimensionality, dimensionsPerFeature } from "../geometry/superposition.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface ToySuperpositionOptions {
   /** n, the number of features (default 5). */
@@ -37,6 +38,8 @@ export interface ToySuperpositionOptions {
   logEvery?: number;
 }
 
+const TOY_OPTIONS = optionNames<ToySuperpositionOptions>({ features: true, hidden: true, featureProbability: true, sparsity: true, importance: true, steps: true, batchSize: true, lr: true, weightDecay: true, lrDecay: true, seed: true, logEvery: true });
+
 export interface ToyTrainingRecord {
   step: number;
   /** Loss of each model. */
@@ -57,6 +60,7 @@ export class ToySuperposition {
   readonly history: readonly ToyTrainingRecord[];
 
   constructor(init: { features: number; hidden: number; featureProbability: number[]; importance: Float64Array; weights: Float32Array; biases: Float32Array; history: ToyTrainingRecord[] }) {
+    rejectUnknownOptions("ToySuperposition", init, optionNames<typeof init>({ features: true, hidden: true, featureProbability: true, importance: true, weights: true, biases: true, history: true }));
     this.features = init.features;
     this.hidden = init.hidden;
     this.featureProbability = Object.freeze([...init.featureProbability]);
@@ -216,6 +220,7 @@ export function toyLoss(x: tf.Tensor3D, W: tf.Tensor3D, b: tf.Tensor3D, importan
 
 /** Train toy models of superposition (one per feature probability) and return their weights. */
 export async function toySuperposition(opts: ToySuperpositionOptions = {}): Promise<ToySuperposition> {
+  rejectUnknownOptions("toySuperposition", opts, TOY_OPTIONS);
   await ready();
   const n = opts.features ?? 5;
   const m = opts.hidden ?? 2;

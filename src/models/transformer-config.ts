@@ -2,6 +2,7 @@
 // n_heads, d_head, d_mlp, d_vocab, n_ctx, act_fn), and its translation to and from the fields of a
 // Hugging Face GPT2Config (config.json).
 import { InputError } from "../io/errors.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type ActFn = "gelu_new" | "gelu" | "relu";
 
@@ -26,6 +27,8 @@ export interface TransformerConfig {
   bos_token_id?: number;
 }
 
+const CONFIG_KEYS = optionNames<TransformerConfig>({ d_model: true, n_layers: true, n_heads: true, d_head: true, d_mlp: true, d_vocab: true, n_ctx: true, act_fn: true, eps: true, tied: true, scale_attn_by_inverse_layer_idx: true, bos_token_id: true });
+
 /** HF activation_function names and what they compute here. */
 const ACT_FNS: Record<string, ActFn> = {
   gelu_new: "gelu_new",
@@ -37,6 +40,7 @@ const ACT_FNS: Record<string, ActFn> = {
 
 /** A full config from a few sizes; the rest defaults as GPT-2 does. */
 export function transformerConfig(c: Partial<TransformerConfig> & Pick<TransformerConfig, "d_model" | "n_layers" | "n_heads" | "d_vocab" | "n_ctx">): TransformerConfig {
+  rejectUnknownOptions("transformerConfig", c, CONFIG_KEYS);
   const cfg: TransformerConfig = {
     d_head: c.d_model / c.n_heads,
     d_mlp: 4 * c.d_model,

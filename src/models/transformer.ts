@@ -17,6 +17,7 @@ import type { Tokenizer } from "./tokenizer.js";
 import { transformerConfig, type TransformerConfig } from "./transformer-config.js";
 import { initWeights, weightLayout } from "./transformer-weights.js";
 import { writeModelFolder } from "./hf-folder.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type TransformerParams = Record<string, tf.Tensor>;
 
@@ -31,6 +32,8 @@ export interface ForwardOptions {
   /** Resume at blocks.{layer}.hook_resid_pre or hook_resid_post with this residual stream [B, T, d]. */
   start?: { layer: number; where: "pre" | "post"; resid: tf.Tensor };
 }
+
+const FORWARD_OPTIONS = optionNames<ForwardOptions>({ oneHotEmbed: true, listens: true, start: true });
 
 /** Where a forward pass can resume to reach `hook`: the residual stream entering its block, or leaving it. */
 export function transformerStartPoint(cfg: TransformerConfig, hook: string): string | undefined {
@@ -108,6 +111,7 @@ function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
  * the weights, so training can differentiate it (tf.variableGrads) and hooks can edit it.
  */
 export function transformerForward(cfg: TransformerConfig, p: TransformerParams, tokens: tf.Tensor2D | undefined, at: HookAt, opts: ForwardOptions = {}): tf.Tensor3D {
+  rejectUnknownOptions("transformerForward", opts, FORWARD_OPTIONS);
   const start = opts.start;
   const [B, T] = start ? start.resid.shape : tokens!.shape;
   const d = cfg.d_model, H = cfg.n_heads, dh = cfg.d_head;
@@ -168,6 +172,8 @@ export interface TransformerInfo {
   extra?: Record<string, unknown>;
 }
 
+const INFO_OPTIONS = optionNames<TransformerInfo>({ name: true, tokenizer: true, source: true, extra: true });
+
 export class Transformer extends HookedModel {
   readonly cfg: TransformerConfig;
   /** Weights under Hugging Face's GPT-2 names (wte.weight, h.0.attn.c_attn.weight, …). */
@@ -180,6 +186,7 @@ export class Transformer extends HookedModel {
 
   constructor(cfg: TransformerConfig, params: TransformerParams, info: TransformerInfo = {}) {
     super();
+    rejectUnknownOptions("Transformer", info, INFO_OPTIONS);
     for (const w of weightLayout(cfg)) {
       const t = params[w.name];
       if (!t) throw new Error(`featurelab: Transformer: weight '${w.name}' is missing`);
@@ -197,12 +204,14 @@ export class Transformer extends HookedModel {
 
   /** A freshly initialised model (GPT-2's initialisation, seeded). */
   static init(cfg: Partial<TransformerConfig> & Pick<TransformerConfig, "d_model" | "n_layers" | "n_heads" | "d_vocab" | "n_ctx">, opts: TransformerInfo & { seed?: number } = {}): Transformer {
+    rejectUnknownOptions("Transformer.init", opts, [...INFO_OPTIONS, "seed"]);
     assertReady("Transformer.init()");
+    const { seed = 0, ...info } = opts;
     const full = transformerConfig(cfg);
-    const host = initWeights(full, opts.seed ?? 0);
+    const host = initWeights(full, seed);
     const params: TransformerParams = {};
     for (const [name, w] of Object.entries(host)) params[name] = tf.tensor(w.values, w.shape);
-    return new Transformer(full, params, opts);
+    return new Transformer(full, params, info);
   }
 
   batches(input: unknown, opts: { batchSize: number; prependBos?: boolean }): { batches: ModelBatch[]; documents: number[][] } {

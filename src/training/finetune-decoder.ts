@@ -10,7 +10,7 @@
 // The result is an ordinary Dictionary: s is folded into W_dec (row i times s_i), and because SAELens'
 // encoder reads x − b_dec, a moved b_dec is compensated in the encoder bias (b_enc += Δb_dec·W_enc;
 // for gated dictionaries b_gate and b_mag likewise), so the encoder computes exactly what it did.
-import { rejectUnknownOptions } from "../io/errors.js";
+import { rejectUnknownOptions, optionNames } from "../io/options.js";
 import { tf, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { ActivationSet } from "../data/activation-set.js";
@@ -33,6 +33,8 @@ export interface FinetuneOptions {
   batchSize?: number;
   seed?: number;
 }
+
+const FINETUNE_OPTIONS = optionNames<FinetuneOptions>({ variant: true, steps: true, lr: true, batchSize: true, seed: true });
 
 /** The parameters a variant trains. */
 export function trainedParameters(variant: FinetuneVariant): string[] {
@@ -72,11 +74,10 @@ export function finetuneReferenceLoss(f: tf.Tensor2D, x: tf.Tensor2D, scale: tf.
  * and its note says the scale was folded into W_dec; it saves and loads as any other.
  */
 export async function finetuneDecoder(dict: Dictionary, acts: ActivationSet, opts: FinetuneOptions = {}): Promise<Dictionary> {
+  rejectUnknownOptions("finetuneDecoder", opts, FINETUNE_OPTIONS);
   await ready();
   const variant = opts.variant ?? "scale-decoder";
   if (!FINETUNE_VARIANTS.includes(variant)) throw new Error(`featurelab: finetuneDecoder: unknown variant '${variant}'; the variants are ${FINETUNE_VARIANTS.join(", ")}`);
-  const known = ["variant", "steps", "lr", "batchSize", "seed"];
-  rejectUnknownOptions("finetuneDecoder", opts, known);
   if (!(acts instanceof ActivationSet)) throw new Error("featurelab: finetuneDecoder reads an in-memory ActivationSet");
   if (dict.arch.reconstruct || dict.params.W_dec.shape[1] !== dict.dIn) throw new Error(`featurelab: finetuneDecoder: a ${dict.cfg.architecture} dictionary does not reconstruct its own input; only autoencoders are fine-tuned`);
   if (acts.dim !== dict.dIn) throw new Error(`featurelab: finetuneDecoder: this dictionary reads vectors of dim ${dict.dIn}, but the set has dim ${acts.dim}`);

@@ -14,6 +14,7 @@ import { readCheckpoint, writeCheckpoint, type RunIdentity } from "./checkpoint.
 import type { TrainerSetup } from "./trainer.js";
 import { tfjsTrainer } from "./tfjs-trainer.js";
 import { nativeTrainer, nativeUnsupported } from "./native-trainer.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export interface FitOptions {
   /** Optimiser steps (default 2000). */
@@ -45,6 +46,13 @@ export interface FitOptions {
   resample?: { every: number };
 }
 
+const FIT_OPTIONS = optionNames<FitOptions>({
+  steps: true, batchSize: true, lr: true, betas: true, lrWarmupSteps: true, lrDecay: true, lrDecaySteps: true, l1WarmupSteps: true,
+  clipGradNorm: true, deadWindowTokens: true, logEvery: true, seed: true, progress: true, checkpoint: true, resume: true, resample: true,
+});
+const CHECKPOINT_OPTIONS = optionNames<NonNullable<FitOptions["checkpoint"]>>({ dir: true, every: true });
+const RESAMPLE_OPTIONS = optionNames<NonNullable<FitOptions["resample"]>>({ every: true });
+
 export interface FitSpec {
   arch: Architecture;
   width: number;
@@ -52,6 +60,9 @@ export interface FitSpec {
 }
 
 export async function fit(spec: FitSpec, source: ActivationSet | ActivationStream | Pair, opts: FitOptions = {}): Promise<Dictionary> {
+  rejectUnknownOptions("fit", opts, FIT_OPTIONS);
+  rejectUnknownOptions("fit: checkpoint", opts.checkpoint, CHECKPOINT_OPTIONS);
+  rejectUnknownOptions("fit: resample", opts.resample, RESAMPLE_OPTIONS);
   await ready();
   // Transcoders train on (input, output) pairs, held side by side in one set: [x_in | y].
   const acts = isPair(source) ? joinPair(source) : source;

@@ -5,6 +5,7 @@ import type { ActivationStream } from "../data/stream.js";
 import { isPair, type Pair } from "../data/paired.js";
 import { architecture, factory } from "../dictionaries/registry.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
+import { rejectUnknownOptions } from "../io/options.js";
 import { fit, type FitOptions } from "./fit.js";
 
 export interface DictionaryOptions {
@@ -21,6 +22,7 @@ export class DictionarySpec {
   readonly options: Readonly<DictionaryOptions>;
 
   constructor(arch: string, options: DictionaryOptions) {
+    rejectUnknownOptions(`dictionary("${arch}")`, options, ["width", "l1", ...factory(arch).optionNames]);
     if (!options || !Number.isInteger(options.width) || options.width < 1) {
       throw new Error(`featurelab: dictionary("${arch}"): width must be a positive integer, got ${options?.width}`);
     }

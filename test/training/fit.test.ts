@@ -63,6 +63,6 @@ test("bad options are refused with a clear message", () => {
   assert.throws(() => dictionary("nope", { width: 4 }), /unknown dictionary architecture 'nope'; known: relu/);
   assert.throws(() => dictionary("relu", { width: 0 }), /width must be a positive integer/);
   assert.throws(() => dictionary("relu", { width: 4, l1: -1 }), /l1 must be ≥ 0/);
-  assert.throws(() => dictionary("jumprelu", { width: 4, bandwith: 0.1 }), /jumprelu: unknown option 'bandwith'; its options are initThreshold, bandwidth, sparsityLossMode, tanhScale, preActLossCoefficient/);
-  assert.throws(() => dictionary("gated", { width: 4, k: 3 }), /gated: unknown option 'k'; it takes no options besides width and l1/);
+  assert.throws(() => dictionary("jumprelu", { width: 4, bandwith: 0.1 }), /dictionary\("jumprelu"\): unknown option 'bandwith' — did you mean 'bandwidth'\? Its options are: width, l1, /);
+  assert.throws(() => dictionary("gated", { width: 4, k: 3 }), /dictionary\("gated"\): unknown option 'k'\. Its options are: width, l1\./);
 });
