@@ -30,9 +30,9 @@ setProgressFactory(() => notebookProgress() ?? terminalProgress());
 
 export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
 export { Rng } from "./engine/random.js";
-export { ActivationSet, GroupedActivationSet, fromVectors, type Metadata, type Normalization } from "./data/activation-set.js";
+export { ActivationSet, GroupedActivationSet, fromVectors, type FromVectorsOptions, type Metadata, type Normalization } from "./data/activation-set.js";
 export { load, type LoadOptions } from "./data/load.js";
-export { ActivationStream } from "./data/stream.js";
+export { ActivationStream, type OpenOptions } from "./data/stream.js";
 export type { NonFinitePolicy } from "./data/finite.js";
 export { InputError } from "./io/errors.js";
 export type { SharkeyOptions, ToyData } from "./data/synthetic.js";

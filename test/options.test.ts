@@ -167,6 +167,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 /** entry → [a misspelt key, the option it should suggest, the entry called with small valid arguments and that key]. */
 const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   // data
+  fromVectors: ["nonfinte", "nonFinite", (o) => fl.fromVectors(acts.vectors, 4, {}, o)],
   load: ["vectr", "vector", (o) => fl.load(join(tmp, "acts.arrow"), o)],
   open: ["vectro", "vector", (o) => fl.open(join(tmp, "acts.arrow"), o)],
   "ActivationStream.open": ["Vector", "vector", (o) => fl.ActivationStream.open(join(tmp, "acts.arrow"), o)],

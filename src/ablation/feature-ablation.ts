@@ -1,7 +1,7 @@
 // Ablating dictionary features and measuring the reconstruction error that follows.
 // The decoder is linear (x̂ = f·W_dec + b_dec), so replacing f_i by r_i changes the squared error of
 // a row by exactly (f_i − r_i)²‖d_i‖² + 2(f_i − r_i)(x − x̂)·d_i — no re-decoding per feature.
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { Dictionary } from "../dictionaries/dictionary.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
@@ -37,7 +37,7 @@ export interface FeatureAblation {
 
 export function ablateFeatures(dict: Dictionary, acts: ActivationSet, opts: FeatureAblationOptions): FeatureAblation {
   rejectUnknownOptions("ablateFeatures", opts, FEATURE_ABLATION_OPTIONS);
-  assertReady("ablateFeatures()");
+  ensureEngine();
   const mode = opts.mode ?? "zero";
   if (mode !== "zero" && mode !== "mean") throw new Error(`featurelab: ablation mode must be "zero" or "mean", got '${mode}'`);
   const features = opts.features;

@@ -3,7 +3,7 @@
 // read out as logits directly (one-hot unembedding): logits = onehot(x) + Σ_h head_h(x). No LayerNorm,
 // no MLP, no positional embedding — so each head's direct effect on a logit is exact, not an estimate.
 // Trained with next-token cross-entropy on skip-trigram data (Adam, seeded).
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
 import { attentionHeads, oneHotTokens, type HeadOutputs, type HeadWeights } from "./attention-heads.js";
@@ -73,7 +73,7 @@ export class AttentionOnlyModel {
 
   /** Logits, the attention layer's input and output, per-head outputs and patterns (tensors: dispose them). */
   run(tokens: number[][]): ModelRun {
-    assertReady("AttentionOnlyModel.run()");
+    ensureEngine();
     return tf.tidy(() => {
       const resid = oneHotTokens(tokens, this.vocab);
       const heads = attentionHeads(resid, this.weights);
@@ -160,7 +160,7 @@ export function initHeadWeights(H: number, d: number, dh: number, rng: Rng, with
 /** Train the toy model on skip-trigram data; returns it with its score on that data. */
 export function trainAttentionOnly(data: SkipTrigramData, opts: AttentionOnlyOptions = {}): AttentionOnlyModel {
   rejectUnknownOptions("trainAttentionOnly", opts, ATTENTION_ONLY_OPTIONS);
-  assertReady("trainAttentionOnly()");
+  ensureEngine();
   assertSkipTrigramData(data, "trainAttentionOnly");
   const H = opts.heads ?? 4, dh = opts.dHead ?? 1, steps = opts.steps ?? 1500, batchSize = opts.batchSize ?? 256, lr = opts.lr ?? 0.01, seed = opts.seed ?? 0;
   for (const [name, v] of [["heads", H], ["dHead", dh], ["steps", steps], ["batchSize", batchSize]] as const) {

@@ -2,7 +2,7 @@
 // attention layer (the model stays frozen; the block sees the layer's residual input and copies its
 // output), then measure how well it does: the loss terms, MSE/FVU of the attention output, and the
 // model's cross-entropy and planted-C accuracy with the block spliced in instead of the layer.
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { Adam } from "../training/adam.js";
 import { oneHotTokens } from "./attention-heads.js";
@@ -79,7 +79,7 @@ export class GatedAttention {
 
   /** The block on tokens: its output, per-head outputs, patterns and gates (tensors: dispose them). */
   run(tokens: number[][]): GatedOutputs & { resid: tf.Tensor3D; logits: tf.Tensor3D } {
-    assertReady("GatedAttention.run()");
+    ensureEngine();
     return tf.tidy(() => {
       const resid = oneHotTokens(tokens, this.model.vocab);
       const r = gatedBlockForward(resid, this.weights);
@@ -150,7 +150,7 @@ function openGateCounts(r: GatedOutputs, data: SkipTrigramData): { all: number; 
 /** Train a gated attention block on the frozen model's attention layer. */
 export function gatedAttention(model: AttentionOnlyModel, data: SkipTrigramData, opts: GatedAttentionOptions = {}): GatedAttention {
   rejectUnknownOptions("gatedAttention", opts, GATED_ATTENTION_OPTIONS);
-  assertReady("gatedAttention()");
+  ensureEngine();
   if (!(model instanceof AttentionOnlyModel)) throw new Error("featurelab: gatedAttention: model must be an AttentionOnlyModel (fl.trainAttentionOnly)");
   assertSkipTrigramData(data, "gatedAttention");
   if (data.vocabSize !== model.vocab) throw new Error(`featurelab: gatedAttention: the data's vocabulary (${data.vocabSize}) is not the model's d_model (${model.vocab})`);

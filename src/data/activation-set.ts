@@ -6,11 +6,12 @@ import * as aq from "arquero";
 import { FixedSizeList, Field, Float32, makeData, makeVector, Table, tableFromArrays, Vector, tableToIPC } from "apache-arrow";
 import { extname } from "node:path";
 import { writeParquet } from "../io/parquet.js";
-import { tf, assertReady, ready } from "../engine/backend.js";
+import { tf, ensureEngine, ready } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { groupRows, sampleGroups, splitRows } from "./row-groups.js";
+import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
 
 export type Metadata = Record<string, ArrayLike<unknown>>;
 type ColumnTable = aq.ColumnTable;
@@ -108,13 +109,13 @@ export class ActivationSet {
 
   /** All vectors as a [numRows, dim] tensor. */
   toTensor(): tf.Tensor2D {
-    assertReady("toTensor()");
+    ensureEngine();
     return tf.tensor2d(this.vectors, [this.numRows, this.dim]);
   }
 
   /** Rows [start, end) as a [n, dim] tensor. */
   sliceTensor(start: number, end: number): tf.Tensor2D {
-    assertReady("sliceTensor()");
+    ensureEngine();
     return tf.tensor2d(this.vectors.subarray(start * this.dim, end * this.dim), [end - start, this.dim]);
   }
 
@@ -354,11 +355,19 @@ function toArrowFriendly(values: ArrayLike<unknown>): unknown {
   return arr.map((v) => (v === undefined || v === null ? null : typeof v === "string" ? v : String(v)));
 }
 
+export interface FromVectorsOptions {
+  /** Rows holding NaN or ±Inf: refused, naming the row and column (default), dropped, or kept. */
+  nonFinite?: NonFinitePolicy;
+}
+
+const FROM_VECTORS_OPTIONS = optionNames<FromVectorsOptions>({ nonFinite: true });
+
 /**
  * Build an ActivationSet from a flat Float32Array of numRows × dim values and optional metadata
- * columns (each of length numRows).
+ * columns (each of length numRows). Rows holding NaN or ±Inf are refused unless `opts.nonFinite` says.
  */
-export function fromVectors(data: Float32Array | ArrayLike<number>, dim: number, metadata: Metadata = {}): ActivationSet {
+export function fromVectors(data: Float32Array | ArrayLike<number>, dim: number, metadata: Metadata = {}, opts: FromVectorsOptions = {}): ActivationSet {
+  rejectUnknownOptions("fromVectors", opts, FROM_VECTORS_OPTIONS);
   const vectors = data instanceof Float32Array ? data : Float32Array.from(data);
   if (!Number.isInteger(dim) || dim <= 0) throw new InputError(undefined, `fromVectors: dim must be a positive integer, got ${dim}`);
   if (vectors.length % dim !== 0) {
@@ -375,5 +384,5 @@ export function fromVectors(data: Float32Array | ArrayLike<number>, dim: number,
     }
     cols[name] = col;
   }
-  return new ActivationSet(vectors, dim, aq.table(cols as any));
+  return applyNonFinite(new ActivationSet(vectors, dim, aq.table(cols as any)), opts.nonFinite ?? "error", "fromVectors");
 }

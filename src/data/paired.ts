@@ -2,6 +2,7 @@
 // set whose vectors are [input | output], so batching, shuffling and streaming keep pairs together.
 import { ActivationSet } from "./activation-set.js";
 import { InputError } from "../io/errors.js";
+import { assertFiniteSet } from "./finite.js";
 
 export interface Pair {
   input: ActivationSet;
@@ -17,6 +18,8 @@ export function joinPair({ input, output }: Pair): ActivationSet {
   if (input.numRows !== output.numRows) {
     throw new InputError(output.source ?? input.source, `transcoder data: input has ${input.numRows} rows but output has ${output.numRows}; they must pair row by row`);
   }
+  assertFiniteSet(input, "transcoder input");
+  assertFiniteSet(output, "transcoder output");
   const d = input.dim + output.dim;
   const out = new Float32Array(input.numRows * d);
   for (let r = 0; r < input.numRows; r++) {

@@ -12,7 +12,7 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { listParquetShards, parquetInfo, readParquetBatches } from "../io/parquet.js";
 import { toFloat32 } from "../io/ndarray.js";
 import { readRange } from "../io/read-range.js";
-import { nonFiniteRows } from "./finite.js";
+import { checkPolicy, DROP_HINT, firstNonFinite, nonFiniteRows, type NonFinitePolicy } from "./finite.js";
 
 export interface RowBatch {
   vectors: Float32Array;
@@ -23,6 +23,8 @@ export interface RowBatch {
 interface ChunkSource {
   numChunks: number;
   read(i: number): Promise<RowBatch>;
+  /** Where chunk i sits, for messages: "record batch 3", "shard-01.parquet row group 2". */
+  where(i: number): string;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,18 @@ export interface StreamBatchOptions {
 
 const STREAM_BATCH_OPTIONS = optionNames<StreamBatchOptions>({ size: true, shuffle: true, seed: true, bufferRows: true });
 
+export interface OpenOptions {
+  /** The vector column (default: the only fixed-size-list or list column). */
+  vector?: string;
+  /**
+   * Rows holding NaN or ±Inf, met as they stream: refused, naming the chunk, row and column (default),
+   * dropped, or kept. A dropping stream's row count is what the file declares until a pass has counted.
+   */
+  nonFinite?: NonFinitePolicy;
+}
+
+const OPEN_OPTIONS = optionNames<OpenOptions>({ vector: true, nonFinite: true });
+
 export class ActivationStream {
   private constructor(
     readonly source: string,
@@ -44,11 +58,14 @@ export class ActivationStream {
     private readonly openChunks: () => Promise<ChunkSource>,
     /** Rows, when the format says so without reading the data (Parquet); else undefined until counted. */
     private rowCount: number | undefined,
+    private readonly nonFinite: NonFinitePolicy = "error",
   ) {}
 
   /** Open an Arrow IPC file, a Parquet file or a folder of Parquet shards for streaming. */
-  static async open(path: string, opts: { vector?: string } = {}): Promise<ActivationStream> {
-    rejectUnknownOptions("open", opts, optionNames<typeof opts>({ vector: true }));
+  static async open(path: string, opts: OpenOptions = {}): Promise<ActivationStream> {
+    rejectUnknownOptions("open", opts, OPEN_OPTIONS);
+    const nonFinite = opts.nonFinite ?? "error";
+    checkPolicy(nonFinite, path);
     await ready();
     const st = await stat(path).catch(() => {
       throw new InputError(path, "no such file");
@@ -72,10 +89,11 @@ export class ActivationStream {
           if (b.dim !== dim) throw new InputError(shard, `vectors have dim ${b.dim}, but ${shards[0]} has dim ${dim}`);
           return { vectors: b.vectors, rows: b.numRows };
         },
+        where: (i) => `${groups[i].shard === path ? "" : `${groups[i].shard} `}row group ${groups[i].group}`,
         async close() {},
       });
       const rows = infos.reduce((n, i) => n + i.numRows, 0);
-      return new ActivationStream(path, dim, opts.vector ?? "vector", chunks, rows);
+      return new ActivationStream(path, dim, opts.vector ?? "vector", chunks, nonFinite === "drop" ? undefined : rows, nonFinite);
     }
     if (![".arrow", ".feather", ".ipc"].includes(ext)) {
       throw new InputError(path, `cannot stream '${ext}': streaming reads Arrow IPC files (.arrow, .feather) and Parquet files or folders`);
@@ -95,9 +113,10 @@ export class ActivationStream {
           checkArrowBatch(rb, i, path);
           return chunkVectors(rb.getChild(vectorName)!.data[0], dim, rb.numRows);
         },
+        where: (i) => `record batch ${i}`,
         close: a.close,
       };
-    }, undefined);
+    }, undefined, nonFinite);
   }
 
   /** Number of rows (reads the file once when the format does not record it). */
@@ -129,9 +148,7 @@ export class ActivationStream {
       const keep = opts.shuffle ? Math.max(opts.bufferRows ?? 16 * size, size) : 0;
       const pool = new RowPool(this.dim);
       for (const c of order) {
-        const chunk = await src.read(c);
-        const bad = nonFiniteRows(chunk.vectors, this.dim);
-        if (bad.length > 0) throw new InputError(this.source, `a chunk holds ${bad.length} rows with NaN or ±Inf`);
+        const chunk = this.finiteRows(await src.read(c), src.where(c));
         pool.push(chunk.vectors);
         while (pool.rows >= size + keep) yield pool.take(size, opts.shuffle ? rng : undefined);
       }
@@ -139,6 +156,25 @@ export class ActivationStream {
     } finally {
       await src.close();
     }
+  }
+
+  /** A chunk as the stream's non-finite policy wants it: refused (naming chunk, row, column), without its bad rows, or as is. */
+  private finiteRows(chunk: RowBatch, where: string): RowBatch {
+    if (this.nonFinite === "keep") return chunk;
+    const bad = nonFiniteRows(chunk.vectors, this.dim);
+    if (bad.length === 0) return chunk;
+    if (this.nonFinite === "error") {
+      const row = bad[0];
+      const { column, value } = firstNonFinite(chunk.vectors.subarray(row * this.dim, (row + 1) * this.dim), this.dim)!;
+      throw new InputError(this.source, `${where}, row ${row}, column ${column} is ${value} (${bad.length} of ${chunk.rows} rows there hold NaN or ±Inf); ${DROP_HINT}`);
+    }
+    const kept = new Float32Array((chunk.rows - bad.length) * this.dim);
+    let out = 0, b = 0;
+    for (let r = 0; r < chunk.rows; r++) {
+      if (b < bad.length && bad[b] === r) b++;
+      else kept.set(chunk.vectors.subarray(r * this.dim, (r + 1) * this.dim), out++ * this.dim);
+    }
+    return { vectors: kept, rows: out };
   }
 
   /** One pass as [size, dim] tensors (dispose each when done). */

@@ -1,5 +1,6 @@
 // A trained sparse dictionary: its architecture, its weights and what it computes.
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
+import { assertFiniteSet } from "../data/finite.js";
 import { ActivationSet } from "../data/activation-set.js";
 import type { ActivationStream } from "../data/stream.js";
 import { isPair, joinPair, type Pair } from "../data/paired.js";
@@ -91,7 +92,7 @@ export class Dictionary implements Reconstructor {
   /** Feature activations for every row of the set. */
   encode(acts: ActivationSet, opts: { batchSize?: number } = {}): Codes {
     rejectUnknownOptions("Dictionary.encode", opts, optionNames<typeof opts>({ batchSize: true }));
-    assertReady("encode()");
+    ensureEngine();
     this.checkDim(acts);
     const builder = new CodesBuilder(this.width);
     for (const b of acts.rowBatches({ size: opts.batchSize ?? 1024 })) {
@@ -109,12 +110,13 @@ export class Dictionary implements Reconstructor {
     rejectUnknownOptions("Dictionary.metrics", opts, METRICS_OPTIONS);
     if (isPair(acts)) {
       this.checkDim(acts.input);
-      assertReady("metrics()");
+      ensureEngine();
       return reconstructionStats(this, joinPair(acts), { ...opts, inputDim: acts.input.dim }).metrics;
     }
     this.checkDim(acts);
     if (!(acts instanceof ActivationSet)) return reconstructionStatsAsync(this, acts, opts).then((r) => r.metrics);
-    assertReady("metrics()");
+    assertFiniteSet(acts, "Dictionary.metrics");
+    ensureEngine();
     return reconstructionStats(this, acts, opts).metrics;
   }
 

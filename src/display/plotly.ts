@@ -1,7 +1,8 @@
 // A plotly figure as a MIME bundle: application/vnd.plotly.v1+json for front ends with a plotly
 // renderer, text/html (a div + a script that draws it) for the classic notebook and exported HTML,
-// text/plain for the rest. plotly.js (~4.8 MB) enters a page once: the first figure a process
-// displays carries it; later figures wait for window.Plotly.
+// text/plain for the rest. No figure carries plotly.js (~4.8 MB), so a saved notebook holds none:
+// in Jupyter the page loads it once from the Jupyter server (the copy in the kernelspec's folder),
+// and an exported page inlines it once in its head (widgets/plotly-figure.js says why).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { MimeBundle } from "./bundle.js";
@@ -27,9 +28,6 @@ export interface FigureSpec {
 const FIGURE_SPEC_KEYS = optionNames<FigureSpec>({ data: true, layout: true, config: true, cards: true, cardsHint: true, behaviour: true });
 
 let plotlySource: string | undefined;
-let drawSource: string | undefined;
-let cardsSource: string | undefined;
-let plotlySentToPage = false;
 
 /** The plotly.js bundle shipped with featurelab (no network needed). */
 export function plotlyScript(): string {
@@ -37,43 +35,33 @@ export function plotlyScript(): string {
   return plotlySource;
 }
 
-/** The browser-side drawing function (widgets/plotly-figure.js). */
-function drawScript(): string {
-  drawSource ??= readFileSync(new URL("../../widgets/plotly-figure.js", import.meta.url), "utf8");
-  return drawSource;
-}
-
-/** The browser-side card switcher (widgets/feature-cards.js). */
-function cardsScript(): string {
-  cardsSource ??= readFileSync(new URL("../../widgets/feature-cards.js", import.meta.url), "utf8");
-  return cardsSource;
-}
-
 const widgetSources = new Map<string, string>();
 
-/** A browser-side behaviour script (widgets/<name>.js). */
+/**
+ * A browser-side script (widgets/<name>.js: plotly-figure draws, feature-cards switches cards, others
+ * are behaviours), without its whole-line comments: it is inlined into every figure.
+ */
 function widgetScript(name: string): string {
   if (!/^[a-z-]+$/.test(name)) throw new Error(`featurelab: no widget named ${JSON.stringify(name)}`);
   let src = widgetSources.get(name);
-  if (src === undefined) widgetSources.set(name, (src = readFileSync(new URL(`../../widgets/${name}.js`, import.meta.url), "utf8")));
+  if (src === undefined) {
+    src = readFileSync(new URL(`../../widgets/${name}.js`, import.meta.url), "utf8").replace(/^[ \t]*\/\/.*\n/gm, "");
+    widgetSources.set(name, src);
+  }
   return src;
 }
 
 /**
- * A <script> that defines window.Plotly and draws any figure that was waiting for it. CommonJS/AMD
- * globals are hidden so plotly attaches to window even on pages with require.js (classic notebook).
+ * A <script> that puts plotly.js into a page of its own (a standalone page of bundles, as the tests
+ * write): once per page, before its figures. CommonJS/AMD globals are hidden so plotly attaches to
+ * window on any page; figures already waiting for it draw.
  */
-export function plotlyLoaderHtml(): string {
+export function plotlyPageHtml(): string {
   const src = plotlyScript().replace(/<\/script/gi, "<\\/script");
   return (
     `<script>(function(){if(window.Plotly)return;var module=undefined,exports=undefined,define=undefined;\n${src}\n` +
     `})();(window.__flPlotlyQueue||[]).splice(0).forEach(function(f){f()});</script>`
   );
-}
-
-/** Forget that the page has plotly.js (for a new page, e.g. an export). */
-export function resetPlotlyPage(): void {
-  plotlySentToPage = false;
 }
 
 export class Figure {
@@ -97,37 +85,35 @@ export class Figure {
     this.title = typeof t === "string" ? t : (t?.text ?? "figure");
   }
 
-  /** HTML that draws the figure; includes plotly.js when `withPlotly`. */
-  toHtml(withPlotly: boolean): string {
+  /** HTML that draws the figure: a div and a script, never plotly.js itself. */
+  toHtml(): string {
     const id = newDisplayId();
     const spec = jsonForScript({ data: this.data, layout: this.layout, config: this.config });
     const height = Number(this.layout.height) || 440;
     if (this.cards) {
       const side = `${id}-card`;
       const draw =
-        `<script>${drawScript()}${cardsScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec},function(el){` +
+        `<script>${widgetScript("plotly-figure")}${widgetScript("feature-cards")}featurelabDrawFigure(${JSON.stringify(id)},${spec},function(el){` +
         `featurelabFeatureCards(el,${JSON.stringify(side)},${jsonForScript(this.cards)})});</script>`;
       const div =
         `<div class="featurelab-linked" style="display:flex;flex-wrap:wrap;align-items:flex-start;width:100%">` +
         `<div id="${id}" class="featurelab-figure" style="flex:1 1 520px;min-width:0;min-height:${height}px"></div>` +
         `<div id="${side}" class="featurelab-side" style="flex:0 1 380px;min-width:0;max-height:${height}px;overflow:auto;font-family:system-ui,sans-serif;font-size:13px;color:inherit;opacity:.85;padding:8px">` +
         `${escapeHtml(this.cardsHint ?? "Hover over a point to see its feature; click to keep it.")}</div></div>`;
-      return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
+      return div + draw;
     }
     const b = this.behaviour;
     const draw = b
-      ? `<script>${drawScript()}${widgetScript(b.widget)}featurelabDrawFigure(${JSON.stringify(id)},${spec},function(el){${b.fn.replace(/[^A-Za-z0-9_]/g, "")}(el,${jsonForScript(b.args)})});</script>`
-      : `<script>${drawScript()}featurelabDrawFigure(${JSON.stringify(id)},${spec});</script>`;
+      ? `<script>${widgetScript("plotly-figure")}${widgetScript(b.widget)}featurelabDrawFigure(${JSON.stringify(id)},${spec},function(el){${b.fn.replace(/[^A-Za-z0-9_]/g, "")}(el,${jsonForScript(b.args)})});</script>`
+      : `<script>${widgetScript("plotly-figure")}featurelabDrawFigure(${JSON.stringify(id)},${spec});</script>`;
     const div = `<div id="${id}" class="featurelab-figure" style="width:100%;min-height:${height}px"></div>`;
-    return (withPlotly ? plotlyLoaderHtml() : "") + div + draw;
+    return div + draw;
   }
 
   toMimeBundle(): MimeBundle {
-    const withPlotly = !plotlySentToPage;
-    plotlySentToPage = true;
     return {
       "application/vnd.plotly.v1+json": { data: this.data, layout: this.layout, config: this.config },
-      "text/html": this.toHtml(withPlotly),
+      "text/html": this.toHtml(),
       "text/plain": `Figure: ${this.title} (${this.data.length} trace${this.data.length === 1 ? "" : "s"})`,
     };
   }

@@ -11,6 +11,9 @@ import "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { loadNative, type NativeAddon } from "./native.js";
 import { installMatMulKernels, useNativeMatMul } from "./matmul-kernels.js";
+import { installSyncWasm, setBackendNow } from "./wasm-sync.js";
+
+installSyncWasm();
 
 export type EngineName = "tensorflow" | "native" | "wasm" | "cpu";
 const ENGINES: EngineName[] = ["tensorflow", "native", "wasm", "cpu"];
@@ -28,16 +31,10 @@ export interface EngineInfo {
   native?: { blas: string; core: string; threads: number };
 }
 
-let pending: Promise<EngineInfo> | undefined;
 let current: EngineInfo | undefined;
 
-async function tryBackend(name: string): Promise<string | undefined> {
-  try {
-    const ok = await tf.setBackend(name);
-    return ok ? undefined : `tf.setBackend("${name}") returned false`;
-  } catch (err) {
-    return firstLine(err);
-  }
+function tryBackend(name: string): string | undefined {
+  return setBackendNow(name);
 }
 
 /** The addon's BLAS build and thread count, as EngineInfo.native reports them. */
@@ -62,8 +59,8 @@ function timeMatMul(): number {
   });
 }
 
-async function startWasm(addon: NativeAddon | undefined): Promise<string | undefined> {
-  const failure = await tryBackend("wasm");
+function startWasm(addon: NativeAddon | undefined): string | undefined {
+  const failure = tryBackend("wasm");
   if (failure === undefined) {
     installMatMulKernels();
     useNativeMatMul(addon);
@@ -71,7 +68,7 @@ async function startWasm(addon: NativeAddon | undefined): Promise<string | undef
   return failure;
 }
 
-async function choose(): Promise<EngineInfo> {
+function choose(): EngineInfo {
   const tried: EngineInfo["tried"] = [];
   const wanted = (process.env.FEATURELAB_BACKEND || undefined) as EngineName | undefined;
   if (wanted !== undefined && !ENGINES.includes(wanted)) {
@@ -91,7 +88,7 @@ async function choose(): Promise<EngineInfo> {
         tried.push({ engine, ok: false, note: `@tensorflow/tfjs-node is not installed: ${firstLine(err)}` });
         continue;
       }
-      const failure = await tryBackend("tensorflow");
+      const failure = tryBackend("tensorflow");
       if (failure !== undefined) {
         tried.push({ engine, ok: false, note: failure });
         continue;
@@ -110,7 +107,7 @@ async function choose(): Promise<EngineInfo> {
         tried.push({ engine, ok: false, note: problem });
         continue;
       }
-      const failure = await startWasm(addon);
+      const failure = startWasm(addon);
       if (failure !== undefined) {
         tried.push({ engine, ok: false, note: `tfjs-wasm did not start: ${failure}` });
         continue;
@@ -118,7 +115,7 @@ async function choose(): Promise<EngineInfo> {
       if (tensorflowMs !== undefined) {
         const nativeMs = timeMatMul();
         if (tensorflowMs <= nativeMs) {
-          await tryBackend("tensorflow");
+          tryBackend("tensorflow");
           tried.push({ engine, ok: false, note: `matMul in ${nativeMs.toFixed(1)} ms: slower than tfjs-node` });
           return { engine: "tensorflow", backend: "tensorflow", reason: `tfjs-node measured faster than OpenBLAS here (${tensorflowMs.toFixed(1)} vs ${nativeMs.toFixed(1)} ms per matMul)`, tried };
         }
@@ -127,7 +124,7 @@ async function choose(): Promise<EngineInfo> {
       const why = wanted ? `FEATURELAB_BACKEND=${wanted}` : tensorflowMs !== undefined ? "OpenBLAS measured faster than tfjs-node" : "tfjs-node is not installed";
       return { engine, backend: "wasm", reason: `OpenBLAS (${nativeInfo!.core}, ${nativeInfo!.threads} threads) for matMul and fused training steps, tfjs-wasm for the rest (${why})`, tried, native: nativeInfo };
     }
-    const failure = engine === "wasm" ? await startWasm(undefined) : await tryBackend(engine);
+    const failure = engine === "wasm" ? startWasm(undefined) : tryBackend(engine);
     if (failure === undefined) {
       tried.push({ engine, ok: true });
       const reason = wanted
@@ -142,16 +139,27 @@ async function choose(): Promise<EngineInfo> {
   throw new Error(`featurelab: no compute engine could start (${tried.map((t) => `${t.engine}: ${t.note}`).join("; ")})`);
 }
 
-/** Resolves once the engine is ready; every async featurelab entry point awaits it. */
-export function ready(): Promise<EngineInfo> {
-  pending ??= choose().then((info) => (current = info));
-  return pending;
+/**
+ * Starts the compute engine if it has not started (synchronously, on first use: every computation
+ * calls it, so no script needs `await fl.ready()`), and says which it is.
+ */
+export function ensureEngine(): EngineInfo {
+  current ??= choose();
+  return current;
 }
 
-/** Which engine runs and why (awaits the choice). */
+/** Resolves once the engine is ready. Optional: every computation starts the engine itself. */
+export function ready(): Promise<EngineInfo> {
+  try {
+    return Promise.resolve(ensureEngine());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Which engine runs and why (starting it if need be). */
 export async function engine(): Promise<EngineInfo> {
-  await ready();
-  return current!;
+  return ensureEngine();
 }
 
 /**
@@ -171,15 +179,7 @@ export async function useEngine(name: "native" | "wasm"): Promise<EngineName> {
 
 /** The native addon when the native engine is the one running, else undefined. */
 export function nativeEngine(): NativeAddon | undefined {
-  return current?.engine === "native" ? loadNative().addon : undefined;
-}
-
-/** Throws a clear error when a synchronous computation runs before the engine is ready. */
-export function assertReady(what: string): void {
-  const name = tf.getBackend();
-  if (pending === undefined || name === undefined) {
-    throw new Error(`featurelab: ${what} needs the compute engine; run \`await fl.ready()\` first`);
-  }
+  return ensureEngine().engine === "native" ? loadNative().addon : undefined;
 }
 
 export { tf };

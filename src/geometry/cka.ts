@@ -7,7 +7,7 @@
 //  - debiased: HSIC by the U-statistic of Song et al. (2012), as Nguyen et al. (2021) use it; an
 //    unbiased estimate, so it can be negative for unrelated representations.
 // Products run on tfjs (float32, transposes made explicit); sums are accumulated in float64.
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import { centred, flatRows, type Rows } from "./rows.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
@@ -36,7 +36,7 @@ class Prepared {
   private grams = new Map<string, Float32Array>();
 
   constructor(input: Rows, what: string) {
-    const r = flatRows(input, what);
+    const r = flatRows(input, `CKA: ${what}`);
     if (r.rows < 2) throw new Error(`featurelab: CKA: ${what} has ${r.rows} rows; it needs at least 2`);
     this.n = r.rows;
     this.dim = r.dim;
@@ -193,7 +193,7 @@ function ckaPrepared(a: Prepared, b: Prepared, opts: CkaOptions): number {
   if (a.n !== b.n) throw new Error(`featurelab: CKA compares two representations of the same rows; got ${a.n} and ${b.n} rows`);
   const n = a.n;
   if (debiased && n < 4) throw new Error(`featurelab: debiased CKA needs at least 4 rows, got ${n}`);
-  assertReady("cka()");
+  ensureEngine();
   // Feature space costs n·(dx² + dy² + dx·dy); the Gram matrices n²·(dx + dy).
   if (kind === "linear" && a.dim * a.dim + b.dim * b.dim + a.dim * b.dim <= n * (a.dim + b.dim)) {
     const xty = crossFrobenius2(a, b);

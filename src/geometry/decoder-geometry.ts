@@ -2,7 +2,7 @@
 // each feature's nearest features, clusters of features, and how features correspond across
 // dictionaries of other seeds or widths (feature splitting: a wider dictionary's features matched
 // to the narrower one's; Bricken et al. 2023).
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import type { BestMatches } from "../metrics/mmcs.js";
 import { flatRows, type Rows } from "./rows.js";
 import { averageLinkage, cutTree, sphericalKMeans, unitRows, type Clustering, type Merge } from "./cluster.js";
@@ -38,7 +38,7 @@ export interface CosineMatrix {
  */
 export function decoderCosine(dict: Features, opts: { maxFeatures?: number } = {}): CosineMatrix {
   rejectUnknownOptions("decoderCosine", opts, optionNames<typeof opts>({ maxFeatures: true }));
-  assertReady("decoderCosine()");
+  ensureEngine();
   const { unit, n, dim } = unitFeatures(dict);
   const max = opts.maxFeatures ?? 8192;
   if (n > max) {
@@ -66,7 +66,7 @@ export interface FeatureNeighbors {
 
 /** Each feature's k most similar other features by decoder cosine, in blocks (never n × n at once). */
 export function decoderNeighbors(dict: Features, k = 10): FeatureNeighbors {
-  assertReady("decoderNeighbors()");
+  ensureEngine();
   const { unit, n, dim } = unitFeatures(dict);
   if (!Number.isInteger(k) || k < 1 || k >= n) throw new Error(`featurelab: decoderNeighbors: k=${k} must be between 1 and ${n - 1}`);
   const indices = new Int32Array(n * k);
@@ -96,7 +96,7 @@ export function decoderNeighbors(dict: Features, k = 10): FeatureNeighbors {
 
 /** The n features whose decoder directions are most similar to `feature`'s, most similar first. */
 export function nearestFeatures(dict: Features, feature: number, n = 10): { feature: number; cosine: number }[] {
-  assertReady("nearestFeatures()");
+  ensureEngine();
   const u = unitFeatures(dict);
   if (!Number.isInteger(feature) || feature < 0 || feature >= u.n) throw new RangeError(`featurelab: nearestFeatures: feature ${feature} out of range 0..${u.n - 1}`);
   const sims = tf.tidy(() => tf.matMul(tf.tensor2d(u.unit, [u.n, u.dim]), tf.tensor2d(u.unit.subarray(feature * u.dim, (feature + 1) * u.dim), [u.dim, 1])));
@@ -133,7 +133,7 @@ const CLUSTER_OPTIONS = optionNames<ClusterOptions>({ k: true, method: true, see
 /** Clusters of features by the cosine similarity of their decoder directions. */
 export function clusterFeatures(dict: Features, opts: ClusterOptions): FeatureClusters {
   rejectUnknownOptions("clusterFeatures", opts, CLUSTER_OPTIONS);
-  assertReady("clusterFeatures()");
+  ensureEngine();
   const { unit, n, dim } = unitFeatures(dict);
   const method = opts.method ?? "kmeans";
   let result: Omit<FeatureClusters, "members">;
@@ -196,7 +196,7 @@ export interface FeatureSplitting {
  * matched to its most similar decoder direction in the smaller one (either argument order works).
  */
 export function featureSplitting(a: Features, b: Features): FeatureSplitting {
-  assertReady("featureSplitting()");
+  ensureEngine();
   let small = unitFeatures(a, "first dictionary");
   let large = unitFeatures(b, "second dictionary");
   if (small.n > large.n) [small, large] = [large, small];
@@ -217,7 +217,7 @@ export interface MmcsMatrix {
 
 /** MMCS between every pair of dictionaries, e.g. runs with different seeds or widths. */
 export function mmcsMatrix(dicts: Record<string, Features> | Features[]): MmcsMatrix {
-  assertReady("mmcsMatrix()");
+  ensureEngine();
   const entries: [string, Features][] = Array.isArray(dicts) ? dicts.map((d, i) => [String(i), d]) : Object.entries(dicts);
   const units = entries.map(([name, d]) => unitFeatures(d, name));
   const values = units.map((a) =>

@@ -4,6 +4,7 @@
 import { tf } from "../engine/backend.js";
 import { ActivationSet } from "../data/activation-set.js";
 import { InputError } from "../io/errors.js";
+import { assertFinite } from "../data/finite.js";
 
 export type PatternInput = ActivationSet | number[][] | Float32Array | Float64Array | tf.Tensor;
 
@@ -42,11 +43,7 @@ const fail = (problem: string): never => {
 
 export function observations(input: PatternInput, opts: PatternOptions = {}): Observations {
   const { data, rows, channels, what } = matrixOf(input, opts);
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      fail(`${what} has a non-finite value (${data[i]}) at row ${Math.floor(i / channels)}, channel ${i % channels}`);
-    }
-  }
+  assertFinite(data, channels, input instanceof ActivationSet ? input.source : undefined, `rdm: ${what}`);
   let condition: Int32Array, labels: string[], describe: string;
   if (opts.by !== undefined) {
     const values = columnOf(input, opts.by, rows, "by");

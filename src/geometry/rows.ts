@@ -1,6 +1,7 @@
 // The row-vector inputs the geometry functions take, brought to one shape: a flat row-major
 // array with its row count and dimension (no copy when the input already is one).
 import { tf } from "../engine/backend.js";
+import { assertFinite } from "../data/finite.js";
 
 /** Row vectors: an ActivationSet, `{ values, dim }` (e.g. `dict.decoderDirections()`), number[][] or a 2-D tensor. */
 export type Rows =
@@ -15,7 +16,14 @@ export interface FlatRows {
   dim: number;
 }
 
+/** Rows as one flat array; NaN or ±Inf anywhere is refused, naming its row and column. */
 export function flatRows(x: Rows, what = "rows"): FlatRows {
+  const flat = flatten(x, what);
+  assertFinite(flat.values, flat.dim, (x as { source?: string }).source, what);
+  return flat;
+}
+
+function flatten(x: Rows, what: string): FlatRows {
   if (x instanceof tf.Tensor) {
     if (x.rank !== 2) throw new Error(`featurelab: ${what} must be a 2-D tensor [rows, dim], got shape [${x.shape}]`);
     return { values: Float32Array.from(x.dataSync() as Float32Array), rows: x.shape[0]!, dim: x.shape[1]! };

@@ -6,7 +6,7 @@
 // arrays (below). Randomness comes from the project's seeded Rng.
 import { UMAP } from "umap-js";
 import { Matrix, QrDecomposition, EigenvalueDecomposition } from "ml-matrix";
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
 import { centred, flatRows, type Rows } from "./rows.js";
 import { unitRows } from "./cluster.js";
@@ -55,7 +55,7 @@ export function umap(a: ArrayLike<number> | Rows, b?: number | UmapOptions, c?: 
   if (metric !== "euclidean" && metric !== "cosine") throw new Error(`featurelab: umap metric must be "euclidean" or "cosine", got ${JSON.stringify(metric)}`);
   if (!Number.isInteger(k) || k < 2) throw new Error(`featurelab: umap nNeighbors must be an integer ≥ 2, got ${k}`);
   if (n <= k) throw new Error(`featurelab: umap needs more rows (${n}) than nNeighbors (${k})`);
-  assertReady("umap()");
+  ensureEngine();
   const rng = new Rng(opts.seed ?? 0);
   const knn = nearestNeighbors(input.values, n, input.dim, k, metric);
 

@@ -1,6 +1,6 @@
 // Mean max cosine similarity: MMCS(A, B) = mean over rows a of A of max_b cos(a, b).
 // Used between ground-truth and learned feature directions, or between dictionaries of two runs.
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 
 /** Rows are directions: a [n, d] tensor, number[][], or a flat Float32Array with its dim. */
 export type Directions = tf.Tensor2D | number[][] | { values: Float32Array; dim: number };
@@ -30,7 +30,7 @@ export interface BestMatches {
 
 /** For each row of A, the row of B with the highest cosine similarity. */
 export function bestMatches(a: Directions, b: Directions): BestMatches {
-  assertReady("bestMatches()");
+  ensureEngine();
   const [cos, idx] = tf.tidy(() => {
     const A = directionsTensor(a, "A");
     const B = directionsTensor(b, "B");

@@ -6,7 +6,7 @@
 // Per group: γ = Σ‖x̂‖² / Σ x̂·x (= argmin_γ E‖x̂/γ − x‖²; γ < 1 is shrinkage), L2 ratio = mean ‖x̂‖/‖x‖
 // (rows with ‖x‖ > 0), MSE per element, cosine. One tidy row per (grouping, bin).
 import * as aq from "arquero";
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import type { ActivationSet } from "../data/activation-set.js";
 import type { Reconstructor } from "./reconstruction.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
@@ -174,7 +174,7 @@ function summarise(grouping: SuppressionGrouping, bin: number, idx: number[], r:
 /** γ, L2 ratio, MSE and cosine overall and by strength and feature-frequency bins (a tidy table). */
 export function suppression(model: Reconstructor, acts: ActivationSet, opts: SuppressionOptions = {}): Suppression {
   rejectUnknownOptions("suppression", opts, SUPPRESSION_OPTIONS);
-  assertReady("suppression()");
+  ensureEngine();
   const by = opts.by ?? ["norm", "frequency"];
   const bins = opts.bins ?? 10;
   for (const g of by) if (!["norm", "activation", "frequency"].includes(g)) throw new Error(`featurelab: suppression: unknown breakdown '${g}'; use "norm", "activation" or "frequency"`);

@@ -9,7 +9,7 @@
 //   blocks.{l}.hook_resid_post, ln_final.hook_normalized.
 // Weights keep Hugging Face's names and orientation (Conv1D: y = x·W + b), so loading and saving
 // are renames-free.
-import { tf, assertReady } from "../engine/backend.js";
+import { tf, ensureEngine } from "../engine/backend.js";
 import { HookedModel, type ModelBatch, type StartAt } from "./hooked-model.js";
 import type { HookRunner } from "./hook-points.js";
 import { toDocuments, tokenBatches, type TokenInput } from "./token-input.js";
@@ -205,7 +205,7 @@ export class Transformer extends HookedModel {
   /** A freshly initialised model (GPT-2's initialisation, seeded). */
   static init(cfg: Partial<TransformerConfig> & Pick<TransformerConfig, "d_model" | "n_layers" | "n_heads" | "d_vocab" | "n_ctx">, opts: TransformerInfo & { seed?: number } = {}): Transformer {
     rejectUnknownOptions("Transformer.init", opts, [...INFO_OPTIONS, "seed"]);
-    assertReady("Transformer.init()");
+    ensureEngine();
     const { seed = 0, ...info } = opts;
     const full = transformerConfig(cfg);
     const host = initWeights(full, seed);
@@ -241,7 +241,7 @@ export class Transformer extends HookedModel {
 
   /** Logits [B, T, V] for token ids [B, T], no hooks (synchronous; after `await fl.ready()`). */
   logits(tokens: tf.Tensor2D | number[][]): tf.Tensor3D {
-    assertReady("Transformer.logits()");
+    ensureEngine();
     return tf.tidy(() => {
       const t = tokens instanceof tf.Tensor ? tokens : tf.tensor2d(tokens.flat(), [tokens.length, tokens[0].length], "int32");
       return transformerForward(this.cfg, this.params, t, (_n, x) => x, { listens: () => false });

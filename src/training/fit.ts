@@ -2,7 +2,8 @@
 // dead-feature tracking, a NaN guard and progress. One concept: turn a spec and data into a Dictionary.
 import { tf, ready, nativeEngine } from "../engine/backend.js";
 import { Rng } from "../engine/random.js";
-import type { ActivationSet } from "../data/activation-set.js";
+import { ActivationSet } from "../data/activation-set.js";
+import { assertFiniteSet } from "../data/finite.js";
 import type { ActivationStream } from "../data/stream.js";
 import { endlessBatches } from "../data/endless-batches.js";
 import { isPair, joinPair, type Pair } from "../data/paired.js";
@@ -66,6 +67,7 @@ export async function fit(spec: FitSpec, source: ActivationSet | ActivationStrea
   await ready();
   // Transcoders train on (input, output) pairs, held side by side in one set: [x_in | y].
   const acts = isPair(source) ? joinPair(source) : source;
+  if (acts instanceof ActivationSet) assertFiniteSet(acts, "fit");
   const inputDim = isPair(source) ? source.input.dim : acts.dim;
   const steps = opts.steps ?? 2000;
   const batchSize = Math.min(opts.batchSize ?? 1024, acts.numRows ?? Infinity);

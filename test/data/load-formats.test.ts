@@ -91,19 +91,6 @@ test("a CSV or JSON table joins row by row; a wrong row count is named", async (
   await assert.rejects(load(file, { metadata: short }), /short\.csv: has 2 rows, but .*m\.arrow has 12 vectors/);
 });
 
-test("NaN/Inf rows are reported (count, first row) or dropped on request", async () => {
-  const bad = values.slice();
-  bad[2 * D + 1] = NaN;
-  bad[7 * D] = Infinity;
-  const file = join(dir, "nan.arrow");
-  await fromVectors(bad, D).write(file);
-  await assert.rejects(load(file), /nan\.arrow: 2 of 12 rows hold NaN or ±Inf \(first: row 2\)/);
-  const dropped = await load(file, { nonFinite: "drop" });
-  assert.equal(dropped.numRows, 10);
-  assert.ok(dropped.vectors.every(Number.isFinite));
-  assert.equal((await load(file, { nonFinite: "keep" })).numRows, 12);
-});
-
 test("files written by numpy load (skipped without numpy)", { skip: spawnSync("/usr/bin/python3", ["-c", "import numpy"]).status !== 0 ? "numpy is not installed for /usr/bin/python3" : false }, async () => {
   const script = `
 import numpy as np, sys

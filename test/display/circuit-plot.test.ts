@@ -11,7 +11,7 @@ import { circuitGraph, contributionsPlot } from "../../src/display/circuit-plot.
 import { represent } from "../../src/display/represent.js";
 import { CEILING, CHROMIUM } from "../browser.js";
 import { DOCS, D_MODEL, scaledTransformer } from "../circuits/fixtures.js";
-import { OUT, newPage, open, writePage } from "./widget-page.js";
+import { OUT, open, writePage } from "./widget-page.js";
 
 function transcoder(seed: number, width: number): Dictionary {
   const rng = new Rng(seed);
@@ -50,7 +50,6 @@ test("the graph: one node per feature in the drawn edges, each with a card; edge
 
 test("the graph in chromium: hovering a feature shows its card, no errors, no network", { skip: !existsSync(CHROMIUM), timeout: 300_000 }, async () => {
   const c = await circuit();
-  newPage();
   const path = writePage("transcoder-circuit", [represent(c)]);
   const { browser, page, errors, requests, dialogs } = await open(path, { width: 1300, height: 900 });
   try {

@@ -25,7 +25,7 @@ import { TranscoderCircuit } from "../../src/circuits/transcoder-circuit.js";
 import { FeatureContributions } from "../../src/circuits/feature-contributions.js";
 import { CEILING, CHROMIUM } from "../browser.js";
 import { identityDictionary } from "../ablation/fixtures.js";
-import { clickPoint, hoverFirst, newPage, open, writePage } from "./widget-page.js";
+import { clickPoint, hoverFirst, open, writePage } from "./widget-page.js";
 
 const EVIL = `<img src=x onerror=alert(1)>`;
 const LITERAL = "<img src=x onerror=alert(1)>";
@@ -77,7 +77,6 @@ function allDisplays(): { name: string; bundle: MimeBundle }[] {
 
 test("no display's bundle carries an unescaped tag from data", async () => {
   await ready();
-  newPage();
   for (const { name, bundle } of allDisplays()) {
     for (const [mime, v] of Object.entries(bundle)) {
       if (mime === "text/plain") continue;
@@ -89,7 +88,6 @@ test("no display's bundle carries an unescaped tag from data", async () => {
 
 test("in chromium no display runs the data's script, and each shows the literal text", { skip: !existsSync(CHROMIUM), timeout: 300_000 }, async () => {
   await ready();
-  newPage();
   const displays = allDisplays();
   const path = writePage("escaping", displays.map((d) => d.bundle));
   const { browser, page, dialogs, errors, requests } = await open(path);

@@ -12,7 +12,7 @@ import { qkDictionary, type QkDictionary } from "../../src/circuits/qk-dictionar
 import { qkPairsPlot } from "../../src/display/qk-plot.js";
 import { represent } from "../../src/display/represent.js";
 import { CEILING, CHROMIUM } from "../browser.js";
-import { OUT, hoverFirst, newPage, open, writePage } from "./widget-page.js";
+import { OUT, hoverFirst, open, writePage } from "./widget-page.js";
 
 const WORDS = ["<bos>", "<b>", "&", "x\"y", "cat", "dog", "sat", "ran", "</script>", "on", "mat", "'q'"];
 let qk: QkDictionary;
@@ -61,7 +61,6 @@ test("pairs: token text is escaped in the table, the cards and the heatmap label
 });
 
 test("the pair heatmap in chromium: hovering a cell shows its card beside the plot, no errors, no network", { skip: !existsSync(CHROMIUM), timeout: 300_000 }, async () => {
-  newPage();
   const pairs = qk.pairs(0, { n: 6, examples: 3 });
   const path = writePage("qk-pairs", [represent(pairs)]);
   const { browser, page, errors, requests, dialogs } = await open(path, { width: 1200, height: 900 });

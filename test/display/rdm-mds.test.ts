@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { RDM } from "../../src/geometry/rdm.js";
 import { rdmMdsPlot } from "../../src/display/rdm-mds-plot.js";
 import { CEILING, CHROMIUM } from "../browser.js";
-import { OUT, newPage, open, writePage } from "./widget-page.js";
+import { OUT, open, writePage } from "./widget-page.js";
 
 const skip = !existsSync(CHROMIUM);
 const EVIL = "<img src=x onerror=alert(1)>";
@@ -34,7 +34,6 @@ test("rdmMds: heatmap + classical MDS panel; the MDS recovers the configuration 
 });
 
 test("rdmMds in chromium: hover a cell → the pair lights up in the MDS panel; hover a point → its row is outlined", { skip, timeout: 300_000 }, async () => {
-  newPage();
   const path = writePage("rdm-mds", [rdmMdsPlot(lineRdm(), { sqrt: true }).toMimeBundle()]);
   const { browser, page, dialogs, errors, requests } = await open(path, { width: 1200, height: 700 });
   try {

@@ -5,22 +5,35 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { CEILING, launch, hoverFigure, waitForFigures } from "../browser.js";
 import type { MimeBundle } from "../../src/display/bundle.js";
-import { resetPlotlyPage } from "../../src/display/plotly.js";
+import { plotlyPageHtml, plotlyScript } from "../../src/display/plotly.js";
 
 export const OUT = join(import.meta.dirname, "..", "..", "out", "widgets");
 
-/** Reset the page's plotly.js before building bundles, so the first figure carries it. */
-export function newPage(): void {
-  resetPlotlyPage();
+let plotlyProbe: string | undefined;
+
+/**
+ * How many copies of plotly.js's source a text holds (an .ipynb, an HTML page): occurrences of 80
+ * characters from the middle of plotly.min.js, found there once, that read the same raw, JSON-escaped or
+ * in HTML.
+ */
+export function plotlyCopies(text: string): number {
+  if (plotlyProbe === undefined) {
+    const src = plotlyScript();
+    const safe = /[A-Za-z0-9_$.,;:(){}[\]=+\-*!?| ]{80}/g;
+    safe.lastIndex = src.length >> 1;
+    for (let m = safe.exec(src); m && plotlyProbe === undefined; m = safe.exec(src)) if (src.split(m[0]).length === 2) plotlyProbe = m[0];
+    if (plotlyProbe === undefined) throw new Error("no probe for plotly.js found");
+  }
+  return text.split(plotlyProbe).length - 1;
 }
 
-/** Write bundles' text/html as one page under out/widgets/; returns its path. */
+/** Write bundles' text/html as one page under out/widgets/, plotly.js inlined once in its head (as an export does); returns its path. */
 export function writePage(name: string, bundles: MimeBundle[], opts: { dark?: boolean } = {}): string {
   mkdirSync(OUT, { recursive: true });
   const style = opts.dark ? "background:#1e1e1e;color:#ddd" : "background:#fff;color:#222";
   const body = bundles.map((b) => `<div class="output">${String(b["text/html"] ?? "")}</div>`).join("\n");
   const path = join(OUT, `${name}.html`);
-  writeFileSync(path, `<!doctype html><html><head><meta charset="utf-8"><title>${name}</title></head><body style="${style};margin:16px">${body}</body></html>`);
+  writeFileSync(path, `<!doctype html><html><head><meta charset="utf-8"><title>${name}</title>${plotlyPageHtml()}</head><body style="${style};margin:16px">${body}</body></html>`);
   return path;
 }
 

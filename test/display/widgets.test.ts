@@ -21,7 +21,7 @@ import { represent } from "../../src/display/represent.js";
 import { CEILING, CHROMIUM } from "../browser.js";
 import "../../src/index.js"; // attaches dict.dashboard
 import { identityDictionary } from "../ablation/fixtures.js";
-import { OUT, clickPoint, hoverFirst, newPage, open, writePage } from "./widget-page.js";
+import { OUT, clickPoint, hoverFirst, open, writePage } from "./widget-page.js";
 
 const skip = !existsSync(CHROMIUM);
 const WORDS = ["<bos>", "the", "cat", "sat", "on", "mat", "a", "dog", "ran", "to", "park", "&", "<b>"];
@@ -75,7 +75,6 @@ test("a feature dashboard: histogram, top examples shaded with context, quantile
 });
 
 test("the decoder-geometry scatter: hover previews a feature's card, click pins it", { skip, timeout: 300_000 }, async () => {
-  newPage();
   const dict = identityDictionary(8);
   const fig = geometryPlot(dict, { acts });
   assert.equal(Object.keys(fig.cards!).length, 16, "a card per feature, embedded");
@@ -105,7 +104,6 @@ test("the decoder-geometry scatter: hover previews a feature's card, click pins 
 });
 
 test("every figure draws and answers a hover, with no console error", { skip, timeout: 300_000 }, async () => {
-  newPage();
   const sweep = await ablate(model, "heads", { input: TEXTS, metric: ["ce", "kl"] });
   const bundles = [
     geometryPlot(identityDictionary(8), { acts, cards: false }).toMimeBundle(),

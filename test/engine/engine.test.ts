@@ -2,7 +2,7 @@
 // batches, bias and ReLU) agreeing with a plain product, and the fallbacks when the addon is absent.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { tf, ready, engine } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
@@ -118,4 +118,42 @@ test("without the addon featurelab runs on wasm and says why; FEATURELAB_BACKEND
   const noNative = engineOf({ FEATURELAB_BACKEND: "native", FEATURELAB_NATIVE: "0" });
   assert.notEqual(noNative.status, 0);
   assert.match(noNative.err, /native: the native addon is switched off/);
+});
+
+/** Runs `body` in a fresh process after `import * as fl from featurelab`; prints the backend before it. */
+function freshProcess(body: string): Promise<{ status: number | null; out: string; err: string }> {
+  const script = `import * as fl from "./src/index.ts"; console.log("before:" + fl.tf.engine().backendName); ${body}`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: root, env: process.env });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, out: out.trim(), err });
+    });
+  });
+}
+
+test("no call needs `await fl.ready()`: importing starts no engine, the first computation starts the chosen one", async () => {
+  const data = `const acts = fl.fromVectors(Float32Array.from({ length: 64 * 8 }, (_, i) => Math.sin(i * 1.3)), 8, { stimulus: Array.from({ length: 64 }, (_, i) => "s" + (i % 4)) });`;
+  const engineLine = `const info = await fl.engine(); console.log("engine:" + fl.tf.getBackend() + ":" + info.engine);`;
+  const firsts: Record<string, string> = {
+    cka: `console.log("value:" + fl.cka(acts, acts).toFixed(6));`,
+    rdm: `console.log("value:" + fl.rdm(acts, { by: "stimulus" }).vector.length);`,
+    fit: `const sae = await fl.dictionary("relu", { width: 16 }).fit(acts, { steps: 3, batchSize: 32 }); console.log("value:" + sae.encode(acts).numRows);`,
+    "tf directly": `console.log("value:" + fl.tf.sum(fl.tf.ones([3])).dataSync()[0]);`,
+  };
+  const want: Record<string, string> = { cka: "value:1.000000", rdm: "value:6", fit: "value:64", "tf directly": "value:3" };
+  const runs = await Promise.all(Object.values(firsts).map((first) => freshProcess(`${data} ${first} ${engineLine}`)));
+  const expected = await engine();
+  Object.keys(firsts).forEach((name, i) => {
+    const { status, out, err } = runs[i];
+    assert.equal(status, 0, `${name} as the first call: ${err}`);
+    const lines = out.split("\n");
+    assert.match(lines[0], /^before:(null|undefined)$/, `${name}: importing featurelab started a backend`);
+    assert.equal(lines[1], want[name], name);
+    assert.equal(lines[2], `engine:${expected.backend}:${expected.engine}`, name);
+  });
 });

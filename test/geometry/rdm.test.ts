@@ -202,7 +202,7 @@ test("bad input is refused with an error naming the column, shape or condition",
   assert.throws(() => rdm(acts, { by: "stimulus", folds: Array(9).fill(0), distance: "crossnobis" }), /crossnobis needs at least 2 folds/);
   assert.throws(() => rdm(acts, { by: "stimulus", folds: [0, 1, 2, 0, 1, 1, 0, 1, 2], distance: "crossnobis", precision: "identity" }), /condition 'a' has no measurement in fold '2'/);
   assert.throws(() => rdm([[1, 2], [3]]), /row 1 has 1 values, row 0 has 2/);
-  assert.throws(() => rdm([[1, NaN], [3, 4]]), /non-finite value \(NaN\) at row 0, channel 1/);
+  assert.throws(() => rdm([[1, NaN], [3, 4]]), /rdm: pattern matrix \[2, 2\]: row 0, column 1 is NaN \(1 of 2 rows hold NaN or ±Inf\)/);
   assert.throws(() => rdm(new Float32Array(6)), /needs its shape: \{ conditions, channels \}/);
   assert.throws(() => rdm(new Float32Array(6), { conditions: 4, channels: 2 }), /6 values are not 4 conditions × 2 channels/);
   assert.throws(() => rdm(P, { by: "stimulus" }), /names a metadata column, which only an ActivationSet has/);
