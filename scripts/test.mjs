@@ -8,8 +8,12 @@ import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { root } from "./setup.mjs";
 
-// Files that need Jupyter, chromium or a kernel, or train for long: left out by --quick.
-const SLOW = ["test/notebooks.test.ts", "test/kernel/", "test/display/", "test/build.test.ts", "test/package.test.ts", "test/docs.test.ts", "test/data/load.test.ts"];
+// Files that need Jupyter, chromium or a kernel, train for long, or write large files: left out by --quick
+// (each of the last four takes 15–60 s; out/test-times.txt has the current figures).
+const SLOW = [
+  "test/notebooks.test.ts", "test/kernel/", "test/display/", "test/build.test.ts", "test/package.test.ts", "test/docs.test.ts", "test/data/load.test.ts",
+  "test/io/parquet.test.ts", "test/dictionaries/known-answers.test.ts", "test/io/fuzz.test.ts", "test/circuits/e2e-sae.test.ts",
+];
 
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
