@@ -4,6 +4,7 @@ import { existsSync, lstatSync, renameSync, rmSync, symlinkSync } from "node:fs"
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensurePlotlyResources } from "./plotly-resources.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let tsc;
@@ -35,3 +36,6 @@ try {
   present = true;
 } catch {}
 if (!present && existsSync(join(root, "node_modules"))) symlinkSync("..", link, "dir");
+
+// plotly.js beside the kernelspec (the Jupyter server serves it to figures) and the HTML template.
+ensurePlotlyResources();

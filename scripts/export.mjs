@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { root, PYTHON, JUPYTER } from "./setup.mjs";
+import { ensurePlotlyResources } from "./plotly-resources.mjs";
 
 function jupyterEnv() {
   const extra = join(root, "jupyter");
@@ -157,6 +158,7 @@ export async function exportNotebook(input, outDir = join(root, "out")) {
   const images = await addStaticImages(ipynb);
   if (images) signNotebook(ipynb);
   const env = jupyterEnv();
+  ensurePlotlyResources(); // the template inlines plotly.js from its folder
   const conv = await runAsync(JUPYTER, ["nbconvert", "--to", "html", "--template", "featurelab", ipynb, "--output-dir", resolve(outDir)], { env });
   if (conv.status !== 0) throw new Error(`exporting ${ipynb} to HTML failed:\n${conv.stderr}`);
   return { ipynb, html, images: images ?? 0 };

@@ -19,6 +19,8 @@ const APT_PACKAGES = [
   "libjs-mathjax",
   "libjs-requirejs",
   "python3-jupyter-kernel-test",
+  // The classic notebook (6.4): to open the notebooks, and test/display/classic-notebook.test.ts drives it live.
+  "python3-notebook",
   "python3-numpy",
   "chromium",
   // The native engine (native/): OpenBLAS for matMul and the fused training steps.
@@ -42,7 +44,7 @@ function npmDepsPresent() {
 
 function jupyterPresent() {
   if (!existsSync(PYTHON) || !existsSync(JUPYTER) || !existsSync(CHROMIUM)) return false;
-  const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test, numpy"], { stdio: "ignore" });
+  const probe = spawnSync(PYTHON, ["-c", "import nbclient, nbconvert, ipykernel, jupyter_client, jupyter_kernel_test, notebook, numpy"], { stdio: "ignore" });
   return probe.status === 0 && openblasHeadersPresent();
 }
 

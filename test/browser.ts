@@ -70,6 +70,8 @@ export interface PageReport {
   drawn: number;
   errors: string[];
   requests: string[];
+  /** Static images (a saved figure's fallback) still in the page once the figures drew. */
+  statics: number;
   /** Per figure, the hover label shown when the mouse is on its first point or bar ("" if none). */
   hovers: string[];
 }
@@ -88,10 +90,11 @@ export async function inspectPage(url: string, opts: { screenshot?: string } = {
     const drawn = await page.evaluate(() =>
       Array.from(document.querySelectorAll(".featurelab-figure[data-drawn]")).filter((el) => el.querySelector(".main-svg")).length,
     );
+    const statics = await page.locator(".featurelab-static").count();
     const hovers: string[] = [];
     for (const fig of await page.locator(".featurelab-figure").all()) hovers.push(await hoverFigure(page, fig));
     if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
-    return { figures, drawn, errors, requests, hovers };
+    return { figures, drawn, errors, requests, statics, hovers };
   } finally {
     await browser.close();
   }

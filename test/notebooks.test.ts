@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { executeNotebook, exportNotebook } from "../scripts/export.mjs";
 import { inspectPage, CHROMIUM } from "./browser.js";
+import { plotlyCopies } from "./display/widget-page.js";
 
 const root = join(import.meta.dirname, "..");
 // The longest-running notebooks start first, so the two lanes below finish close together.
@@ -38,13 +39,17 @@ describe("notebooks", { concurrency: 2 }, () => {
       for (const o of figureOutputs) assert.ok(o.data["text/html"] && o.data["text/plain"], "figure bundles carry HTML and text too");
       assert.equal(images, figureOutputs.length, "every figure got a static image");
       for (const o of figureOutputs) assert.ok(o.data["image/png"]?.length > 1000, "…as image/png, for renderers without JavaScript");
+      const saved = readFileSync(ipynb, "utf8");
+      assert.equal(plotlyCopies(saved), 0, "the saved notebook holds no copy of plotly.js (Jupyter serves it to the page)");
       const page = readFileSync(html, "utf8");
-      assert.equal(page.split("if(window.Plotly)return;").length - 1, figureOutputs.length > 0 ? 1 : 0, "plotly.js is inlined once");
+      assert.equal(plotlyCopies(page), figureOutputs.length > 0 ? 1 : 0, "the HTML page inlines plotly.js once (where it has figures)");
+      if (name === "quickstart.ipynb") assert.ok(saved.length <= 5_000_000, `the executed quickstart is at most 5 MB (${saved.length} bytes)`);
       const report = await inspectPage(`file://${html}`, { screenshot: join(out, `${name}.png`) });
       assert.equal(report.figures, figureOutputs.length);
       assert.equal(report.drawn, report.figures, "every figure drew");
       assert.deepEqual(report.errors, [], "no console errors");
       assert.deepEqual(report.requests, [], "no network requests: the page is self-contained");
+      assert.equal(report.statics, 0, "every static image gave way to its interactive figure");
       for (const [i, label] of report.hovers.entries()) assert.ok(label.trim().length > 0, `figure ${i} of ${name} answers a hover`);
       if (name === "quickstart.ipynb") {
         assert.match(report.hovers[0], /feature \d+.*density [\d.]+.*best ground-truth feature: #\d+ \(cos [\d.]+\)/s);
