@@ -47,7 +47,10 @@ export interface Opened {
 
 export async function open(path: string, viewport = { width: 1280, height: 900 }): Promise<Opened> {
   const browser = await launch();
-  const page = await browser.newPage({ viewport });
+  const page = await browser.newPage({ viewport }).catch(async (err) => {
+    await browser.close();
+    throw err;
+  });
   const dialogs: string[] = [], errors: string[] = [], requests: string[] = [];
   page.on("dialog", (d) => {
     dialogs.push(d.message());
@@ -56,8 +59,13 @@ export async function open(path: string, viewport = { width: 1280, height: 900 }
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
-  await page.goto(`file://${path}`, { waitUntil: "load", timeout: CEILING });
-  await waitForFigures(page);
+  try {
+    await page.goto(`file://${path}`, { waitUntil: "load", timeout: CEILING });
+    await waitForFigures(page);
+  } catch (err) {
+    await browser.close(); // a test that fails here must not leave chromium holding its process open
+    throw err;
+  }
   return { browser, page, dialogs, errors, requests };
 }
 
