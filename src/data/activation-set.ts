@@ -13,9 +13,11 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { groupRows, sampleGroups, splitRows } from "./row-groups.js";
 import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
 
+/** Metadata columns by name, each one value per row (an array or typed array of length numRows). */
 export type Metadata = Record<string, ArrayLike<unknown>>;
 type ColumnTable = aq.ColumnTable;
 
+/** The scale `normalize()` applied, recorded so a dictionary can fold it into its weights at save. */
 export interface Normalization {
   method: "expected_average_only_in";
   /** Vectors were multiplied by this. */
@@ -48,6 +50,15 @@ interface BatchOptions {
 }
 const BATCH_OPTIONS = optionNames<BatchOptions>({ size: true, shuffle: true, seed: true });
 
+/**
+ * Activations in memory: numRows vectors of width `dim` in one contiguous Float32Array, with a
+ * metadata table (arquero) of one row per vector. Verbs return new sets sharing what they can.
+ *
+ * @example
+ * const acts = await fl.load("resid.arrow", { vector: "resid" });
+ * const train = acts.filter((d) => d.split === "train").normalize();
+ * fl.show(train);                     // schema, size, a preview with vector norms
+ */
 export class ActivationSet {
   /** Row-major vectors, numRows × dim. Treat as read-only: sets share it. */
   readonly vectors: Float32Array;
@@ -79,6 +90,7 @@ export class ActivationSet {
     this.normalization = opts.normalization;
   }
 
+  /** Number of rows (vectors). */
   get numRows(): number {
     return this.vectors.length / this.dim;
   }
@@ -88,7 +100,11 @@ export class ActivationSet {
     return this.meta.columnNames();
   }
 
-  /** A metadata column as an array. */
+  /**
+   * A metadata column as an array.
+   * @example
+   * const docs = acts.column("document");   // one value per row
+   */
   column(name: string): ArrayLike<unknown> {
     if (!this.meta.columnNames().includes(name)) {
       throw new InputError(this.source, `no metadata column '${name}'; columns: ${this.columns.join(", ")}`);
@@ -102,24 +118,40 @@ export class ActivationSet {
     return ArrayBuffer.isView(col) ? (col as unknown as ArrayLike<unknown>) : (this.meta.array(name) as ArrayLike<unknown>);
   }
 
-  /** Vector i as a view (no copy). */
+  /**
+   * Vector i as a view (no copy).
+   * @example
+   * const v = acts.row(0);                  // Float32Array of length acts.dim
+   */
   row(i: number): Float32Array {
     return this.vectors.subarray(i * this.dim, (i + 1) * this.dim);
   }
 
-  /** All vectors as a [numRows, dim] tensor. */
+  /**
+   * All vectors as a [numRows, dim] tensor.
+   * @example
+   * const x = acts.toTensor();              // [acts.numRows, acts.dim]; x.dispose() when done
+   */
   toTensor(): tf.Tensor2D {
     ensureEngine();
     return tf.tensor2d(this.vectors, [this.numRows, this.dim]);
   }
 
-  /** Rows [start, end) as a [n, dim] tensor. */
+  /**
+   * Rows [start, end) as a [n, dim] tensor.
+   * @example
+   * const first = acts.sliceTensor(0, 128); // rows 0–127 as [128, dim]
+   */
   sliceTensor(start: number, end: number): tf.Tensor2D {
     ensureEngine();
     return tf.tensor2d(this.vectors.subarray(start * this.dim, end * this.dim), [end - start, this.dim]);
   }
 
-  /** The rows at the given indices, in that order (vectors and metadata together). */
+  /**
+   * The rows at the given indices, in that order (vectors and metadata together).
+   * @example
+   * const some = acts.take([5, 2, 9]);      // rows 5, 2, 9 in that order
+   */
   take(indices: ArrayLike<number>): ActivationSet {
     const out = new Float32Array(indices.length * this.dim);
     for (let k = 0; k < indices.length; k++) {
@@ -145,6 +177,9 @@ export class ActivationSet {
   /**
    * Keep the rows whose metadata satisfies an arquero predicate, e.g. `d => d.split === "train"`.
    * Outside values go in through `params` (`(d, $) => d.doc < $.n` with `{ n: 10 }`), as in arquero.
+   * @example
+   * const train = acts.filter((d) => d.split === "train");
+   * const early = acts.filter((d, $) => d.position < $.n, { n: 16 });
    */
   filter(predicate: string | ((d: any, $: any) => unknown), params?: Record<string, unknown>): ActivationSet {
     const indexed = this.withRowIndex();
@@ -152,35 +187,59 @@ export class ActivationSet {
     return this.take(kept.array(ROW_INDEX) as ArrayLike<number>);
   }
 
-  /** The first n rows. */
+  /**
+   * The first n rows.
+   * @example
+   * fl.show(acts.head(10));
+   */
   head(n: number): ActivationSet {
     return this.take(Int32Array.from({ length: Math.min(n, this.numRows) }, (_, i) => i));
   }
 
-  /** Keep only some metadata columns (the vectors stay). */
+  /**
+   * Keep only some metadata columns (the vectors stay).
+   * @example
+   * const slim = acts.select("document", "position");
+   */
   select(...columns: string[]): ActivationSet {
     for (const c of columns) this.column(c); // names the missing one
     return this.withMeta(this.meta.select(...columns));
   }
 
-  /** Add or replace metadata columns computed by arquero expressions, e.g. `{ first: d => d.pos === 0 }`. */
+  /**
+   * Add or replace metadata columns computed by arquero expressions, e.g. `{ first: d => d.pos === 0 }`.
+   * @example
+   * const tagged = acts.derive({ first: (d) => d.position === 0 });
+   */
   derive(values: Record<string, string | ((d: any, $: any) => unknown)>, params?: Record<string, unknown>): ActivationSet {
     const meta = params ? this.meta.params(params) : this.meta;
     return this.withMeta(meta.derive(values as any));
   }
 
-  /** Rows sorted by metadata keys (arquero's orderby: names, `aq.desc("x")`, or expressions). */
+  /**
+   * Rows sorted by metadata keys (arquero's orderby: names, `aq.desc("x")`, or expressions).
+   * @example
+   * const sorted = acts.orderby("document", "position");
+   */
   orderby(...keys: unknown[]): ActivationSet {
     const sorted = this.withRowIndex().orderby(...(keys as any[]));
     return this.take(sorted.array(ROW_INDEX) as ArrayLike<number>);
   }
 
-  /** Group rows by metadata columns, then `.sample(n, { seed })` per group. */
+  /**
+   * Group rows by metadata columns, then `.sample(n, { seed })` per group.
+   * @example
+   * const perDoc = acts.groupby("document").sample(4, { seed: 0 });
+   */
   groupby(...columns: string[]): GroupedActivationSet {
     return new GroupedActivationSet(this, columns);
   }
 
-  /** n rows drawn at random (seeded), without replacement unless asked. */
+  /**
+   * n rows drawn at random (seeded), without replacement unless asked.
+   * @example
+   * const small = acts.sample(1000, { seed: 0 });
+   */
   sample(n: number, opts: SampleOptions = {}): ActivationSet {
     rejectUnknownOptions("ActivationSet.sample", opts, SAMPLE_OPTIONS);
     return this.take(sampleGroups([Array.from({ length: this.numRows }, (_, i) => i)], n, opts));
@@ -189,6 +248,9 @@ export class ActivationSet {
   /**
    * Split the rows: `{ by: "split" }` → one set per value of that column; `{ fraction: 0.8, seed }` →
    * `{ train, test }` at random, with `groups: "document"` keeping each document on one side.
+   * @example
+   * const { train, test } = acts.split({ fraction: 0.8, seed: 0, groups: "document" });
+   * const byLabel = acts.split({ by: "label" });   // { [value]: ActivationSet }
    */
   split(opts: { by: string }): Record<string, ActivationSet>;
   split(opts: { fraction: number; seed?: number; groups?: string }): { train: ActivationSet; test: ActivationSet };
@@ -211,6 +273,9 @@ export class ActivationSet {
    * Scale every vector by one factor so the mean norm becomes √dim (SAELens'
    * "expected_average_only_in"); pass `{ scale }` to apply a factor found on other data (e.g. the
    * training set). The factor is recorded in `.normalization` so a dictionary can fold it in at save.
+   * @example
+   * const train = split.train.normalize();
+   * const test = split.test.normalize({ scale: train.normalization!.scale });
    */
   normalize(opts: { scale?: number } = {}): ActivationSet {
     rejectUnknownOptions("ActivationSet.normalize", opts, optionNames<typeof opts>({ scale: true }));
@@ -233,7 +298,11 @@ export class ActivationSet {
     return new ActivationSet(out, this.dim, this.meta, { ...this.options(), normalization: { method: "expected_average_only_in", scale: prior * scale } });
   }
 
-  /** Rows as host batches of `size` rows (the last one may be smaller), shuffled when asked. */
+  /**
+   * Rows as host batches of `size` rows (the last one may be smaller), shuffled when asked.
+   * @example
+   * for (const { vectors, rows } of acts.rowBatches({ size: 256 })) console.log(rows, vectors.length);
+   */
   rowBatches(opts: BatchOptions & { size: number }): Generator<{ vectors: Float32Array; rows: number }> {
     rejectUnknownOptions("ActivationSet.rowBatches", opts, BATCH_OPTIONS);
     return this.hostBatches(opts);
@@ -253,7 +322,14 @@ export class ActivationSet {
     }
   }
 
-  /** One pass over the rows as [size, dim] tensors (dispose each when done), shuffled when asked. */
+  /**
+   * One pass over the rows as [size, dim] tensors (dispose each when done), shuffled when asked.
+   * @example
+   * for await (const x of acts.batches({ size: 1024, shuffle: true, seed: 0 })) {
+   *   // x: [1024, dim] tensor
+   *   x.dispose();
+   * }
+   */
   batches(opts: BatchOptions = {}): AsyncGenerator<tf.Tensor2D> {
     rejectUnknownOptions("ActivationSet.batches", opts, BATCH_OPTIONS);
     return this.tensorBatches({ ...opts, size: opts.size ?? 1024 });
@@ -264,7 +340,11 @@ export class ActivationSet {
     for (const b of this.hostBatches(opts)) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
   }
 
-  /** Metadata columns and their types, then the vector column. */
+  /**
+   * Metadata columns and their types, then the vector column.
+   * @example
+   * console.table(acts.schema());
+   */
   schema(): { name: string; type: string }[] {
     const cols = this.columns.map((name) => ({ name, type: describeColumn(this.columnValues(name)) }));
     return [...cols, { name: this.vectorName, type: `FixedSizeList<Float32>[${this.dim}]` }];
@@ -282,7 +362,11 @@ export class ActivationSet {
     return this.meta.assign({ [ROW_INDEX]: Int32Array.from({ length: this.numRows }, (_, i) => i) });
   }
 
-  /** The set as an Apache Arrow table: metadata columns + a FixedSizeList<Float32> vector column. */
+  /**
+   * The set as an Apache Arrow table: metadata columns + a FixedSizeList<Float32> vector column.
+   * @example
+   * const table = acts.toArrow();           // apache-arrow Table
+   */
   toArrow(): Table {
     const arrays: Record<string, any> = {};
     for (const name of this.columns) arrays[name] = toArrowFriendly(this.columnValues(name));
@@ -293,7 +377,11 @@ export class ActivationSet {
     return base.assign(new Table({ [this.vectorName]: vec }));
   }
 
-  /** Write the set to an Arrow IPC file (.arrow, .feather) or Parquet (.parquet), atomically. */
+  /**
+   * Write the set to an Arrow IPC file (.arrow, .feather) or Parquet (.parquet), atomically.
+   * @example
+   * await acts.write("out/resid.parquet");
+   */
   async write(path: string): Promise<void> {
     const ext = extname(path).toLowerCase();
     if (ext === ".parquet") {
@@ -308,6 +396,7 @@ export class ActivationSet {
     writeFileAtomic(path, tableToIPC(this.toArrow(), "file"));
   }
 
+  /** "ActivationSet(N rows × dim, metadata: …)". */
   toString(): string {
     return `ActivationSet(${this.numRows} rows × ${this.dim}, metadata: ${this.columns.join(", ")})`;
   }
@@ -324,14 +413,22 @@ export class GroupedActivationSet {
     for (const k of keys) set.column(k);
   }
 
-  /** n rows of every group (all of a smaller group), seeded. */
+  /**
+   * n rows of every group (all of a smaller group), seeded.
+   * @example
+   * const balanced = acts.groupby("label").sample(100, { seed: 0 });
+   */
   sample(n: number, opts: SampleOptions = {}): ActivationSet {
     rejectUnknownOptions("GroupedActivationSet.sample", opts, SAMPLE_OPTIONS);
     const groups = groupRows(this.keys.map((k) => this.set.column(k)), this.set.numRows);
     return this.set.take(sampleGroups(groups.values(), n, opts));
   }
 
-  /** Number of rows in each group, as records. */
+  /**
+   * Number of rows in each group, as records.
+   * @example
+   * console.table(acts.groupby("label").counts());
+   */
   counts(): Record<string, unknown>[] {
     const cols = this.keys.map((k) => this.set.column(k));
     return [...groupRows(cols, this.set.numRows).values()].map((rows) => ({
@@ -355,6 +452,7 @@ function toArrowFriendly(values: ArrayLike<unknown>): unknown {
   return arr.map((v) => (v === undefined || v === null ? null : typeof v === "string" ? v : String(v)));
 }
 
+/** Options of `fromVectors`. */
 export interface FromVectorsOptions {
   /** Rows holding NaN or ±Inf: refused, naming the row and column (default), dropped, or kept. */
   nonFinite?: NonFinitePolicy;
@@ -365,6 +463,9 @@ const FROM_VECTORS_OPTIONS = optionNames<FromVectorsOptions>({ nonFinite: true }
 /**
  * Build an ActivationSet from a flat Float32Array of numRows × dim values and optional metadata
  * columns (each of length numRows). Rows holding NaN or ±Inf are refused unless `opts.nonFinite` says.
+ * @example
+ * const acts = fl.fromVectors(new Float32Array([1, 0, 0, 1]), 2, { label: ["a", "b"] });
+ * acts.numRows;                            // 2
  */
 export function fromVectors(data: Float32Array | ArrayLike<number>, dim: number, metadata: Metadata = {}, opts: FromVectorsOptions = {}): ActivationSet {
   rejectUnknownOptions("fromVectors", opts, FROM_VECTORS_OPTIONS);

@@ -68,6 +68,7 @@ export function nonFiniteRows(vectors: Float32Array, dim: number): Int32Array {
 
 /** What to do with rows holding NaN or ±Inf: refuse the input (default), drop those rows, or keep them. */
 export const NON_FINITE_POLICIES = ["error", "drop", "keep"] as const;
+/** What to do with rows holding NaN or ±Inf: `"error"` refuses the input (the default), `"drop"` drops the rows, `"keep"` keeps them. */
 export type NonFinitePolicy = (typeof NON_FINITE_POLICIES)[number];
 
 /** Refuse, drop or keep rows holding NaN/±Inf, per the policy. */

@@ -15,6 +15,7 @@ import { ActivationSet, type Metadata } from "./activation-set.js";
 import { fromArrowBytes } from "./arrow.js";
 import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
 
+/** Options of `load`. */
 export interface LoadOptions {
   /** The vector column (Arrow, Parquet) or array/tensor name (.npz, .safetensors); found when there is one. */
   vector?: string;
@@ -28,6 +29,16 @@ const LOAD_OPTIONS = optionNames<LoadOptions>({ vector: true, metadata: true, no
 
 const ARROW = new Set([".arrow", ".feather", ".ipc", ".arrows"]);
 
+/**
+ * Read activations into memory from an Arrow IPC file or stream (`.arrow`, `.feather`), Parquet (a file or a
+ * folder of shards), `.npy`, `.npz` or `.safetensors` (`[N, d]`, or `[N, seq, d]` flattened with
+ * `document`/`position` columns). float16, bfloat16 and float64 become float32. Throws an `InputError` naming
+ * the file for a missing, truncated or corrupt file, a missing vector column, or (by default) NaN/±Inf.
+ *
+ * @example
+ * const acts = await fl.load("resid.arrow", { vector: "resid" });
+ * const labelled = await fl.load("acts.npy", { metadata: "labels.csv" });
+ */
 export async function load(path: string, opts: LoadOptions = {}): Promise<ActivationSet> {
   rejectUnknownOptions("load", opts, LOAD_OPTIONS);
   await ready();

@@ -38,6 +38,7 @@ export interface StreamBatchOptions {
 
 const STREAM_BATCH_OPTIONS = optionNames<StreamBatchOptions>({ size: true, shuffle: true, seed: true, bufferRows: true });
 
+/** Options of `open`. */
 export interface OpenOptions {
   /** The vector column (default: the only fixed-size-list or list column). */
   vector?: string;
@@ -50,6 +51,14 @@ export interface OpenOptions {
 
 const OPEN_OPTIONS = optionNames<OpenOptions>({ vector: true, nonFinite: true });
 
+/**
+ * Activations read from disk chunk by chunk (Arrow IPC record batches, Parquet row groups), for data larger
+ * than memory: `fit` and `metrics` take it in place of an ActivationSet. Made by `fl.open`.
+ *
+ * @example
+ * const stream = await fl.open("shards/", { vector: "resid" });
+ * const sae = await fl.dictionary("topk", { width: 4096, k: 32 }).fit(stream, { steps: 10_000 });
+ */
 export class ActivationStream {
   private constructor(
     readonly source: string,
@@ -61,7 +70,11 @@ export class ActivationStream {
     private readonly nonFinite: NonFinitePolicy = "error",
   ) {}
 
-  /** Open an Arrow IPC file, a Parquet file or a folder of Parquet shards for streaming. */
+  /**
+   * Open an Arrow IPC file, a Parquet file or a folder of Parquet shards for streaming.
+   * @example
+   * const stream = await fl.ActivationStream.open("resid.arrow");   // the same as fl.open
+   */
   static async open(path: string, opts: OpenOptions = {}): Promise<ActivationStream> {
     rejectUnknownOptions("open", opts, OPEN_OPTIONS);
     const nonFinite = opts.nonFinite ?? "error";
@@ -119,7 +132,11 @@ export class ActivationStream {
     }, undefined, nonFinite);
   }
 
-  /** Number of rows (reads the file once when the format does not record it). */
+  /**
+   * Number of rows (reads the file once when the format does not record it).
+   * @example
+   * const n = await stream.count();
+   */
   async count(): Promise<number> {
     if (this.rowCount === undefined) {
       let n = 0;
@@ -129,11 +146,16 @@ export class ActivationStream {
     return this.rowCount;
   }
 
+  /** Rows, when known without reading (Parquet, or after `count()` or a pass); else undefined. */
   get numRows(): number | undefined {
     return this.rowCount;
   }
 
-  /** One pass over the rows in host batches of `size` rows (the last may be smaller). */
+  /**
+   * One pass over the rows in host batches of `size` rows (the last may be smaller).
+   * @example
+   * for await (const { vectors, rows } of stream.rowBatches({ size: 4096 })) console.log(rows);
+   */
   rowBatches(opts: StreamBatchOptions): AsyncGenerator<RowBatch> {
     rejectUnknownOptions("ActivationStream.rowBatches", opts, STREAM_BATCH_OPTIONS);
     return this.hostBatches(opts);
@@ -177,7 +199,11 @@ export class ActivationStream {
     return { vectors: kept, rows: out };
   }
 
-  /** One pass as [size, dim] tensors (dispose each when done). */
+  /**
+   * One pass as [size, dim] tensors (dispose each when done).
+   * @example
+   * for await (const x of stream.batches({ size: 1024, shuffle: true, seed: 0 })) x.dispose();
+   */
   batches(opts: Partial<StreamBatchOptions> = {}): AsyncGenerator<tf.Tensor2D> {
     rejectUnknownOptions("ActivationStream.batches", opts, STREAM_BATCH_OPTIONS);
     return this.tensorBatches({ ...opts, size: opts.size ?? 1024 });
@@ -187,6 +213,7 @@ export class ActivationStream {
     for await (const b of this.hostBatches(opts)) yield tf.tensor2d(b.vectors, [b.rows, this.dim]);
   }
 
+  /** "ActivationStream(path, dim …)". */
   toString(): string {
     return `ActivationStream(${this.source}, dim ${this.dim}${this.rowCount !== undefined ? `, ${this.rowCount} rows` : ""})`;
   }

@@ -5,6 +5,7 @@ import { Rng } from "../engine/random.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { ActivationSet } from "./activation-set.js";
 
+/** Options of `fl.toy.sharkey` (all have defaults). */
 export interface SharkeyOptions {
   /** Number of rows (samples). */
   rows?: number;
@@ -18,12 +19,15 @@ export interface SharkeyOptions {
   decay?: number;
   /** Rows per 'document' id in the metadata. */
   documentLength?: number;
+  /** Seed for the directions and the samples (same seed, same data). */
   seed?: number;
 }
 
 const SHARKEY_OPTIONS = optionNames<SharkeyOptions>({ rows: true, features: true, dim: true, avgActive: true, decay: true, documentLength: true, seed: true });
 
+/** What `fl.toy.sharkey` returns: the activations and the ground truth they were made from. */
 export interface ToyData {
+  /** The samples, with `row`, `document` and `n_active` metadata. */
   acts: ActivationSet;
   /** Ground-truth feature directions, [features, dim], row-major, unit norm. */
   features: Float32Array;
@@ -36,6 +40,8 @@ export interface ToyData {
  * x = Σ_i c_i g_i with g_i ~ unit-norm Gaussian directions, feature i active with probability
  * p_i ∝ decay^i (scaled so the expected count is avgActive) and c_i = U[0,1)·U[0,1).
  * Metadata: row, document, n_active.
+ * @example
+ * const { acts, features } = fl.toy.sharkey({ rows: 16384, features: 512, dim: 64, seed: 0 });
  */
 export function sharkeyToyData(opts: SharkeyOptions = {}): ToyData {
   rejectUnknownOptions("toy.sharkey", opts, SHARKEY_OPTIONS);
