@@ -9,6 +9,13 @@ export interface TopActivation {
   [metadata: string]: unknown;
 }
 
+/**
+ * Sparse feature activations (CSR), one row per input row and aligned with its metadata. Made by `sae.encode(acts)`.
+ *
+ * @example
+ * const codes = sae.encode(acts);
+ * console.table(codes.top(7, 10));            // feature 7's strongest rows with their metadata
+ */
 export class Codes {
   /** Row r's active features are indices[indptr[r] .. indptr[r+1]), with activations values[…]. */
   readonly indptr: Int32Array;
@@ -31,14 +38,22 @@ export class Codes {
     this.acts = acts;
   }
 
-  /** From dense rows × width activations (zeros dropped). */
+  /**
+   * From dense rows × width activations (zeros dropped).
+   * @example
+   * const codes = fl.Codes.fromDense(new Float32Array([0, 1, 2, 0]), 2, 2);
+   */
   static fromDense(dense: Float32Array, numRows: number, width: number, acts?: ActivationSet): Codes {
     const builder = new CodesBuilder(width);
     builder.addDense(dense, numRows);
     return builder.finish(acts);
   }
 
-  /** The activations as a dense rows × width array. */
+  /**
+   * The activations as a dense rows × width array.
+   * @example
+   * const dense = codes.toDense();              // numRows × width
+   */
   toDense(): Float32Array {
     const out = new Float32Array(this.numRows * this.width);
     for (let r = 0; r < this.numRows; r++) {
@@ -47,19 +62,31 @@ export class Codes {
     return out;
   }
 
-  /** Fraction of rows on which each feature is nonzero. */
+  /**
+   * Fraction of rows on which each feature is nonzero.
+   * @example
+   * const density = codes.density();            // one fraction per feature
+   */
   density(): Float64Array {
     const counts = new Float64Array(this.width);
     for (const i of this.indices) counts[i]++;
     return counts.map((c) => c / this.numRows);
   }
 
-  /** Mean number of nonzero features per row. */
+  /**
+   * Mean number of nonzero features per row.
+   * @example
+   * codes.l0();
+   */
   l0(): number {
     return this.indices.length / this.numRows;
   }
 
-  /** Activations of one feature over all rows (dense). */
+  /**
+   * Activations of one feature over all rows (dense).
+   * @example
+   * const a = codes.feature(7);                 // feature 7 on every row
+   */
   feature(i: number): Float32Array {
     this.checkFeature(i);
     const out = new Float32Array(this.numRows);
@@ -69,7 +96,11 @@ export class Codes {
     return out;
   }
 
-  /** The n rows on which a feature activates most, strongest first, with their metadata. */
+  /**
+   * The n rows on which a feature activates most, strongest first, with their metadata.
+   * @example
+   * console.table(codes.top(7, 10));
+   */
   top(feature: number, n = 10): TopActivation[] {
     const acts = this.feature(feature);
     const rows = Array.from(acts.keys())
@@ -80,7 +111,11 @@ export class Codes {
     return rows.map((row) => ({ row, activation: acts[row], ...Object.fromEntries(columns.map((c) => [c, this.acts!.column(c)[row]])) }));
   }
 
-  /** The k most frequently firing features, most frequent first (ties: lower id first). */
+  /**
+   * The k most frequently firing features, most frequent first (ties: lower id first).
+   * @example
+   * const top = codes.mostFrequent(20);
+   */
   mostFrequent(k: number): number[] {
     const d = this.density();
     return Array.from(d.keys())
@@ -88,7 +123,11 @@ export class Codes {
       .slice(0, k);
   }
 
-  /** An Arrow table aligned with the input rows: their metadata, then List<Int32> ids and List<Float32> activations. */
+  /**
+   * An Arrow table aligned with the input rows: their metadata, then List<Int32> ids and List<Float32> activations.
+   * @example
+   * const table = codes.toArrow();
+   */
   toArrow(): Table {
     const meta: Record<string, any> = {};
     for (const c of this.acts?.columns ?? []) {
@@ -113,6 +152,7 @@ export class Codes {
     if (!(Number.isInteger(i) && i >= 0 && i < this.width)) throw new RangeError(`featurelab: feature ${i} out of range 0..${this.width - 1}`);
   }
 
+  /** "Codes(rows × width, L0 …)". */
   toString(): string {
     return `Codes(${this.numRows} rows × ${this.width} features, L0 ${this.l0().toFixed(2)})`;
   }

@@ -10,6 +10,7 @@ import type { Architecture, Params } from "./architecture.js";
 import { CodesBuilder, type Codes } from "./codes.js";
 import { saveSaeLens } from "./saelens-folder.js";
 
+/** A dictionary's configuration, as in SAELens' cfg.json: architecture, input width d_in, number of features d_sae, and its hyperparameters. */
 export interface DictionaryConfig {
   architecture: string;
   d_in: number;
@@ -33,6 +34,7 @@ export interface TrainingRecord {
   seconds?: number;
 }
 
+/** A dictionary's parameters as tfjs tensors, with SAELens' names and orientation (plus any the architecture adds, e.g. `threshold`). */
 export interface DictionaryWeights {
   W_enc: tf.Tensor2D;
   W_dec: tf.Tensor2D;
@@ -41,6 +43,15 @@ export interface DictionaryWeights {
   [name: string]: tf.Tensor;
 }
 
+/**
+ * A trained (or loaded) sparse dictionary: an encoder to feature activations and a decoder back. Made by
+ * `fl.dictionary(…).fit(…)`, `fl.loadDictionary` or `fl.finetuneDecoder`.
+ *
+ * @example
+ * const sae = await fl.dictionary("topk", { width: 4096, k: 32 }).fit(acts, { steps: 2000, seed: 0 });
+ * fl.show(sae.metrics(acts));
+ * await sae.save("out/sae");
+ */
 export class Dictionary implements Reconstructor {
   readonly arch: Architecture;
   readonly cfg: DictionaryConfig;
@@ -59,10 +70,12 @@ export class Dictionary implements Reconstructor {
     for (const t of Object.values(params)) tf.keep(t);
   }
 
+  /** Number of features (d_sae). */
   get width(): number {
     return this.cfg.d_sae;
   }
 
+  /** Input width (d_in). */
   get dIn(): number {
     return this.cfg.d_in;
   }
@@ -72,24 +85,49 @@ export class Dictionary implements Reconstructor {
     return this.params as DictionaryWeights;
   }
 
-  /** Feature i's direction (row i of W_dec) for every i, as a flat array with its dim. */
+  /**
+   * Feature i's direction (row i of W_dec) for every i, as a flat array with its dim.
+   * @example
+   * const { values, dim } = sae.decoderDirections();   // values.length === sae.width * dim
+   */
   decoderDirections(): { values: Float32Array; dim: number } {
     return { values: this.params.W_dec.dataSync() as Float32Array, dim: this.dIn };
   }
 
+  /**
+   * Feature activations [n, width] of input rows x [n, d_in] (a new tensor; dispose it).
+   * @example
+   * const f = sae.encodeTensor(acts.sliceTensor(0, 64));   // [64, sae.width]
+   */
   encodeTensor(x: tf.Tensor2D): tf.Tensor2D {
     return this.arch.encode(x, this.params);
   }
 
+  /**
+   * Reconstructions [n, d_in] of feature activations f [n, width] (a new tensor; dispose it).
+   * @example
+   * const xhat = sae.decodeTensor(sae.encodeTensor(x));
+   */
   decodeTensor(f: tf.Tensor2D): tf.Tensor2D {
     return this.arch.decode(f, this.params);
   }
 
+  /**
+   * Reconstructions [n, d_out] of x from its features f (for a skip transcoder the skip term uses x; otherwise the decoder of f).
+   * @example
+   * const f = sae.encodeTensor(x);
+   * const xhat = sae.reconstructTensor(x, f);
+   */
   reconstructTensor(x: tf.Tensor2D, f: tf.Tensor2D): tf.Tensor2D {
     return this.arch.reconstruct ? this.arch.reconstruct(x, f, this.params) : this.arch.decode(f, this.params);
   }
 
-  /** Feature activations for every row of the set. */
+  /**
+   * Feature activations for every row of the set.
+   * @example
+   * const codes = sae.encode(acts);
+   * const top = codes.mostFrequent(20);
+   */
   encode(acts: ActivationSet, opts: { batchSize?: number } = {}): Codes {
     rejectUnknownOptions("Dictionary.encode", opts, optionNames<typeof opts>({ batchSize: true }));
     ensureEngine();
@@ -106,6 +144,11 @@ export class Dictionary implements Reconstructor {
   /** L0, FVU, MSE, dead fraction, L2 ratio, cosine, shrinkage γ on a set (or, awaited, a stream). */
   metrics(acts: ActivationSet | Pair, opts?: MetricsOptions): ReconstructionMetrics;
   metrics(acts: ActivationStream, opts?: MetricsOptions): Promise<ReconstructionMetrics>;
+  /**
+   * @example
+   * fl.show(sae.metrics(acts));                 // L0, FVU, dead fraction, L2 ratio, γ…
+   * const m = await sae.metrics(await fl.open("big.arrow"));
+   */
   metrics(acts: ActivationSet | ActivationStream | Pair, opts: MetricsOptions = {}): ReconstructionMetrics | Promise<ReconstructionMetrics> {
     rejectUnknownOptions("Dictionary.metrics", opts, METRICS_OPTIONS);
     if (isPair(acts)) {
@@ -126,16 +169,25 @@ export class Dictionary implements Reconstructor {
     }
   }
 
-  /** Write the SAELens folder layout: cfg.json + sae_weights.safetensors (loadable by SAELens). */
+  /**
+   * Write the SAELens folder layout: cfg.json + sae_weights.safetensors (loadable by SAELens).
+   * @example
+   * await sae.save("out/sae");                  // cfg.json + sae_weights.safetensors
+   */
   save(dir: string, cfg: Record<string, unknown> = {}): Promise<void> {
     return saveSaeLens(this, dir, cfg);
   }
 
-  /** Free the weights' memory. */
+  /**
+   * Free the weights' memory.
+   * @example
+   * sae.dispose();
+   */
   dispose(): void {
     tf.dispose(Object.values(this.params));
   }
 
+  /** "Dictionary(arch, d_in → d_sae)". */
   toString(): string {
     return `Dictionary(${this.cfg.architecture}, d_in ${this.dIn}, width ${this.width})`;
   }

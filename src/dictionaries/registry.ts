@@ -20,6 +20,11 @@ export function factory(name: string): ArchitectureFactory {
   return f;
 }
 
+/**
+ * The architecture names `fl.dictionary` accepts.
+ * @example
+ * fl.architectures();   // ["relu", "topk", "batchtopk", …]
+ */
 export function architectures(): string[] {
   return [...registry.keys()];
 }

@@ -56,7 +56,11 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
 }
 
 
-/** Read a dictionary folder: SAELens layout (by SAELens or featurelab) or sparsify's. */
+/**
+ * Read a dictionary folder: SAELens layout (by SAELens or featurelab) or sparsify's.
+ * @example
+ * const sae = await fl.loadDictionary("out/sae");
+ */
 export async function loadDictionary(dir: string): Promise<Dictionary> {
   if (existsSync(join(dir, SPARSIFY_WEIGHTS)) && !existsSync(join(dir, WEIGHTS))) return loadSparsify(dir);
   return loadSaeLens(dir);

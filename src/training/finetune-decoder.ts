@@ -19,9 +19,12 @@ import { Dictionary } from "../dictionaries/dictionary.js";
 import type { Params } from "../dictionaries/architecture.js";
 import { Adam } from "./adam.js";
 
+/** Which decoder-side parameters `finetuneDecoder` trains besides the per-feature scale: none, b_dec, or b_dec and W_dec. */
 export type FinetuneVariant = "scale" | "scale-bias" | "scale-decoder";
+/** The finetune variants, in order of how much they train. */
 export const FINETUNE_VARIANTS: readonly FinetuneVariant[] = ["scale", "scale-bias", "scale-decoder"];
 
+/** Options of `finetuneDecoder`. */
 export interface FinetuneOptions {
   /** Which decoder-side parameters train besides the per-feature scale (default "scale-decoder"). */
   variant?: FinetuneVariant;
@@ -72,6 +75,9 @@ export function finetuneReferenceLoss(f: tf.Tensor2D, x: tf.Tensor2D, scale: tf.
  * A new dictionary with the same encoder and a decoder re-fitted on reconstruction MSE alone
  * (Wright & Sharkey's fix for feature suppression). Its cfg records `finetune: { variant, steps, … }`
  * and its note says the scale was folded into W_dec; it saves and loads as any other.
+ * @example
+ * const tuned = await fl.finetuneDecoder(sae, acts, { variant: "scale-decoder", steps: 1000 });
+ * fl.show(tuned.metrics(acts));
  */
 export async function finetuneDecoder(dict: Dictionary, acts: ActivationSet, opts: FinetuneOptions = {}): Promise<Dictionary> {
   rejectUnknownOptions("finetuneDecoder", opts, FINETUNE_OPTIONS);

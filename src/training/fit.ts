@@ -17,6 +17,7 @@ import { tfjsTrainer } from "./tfjs-trainer.js";
 import { nativeTrainer, nativeUnsupported } from "./native-trainer.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `DictionarySpec.fit` (all have defaults). */
 export interface FitOptions {
   /** Optimiser steps (default 2000). */
   steps?: number;
@@ -200,6 +201,8 @@ let last: Dictionary | undefined;
  * The dictionary the most recent fit() returned — also after a Jupyter interrupt, where the kernel
  * abandons the cell (so its `const sae = await …` never completes) while training stops at the next
  * step and keeps what it learned.
+ * @example
+ * const sae = fl.lastFit()!;   // after interrupting a cell that was training
  */
 export function lastFit(): Dictionary | undefined {
   return last;

@@ -2,6 +2,7 @@
 // (setProgressFactory); on its own, training draws a one-line bar on a terminal and nothing else.
 import type { TrainingRecord } from "../dictionaries/dictionary.js";
 
+/** What a progress display is given at every update of a training run. */
 export interface ProgressState {
   title: string;
   step: number;
@@ -14,7 +15,9 @@ export interface ProgressState {
   note?: string;
 }
 
+/** A training progress display: pass one as `fit(…, { progress })` to receive every update. */
 export interface ProgressSink {
+  /** Called at each logged step and once with `done: true` at the end. */
   update(state: ProgressState): void;
 }
 

@@ -8,6 +8,7 @@ import type { Dictionary } from "../dictionaries/dictionary.js";
 import { rejectUnknownOptions } from "../io/options.js";
 import { fit, type FitOptions } from "./fit.js";
 
+/** Options of `fl.dictionary`: width, λ, and the architecture's own options (see each architecture). */
 export interface DictionaryOptions {
   /** Number of features (d_sae). */
   width: number;
@@ -17,6 +18,13 @@ export interface DictionaryOptions {
   [option: string]: unknown;
 }
 
+/**
+ * An untrained dictionary: architecture and options. `fit` trains one; `with` varies options for sweeps.
+ *
+ * @example
+ * const spec = fl.dictionary("relu", { width: 512, l1: 5 });
+ * const sweep = await Promise.all([1, 5, 20].map((l1) => spec.with({ l1 }).fit(acts, { steps: 1000 })));
+ */
 export class DictionarySpec {
   readonly arch: string;
   readonly options: Readonly<DictionaryOptions>;
@@ -35,13 +43,22 @@ export class DictionarySpec {
     this.options = Object.freeze({ ...options });
   }
 
-  /** The same spec with some options changed. */
+  /**
+   * The same spec with some options changed.
+   * @example
+   * const wider = spec.with({ width: 1024 });
+   */
   with(changes: Partial<DictionaryOptions>): DictionarySpec {
     return new DictionarySpec(this.arch, { ...this.options, ...changes });
   }
 
   /** Train on a set of activations. */
-  /** Train on a set (or stream) of activations; a transcoder on `{ input, output }` sets, row by row. */
+  /**
+   * Train on a set (or stream) of activations; a transcoder on `{ input, output }` sets, row by row.
+   * @example
+   * const sae = await spec.fit(acts, { steps: 2000, batchSize: 1024, lr: 3e-4, seed: 0 });
+   * const tc = await fl.dictionary("transcoder", { width: 512, l1: 5 }).fit({ input: pre, output: post });
+   */
   async fit(acts: ActivationSet | ActivationStream | Pair, opts: FitOptions = {}): Promise<Dictionary> {
     const { width, l1 = 1, ...archOptions } = this.options;
     const takesPairs = factory(this.arch).optionNames.includes("d_out");
@@ -56,11 +73,20 @@ export class DictionarySpec {
     return fit({ arch: architecture(this.arch, options), width, l1 }, acts, opts);
   }
 
+  /** "DictionarySpec(arch, options)". */
   toString(): string {
     return `DictionarySpec(${this.arch}, ${JSON.stringify(this.options)})`;
   }
 }
 
+/**
+ * A dictionary to train: an architecture name (`"relu"`, `"topk"`, `"batchtopk"`, `"matryoshka"`,
+ * `"jumprelu"`, `"gated"`, `"transcoder"`, `"skip-transcoder"`) and its options. A misspelt option or
+ * architecture is refused by name.
+ *
+ * @example
+ * const sae = await fl.dictionary("relu", { width: 8 * acts.dim, l1: 5 }).fit(acts, { steps: 2000, seed: 0 });
+ */
 export function dictionary(arch: string, options: DictionaryOptions): DictionarySpec {
   return new DictionarySpec(arch, options);
 }
