@@ -18,6 +18,7 @@ installSyncWasm();
 export type EngineName = "tensorflow" | "native" | "wasm" | "cpu";
 const ENGINES: EngineName[] = ["tensorflow", "native", "wasm", "cpu"];
 
+/** What `engine()` says: the engine, the tfjs backend under it, and why. */
 export interface EngineInfo {
   /** What runs featurelab's computations. */
   engine: EngineName;
@@ -148,7 +149,11 @@ export function ensureEngine(): EngineInfo {
   return current;
 }
 
-/** Resolves once the engine is ready. Optional: every computation starts the engine itself. */
+/**
+ * Resolves once the engine is ready. Optional: every computation starts the engine itself.
+ * @example
+ * const info = await fl.ready();   // optional: the first computation starts the engine
+ */
 export function ready(): Promise<EngineInfo> {
   try {
     return Promise.resolve(ensureEngine());
@@ -157,7 +162,11 @@ export function ready(): Promise<EngineInfo> {
   }
 }
 
-/** Which engine runs and why (starting it if need be). */
+/**
+ * Which engine runs and why (starting it if need be).
+ * @example
+ * console.log((await fl.engine()).reason);
+ */
 export async function engine(): Promise<EngineInfo> {
   return ensureEngine();
 }

@@ -1,7 +1,12 @@
 // Seeded randomness: every random choice in featurelab takes a seed, and the same seed gives the
 // same numbers on every backend (values are drawn here, in JavaScript, not by the backend).
 
-/** A small, fast, seedable generator (SplitMix32 seeding → xoshiro128**). */
+/**
+ * A small, fast, seedable generator (SplitMix32 seeding → xoshiro128**).
+ * @example
+ * const rng = new fl.Rng(0);
+ * rng.uniform();
+ */
 export class Rng {
   private s0: number;
   private s1: number;
@@ -24,7 +29,11 @@ export class Rng {
     this.s3 = next();
   }
 
-  /** Uniform 32-bit unsigned integer. */
+  /**
+   * Uniform 32-bit unsigned integer.
+   * @example
+   * rng.uint32();
+   */
   uint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
     const t = (this.s1 << 9) >>> 0;
@@ -37,17 +46,29 @@ export class Rng {
     return result;
   }
 
-  /** Uniform in [0, 1). */
+  /**
+   * Uniform in [0, 1).
+   * @example
+   * rng.uniform();
+   */
   uniform(): number {
     return this.uint32() / 4294967296;
   }
 
-  /** Uniform integer in [0, n). */
+  /**
+   * Uniform integer in [0, n).
+   * @example
+   * rng.int(10);                               // 0…9
+   */
   int(n: number): number {
     return Math.floor(this.uniform() * n);
   }
 
-  /** Standard normal (Box–Muller, both values used). */
+  /**
+   * Standard normal (Box–Muller, both values used).
+   * @example
+   * rng.normal();
+   */
   normal(): number {
     if (this.spare !== undefined) {
       const s = this.spare;
@@ -62,14 +83,22 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** A Float32Array of standard normals. */
+  /**
+   * A Float32Array of standard normals.
+   * @example
+   * const noise = rng.normals(1024);
+   */
   normals(n: number): Float32Array {
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = this.normal();
     return out;
   }
 
-  /** A random permutation of 0..n-1 (Fisher–Yates). */
+  /**
+   * A random permutation of 0..n-1 (Fisher–Yates).
+   * @example
+   * const order = rng.permutation(acts.numRows);
+   */
   permutation(n: number): Int32Array {
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;

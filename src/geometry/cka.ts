@@ -11,10 +11,12 @@ import { tf, ensureEngine } from "../engine/backend.js";
 import { centred, flatRows, type Rows } from "./rows.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** CKA's kernel: linear, or RBF with σ a fraction of the median distance. */
 export type CkaKind = "linear" | "rbf";
 
 const MAX_GRAM_ROWS = 8192;
 
+/** Options of `cka` and `ckaMatrix`. */
 export interface CkaOptions {
   /** "linear" (default) or "rbf". */
   kind?: CkaKind;
@@ -216,24 +218,36 @@ function ckaPrepared(a: Prepared, b: Prepared, opts: CkaOptions): number {
  * CKA between two representations of the same rows (ActivationSets, `{ values, dim }`, number[][]
  * or 2-D tensors; the dimensions may differ). 1 for identical representations; linear CKA is
  * invariant to orthogonal transforms and isotropic scaling of either side.
+ * @example
+ * const sim = fl.cka(layer0, layer1);                          // ActivationSets of the same rows
+ * const rbf = fl.cka(layer0, layer1, { kind: "rbf", debiased: true });
  */
 export function cka(x: Rows, y: Rows, opts: CkaOptions = {}): number {
   rejectUnknownOptions("cka", opts, CKA_OPTIONS);
   return ckaPrepared(new Prepared(x, "X"), new Prepared(y, "Y"), opts);
 }
 
-/** Linear CKA (feature-space form). */
+/**
+ * Linear CKA (feature-space form).
+ * @example
+ * fl.ckaLinear(layer0, layer1, { debiased: true });
+ */
 export function ckaLinear(x: Rows, y: Rows, opts: { debiased?: boolean } = {}): number {
   rejectUnknownOptions("ckaLinear", opts, optionNames<typeof opts>({ debiased: true }));
   return cka(x, y, { ...opts, kind: "linear" });
 }
 
-/** RBF-kernel CKA with σ = τ·median distance. */
+/**
+ * RBF-kernel CKA with σ = τ·median distance.
+ * @example
+ * fl.ckaRbf(layer0, layer1, { tau: 0.5 });
+ */
 export function ckaRbf(x: Rows, y: Rows, opts: { tau?: number; debiased?: boolean } = {}): number {
   rejectUnknownOptions("ckaRbf", opts, optionNames<typeof opts>({ tau: true, debiased: true }));
   return cka(x, y, { ...opts, kind: "rbf" });
 }
 
+/** What `ckaMatrix` returns: CKA between every pair of representations. */
 export interface CkaMatrix {
   /** Names of the representations, in order. */
   labels: string[];
@@ -243,7 +257,11 @@ export interface CkaMatrix {
   debiased: boolean;
 }
 
-/** CKA between every pair of representations of the same rows (e.g. the layers of a model). */
+/**
+ * CKA between every pair of representations of the same rows (e.g. the layers of a model).
+ * @example
+ * fl.show(fl.plot.cka(fl.ckaMatrix({ embed: l0, block0: l1, block1: l2 })));
+ */
 export function ckaMatrix(reps: Record<string, Rows> | Rows[], opts: CkaOptions = {}): CkaMatrix {
   rejectUnknownOptions("ckaMatrix", opts, CKA_OPTIONS);
   const entries: [string, Rows][] = Array.isArray(reps) ? reps.map((r, i) => [String(i), r]) : Object.entries(reps);

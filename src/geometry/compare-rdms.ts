@@ -9,10 +9,13 @@ import { rankInfo, pairCounts, type RankInfo, type PairCounts } from "./ranks.js
 import { covWeightedCosine } from "./cov-weighted.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** How two RDMs are compared, with rsatoolbox's names (cosine, Pearson, Spearman, Kendall's τ variants, covariance-weighted). */
 export type CompareMethod = "cosine" | "corr" | "spearman" | "kendall" | "tau-b" | "tau-a" | "rho-a" | "cosine_cov" | "corr_cov";
 
+/** Every `CompareMethod`. */
 export const COMPARE_METHODS: readonly CompareMethod[] = ["cosine", "corr", "spearman", "kendall", "tau-b", "tau-a", "rho-a", "cosine_cov", "corr_cov"];
 
+/** Options of `compareRdms` (for the covariance-weighted methods). */
 export interface CompareOptions {
   /**
    * cosine_cov / corr_cov: covariance of the pattern estimates between conditions (rsatoolbox's
@@ -23,7 +26,12 @@ export interface CompareOptions {
 
 export const COMPARE_OPTIONS = optionNames<CompareOptions>({ sigmaK: true });
 
-/** Similarity of two RDMs of the same conditions. */
+/**
+ * Similarity of two RDMs of the same conditions.
+ * @example
+ * fl.compareRdms(dataRdm, modelRdm, "tau-a");                  // a number
+ * fl.show(fl.compareRdms([s1, s2], { animacy, size }, "corr")); // a many-vs-many table
+ */
 export function compareRdms(a: RDM, b: RDM, method?: CompareMethod, opts?: CompareOptions): number;
 /** Every RDM of `a` against every RDM of `b`: a matrix of similarities and a tidy table. */
 export function compareRdms(a: RDM | RdmCollection, b: RDM | RdmCollection, method?: CompareMethod, opts?: CompareOptions): RdmComparisons;
@@ -56,11 +64,16 @@ export class RdmComparisons {
     readonly values: readonly (readonly number[])[],
   ) {}
 
-  /** One record per pair: { a, b, method, value } (tidy, for tables and data frames). */
+  /**
+   * One record per pair: { a, b, method, value } (tidy, for tables and data frames).
+   * @example
+   * console.table(fl.compareRdms(subjects, models, "spearman").records());
+   */
   records(): { a: string; b: string; method: string; value: number }[] {
     return this.rows.flatMap((a, i) => this.columns.map((b, j) => ({ a, b, method: this.method, value: this.values[i][j] })));
   }
 
+  /** A text table of the values. */
   toString(): string {
     return `RdmComparisons(${this.method}, ${this.rows.length}×${this.columns.length})`;
   }

@@ -24,6 +24,7 @@ function unitFeatures(x: Features, what = "features"): Unit {
   return { unit: unitRows(rows.values, rows.rows, rows.dim), n: rows.rows, dim: rows.dim };
 }
 
+/** What `decoderCosine` returns: the n × n cosine similarities of decoder directions. */
 export interface CosineMatrix {
   /** values[i·n + j] = cos(d_i, d_j), row-major. */
   values: Float32Array;
@@ -35,6 +36,9 @@ export interface CosineMatrix {
 /**
  * Cosine similarity between every pair of decoder directions, n × n. Refused above `maxFeatures`
  * (default 8192, 256 MB): use decoderNeighbors for the nearest few of each instead.
+ * @example
+ * const cos = fl.decoderCosine(sae);
+ * cos.row(7);                                   // feature 7 against every feature
  */
 export function decoderCosine(dict: Features, opts: { maxFeatures?: number } = {}): CosineMatrix {
   rejectUnknownOptions("decoderCosine", opts, optionNames<typeof opts>({ maxFeatures: true }));
@@ -53,6 +57,7 @@ export function decoderCosine(dict: Features, opts: { maxFeatures?: number } = {
   return { values, n, row: (i: number) => values.subarray(i * n, (i + 1) * n) };
 }
 
+/** What `decoderNeighbors` returns: each feature's k nearest others by decoder cosine. */
 export interface FeatureNeighbors {
   /** indices[i·k + t]: feature i's t-th most similar other feature. */
   indices: Int32Array;
@@ -64,7 +69,11 @@ export interface FeatureNeighbors {
   n: number;
 }
 
-/** Each feature's k most similar other features by decoder cosine, in blocks (never n × n at once). */
+/**
+ * Each feature's k most similar other features by decoder cosine, in blocks (never n × n at once).
+ * @example
+ * const nn = fl.decoderNeighbors(sae, 5);
+ */
 export function decoderNeighbors(dict: Features, k = 10): FeatureNeighbors {
   ensureEngine();
   const { unit, n, dim } = unitFeatures(dict);
@@ -94,7 +103,11 @@ export function decoderNeighbors(dict: Features, k = 10): FeatureNeighbors {
   return { indices, cosine, k, n };
 }
 
-/** The n features whose decoder directions are most similar to `feature`'s, most similar first. */
+/**
+ * The n features whose decoder directions are most similar to `feature`'s, most similar first.
+ * @example
+ * console.table(fl.nearestFeatures(sae, 7, 10));
+ */
 export function nearestFeatures(dict: Features, feature: number, n = 10): { feature: number; cosine: number }[] {
   ensureEngine();
   const u = unitFeatures(dict);
@@ -107,6 +120,7 @@ export function nearestFeatures(dict: Features, feature: number, n = 10): { feat
   return order.slice(0, n).map((i) => ({ feature: i, cosine: s[i] }));
 }
 
+/** What `clusterFeatures` returns: a cluster per feature, and the centres or tree of the method used. */
 export interface FeatureClusters extends Clustering {
   method: "kmeans" | "agglomerative";
   /** Unit-norm centre of each cluster (k-means), k × dim. */
@@ -119,6 +133,7 @@ export interface FeatureClusters extends Clustering {
   members(c: number): number[];
 }
 
+/** Options of `clusterFeatures`. */
 export interface ClusterOptions {
   /** Number of clusters. */
   k: number;
@@ -130,7 +145,12 @@ export interface ClusterOptions {
 
 const CLUSTER_OPTIONS = optionNames<ClusterOptions>({ k: true, method: true, seed: true, maxIter: true });
 
-/** Clusters of features by the cosine similarity of their decoder directions. */
+/**
+ * Clusters of features by the cosine similarity of their decoder directions.
+ * @example
+ * const clusters = fl.clusterFeatures(sae, { k: 20, seed: 0 });
+ * clusters.members(0);                        // features of the largest cluster
+ */
 export function clusterFeatures(dict: Features, opts: ClusterOptions): FeatureClusters {
   rejectUnknownOptions("clusterFeatures", opts, CLUSTER_OPTIONS);
   ensureEngine();
@@ -178,6 +198,7 @@ function blockedBestMatches(a: Unit, b: Unit): BestMatches {
   return { index, cosine };
 }
 
+/** What `featureSplitting` returns: how a wider dictionary's features map onto a narrower one's. */
 export interface FeatureSplitting {
   /** For each feature of the larger dictionary, its best match in the smaller one… */
   parent: Int32Array;
@@ -194,6 +215,9 @@ export interface FeatureSplitting {
 /**
  * Feature splitting between two dictionaries of different widths: each feature of the larger one
  * matched to its most similar decoder direction in the smaller one (either argument order works).
+ * @example
+ * const split = fl.featureSplitting(sae512, sae4096);
+ * split.children[7];                           // the wide features that matched feature 7
  */
 export function featureSplitting(a: Features, b: Features): FeatureSplitting {
   ensureEngine();
@@ -209,13 +233,19 @@ export function featureSplitting(a: Features, b: Features): FeatureSplitting {
   return { parent: m.index, cosine: m.cosine, children, mmcs: s / large.n, widths: [small.n, large.n] };
 }
 
+/** What `mmcsMatrix` returns: MMCS between every ordered pair of dictionaries. */
 export interface MmcsMatrix {
   labels: string[];
   /** values[i][j] = MMCS(i → j): mean over i's features of the best cosine with j's (not symmetric). */
   values: number[][];
 }
 
-/** MMCS between every pair of dictionaries, e.g. runs with different seeds or widths. */
+/**
+ * MMCS between every pair of dictionaries, e.g. runs with different seeds or widths.
+ * MMCS between every ordered pair of dictionaries (across seeds or widths).
+ * @example
+ * fl.show(fl.plot.cka(fl.mmcsMatrix({ seed0: a, seed1: b, seed2: c })));
+ */
 export function mmcsMatrix(dicts: Record<string, Features> | Features[]): MmcsMatrix {
   ensureEngine();
   const entries: [string, Features][] = Array.isArray(dicts) ? dicts.map((d, i) => [String(i), d]) : Object.entries(dicts);

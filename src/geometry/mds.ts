@@ -25,6 +25,7 @@ export interface MdsInputOptions {
   sqrt?: boolean;
 }
 
+/** Options of `classicalMds`. */
 export interface ClassicalMdsOptions extends MdsInputOptions {
   /** Dimensions (default 2). */
   k?: number;
@@ -32,6 +33,7 @@ export interface ClassicalMdsOptions extends MdsInputOptions {
 
 const CLASSICAL_MDS_OPTIONS = optionNames<ClassicalMdsOptions>({ k: true, sqrt: true });
 
+/** What `classicalMds` returns: the embedding and its eigenvalues. */
 export interface ClassicalMds extends Embedding {
   /** Every eigenvalue of B, largest first; negative ones mean the dissimilarities are not Euclidean. */
   eigenvalues: number[];
@@ -39,6 +41,7 @@ export interface ClassicalMds extends Embedding {
   explained: number[];
 }
 
+/** Options of `metricMds`. */
 export interface MetricMdsOptions extends ClassicalMdsOptions {
   /** Start from the classical solution (default) or from seeded uniform random points. */
   init?: "classical" | "random";
@@ -53,6 +56,7 @@ export interface MetricMdsOptions extends ClassicalMdsOptions {
 
 const METRIC_MDS_OPTIONS = optionNames<MetricMdsOptions>({ k: true, sqrt: true, init: true, nInit: true, seed: true, maxIter: true, tolerance: true });
 
+/** What `metricMds` returns: the embedding and its stress. */
 export interface MetricMds extends Embedding {
   /** Raw stress Σ_{i<j} (d_ij − δ_ij)², d the embedded distances, δ the dissimilarities. */
   stress: number;
@@ -119,7 +123,11 @@ function kOf(arg: number | ClassicalMdsOptions | undefined): ClassicalMdsOptions
   return typeof arg === "number" ? { k: arg } : (arg ?? {});
 }
 
-/** Classical (Torgerson) MDS: the top-k eigenvectors of the double-centred squared dissimilarities. */
+/**
+ * Classical (Torgerson) MDS: the top-k eigenvectors of the double-centred squared dissimilarities.
+ * @example
+ * fl.show(fl.plot.embedding(fl.classicalMds(rdm)));
+ */
 export function classicalMds(dissimilarities: Dissimilarities, k: number | ClassicalMdsOptions = 2): ClassicalMds {
   const opts = kOf(k);
   rejectUnknownOptions("classicalMds", opts, CLASSICAL_MDS_OPTIONS);
@@ -166,7 +174,12 @@ function classicalFromSquare({ d, n, labels }: Square, k: number): ClassicalMds 
   };
 }
 
-/** Metric MDS by SMACOF: minimises raw stress Σ_{i<j} (d_ij − δ_ij)² with Guttman transforms. */
+/**
+ * Metric MDS by SMACOF: minimises raw stress Σ_{i<j} (d_ij − δ_ij)² with Guttman transforms.
+ * @example
+ * const e = fl.metricMds(rdm, { k: 2, seed: 0 });
+ * e.stress;
+ */
 export function metricMds(dissimilarities: Dissimilarities, k: number | MetricMdsOptions = 2): MetricMds {
   const opts: MetricMdsOptions = kOf(k);
   rejectUnknownOptions("metricMds", opts, METRIC_MDS_OPTIONS);

@@ -8,8 +8,10 @@ import { InputError } from "../io/errors.js";
 import { gram } from "./gram.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** How a noise covariance is estimated from residuals: rsatoolbox's shrinkage toward a diagonal or the identity, diagonal only, or full. */
 export type CovarianceMethod = "shrinkage_diag" | "shrinkage_eye" | "diag" | "full";
 
+/** Options of `covFromResiduals` and `precFromResiduals`. */
 export interface ResidualOptions {
   /** Estimator (default "shrinkage_diag", as rsatoolbox). */
   method?: CovarianceMethod;
@@ -24,7 +26,11 @@ const RESIDUAL_OPTIONS = optionNames<ResidualOptions>({ method: true, dof: true,
 /** Residuals as rows × channels: number[][] or a flat typed array with `channels`. */
 export type Residuals = number[][] | Float32Array | Float64Array;
 
-/** The channels × channels noise covariance (row-major Float64Array). */
+/**
+ * The channels × channels noise covariance (row-major Float64Array).
+ * @example
+ * const cov = fl.covFromResiduals(residuals, { method: "shrinkage_diag" });   // C × C, row-major
+ */
 export function covFromResiduals(residuals: Residuals, opts: ResidualOptions = {}): Float64Array {
   rejectUnknownOptions("covFromResiduals", opts, RESIDUAL_OPTIONS);
   const { data, rows: n, channels: C } = flatten(residuals, opts.channels);
@@ -104,7 +110,12 @@ export function covFromResiduals(residuals: Residuals, opts: ResidualOptions = {
   return out;
 }
 
-/** The channels × channels noise precision (inverse covariance), row-major Float64Array. */
+/**
+ * The channels × channels noise precision (inverse covariance), row-major Float64Array.
+ * @example
+ * const precision = fl.precFromResiduals(residuals);
+ * const d = fl.rdm(acts, { by: "stimulus", distance: "crossnobis", folds: "run", precision });
+ */
 export function precFromResiduals(residuals: Residuals, opts: ResidualOptions = {}): Float64Array {
   rejectUnknownOptions("precFromResiduals", opts, RESIDUAL_OPTIONS);
   const cov = covFromResiduals(residuals, opts);

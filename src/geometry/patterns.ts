@@ -6,6 +6,7 @@ import { ActivationSet } from "../data/activation-set.js";
 import { InputError } from "../io/errors.js";
 import { assertFinite } from "../data/finite.js";
 
+/** What `rdm` takes: an ActivationSet (grouped by a metadata column), a conditions × channels matrix, a flat array with its shape, or a 2-D tensor. */
 export type PatternInput = ActivationSet | number[][] | Float32Array | Float64Array | tf.Tensor;
 
 export interface PatternOptions {

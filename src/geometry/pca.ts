@@ -2,6 +2,7 @@
 // covariance matrix, computed with ml-matrix's symmetric eigendecomposition.
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
 
+/** What `pca` returns: coordinates, explained variance and the axes. */
 export interface Projection {
   /** Coordinates, rows × k, row-major. */
   coords: Float64Array;
@@ -12,7 +13,12 @@ export interface Projection {
   axes: Float64Array;
 }
 
-/** Project `rows` vectors of length `dim` onto their top-k principal components. */
+/**
+ * Project `rows` vectors of length `dim` onto their top-k principal components.
+ * @example
+ * const p = fl.pca(acts.vectors, acts.dim, 2);
+ * p.explained;                                 // fraction of variance per component
+ */
 export function pca(values: ArrayLike<number>, dim: number, k = 2): Projection {
   const n = values.length / dim;
   if (!Number.isInteger(n) || n < 2) throw new Error(`featurelab: pca needs at least 2 rows of dim ${dim}, got ${values.length} values`);

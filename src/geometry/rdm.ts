@@ -20,6 +20,7 @@ import { averageLinkageOrder } from "./cluster-order.js";
 import { compareRdms, COMPARE_OPTIONS, type CompareMethod, type CompareOptions } from "./compare-rdms.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** The dissimilarities `rdm` computes, with rsatoolbox's names. */
 export type DistanceMethod = "euclidean" | "correlation" | "cosine" | "mahalanobis" | "crossnobis";
 
 /** rsatoolbox's dissimilarity_measure for each distance. */
@@ -31,6 +32,7 @@ const MEASURE: Record<DistanceMethod, string> = {
   crossnobis: "crossnobis",
 };
 
+/** Labels, name and provenance of an RDM. */
 export interface RdmInit {
   /** Condition names (default "0", "1", …); unique. */
   labels?: readonly string[];
@@ -44,7 +46,13 @@ export interface RdmInit {
 
 const RDM_INIT = optionNames<RdmInit>({ labels: true, dissimilarityMeasure: true, name: true, descriptors: true });
 
-/** An immutable RDM: K conditions, K(K−1)/2 dissimilarities. */
+/**
+ * An immutable RDM: K conditions, K(K−1)/2 dissimilarities.
+ * @example
+ * const d = fl.rdm(acts, { by: "stimulus", distance: "correlation" });
+ * d.get("cat", "dog");
+ * fl.show(d.reorder("cluster"));
+ */
 export class RDM {
   /** Upper triangle row by row: (0,1), (0,2), …, (0,K−1), (1,2), … Treat as read-only. */
   readonly vector: Float64Array;
@@ -74,7 +82,11 @@ export class RDM {
     this.index = new Map(labels.map((l, i) => [l, i]));
   }
 
-  /** From a K×K symmetric matrix with zeros on the diagonal (number[][] or a flat row-major array). */
+  /**
+   * From a K×K symmetric matrix with zeros on the diagonal (number[][] or a flat row-major array).
+   * @example
+   * const m = fl.RDM.fromMatrix([[0, 1, 2], [1, 0, 1], [2, 1, 0]], { labels: ["a", "b", "c"] });
+   */
   static fromMatrix(matrix: readonly (readonly number[])[] | ArrayLike<number>, init: RdmInit = {}): RDM {
     rejectUnknownOptions("RDM.fromMatrix", init, RDM_INIT);
     const flat = isNested(matrix) ? null : (matrix as ArrayLike<number>);
@@ -118,7 +130,11 @@ export class RDM {
     return m;
   }
 
-  /** Position of a condition (by label, or an index checked for range). */
+  /**
+   * Position of a condition (by label, or an index checked for range).
+   * @example
+   * d.indexOf("cat");
+   */
   indexOf(condition: string | number): number {
     if (typeof condition === "number") {
       if (!Number.isInteger(condition) || condition < 0 || condition >= this.nConditions) {
@@ -131,14 +147,22 @@ export class RDM {
     return i;
   }
 
-  /** The dissimilarity between two conditions (labels or indices); 0 for a condition with itself. */
+  /**
+   * The dissimilarity between two conditions (labels or indices); 0 for a condition with itself.
+   * @example
+   * d.get("cat", "dog");
+   */
   get(a: string | number, b: string | number): number {
     const i = this.indexOf(a), j = this.indexOf(b);
     if (i === j) return 0;
     return this.vector[pairIndex(this.nConditions, Math.min(i, j), Math.max(i, j))];
   }
 
-  /** The same RDM with its conditions in another order: all labels (or indices), or "cluster" (average linkage). */
+  /**
+   * The same RDM with its conditions in another order: all labels (or indices), or "cluster" (average linkage).
+   * @example
+   * fl.show(d.reorder("cluster"));
+   */
   reorder(order: "cluster" | readonly (string | number)[]): RDM {
     const K = this.nConditions;
     let idx: number[];
@@ -155,24 +179,37 @@ export class RDM {
     return this.pick(idx, { reordered: order === "cluster" ? "average linkage" : "by hand" });
   }
 
-  /** The RDM of some conditions only, kept in this RDM's order. */
+  /**
+   * The RDM of some conditions only, kept in this RDM's order.
+   * @example
+   * const animals = d.subset(["cat", "dog", "horse"]);
+   */
   subset(conditions: readonly (string | number)[]): RDM {
     const keep = new Set(conditions.map((c) => this.indexOf(c)));
     if (keep.size < 2) throw new InputError(undefined, `RDM.subset: an RDM needs at least 2 conditions, got ${keep.size}`);
     return this.pick([...keep].sort((a, b) => a - b), {});
   }
 
-  /** The same RDM under another name. */
+  /**
+   * The same RDM under another name.
+   * @example
+   * const named = d.withName("subject 1");
+   */
   withName(name: string): RDM {
     return new RDM(this.vector, { labels: this.labels, dissimilarityMeasure: this.dissimilarityMeasure, name, descriptors: this.descriptors });
   }
 
-  /** Similarity to another RDM of the same conditions (rsatoolbox's compare; default "cosine"). */
+  /**
+   * Similarity to another RDM of the same conditions (rsatoolbox's compare; default "cosine").
+   * @example
+   * d.compare(model, "tau-a");
+   */
   compare(other: RDM, method: CompareMethod = "cosine", opts: CompareOptions = {}): number {
     rejectUnknownOptions("RDM.compare", opts, COMPARE_OPTIONS);
     return compareRdms(this, other, method, opts);
   }
 
+  /** "RDM(K conditions, measure)". */
   toString(): string {
     return `RDM(${this.name ? this.name + ", " : ""}${this.nConditions} conditions, ${this.dissimilarityMeasure})`;
   }
@@ -206,6 +243,7 @@ export function conditionsFor(length: number): number {
   return K;
 }
 
+/** Options of `rdm`. */
 export interface RdmOptions extends PatternOptions {
   /** Dissimilarity (default "euclidean", as rsatoolbox's calc_rdm). */
   distance?: DistanceMethod;
@@ -224,6 +262,9 @@ const RDM_OPTIONS = optionNames<RdmOptions>({ distance: true, precision: true, n
 /**
  * The RDM of an ActivationSet (rows grouped into conditions by the metadata column `by`, averaged)
  * or of a conditions × channels pattern matrix.
+ * @example
+ * const d = fl.rdm(acts, { by: "stimulus", distance: "crossnobis", folds: "run" });
+ * fl.show(d);                                  // a labelled heatmap
  */
 export function rdm(input: PatternInput, opts: RdmOptions = {}): RDM {
   rejectUnknownOptions("rdm", opts, RDM_OPTIONS);

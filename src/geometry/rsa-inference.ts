@@ -8,6 +8,7 @@ import { rankInfo } from "./ranks.js";
 import { checkMethod, checkSameConditions, compareVectors, named, type CompareMethod, type CompareOptions, type RdmCollection } from "./compare-rdms.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** What `noiseCeiling` returns: lower and upper bounds on the best possible model's score. */
 export interface NoiseCeiling {
   /** Mean over subjects of compare(pool of the other subjects, subject): a lower bound on the true model's score. */
   lower: number;
@@ -48,7 +49,11 @@ export function poolVectors(vectors: readonly Float64Array[], method: CompareMet
   return out;
 }
 
-/** rsatoolbox's pool_rdm: the RDM that best fits a group of RDMs under `method` (see poolVectors). */
+/**
+ * rsatoolbox's pool_rdm: the RDM that best fits a group of RDMs under `method` (see poolVectors).
+ * @example
+ * const pooled = fl.poolRdms(subjectRdms, "corr");
+ */
 export function poolRdms(rdms: RdmCollection, method: CompareMethod = "cosine"): RDM {
   checkMethod(method);
   const list = named(rdms);
@@ -62,7 +67,11 @@ export function poolRdms(rdms: RdmCollection, method: CompareMethod = "cosine"):
   });
 }
 
-/** The noise ceiling of a group of subjects' RDMs (at least 2), for a comparison method (default "cosine"). */
+/**
+ * The noise ceiling of a group of subjects' RDMs (at least 2), for a comparison method (default "cosine").
+ * @example
+ * const { lower, upper } = fl.noiseCeiling(subjectRdms, "tau-a");
+ */
 export function noiseCeiling(data: RdmCollection, opts: CompareMethod | ({ method?: CompareMethod } & CompareOptions) = {}): NoiseCeiling {
   const o = typeof opts === "string" ? { method: opts } : opts;
   rejectUnknownOptions("noiseCeiling", o, optionNames<{ method?: CompareMethod } & CompareOptions>({ method: true, sigmaK: true }));
@@ -89,6 +98,7 @@ function ceilingOf(vectors: readonly Float64Array[], ids: readonly number[], met
   return [lower, upper];
 }
 
+/** Options of `bootstrapCompare`. */
 export interface BootstrapOptions extends CompareOptions {
   /** Comparison method (default "cosine", as rsatoolbox). */
   method?: CompareMethod;
@@ -141,7 +151,11 @@ export class ModelComparison {
     });
   }
 
-  /** One record per model: value, interval, standard error, noise ceiling. */
+  /**
+   * One record per model: value, interval, standard error, noise ceiling.
+   * @example
+   * console.table(fl.bootstrapCompare(models, subjects, { n: 1000, seed: 0 }).records());
+   */
   records(): Record<string, string | number>[] {
     const values = this.values, iv = this.intervals, sem = this.sem;
     const pct = Math.round(this.options.ci * 100);
@@ -167,6 +181,9 @@ export class ModelComparison {
  * bootstrap distribution of it (resampling conditions, subjects or both, seeded), and the noise
  * ceiling. A condition drawn twice is one condition twice: the pairs of a condition with its own
  * copy are dropped (NaN), as rsatoolbox does.
+ * @example
+ * const mc = fl.bootstrapCompare({ animacy, size }, subjectRdms, { method: "tau-a", n: 1000, seed: 0 });
+ * fl.show(fl.plot.modelComparison(mc));
  */
 export function bootstrapCompare(models: RDM | RdmCollection, data: RdmCollection, opts: BootstrapOptions = {}): ModelComparison {
   rejectUnknownOptions("bootstrapCompare", opts, BOOTSTRAP_OPTIONS);
@@ -213,6 +230,7 @@ export function bootstrapCompare(models: RDM | RdmCollection, data: RdmCollectio
   );
 }
 
+/** What `permutationTest` returns: the observed score, its p-value and the null distribution. */
 export class PermutationTest {
   constructor(
     /** The model's mean comparison with the data RDMs. */
@@ -234,6 +252,9 @@ export class PermutationTest {
 /**
  * Is the model RDM related to the data beyond chance? The model's conditions are shuffled (rows and
  * columns together) n times; the p-value is the share of shuffles scoring at least as well.
+ * @example
+ * const t = fl.permutationTest(animacy, subjectRdms, { method: "tau-a", n: 1000, seed: 0 });
+ * t.p;
  */
 export function permutationTest(
   model: RDM,

@@ -23,7 +23,12 @@ function featureRows(W: FeatureDirections, layout?: "rows" | "columns"): { v: Fl
   return { v, n: dim, m: rows };
 }
 
-/** D_i for every feature i. Features with (near) zero norm get 0. */
+/**
+ * D_i for every feature i. Features with (near) zero norm get 0.
+ * @example
+ * const toy = await fl.toySuperposition({ features: 5, hidden: 2, sparsity: 0.9, seed: 0 });
+ * fl.featureDimensionality(toy.W());           // D_i per feature
+ */
 export function featureDimensionality(W: FeatureDirections, opts: { features?: "rows" | "columns" } = {}): Float64Array {
   rejectUnknownOptions("featureDimensionality", opts, optionNames<typeof opts>({ features: true }));
   const { v, n, m } = featureRows(W, opts.features);
@@ -48,7 +53,11 @@ export function featureDimensionality(W: FeatureDirections, opts: { features?: "
   return out;
 }
 
-/** Dimensions per feature, m / ‖W‖²_F (Elhage et al.'s "dimensions per feature" curve). */
+/**
+ * Dimensions per feature, m / ‖W‖²_F (Elhage et al.'s "dimensions per feature" curve).
+ * @example
+ * fl.dimensionsPerFeature(toy.W());
+ */
 export function dimensionsPerFeature(W: FeatureDirections, opts: { features?: "rows" | "columns" } = {}): number {
   rejectUnknownOptions("dimensionsPerFeature", opts, optionNames<typeof opts>({ features: true }));
   const { v, m } = featureRows(W, opts.features);

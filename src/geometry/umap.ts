@@ -13,6 +13,7 @@ import { unitRows } from "./cluster.js";
 import type { Embedding } from "./embedding.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `umap`. */
 export interface UmapOptions {
   /** Output dimensions (default 2). */
   dim?: number;
@@ -33,6 +34,7 @@ export interface UmapOptions {
 
 const UMAP_OPTIONS = optionNames<UmapOptions>({ dim: true, nNeighbors: true, minDist: true, spread: true, metric: true, nEpochs: true, init: true, seed: true });
 
+/** What `umap` returns: the embedding and the neighbour graph it was built from. */
 export interface UmapEmbedding extends Embedding {
   /** Each point's neighbours (self first), n × nNeighbors, and their distances in the metric. */
   knn: { indices: Int32Array; distances: Float64Array; k: number };
@@ -41,6 +43,8 @@ export interface UmapEmbedding extends Embedding {
 /**
  * Embed row vectors with UMAP: `umap(values, dim, opts)` for a flat row-major array, or
  * `umap(rows, opts)` for an ActivationSet, `dict.decoderDirections()`, number[][] or a tensor.
+ * @example
+ * fl.show(fl.plot.embedding(fl.umap(acts, { nNeighbors: 15, seed: 0 }), { acts, color: "label" }));
  */
 export function umap(values: ArrayLike<number>, dim: number, opts?: UmapOptions): UmapEmbedding;
 export function umap(rows: Rows, opts?: UmapOptions): UmapEmbedding;

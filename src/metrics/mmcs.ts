@@ -21,6 +21,7 @@ export function directionsTensor(x: Directions, what = "directions"): tf.Tensor2
   return tf.tensor2d(x.values, [x.values.length / x.dim, x.dim]);
 }
 
+/** What `bestMatches` returns: for each row of A, its best row of B and their cosine. */
 export interface BestMatches {
   /** For each row of A, the index of its most similar row of B. */
   index: Int32Array;
@@ -28,7 +29,11 @@ export interface BestMatches {
   cosine: Float32Array;
 }
 
-/** For each row of A, the row of B with the highest cosine similarity. */
+/**
+ * For each row of A, the row of B with the highest cosine similarity.
+ * @example
+ * const { index, cosine } = fl.bestMatches(sae.decoderDirections(), truth);
+ */
 export function bestMatches(a: Directions, b: Directions): BestMatches {
   ensureEngine();
   const [cos, idx] = tf.tidy(() => {
@@ -46,7 +51,12 @@ export function bestMatches(a: Directions, b: Directions): BestMatches {
   return out;
 }
 
-/** MMCS(A, B): mean over rows of A of the best cosine similarity with any row of B. */
+/**
+ * MMCS(A, B): mean over rows of A of the best cosine similarity with any row of B.
+ * @example
+ * const { acts, features } = fl.toy.sharkey({ features: 512, dim: 64, seed: 0 });
+ * fl.mmcs(sae.decoderDirections(), { values: features, dim: 64 });   // 1 = every feature recovered
+ */
 export function mmcs(a: Directions, b: Directions): number {
   const { cosine } = bestMatches(a, b);
   let s = 0;

@@ -14,6 +14,7 @@ export interface Reconstructor {
   reconstructTensor?(x: tf.Tensor2D, f: tf.Tensor2D): tf.Tensor2D;
 }
 
+/** What `sae.metrics(acts)` returns: reconstruction and sparsity measures on one set. */
 export interface ReconstructionMetrics {
   /** Mean number of nonzero features per row. */
   l0: number;

@@ -11,8 +11,10 @@ import type { ActivationSet } from "../data/activation-set.js";
 import type { Reconstructor } from "./reconstruction.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** What `suppression` bins rows by: nothing (overall), input norm, summed feature activation, or feature frequency. */
 export type SuppressionGrouping = "overall" | "norm" | "activation" | "frequency";
 
+/** Options of `suppression`. */
 export interface SuppressionOptions {
   /** Breakdowns besides "overall" (default ["norm", "frequency"]). */
   by?: readonly Exclude<SuppressionGrouping, "overall">[];
@@ -23,6 +25,7 @@ export interface SuppressionOptions {
 
 const SUPPRESSION_OPTIONS = optionNames<SuppressionOptions>({ by: true, bins: true, batchSize: true });
 
+/** One row of a `Suppression` table: a bin of one grouping and its measures. */
 export interface SuppressionRow {
   grouping: SuppressionGrouping;
   /** 0, 1, … in increasing order of the binned quantity (-1: rows where no feature fires, for "frequency"). */
@@ -51,6 +54,13 @@ export const GROUPING_LABELS: Record<SuppressionGrouping, string> = {
   frequency: "log10 frequency of the row's most active feature",
 };
 
+/**
+ * Feature suppression measures of one dictionary on one set, as a tidy table (made by `fl.suppression`).
+ * @example
+ * const s = fl.suppression(sae, acts);
+ * s.overall.gamma;                      // < 1: shrinkage
+ * fl.show(fl.plot.suppression(s));
+ */
 export class Suppression {
   constructor(
     readonly rows: readonly SuppressionRow[],
@@ -58,21 +68,34 @@ export class Suppression {
     readonly frequency: Float64Array,
   ) {}
 
-  /** The "overall" row. */
+  /**
+   * The "overall" row.
+   * @example
+   * s.overall;
+   */
   get overall(): SuppressionRow {
     return this.rows.find((r) => r.grouping === "overall")!;
   }
 
-  /** Rows of one breakdown, in bin order. */
+  /**
+   * Rows of one breakdown, in bin order.
+   * @example
+   * console.table(s.by("norm"));
+   */
   by(grouping: SuppressionGrouping): SuppressionRow[] {
     return this.rows.filter((r) => r.grouping === grouping);
   }
 
-  /** The tidy table as an arquero table. */
+  /**
+   * The tidy table as an arquero table.
+   * @example
+   * s.table().print();
+   */
   table(): aq.ColumnTable {
     return aq.from(this.rows as SuppressionRow[]);
   }
 
+  /** A text table of the rows. */
   toString(): string {
     const o = this.overall;
     return `Suppression(γ ${o.gamma.toFixed(4)}, L2 ratio ${o.l2Ratio.toFixed(4)}, ${o.rows} rows)`;
@@ -171,7 +194,11 @@ function summarise(grouping: SuppressionGrouping, bin: number, idx: number[], r:
   };
 }
 
-/** γ, L2 ratio, MSE and cosine overall and by strength and feature-frequency bins (a tidy table). */
+/**
+ * γ, L2 ratio, MSE and cosine overall and by strength and feature-frequency bins (a tidy table).
+ * @example
+ * fl.show(fl.suppression(sae, acts, { by: ["norm", "frequency"], bins: 10 }));
+ */
 export function suppression(model: Reconstructor, acts: ActivationSet, opts: SuppressionOptions = {}): Suppression {
   rejectUnknownOptions("suppression", opts, SUPPRESSION_OPTIONS);
   ensureEngine();
