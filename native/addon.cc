@@ -1,5 +1,6 @@
 // N-API bindings: typed arrays in, results written in place. Every array's length is checked against
 // the shapes given, and a mismatch throws a TypeError naming the argument.
+#include "heap_guard.h"
 #include <node_api.h>
 #include <cblas.h>
 #include <omp.h>
@@ -282,6 +283,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
     napi_set_named_property(env, exports, f.name, fn);
   }
+  AddHeapGuard(env, exports);
   return exports;
 }
 

@@ -120,6 +120,11 @@ export function runtimeError(thrown: unknown): ErrorContent {
   return { ename, evalue, traceback };
 }
 
+/** A cell the heap guard stopped (heap-guard.ts). */
+export function outOfMemoryError(detail: string): ErrorContent {
+  return { ename: "OutOfMemoryError", evalue: detail, traceback: [`${BOLD_RED}OutOfMemoryError${RESET}: ${detail}`] };
+}
+
 export function interruptError(detail: string): ErrorContent {
   return { ename: "KeyboardInterrupt", evalue: detail, traceback: [`${BOLD_RED}KeyboardInterrupt${RESET}: ${detail}`] };
 }

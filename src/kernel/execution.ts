@@ -11,7 +11,8 @@ import vm from "node:vm";
 import type { ConvertResult, Converter } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
 import type { QuickInfo } from "@tslab/typescript-for-tslab";
-import { compileError, interruptError, runtimeError, type Diagnostic, type ErrorContent } from "./errors.js";
+import { compileError, interruptError, outOfMemoryError, runtimeError, type Diagnostic, type ErrorContent } from "./errors.js";
+import { outOfMemoryMessage, type HeapGuard } from "./heap-guard.js";
 import { expandShorthands, originalColumn, type Rewritten } from "./shorthand.js";
 import { installSourceMaps, register, takeMaps } from "./source-maps.js";
 import { typescript } from "./typescript.js";
@@ -55,6 +56,8 @@ export class Execution {
   constructor(
     readonly cwd: string = process.cwd(),
     private readonly phase: (p: 0 | 1 | 2) => void = () => {},
+    /** Tells an out-of-memory stop from an interrupt (none without the native addon). */
+    private readonly heapGuard?: HeapGuard,
   ) {
     installSourceMaps();
     const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
@@ -121,6 +124,7 @@ export class Execution {
     this.abandoned = false;
     this.interruptPending = false;
     this.sigintBefore = process.listeners("SIGINT");
+    const oomBefore = this.heapGuard?.hits() ?? 0;
     let ok: boolean;
     try {
       // The executor compiles and runs the cell's top level synchronously, then awaits what it returned.
@@ -137,6 +141,10 @@ export class Execution {
       this.run = undefined;
     }
     if (ok) return { status: "ok", result: run.result };
+    // Stopped by the heap guard — in the cell's code, or compiling it on a heap that is already full.
+    if (this.heapGuard && this.heapGuard.hits() > oomBefore) {
+      return { status: "error", error: outOfMemoryError(outOfMemoryMessage(this.heapGuard.limitMB)), interrupted: false };
+    }
     if (run.diagnostics?.length) return { status: "error", error: compileError(run.diagnostics, { label, source: code, cwd: this.cwd }), interrupted: false };
     const thrown = run.thrown?.value;
     if (this.abandoned && thrown instanceof Error && thrown.message === ABANDONED) {

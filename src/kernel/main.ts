@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { Execution } from "./execution.js";
 import { History } from "./history.js";
+import { installHeapGuard } from "./heap-guard.js";
 import { kernelLog, Link } from "./link.js";
 import { Shell } from "./shell.js";
 import { installStackTraces } from "./source-maps.js";
@@ -27,10 +28,10 @@ export async function start(connectionFile: string): Promise<void> {
     },
   );
   installStackTraces();
-  exec = new Execution(process.cwd(), (phase) => link.setPhase(phase));
+  exec = new Execution(process.cwd(), (phase) => link.setPhase(phase), installHeapGuard());
   shell = new Shell(link, exec, new History());
 
-  // Interrupt: tell the I/O thread the main thread heard it, then stop the running cell.
+  // Interrupt (or the heap guard): tell the I/O thread the main thread heard it, then stop the running cell.
   process.on("SIGINT", () => {
     link.ackInterrupt();
     exec!.interrupt();

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { KernelClient, root } from "./client.js";
+import { KernelClient, root, waitFor } from "./client.js";
 
 let kc: KernelClient;
 const scratch = mkdtempSync(join(root, "test", "kernel", ".scratch-execute-"));
@@ -183,8 +183,10 @@ test("inspect inside a call's parentheses shows the function; completion carries
 test("an exception thrown later by what a cell started goes to stderr and the kernel lives on", async () => {
   const r = await kc.execute('setTimeout(() => { throw new Error("thrown later"); }, 50);\nPromise.reject(new Error("rejected later"));\n"started"');
   assert.equal(r.reply.content.status, "ok");
-  await new Promise((resolve) => setTimeout(resolve, 400));
-  const stderr = (kc.iopubByParent.get(r.id) ?? []).filter((m) => m.header.msg_type === "stream" && m.content.name === "stderr").map((m) => strip(m.content.text)).join("");
+  const stderrOf = () => (kc.iopubByParent.get(r.id) ?? []).filter((m) => m.header.msg_type === "stream" && m.content.name === "stderr").map((m) => strip(m.content.text)).join("");
+  // Both reports arrive after the reply: wait for them (the ceiling only ends a wait that would hang).
+  await waitFor(() => /uncaught exception[\s\S]*unhandled|unhandled[\s\S]*uncaught exception/.test(stderrOf()), 60_000);
+  const stderr = stderrOf();
   assert.match(stderr, /Error: thrown later\n\s+at Timeout\._onTimeout \(Cell In\[\d+\]:1:26\)[\s\S]*\(uncaught exception\)/);
   assert.match(stderr, /Error: rejected later[\s\S]*\(unhandled promise rejection\)/);
   assert.equal(result(await kc.execute("1 + 1")).data["text/plain"], "2");
