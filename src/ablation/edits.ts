@@ -9,6 +9,7 @@ import { positionAxis, unitAxis, type HookContext, type HookFn } from "../models
 import { checkSpliceable, inputScale, viewAt } from "./dictionary-at-hook.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** How units are ablated: set to zero, to their mean over the input, or to their value on another (shuffled) input. */
 export type AblationMode = "zero" | "mean" | "resample";
 export const MODES: readonly AblationMode[] = ["zero", "mean", "resample"];
 
@@ -46,6 +47,7 @@ export function resampleOrder(n: number, seed: number): Int32Array {
   }
 }
 
+/** Options of `fl.hooks.ablate`. */
 export interface UnitAblationOptions {
   /** Indices along the unit axis (heads for hook_z/q/k/v/pattern, else the last axis). */
   units: readonly number[];
@@ -119,6 +121,7 @@ export function ablateUnitsStacked(perCopy: readonly (readonly number[])[], opts
   };
 }
 
+/** Options of `fl.hooks.splice`. */
 export interface SpliceOptions {
   /**
    * Keep the dictionary's error term x − x̂, so the model sees x exactly unless features are edited
@@ -206,6 +209,7 @@ export function keepPositions(edited: tf.Tensor, x: tf.Tensor, ctx: HookContext,
   return tf.add(tf.mul(edited, mask), tf.mul(x, tf.sub(1, mask)));
 }
 
+/** Options of `fl.hooks.steer`. */
 export interface SteerOptions {
   /** Multiplier of the direction (default 1). */
   scale?: number;

@@ -8,6 +8,7 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type AblationMode = "zero" | "mean";
 
+/** Options of `ablateFeatures`. */
 export interface FeatureAblationOptions {
   /** Feature ids to ablate, one at a time. */
   features: number[];
@@ -18,6 +19,7 @@ export interface FeatureAblationOptions {
 
 const FEATURE_ABLATION_OPTIONS = optionNames<FeatureAblationOptions>({ features: true, mode: true, batchSize: true });
 
+/** One ablated feature and the reconstruction error it costs. */
 export interface FeatureAblationRow {
   feature: number;
   /** Fraction of rows on which the feature fires. */
@@ -30,11 +32,18 @@ export interface FeatureAblationRow {
   delta: number;
 }
 
+/** What `ablateFeatures` returns: one row per ablated feature (drawn by `fl.plot.ablation`). */
 export interface FeatureAblation {
   mode: AblationMode;
   rows: FeatureAblationRow[];
 }
 
+/**
+ * Ablate dictionary features one at a time (zero or mean) and measure how much the reconstruction error of the set grows (exact, from the linear decoder; no re-decoding).
+ * @example
+ * const top = sae.encode(acts).mostFrequent(20);
+ * fl.show(fl.plot.ablation(fl.ablateFeatures(sae, acts, { features: top, mode: "zero" })));
+ */
 export function ablateFeatures(dict: Dictionary, acts: ActivationSet, opts: FeatureAblationOptions): FeatureAblation {
   rejectUnknownOptions("ablateFeatures", opts, FEATURE_ABLATION_OPTIONS);
   ensureEngine();

@@ -3,6 +3,7 @@
 // difference between two tokens. Padded cells and cells with nothing to predict hold NaN.
 import { tf } from "../engine/backend.js";
 
+/** What an ablation measures at each position: next-token cross-entropy, KL from the clean distribution, or a logit difference between two tokens. */
 export type MetricName = "ce" | "kl" | "logit_diff";
 export const METRICS: readonly MetricName[] = ["ce", "kl", "logit_diff"];
 

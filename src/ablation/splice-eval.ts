@@ -14,6 +14,7 @@ import { keepPositions } from "./edits.js";
 import { asSequences, crossEntropy, klDivergence } from "./logit-metrics.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `spliceEval`. */
 export interface SpliceEvalOptions {
   /** The hook point the dictionary reads (and is spliced into). */
   hook: string;
@@ -27,6 +28,7 @@ export interface SpliceEvalOptions {
 
 const SPLICE_EVAL_OPTIONS = optionNames<SpliceEvalOptions>({ hook: true, input: true, ignorePositions: true, batchSize: true, prependBos: true });
 
+/** What `spliceEval` returns: CE with the model clean, spliced and zero-ablated, the CE-loss score, KL score and L2 ratio. */
 export class SpliceEvaluation {
   constructor(
     readonly hook: string,
@@ -81,11 +83,19 @@ export class SpliceEvaluation {
     };
   }
 
+  /** A text summary of the scores. */
   toString(): string {
     return `SpliceEvaluation(${this.hook}: CE score ${this.ceScore.toFixed(4)}, KL score ${this.klScore.toFixed(4)}, L2 ratio ${this.l2Ratio.toFixed(3)})`;
   }
 }
 
+/**
+ * A dictionary spliced into a model at a hook, evaluated as SAELens does: CE-loss score (fraction of the loss recovered relative to zero-ablation), KL score and L2 ratio.
+ * @example
+ * const model = await fl.loadModel("models/tiny-induction");
+ * const tokens = fl.toy.induction({ n: 64, seed: 1 }).tokens;
+ * fl.show(await fl.spliceEval(model, sae, { hook: "blocks.0.hook_resid_post", input: tokens }));
+ */
 export async function spliceEval(model: HookedModel, dict: Dictionary, opts: SpliceEvalOptions): Promise<SpliceEvaluation> {
   rejectUnknownOptions("spliceEval", opts, SPLICE_EVAL_OPTIONS);
   await ready();

@@ -15,6 +15,7 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 /** Which (document, position) cells a metric averages over: a mask per document, positions, or a test. */
 export type PositionSelector = readonly (readonly boolean[])[] | readonly number[] | ((document: number, position: number) => boolean);
 
+/** Options of `ablate`: the input, the ablation mode, the metrics and where to measure them. */
 export interface AblateSpec {
   /** What to run: token ids or text (transformer), an input tensor (LayersModel). */
   input: unknown;
@@ -43,6 +44,7 @@ export interface AblateSpec {
 
 const ABLATE_OPTIONS = optionNames<AblateSpec>({ input: true, hook: true, units: true, features: true, mode: true, metric: true, logitDiff: true, positions: true, keepError: true, batchSize: true, seed: true, labels: true, prependBos: true });
 
+/** One ablated unit (a head, a neuron, a feature) and where it sits. */
 export interface AblationUnit {
   /** "L1H3", "L0N12", "f40", … */
   label: string;
@@ -50,6 +52,7 @@ export interface AblationUnit {
   index: number;
 }
 
+/** One row of an ablation sweep: a unit, a metric, and its change from the clean run. */
 export interface AblationRow {
   unit: string;
   hook: string;
@@ -63,6 +66,7 @@ export interface AblationRow {
   delta: number;
 }
 
+/** What `ablate` returns: a tidy table of each unit's effect (drawn by `fl.plot.ablation` and `fl.plot.ablationHeatmap`). */
 export class AblationSweep {
   constructor(
     readonly mode: AblationMode,
@@ -99,6 +103,7 @@ export class AblationSweep {
     return this.byHarm(metric).slice(0, n).map((r) => this.units.find((u) => u.label === r.unit)!);
   }
 
+  /** A text table of the strongest effects. */
   toString(): string {
     return `AblationSweep(${this.mode}-ablation of ${this.units.length} ${this.target}; ${this.metrics.join(", ")})`;
   }

@@ -48,6 +48,12 @@ function validRows(c: Chunk, hasPositions: boolean): number {
   return hasPositions ? c.lengths.reduce((s, l) => s + Math.min(l, c.shape[1]), 0) : c.shape[0];
 }
 
+/**
+ * Activations recorded at hook points by `model.run(input, { cache })`; `get(name)` gives one as an ActivationSet with document, position and token metadata.
+ * @example
+ * const { cache } = await model.run(tokens, { cache: ["blocks.0.hook_resid_post"] });
+ * const acts = cache.get("blocks.0.hook_resid_post");
+ */
 export class ActivationCache {
   private readonly entries = new Map<string, Entry>();
   /** The model it came from, for messages. */
@@ -93,6 +99,11 @@ export class ActivationCache {
     return [...this.entries.keys()];
   }
 
+  /**
+   * Whether a hook point was recorded.
+   * @example
+   * cache.has("blocks.0.hook_resid_post");
+   */
   has(name: string): boolean {
     return this.entries.has(name);
   }
@@ -200,6 +211,7 @@ export class ActivationCache {
     });
   }
 
+  /** "ActivationCache(hook names)". */
   toString(): string {
     return `ActivationCache(${this.model}: ${this.names.join(", ")})`;
   }

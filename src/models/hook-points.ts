@@ -3,6 +3,7 @@
 // points; the runner applies the user's hook functions in order, then records the result if asked.
 import { tf } from "../engine/backend.js";
 
+/** What a hook function is told besides the activation: where it runs in the forward pass. */
 export interface HookContext {
   /** The hook point, e.g. "blocks.0.attn.hook_z". */
   name: string;

@@ -30,6 +30,7 @@ export interface StartAt {
   value: tf.Tensor;
 }
 
+/** Options of `model.run`. */
 export interface RunOptions {
   /** Hook points to record: names, or true for all. */
   cache?: readonly string[] | true;
@@ -47,6 +48,7 @@ export interface RunOptions {
 
 const RUN_OPTIONS = optionNames<RunOptions>({ cache: true, hooks: true, batchSize: true, logits: true, prependBos: true, labels: true });
 
+/** What `model.run` returns: the outputs (logits) and the activations cached. */
 export interface RunResult {
   /** Outputs: logits [documents, positions, vocab] for a transformer (padded to the longest document). */
   logits: tf.Tensor | undefined;
@@ -57,6 +59,11 @@ export interface RunResult {
   lengths: number[];
 }
 
+/**
+ * A model with named hook points whose activations can be cached and edited: the transformer (`fl.loadModel`) and any tfjs LayersModel (`fl.hooked`).
+ * @example
+ * const { logits, cache } = await model.run(tokens, { cache: ["blocks.1.hook_resid_pre"] });
+ */
 export abstract class HookedModel {
   /** A short name for messages and displays. */
   abstract readonly name: string;

@@ -5,6 +5,7 @@
 import { Rng } from "../engine/random.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.toy.induction`. */
 export interface InductionOptions {
   /** Number of sequences. */
   n: number;
@@ -22,6 +23,7 @@ export interface InductionOptions {
 
 const INDUCTION_OPTIONS = optionNames<InductionOptions>({ n: true, length: true, vocab: true, first: true, bos: true, minSpan: true, maxSpan: true, seed: true });
 
+/** What `fl.toy.induction` returns: token sequences, each one's span length, and which positions are predictable. */
 export interface InductionSequences {
   tokens: number[][];
   /** Span length of each sequence. */

@@ -13,6 +13,12 @@ type LayerLike = tf.layers.Layer & { inboundNodes: Node[] };
 /** Lengths meaning "every position is valid" (consumers clamp to each activation's width). */
 const ALL = 2 ** 30;
 
+/**
+ * A tfjs LayersModel with its layer names as hook points (made by `fl.hooked`).
+ * @example
+ * const hm = fl.hooked(tfModel);
+ * const { cache } = await hm.run(x, { cache: ["dense_1"] });
+ */
 export class HookedLayersModel extends HookedModel {
   readonly model: tf.LayersModel;
   readonly name: string;

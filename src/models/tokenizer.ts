@@ -7,13 +7,16 @@ import { join } from "node:path";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Text ↔ token ids. */
 export interface Tokenizer {
   /** "gpt2" or "word-level". */
   readonly name: string;
   readonly vocabSize: number;
   /** Beginning-of-sequence token id (GPT-2: <|endoftext|>, 50256), if there is one. */
   readonly bos: number | undefined;
+  /** Token ids of a text. */
   encode(text: string): number[];
+  /** The text of token ids. */
   decode(ids: ArrayLike<number>): string;
   /** One token's text (GPT-2: may be part of a multi-byte character). */
   token(id: number): string;
@@ -71,10 +74,16 @@ export class WordLevelTokenizer implements Tokenizer {
     this.special = new Set((opts.special ?? []).map((w) => id(w, "special")!));
   }
 
+  /** Number of tokens in the vocabulary. */
   get vocabSize(): number {
     return this.words.length;
   }
 
+  /**
+   * Token ids of a text, split on whitespace; unknown words get the unknown token.
+   * @example
+   * const ids = tok.encode("a b c a b");
+   */
   encode(text: string): number[] {
     const out: number[] = [];
     for (const w of text.split(/\s+/)) {
@@ -86,6 +95,11 @@ export class WordLevelTokenizer implements Tokenizer {
     return out;
   }
 
+  /**
+   * The tokens of ids joined by spaces.
+   * @example
+   * tok.decode([5, 6, 7]);
+   */
   decode(ids: ArrayLike<number>): string {
     return Array.from(ids, (i) => this.token(i)).join(" ");
   }
@@ -112,6 +126,11 @@ export class WordLevelTokenizer implements Tokenizer {
     };
   }
 
+  /**
+   * Write the tokenizer as a Hugging Face tokenizer.json.
+   * @example
+   * tok.save("out/model/tokenizer.json");
+   */
   save(path: string): void {
     writeFileAtomic(path, JSON.stringify(this.toJSON(), null, 1) + "\n");
   }

@@ -12,6 +12,7 @@ import { learningRate } from "../training/schedule.js";
 import { featureDimensionality, dimensionsPerFeature } from "../geometry/superposition.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `toySuperposition`. */
 export interface ToySuperpositionOptions {
   /** n, the number of features (default 5). */
   features?: number;
@@ -40,6 +41,7 @@ export interface ToySuperpositionOptions {
 
 const TOY_OPTIONS = optionNames<ToySuperpositionOptions>({ features: true, hidden: true, featureProbability: true, sparsity: true, importance: true, steps: true, batchSize: true, lr: true, weightDecay: true, lrDecay: true, seed: true, logEvery: true });
 
+/** One logged training step of a toy model of superposition. */
 export interface ToyTrainingRecord {
   step: number;
   /** Loss of each model. */
@@ -132,6 +134,7 @@ export class ToySuperposition {
     });
   }
 
+  /** "ToySuperposition(features → hidden, …)". */
   toString(): string {
     return `ToySuperposition(${this.models} model${this.models === 1 ? "" : "s"}, n=${this.features}, m=${this.hidden})`;
   }

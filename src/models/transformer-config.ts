@@ -6,6 +6,7 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 export type ActFn = "gelu_new" | "gelu" | "relu";
 
+/** A GPT-2-architecture transformer's shape, with TransformerLens' names. */
 export interface TransformerConfig {
   d_model: number;
   n_layers: number;

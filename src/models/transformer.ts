@@ -19,6 +19,7 @@ import { initWeights, weightLayout } from "./transformer-weights.js";
 import { writeModelFolder } from "./hf-folder.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** A transformer's weights by TransformerLens name (`embed.W_E`, `blocks.0.attn.W_Q`, …). */
 export type TransformerParams = Record<string, tf.Tensor>;
 
 /** Calls a hook point: returns the (possibly edited) activation. */
@@ -162,6 +163,7 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
   return tf.reshape(logits, [B, T, cfg.d_vocab]);
 }
 
+/** A transformer's description: its config, parameter count and hook points. */
 export interface TransformerInfo {
   /** A short name for messages ("tiny-induction", "gpt2", …). */
   name?: string;
@@ -174,6 +176,12 @@ export interface TransformerInfo {
 
 const INFO_OPTIONS = optionNames<TransformerInfo>({ name: true, tokenizer: true, source: true, extra: true });
 
+/**
+ * A GPT-2-architecture transformer with TransformerLens' hook points (made by `fl.loadModel`).
+ * @example
+ * const model = await fl.loadModel("models/tiny-induction");
+ * const { logits, cache } = await model.run(fl.toy.induction({ n: 8, seed: 0 }).tokens, { cache: ["blocks.0.attn.hook_pattern"] });
+ */
 export class Transformer extends HookedModel {
   readonly cfg: TransformerConfig;
   /** Weights under Hugging Face's GPT-2 names (wte.weight, h.0.attn.c_attn.weight, …). */
