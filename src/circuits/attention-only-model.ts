@@ -10,6 +10,7 @@ import { attentionHeads, oneHotTokens, type HeadOutputs, type HeadWeights } from
 import { assertSkipTrigramData, type SkipTrigramData } from "./skip-trigrams.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `trainAttentionOnly`. */
 export interface AttentionOnlyOptions {
   /** Attention heads (default 4). */
   heads?: number;
@@ -43,6 +44,12 @@ export interface TaskScore {
 
 const WEIGHT_NAMES = ["W_Q", "b_Q", "W_K", "b_K", "W_V", "b_V", "W_O"] as const;
 
+/**
+ * A one-layer attention-only model (one-hot embedding and unembedding), made by `fl.trainAttentionOnly`.
+ * @example
+ * const data = fl.toy.skipTrigrams({ n: 2000, trigrams: 8, seed: 0 });
+ * const model = fl.trainAttentionOnly(data, { heads: 4, steps: 2000, seed: 0 });
+ */
 export class AttentionOnlyModel {
   readonly heads: number;
   readonly dHead: number;
@@ -92,10 +99,16 @@ export class AttentionOnlyModel {
     }
   }
 
+  /** Number of trained parameters. */
   get numParams(): number {
     return Object.values(this.weights).reduce((s, t) => s + t.size, 0);
   }
 
+  /**
+   * Free the weights' memory.
+   * @example
+   * model.dispose();
+   */
   dispose(): void {
     tf.dispose(Object.values(this.weights));
   }

@@ -13,6 +13,7 @@ import { spliceEval } from "../ablation/splice-eval.js";
 import { viewAt } from "../ablation/dictionary-at-hook.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `compareDictionaries`. */
 export interface DictionaryComparisonOptions {
   /** The hook point every dictionary reads and is spliced into. */
   hook: string;
@@ -25,6 +26,7 @@ export interface DictionaryComparisonOptions {
 
 const COMPARISON_OPTIONS = optionNames<DictionaryComparisonOptions>({ hook: true, input: true, ignorePositions: true, batchSize: true });
 
+/** One dictionary's row in a `DictionaryComparison`: L0, alive features, ΔCE, KL and L2 ratio. */
 export interface ComparisonRow {
   /** The name it was given (the key of the record passed in). */
   name: string;
@@ -64,6 +66,7 @@ export interface MatchedRow {
 
 const METRICS = ["ceDelta", "alive", "l2Ratio", "kl"] as const;
 
+/** What `compareDictionaries` returns: a row per dictionary, and `atL0` to compare methods at matched L0 (drawn by `fl.plot.dictionaryComparison`). */
 export class DictionaryComparison {
   constructor(
     readonly hook: string,
@@ -114,6 +117,7 @@ export class DictionaryComparison {
     return aq.from(this.rows as ComparisonRow[]);
   }
 
+  /** A text table of the rows. */
   toString(): string {
     return `DictionaryComparison(${this.hook}: ${this.rows.length} dictionaries, ${this.methods.join(", ")})`;
   }
@@ -144,6 +148,12 @@ async function aliveCounts(model: HookedModel, dicts: Dictionary[], opts: Dictio
   });
 }
 
+/**
+ * Several dictionaries spliced in at one hook and measured as Braun et al. 2024 compare local and end-to-end SAEs.
+ * @example
+ * const cmp = await fl.compareDictionaries(model, { local, e2e }, { hook: "blocks.1.hook_resid_pre", input: tokens });
+ * fl.show(fl.plot.dictionaryComparison(cmp));
+ */
 export async function compareDictionaries(model: HookedModel, dicts: Record<string, Dictionary> | Dictionary[], opts: DictionaryComparisonOptions): Promise<DictionaryComparison> {
   rejectUnknownOptions("compareDictionaries", opts, COMPARISON_OPTIONS);
   await ready();

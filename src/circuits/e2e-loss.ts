@@ -16,6 +16,7 @@ import { tf } from "../engine/backend.js";
 import { transformerForward, type Transformer } from "../models/transformer.js";
 import { unitNormRows } from "../dictionaries/sae-parts.js";
 
+/** How `trainE2E` trains: reconstruct the activation (`"local"`), keep the output distribution (`"e2e"`), or also the later residual streams (`"e2e+ds"`). */
 export type E2ELossKind = "local" | "e2e" | "e2e+ds";
 export const E2E_LOSSES: readonly E2ELossKind[] = ["local", "e2e", "e2e+ds"];
 

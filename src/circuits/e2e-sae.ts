@@ -20,6 +20,7 @@ import { defaultProgress, type ProgressSink } from "../training/progress.js";
 import { Transformer } from "../models/transformer.js";
 import { cleanBatch, e2eLoss, type CleanBatch, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "./e2e-loss.js";
 
+/** Options of `trainE2E`. */
 export interface E2EOptions {
   /** The residual stream the dictionary replaces: blocks.{l}.hook_resid_pre or blocks.{l}.hook_resid_post. */
   hook: string;
@@ -171,6 +172,8 @@ export function batchTensors(docs: readonly (readonly number[])[], ignore: reado
 /**
  * Train a sparse dictionary at `opts.hook` of a frozen transformer on `tokens` (token ids, or text for
  * a model with a tokenizer). Returns a Dictionary whose history holds E2ETrainingRecords.
+ * @example
+ * const sae = await fl.trainE2E(model, tokens, { hook: "blocks.1.hook_resid_pre", loss: "e2e", width: 128, l1: 1, steps: 500, seed: 0 });
  */
 export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOptions): Promise<Dictionary> {
   rejectUnknownOptions("trainE2E", opts, OPTION_NAMES);

@@ -9,8 +9,10 @@ import type { Transformer } from "../models/transformer.js";
 import type { FeatureRef } from "./transcoder-circuit.js";
 import { inputHook, layerNormScales, residMidHook, type TranscoderAt } from "./transcoder-set.js";
 
+/** What wrote a term of a feature's pre-activation: an embedding, a head, an upstream feature, a bias, an error term, a whole MLP, a constant. */
 export type ContributionKind = "embedding" | "attention head" | "attention bias" | "transcoder feature" | "transcoder bias" | "transcoder skip" | "transcoder error" | "MLP" | "constant";
 
+/** One term of a feature's pre-activation at one token. */
 export interface Contribution {
   component: string;
   kind: ContributionKind;
@@ -25,6 +27,7 @@ export interface Contribution {
   raw: number | null;
 }
 
+/** One feature's pre-activation at one token split into its terms (made by `circuit.explain`, drawn by `fl.plot.contributions`). */
 export class FeatureContributions {
   constructor(
     readonly target: FeatureRef,
@@ -45,6 +48,7 @@ export class FeatureContributions {
     return this.rows.slice(0, n);
   }
 
+  /** A text table of the largest terms. */
   toString(): string {
     return `FeatureContributions(L${this.target.layer} F${this.target.feature} at document ${this.document}, position ${this.position} '${this.token}': pre-activation ${this.preActivation.toFixed(4)} = Σ ${this.rows.length} terms ${this.total.toFixed(4)})`;
   }

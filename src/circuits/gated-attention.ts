@@ -11,6 +11,7 @@ import { GATED_WEIGHT_NAMES, gatedBlockForward, gatedBlockLoss, gateSparsity, in
 import { assertSkipTrigramData, type SkipTrigramData } from "./skip-trigrams.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `gatedAttention`. */
 export interface GatedAttentionOptions {
   /** The attention layer to replace (the toy model has one: 0). */
   layer?: number;
@@ -38,6 +39,7 @@ export interface GatedHistoryRow {
   sparsity: number;
 }
 
+/** How well a gated attention block stands in for the layer: loss terms, FVU, and CE/accuracy with it spliced in. */
 export interface GatedAttentionMetrics {
   /** The loss terms on the evaluation data: total, MSE, gate sparsity term (before α). */
   loss: number;
@@ -57,6 +59,12 @@ export interface GatedAttentionMetrics {
   ceScore: number;
 }
 
+/**
+ * A trained gated attention block standing in for an attention-only model's layer (made by `fl.gatedAttention`).
+ * @example
+ * const gated = fl.gatedAttention(model, data, { heads: 8, steps: 2500, seed: 0 });
+ * fl.show(fl.plot.trigramHeads([fl.trigramHeads(model, data), fl.trigramHeads(gated, data)]));
+ */
 export class GatedAttention {
   readonly model: AttentionOnlyModel;
   readonly weights: GatedBlockWeights;
@@ -123,10 +131,16 @@ export class GatedAttention {
     }
   }
 
+  /**
+   * Free the block's weights.
+   * @example
+   * gated.dispose();
+   */
   dispose(): void {
     tf.dispose(Object.values(this.weights));
   }
 
+  /** A text summary of the block and its metrics. */
   toString(): string {
     const m = this.metrics;
     return `GatedAttention(${this.heads} heads for ${this.model.heads}, α ${this.options.alpha}: MSE ${m.mse.toPrecision(3)}, FVU ${m.fvu.toPrecision(3)}, accuracy ${m.spliced.accuracy.toFixed(3)} vs ${m.original.accuracy.toFixed(3)})`;
@@ -147,7 +161,11 @@ function openGateCounts(r: GatedOutputs, data: SkipTrigramData): { all: number; 
   return { all: open / pairs, trigram: data.planted.length ? tOpen / data.planted.length : NaN };
 }
 
-/** Train a gated attention block on the frozen model's attention layer. */
+/**
+ * Train a gated attention block on the frozen model's attention layer.
+ * @example
+ * const gated = fl.gatedAttention(model, data, { heads: 8, alpha: 0.1, steps: 2500, seed: 0 });
+ */
 export function gatedAttention(model: AttentionOnlyModel, data: SkipTrigramData, opts: GatedAttentionOptions = {}): GatedAttention {
   rejectUnknownOptions("gatedAttention", opts, GATED_ATTENTION_OPTIONS);
   ensureEngine();

@@ -20,6 +20,7 @@ import { qkPairs, inductionScores, type QkPairs, type QkPairsOptions } from "./q
 import { qkScoreTerms, type QkScoreTerms } from "./qk-score-terms.js";
 import { saveQkDictionary } from "./qk-folder.js";
 
+/** Options of `qkDictionary`. */
 export interface QkDictionaryOptions {
   /** The attention layer (blocks.{layer}). */
   layer: number;
@@ -46,6 +47,7 @@ export interface QkDictionaryOptions {
 
 const KNOWN = optionNames<QkDictionaryOptions>({ layer: true, width: true, sparsity: true, sparsityWarmup: true, init: true, steps: true, batchSize: true, lr: true, seed: true, prependBos: true, logEvery: true });
 
+/** One logged step of QK dictionary training: the KL terms and sparsity penalties. */
 export interface QkTrainingRecord {
   step: number;
   loss: number;
@@ -56,6 +58,7 @@ export interface QkTrainingRecord {
   sparsityK: number;
 }
 
+/** A QK dictionary's configuration, as saved in qk.json. */
 export interface QkConfig {
   layer: number;
   width: number;
@@ -133,7 +136,12 @@ function initWeights(data: QkData, width: number, rng: Rng, init: "random" | "da
   return { W_encQ: v(q.W_enc), b_encQ: v(q.b_enc), D_Q: v(q.D), b_Q: v(q.b), W_encK: v(k.W_enc), b_encK: v(k.b_enc), D_K: v(k.D), b_K: v(k.b) };
 }
 
-/** Train the query and key transcoders of one attention layer of `model` on documents `input`. */
+/**
+ * Train the query and key transcoders of one attention layer of `model` on documents `input`.
+ * @example
+ * const qk = await fl.qkDictionary(model, tokens, { layer: 1, width: 64, steps: 2000, seed: 0 });
+ * fl.show(fl.plot.qkPairs(qk.pairs(0, { n: 20 })));
+ */
 export async function qkDictionary(model: unknown, input: unknown, opts: QkDictionaryOptions): Promise<QkDictionary> {
   rejectUnknownOptions("qkDictionary", opts, KNOWN);
   await ready();
@@ -207,6 +215,7 @@ export async function qkDictionary(model: unknown, input: unknown, opts: QkDicti
   return new QkDictionary(model.name, cfg, weights, data, history, (Date.now() - t0) / 1000);
 }
 
+/** A bilinear QK dictionary: query and key transcoders for one attention layer (made by `fl.qkDictionary`, read by `fl.loadQkDictionary`). */
 export class QkDictionary {
   readonly metrics: QkMetrics;
   private features?: { fQ: Float32Array; fK: Float32Array };
@@ -226,14 +235,17 @@ export class QkDictionary {
     this.metrics = evaluateQk(weights, data);
   }
 
+  /** The attention layer the dictionary reads. */
   get layer(): number {
     return this.cfg.layer;
   }
 
+  /** Features per transcoder. */
   get width(): number {
     return this.cfg.width;
   }
 
+  /** Attention heads of the layer. */
   get heads(): number {
     return this.data.heads;
   }
@@ -280,14 +292,25 @@ export class QkDictionary {
     return saveQkDictionary(this, dir);
   }
 
+  /**
+   * Throws unless `head` is a head of the layer.
+   * @example
+   * qk.checkHead(3);
+   */
   checkHead(head: number): void {
     if (!Number.isInteger(head) || head < 0 || head >= this.heads) throw new Error(`featurelab: QK dictionary of layer ${this.layer}: head ${head} is out of range; blocks.${this.layer}.attn has heads 0..${this.heads - 1}`);
   }
 
+  /**
+   * Free both transcoders' weights.
+   * @example
+   * qk.dispose();
+   */
   dispose(): void {
     tf.dispose(Object.values(this.weights));
   }
 
+  /** "QkDictionary(layer, width, …)". */
   toString(): string {
     const m = this.metrics;
     return `QkDictionary(${this.model} layer ${this.layer}, width ${this.width}: KL ${m.klFull.toPrecision(3)} (${(100 * m.explained).toFixed(1)}% of uniform's explained), L0 Q ${m.l0Q.toFixed(1)} K ${m.l0K.toFixed(1)})`;

@@ -7,6 +7,7 @@ import type { QkData } from "./qk-data.js";
 import { negativeEntropy, patternKl, qkCausalMask, qkReconstruct, qkScores, type QkBatch, type QkWeights } from "./qk-loss.js";
 import { bilinearScores, qkPairTerms } from "./qk-feature-pairs.js";
 
+/** One head's KL terms and baseline. */
 export interface QkHeadMetrics {
   head: number;
   /** KL(A‖Â(q̂,k̂)) averaged over this head's rows. */
@@ -17,6 +18,7 @@ export interface QkHeadMetrics {
   explained: number;
 }
 
+/** How well a QK dictionary reproduces the layer's attention: KL terms overall and per head. */
 export interface QkMetrics {
   klFull: number;
   klQueries: number;

@@ -15,6 +15,7 @@ import { bilinearScores, qkPairTerms, type QkPairTerms } from "./qk-feature-pair
 import { klAndGrad } from "./qk-gradients.js";
 import { maskedKl } from "./qk-evaluate.js";
 
+/** Options of `qk.mask`. */
 export interface QkMaskOptions {
   /** c, the coefficient of the √ penalty on the mask (default 1e-4). */
   sparsity?: number;
@@ -29,6 +30,7 @@ export interface QkMaskOptions {
 
 const KNOWN = optionNames<QkMaskOptions>({ sparsity: true, steps: true, lr: true, batchSize: true, seed: true });
 
+/** One head's mask: its pairs kept and its KL. */
 export interface QkMaskHead {
   head: number;
   /** Pairs with m > 0, of width². */
@@ -36,6 +38,7 @@ export interface QkMaskHead {
   fraction: number;
 }
 
+/** A learnt sparse mask over every head's feature-pair matrix (made by `qk.mask`). */
 export class QkMask {
   constructor(
     readonly layer: number,
@@ -66,6 +69,7 @@ export class QkMask {
     });
   }
 
+  /** Feature pairs kept, over all heads. */
   get surviving(): number {
     return this.perHead.reduce((s, h) => s + h.surviving, 0);
   }
@@ -76,6 +80,7 @@ export class QkMask {
     return this.values.slice(h * W2, (h + 1) * W2);
   }
 
+  /** A text summary per head. */
   toString(): string {
     return `QkMask(layer ${this.layer}: ${this.surviving} of ${this.heads * this.width * this.width} pairs survive; KL ${this.klMasked.toPrecision(3)} masked, ${this.klUnmasked.toPrecision(3)} unmasked)`;
   }

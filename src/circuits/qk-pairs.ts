@@ -14,6 +14,7 @@ import { tokenText, type QkData } from "./qk-data.js";
 import type { QkDictionary } from "./qk-dictionary.js";
 import type { QkMask } from "./qk-mask.js";
 
+/** Options of `qk.pairs`. */
 export interface QkPairsOptions {
   /** Pairs to return (default 10). */
   n?: number;
@@ -34,6 +35,7 @@ export interface TopToken {
   share: number;
 }
 
+/** The tokens a QK feature fires on most. */
 export interface QkFeatureTokens {
   feature: number;
   /** Fraction of positions it fires on. */
@@ -43,6 +45,7 @@ export interface QkFeatureTokens {
   previous?: TopToken;
 }
 
+/** One attention score where a feature pair contributes: document, query and key positions, and the contribution. */
 export interface QkPairExample {
   document: number;
   query: number;
@@ -57,6 +60,7 @@ export interface QkPairExample {
   keyPrevious: string;
 }
 
+/** A query-feature × key-feature pair of one head, with its contribution, examples and token statistics. */
 export interface QkPair {
   rank: number;
   queryFeature: number;
@@ -80,6 +84,7 @@ export interface QkPair {
   examples: QkPairExample[];
 }
 
+/** A head's strongest feature pairs (made by `qk.pairs(head)`, drawn by `fl.plot.qkPairs`). */
 export class QkPairs {
   constructor(
     readonly layer: number,
@@ -92,6 +97,7 @@ export class QkPairs {
     readonly matrix: Float32Array,
     /** Token ids of every document, for example contexts. */
     readonly documents: readonly (readonly number[])[],
+    /** A token id's text. */
     readonly token: (id: number) => string,
     /** The same overlap averaged over every (query, key) pair of features that fire at all: the chance level. */
     readonly baselineOverlap: number,
@@ -107,6 +113,7 @@ export class QkPairs {
     return this.pairs.length ? this.pairs.filter((p) => p.agree).length / this.pairs.length : 0;
   }
 
+  /** A text table of the strongest pairs. */
   toString(): string {
     return `QkPairs(layer ${this.layer} head ${this.head}: ${this.pairs.length} pairs by ${this.by}; ${(100 * this.agreement).toFixed(0)}% query token = key previous token)`;
   }

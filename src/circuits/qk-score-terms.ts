@@ -6,6 +6,7 @@ import { tf } from "../engine/backend.js";
 import type { QkDictionary } from "./qk-dictionary.js";
 import { qkPairTerms } from "./qk-feature-pairs.js";
 
+/** The terms of one attention score: feature pairs, biases, error. */
 export interface QkScoreTermsValues {
   head: number;
   document: number;
@@ -36,6 +37,7 @@ export class QkScoreTerms {
     Object.assign(this, values);
   }
 
+  /** A text table of the largest terms. */
   toString(): string {
     return `QkScoreTerms(head ${this.head}, document ${this.document}, ${this.query}→${this.key}: ${this.fromFeatures.toPrecision(4)} from features, ${this.reconstructed.toPrecision(4)} reconstructed, ${this.model.toPrecision(4)} in the model)`;
   }

@@ -13,6 +13,7 @@
 import { Rng } from "../engine/random.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.toy.skipTrigrams`. */
 export interface SkipTrigramOptions {
   /** Number of sequences. */
   n: number;
@@ -33,6 +34,7 @@ export interface PlantedTrigram {
   trigram: number;
 }
 
+/** A skip-trigram A … B → C of the task. */
 export interface SkipTrigram {
   a: number;
   b: number;
@@ -41,6 +43,7 @@ export interface SkipTrigram {
   label: string;
 }
 
+/** What `fl.toy.skipTrigrams` returns: token sequences, the trigrams, and where each was planted. */
 export interface SkipTrigramData {
   tokens: number[][];
   /** Every planted trigram, in sequence then position order. */

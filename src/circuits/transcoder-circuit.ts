@@ -13,8 +13,10 @@ import { placeTranscoders, runTranscoders, type TranscoderActivations, type Tran
 import { featureContributions, type FeatureContributions } from "./feature-contributions.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** How a later layer's LayerNorm is treated: ignored (the published formula), or frozen at each token's scale. */
 export type LayerNormHandling = "raw" | "frozen";
 
+/** Options of `transcoderCircuit`. */
 export interface TranscoderCircuitOptions {
   /** "raw" (default): z·(d_dec·w_enc), as published; "frozen": through ln2 frozen at each token's scale. */
   layerNorm?: LayerNormHandling;
@@ -57,6 +59,7 @@ export interface CircuitFeature {
   topTokens: string[];
 }
 
+/** A transcoder feature: its layer and index. */
 export interface FeatureRef {
   layer: number;
   feature: number;
@@ -161,6 +164,7 @@ function layerPairEdges(model: Transformer, acts: TranscoderActivations, up: Tra
   return edges;
 }
 
+/** The edges between transcoder features of different layers, measured token by token (made by `fl.transcoderCircuit`, drawn by `fl.plot.circuit`). */
 export class TranscoderCircuit {
   readonly model: Transformer;
   readonly transcoders: readonly TranscoderAt[];
@@ -201,6 +205,11 @@ export class TranscoderCircuit {
     return this.edges.filter((e) => e.sourceLayer === source.layer && e.source === source.feature);
   }
 
+  /**
+   * A feature of the circuit and its edges in and out, if it appears in one.
+   * @example
+   * circuit.feature({ layer: 1, feature: 12 });
+   */
   feature(ref: FeatureRef): CircuitFeature | undefined {
     return this.features.find((f) => f.layer === ref.layer && f.feature === ref.feature);
   }
@@ -214,6 +223,7 @@ export class TranscoderCircuit {
     return featureContributions(this.model, this.transcoders, this.activations.documents, target, at);
   }
 
+  /** A text table of the strongest edges. */
   toString(): string {
     return `TranscoderCircuit(${this.model.name}: layers ${this.transcoders.map((t) => t.layer).join(", ")}, ${this.edges.length} edges over ${this.tokens} tokens, LayerNorm ${this.layerNorm})`;
   }
@@ -222,6 +232,9 @@ export class TranscoderCircuit {
 /**
  * Attribution between the transcoders of different layers on some tokens:
  * `await fl.transcoderCircuit(model, { 0: tc0, 1: tc1 }, tokens)` → edges (table) and a graph display.
+ * @example
+ * const circuit = await fl.transcoderCircuit(model, { 0: tc0, 1: tc1 }, tokens, { layerNorm: "frozen" });
+ * fl.show(fl.plot.circuit(circuit));
  */
 export async function transcoderCircuit(model: Transformer, transcoders: TranscoderInput, input: TokenInput, opts: TranscoderCircuitOptions = {}): Promise<TranscoderCircuit> {
   rejectUnknownOptions("transcoderCircuit", opts, CIRCUIT_OPTIONS);

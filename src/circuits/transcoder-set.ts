@@ -13,6 +13,7 @@ export interface TranscoderAt {
   dictionary: Dictionary;
 }
 
+/** Transcoders by layer: `{ 0: tc0, 1: tc1 }`, or placed explicitly. */
 export type TranscoderInput = readonly TranscoderAt[] | Readonly<Record<number, Dictionary>>;
 
 const TRANSCODERS = new Set(["transcoder", "skip-transcoder"]);

@@ -13,6 +13,7 @@ import { GatedAttention } from "./gated-attention.js";
 import { assertSkipTrigramData, type SkipTrigramData } from "./skip-trigrams.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** One trigram's logit difference split over heads. */
 export interface TrigramHeadRow {
   trigram: string;
   /** Effect of each head on this trigram's logit difference. */
@@ -30,6 +31,7 @@ export interface TrigramHeadRow {
   instances: number;
 }
 
+/** Each skip-trigram's logit difference split over heads (made by `fl.trigramHeads`, drawn by `fl.plot.trigramHeads`). */
 export class TrigramHeadMap {
   constructor(
     /** "original 4 heads" / "gated 8 heads". */
@@ -61,6 +63,7 @@ export class TrigramHeadMap {
     return this.rows.flatMap((r) => r.effects.map((e, h) => ({ trigram: r.trigram, head: h, effect: e, share: r.total > 0 ? e / r.total : NaN })));
   }
 
+  /** A text table per trigram. */
   toString(): string {
     return `TrigramHeadMap(${this.name}: ${this.rows.length} trigrams, mean heads needed ${this.meanHeadsNeeded.toFixed(2)}, ${this.monosemantic} monosemantic)`;
   }
@@ -81,7 +84,11 @@ export function headsNeeded(effects: number[], share = 0.9): { count: number; ca
   return { count: carriers.length, carriers };
 }
 
-/** The trigram × head map of the toy model's heads, or of a gated block's heads. */
+/**
+ * The trigram × head map of the toy model's heads, or of a gated block's heads.
+ * @example
+ * fl.show(fl.plot.trigramHeads([fl.trigramHeads(model, data)]));
+ */
 export function trigramHeads(source: AttentionOnlyModel | GatedAttention, data: SkipTrigramData, opts: { share?: number; name?: string } = {}): TrigramHeadMap {
   rejectUnknownOptions("trigramHeads", opts, optionNames<typeof opts>({ share: true, name: true }));
   assertSkipTrigramData(data, "trigramHeads");
