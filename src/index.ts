@@ -127,10 +127,20 @@ export { covFromResiduals, precFromResiduals, type CovarianceMethod, type Residu
 export type { RdmPlotOptions } from "./display/rdm-plot.js";
 export type { ModelComparisonPlotOptions } from "./display/rsa-plot.js";
 
-/** Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them. */
+/**
+ * Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them.
+ * @example
+ * const stream = await fl.open("resid.arrow", { vector: "resid" });
+ * const sae = await fl.dictionary("relu", { width: 4096, l1: 5 }).fit(stream, { steps: 10_000 });
+ */
 export const open = ActivationStream.open;
 
-/** Synthetic data with known ground truth. */
+/**
+ * Synthetic data with known ground truth.
+ * @example
+ * const { acts, features } = fl.toy.sharkey({ rows: 16384, features: 512, dim: 64, seed: 0 });
+ * const { tokens } = fl.toy.induction({ n: 64, seed: 0 });
+ */
 export const toy = {
   /** Sharkey et al. 2022: sparse nonnegative combinations of unit-norm Gaussian directions. */
   sharkey: sharkeyToyData,
@@ -140,7 +150,11 @@ export const toy = {
   skipTrigrams,
 };
 
-/** Hook functions that edit activations: `model.run(input, { hooks: { [name]: fl.hooks.splice(sae) } })`. */
+/**
+ * Hook functions that edit activations: `model.run(input, { hooks: { [name]: fl.hooks.splice(sae) } })`.
+ * @example
+ * const { logits } = await model.run(tokens, { hooks: { "blocks.0.hook_resid_post": fl.hooks.splice(sae) } });
+ */
 export const hooks = {
   /** Replace the activation by a dictionary's reconstruction (optionally with features ablated, error term kept). */
   splice,
@@ -152,7 +166,12 @@ export const hooks = {
   scale,
 };
 
-/** Figures: each returns a Figure to pass to fl.show. */
+/**
+ * Figures: each returns a Figure to pass to fl.show.
+ * @example
+ * fl.show(fl.plot.geometry(sae, { acts }));
+ * fl.show(fl.plot.embedding(fl.umap(acts, { seed: 0 }), { acts, color: "label" }));
+ */
 export const plot = {
   /** Decoder rows projected to 2-D, coloured by firing density. */
   geometry: geometryPlot,
@@ -202,7 +221,11 @@ export const plot = {
 // here, at the top layer, so dictionaries/ keeps importing nothing from display/.
 declare module "./dictionaries/dictionary.js" {
   interface Dictionary {
-    /** This dictionary's feature dashboard (see fl.dashboard). */
+    /**
+     * This dictionary's feature dashboard (see fl.dashboard).
+     * @example
+     * fl.show(sae.dashboard(acts, 7));
+     */
     dashboard(acts: import("./data/activation-set.js").ActivationSet, feature: number, opts?: import("./display/feature-dashboard.js").DashboardOptions): import("./display/feature-dashboard.js").FeatureDashboard;
   }
 }

@@ -18,6 +18,12 @@ const src = join(root, "src") + sep;
  */
 const NOT_YET_EXAMPLED = new Set<string>([]);
 
+/**
+ * Methods of the display protocol, which `fl.show` and `String(x)` call: documented, never called by
+ * hand in a notebook, so they need no example.
+ */
+const DISPLAY_PROTOCOL = new Set(["toString", "toMimeBundle"]);
+
 /** TypeDoc's messages, kept instead of printed. */
 class Collect extends Logger {
   messages: { level: LogLevel; text: string }[] = [];
@@ -82,7 +88,7 @@ function callables(): DeclarationReflection[] {
   return all.filter((r) => {
     if (r.kind === ReflectionKind.Variable && !(r.type?.type === "reflection" && (r.type.declaration.signatures?.length ?? 0) > 0)) return false;
     if (r.flags.isPrivate || r.flags.isProtected || r.flags.isExternal || r.inheritedFrom) return false;
-    if (r.kind === ReflectionKind.Method && r.parent?.kind !== ReflectionKind.Class) return false;
+    if (r.kind === ReflectionKind.Method && (r.parent?.kind !== ReflectionKind.Class || DISPLAY_PROTOCOL.has(r.name))) return false;
     return ownSource(r);
   });
 }

@@ -65,7 +65,11 @@ export class SpliceEvaluation {
     return this.ceSpliced - this.ceClean;
   }
 
-  /** The numbers as a plain record (SAELens' names in the comments). */
+  /**
+   * The numbers as a plain record (SAELens' names in the comments).
+   * @example
+   * console.table([evalA.toRecord(), evalB.toRecord()]);
+   */
   toRecord(): Record<string, number | string> {
     return {
       hook: this.hook,

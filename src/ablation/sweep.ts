@@ -82,23 +82,39 @@ export class AblationSweep {
     readonly documents: number,
   ) {}
 
-  /** The rows as an arquero table. */
+  /**
+   * The rows as an arquero table.
+   * @example
+   * sweep.table().print();
+   */
   table(): aq.ColumnTable {
     return aq.from(this.rows as AblationRow[]);
   }
 
-  /** The rows of one metric, largest delta first. */
+  /**
+   * The rows of one metric, largest delta first.
+   * @example
+   * sweep.ranked("ce").slice(0, 5);
+   */
   ranked(metric: MetricName = this.metrics[0]): AblationRow[] {
     return this.rows.filter((r) => r.metric === metric).sort((a, b) => b.delta - a.delta);
   }
 
-  /** The rows of one metric, most harmful ablation first (largest delta; for logit_diff, most negative). */
+  /**
+   * The rows of one metric, most harmful ablation first (largest delta; for logit_diff, most negative).
+   * @example
+   * sweep.byHarm("ce").slice(0, 5);
+   */
   byHarm(metric: MetricName = this.metrics[0]): AblationRow[] {
     const rows = this.ranked(metric);
     return metric === "logit_diff" ? rows.reverse() : rows;
   }
 
-  /** The n units whose ablation hurts most (see byHarm). */
+  /**
+   * The n units whose ablation hurts most (see byHarm).
+   * @example
+   * const heads = sweep.top(3, "ce");
+   */
   top(n: number, metric: MetricName = this.metrics[0]): AblationUnit[] {
     return this.byHarm(metric).slice(0, n).map((r) => this.units.find((u) => u.label === r.unit)!);
   }
@@ -198,7 +214,12 @@ function inputMeans(model: HookedModel, batches: ModelBatch[], hooks: string[], 
   return means;
 }
 
-/** Ablate each unit of `target` in turn and measure the effect on the model's outputs. */
+/**
+ * Ablate each unit of `target` in turn and measure the effect on the model's outputs.
+ * @example
+ * const sweep = await fl.ablate(model, "blocks.1.attn.hook_z", { input: tokens, mode: "mean", metric: ["ce", "kl"] });
+ * fl.show(fl.plot.ablation(sweep));
+ */
 export async function ablate(model: HookedModel, target: Dictionary | string | readonly string[], spec: AblateSpec): Promise<AblationSweep> {
   rejectUnknownOptions("ablate", spec, ABLATE_OPTIONS);
   rejectUnknownOptions("ablate: logitDiff", spec?.logitDiff, optionNames<NonNullable<AblateSpec["logitDiff"]>>({ correct: true, wrong: true }));

@@ -78,7 +78,11 @@ export class AttentionOnlyModel {
     this.seed = seed;
   }
 
-  /** Logits, the attention layer's input and output, per-head outputs and patterns (tensors: dispose them). */
+  /**
+   * Logits, the attention layer's input and output, per-head outputs and patterns (tensors: dispose them).
+   * @example
+   * const { logits } = model.run(data.tokens);
+   */
   run(tokens: number[][]): ModelRun {
     ensureEngine();
     return tf.tidy(() => {
@@ -88,7 +92,11 @@ export class AttentionOnlyModel {
     });
   }
 
-  /** CE and planted-C accuracy on skip-trigram data. */
+  /**
+   * CE and planted-C accuracy on skip-trigram data.
+   * @example
+   * model.evaluate(fl.toy.skipTrigrams({ n: 500, trigrams: 8, seed: 1 })).accuracy;
+   */
   evaluate(data: SkipTrigramData): TaskScore {
     assertSkipTrigramData(data, "AttentionOnlyModel.evaluate");
     const r = this.run(data.tokens);
@@ -113,6 +121,7 @@ export class AttentionOnlyModel {
     tf.dispose(Object.values(this.weights));
   }
 
+  /** "AttentionOnlyModel(1 layer, heads × d_head, vocab = d_model)". */
   toString(): string {
     return `AttentionOnlyModel(1 layer, ${this.heads} heads × d_head ${this.dHead}, vocab = d_model ${this.vocab})`;
   }
@@ -170,7 +179,12 @@ export function initHeadWeights(H: number, d: number, dh: number, rng: Rng, with
   };
 }
 
-/** Train the toy model on skip-trigram data; returns it with its score on that data. */
+/**
+ * Train the toy model on skip-trigram data; returns it with its score on that data.
+ * @example
+ * const data = fl.toy.skipTrigrams({ n: 2000, trigrams: 8, seed: 0 });
+ * const model = fl.trainAttentionOnly(data, { heads: 4, steps: 2000, seed: 0 });
+ */
 export function trainAttentionOnly(data: SkipTrigramData, opts: AttentionOnlyOptions = {}): AttentionOnlyModel {
   rejectUnknownOptions("trainAttentionOnly", opts, ATTENTION_ONLY_OPTIONS);
   ensureEngine();

@@ -80,12 +80,20 @@ export class DictionaryComparison {
     return [...new Set(this.rows.map((r) => r.method))];
   }
 
-  /** One method's rows, by increasing L0. */
+  /**
+   * One method's rows, by increasing L0.
+   * @example
+   * cmp.curve("e2e");
+   */
   curve(method: string): ComparisonRow[] {
     return this.rows.filter((r) => r.method === method).sort((a, b) => a.l0 - b.l0);
   }
 
-  /** The L0 range every method's sweep covers: [largest minimum, smallest maximum] (empty if lo > hi). */
+  /**
+   * The L0 range every method's sweep covers: [largest minimum, smallest maximum] (empty if lo > hi).
+   * @example
+   * const [lo, hi] = cmp.commonL0Range();
+   */
   commonL0Range(): [number, number] {
     const ranges = this.methods.map((m) => this.curve(m)).map((c) => [c[0].l0, c[c.length - 1].l0]);
     return [Math.max(...ranges.map((r) => r[0])), Math.min(...ranges.map((r) => r[1]))];
@@ -95,6 +103,8 @@ export class DictionaryComparison {
    * Each method's ΔCE, alive features, L2 ratio and KL at L0 = target, linear in log L0 between the two
    * runs whose L0s bracket it (Braun et al.'s plots have L0 on a log axis). Default target: the geometric
    * middle of the common L0 range. A method whose runs do not reach the target is an error naming its range.
+   * @example
+   * console.table(cmp.atL0(30));
    */
   atL0(target?: number): MatchedRow[] {
     const [lo, hi] = this.commonL0Range();
@@ -112,7 +122,11 @@ export class DictionaryComparison {
     });
   }
 
-  /** The rows as an arquero table. */
+  /**
+   * The rows as an arquero table.
+   * @example
+   * cmp.table().print();
+   */
   table(): aq.ColumnTable {
     return aq.from(this.rows as ComparisonRow[]);
   }

@@ -43,7 +43,11 @@ export class FeatureContributions {
     readonly rows: readonly Contribution[],
   ) {}
 
-  /** The n largest terms. */
+  /**
+   * The n largest terms.
+   * @example
+   * console.table(terms.top(10));
+   */
   top(n: number): Contribution[] {
     return this.rows.slice(0, n);
   }

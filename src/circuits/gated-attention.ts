@@ -85,7 +85,11 @@ export class GatedAttention {
     this.metrics = this.evaluate(data);
   }
 
-  /** The block on tokens: its output, per-head outputs, patterns and gates (tensors: dispose them). */
+  /**
+   * The block on tokens: its output, per-head outputs, patterns and gates (tensors: dispose them).
+   * @example
+   * const { logits } = gated.run(data.tokens);
+   */
   run(tokens: number[][]): GatedOutputs & { resid: tf.Tensor3D; logits: tf.Tensor3D } {
     ensureEngine();
     return tf.tidy(() => {
@@ -95,7 +99,11 @@ export class GatedAttention {
     });
   }
 
-  /** All metrics on skip-trigram data (the constructor computes them on the training data). */
+  /**
+   * All metrics on skip-trigram data (the constructor computes them on the training data).
+   * @example
+   * gated.evaluate(heldOut);
+   */
   evaluate(data: SkipTrigramData): GatedAttentionMetrics {
     assertSkipTrigramData(data, "GatedAttention.evaluate");
     const orig = this.model.run(data.tokens);

@@ -250,13 +250,21 @@ export class QkDictionary {
     return this.data.heads;
   }
 
-  /** f_Q and f_K [n·T, width] on the training documents (row = document·T + position), computed once. */
+  /**
+   * f_Q and f_K [n·T, width] on the training documents (row = document·T + position), computed once.
+   * @example
+   * const { fQ, fK } = qk.activations();
+   */
   activations(): { fQ: Float32Array; fK: Float32Array } {
     this.features ??= qkFeatures(this.weights, this.data);
     return this.features;
   }
 
-  /** M_h [width, width] (query feature × key feature, raw dot products without 1/√d_head) of one head, or all [H·W·W]. */
+  /**
+   * M_h [width, width] (query feature × key feature, raw dot products without 1/√d_head) of one head, or all [H·W·W].
+   * @example
+   * const M = qk.pairMatrix(0);                 // width × width
+   */
   pairMatrix(head?: number): Float32Array {
     if (head !== undefined) this.checkHead(head);
     const all = tf.tidy(() => {
@@ -267,27 +275,47 @@ export class QkDictionary {
     return head === undefined ? all : all.slice(head * W * W, (head + 1) * W * W);
   }
 
-  /** Stage 2: a sparse mask on every M_h, transcoders frozen. */
+  /**
+   * Stage 2: a sparse mask on every M_h, transcoders frozen.
+   * @example
+   * const mask = await qk.mask({ sparsity: 0.05 });
+   */
   mask(opts: QkMaskOptions = {}): Promise<QkMask> {
     return trainQkMask(this, opts);
   }
 
-  /** The strongest query-feature × key-feature pairs of a head, with examples. */
+  /**
+   * The strongest query-feature × key-feature pairs of a head, with examples.
+   * @example
+   * fl.show(fl.plot.qkPairs(qk.pairs(0, { n: 20 })));
+   */
   pairs(head: number, opts: QkPairsOptions = {}): QkPairs {
     return qkPairs(this, head, opts);
   }
 
-  /** One score of a training document taken apart into feature-pair, bias and constant terms. */
+  /**
+   * One score of a training document taken apart into feature-pair, bias and constant terms.
+   * @example
+   * fl.show(qk.scoreTerms(0, 3, 12, 5));
+   */
   scoreTerms(head: number, document: number, query: number, key: number): QkScoreTerms {
     return qkScoreTerms(this, head, document, query, key);
   }
 
-  /** Per head: mean attention from a query to keys whose previous token equals the query's token (induction score). */
+  /**
+   * Per head: mean attention from a query to keys whose previous token equals the query's token (induction score).
+   * @example
+   * qk.inductionScores();                      // one per head
+   */
   inductionScores(): number[] {
     return inductionScores(this.data);
   }
 
-  /** Write both transcoders as SAELens folders (dir/query, dir/key) and dir/qk.json; read back with fl.loadQkDictionary. */
+  /**
+   * Write both transcoders as SAELens folders (dir/query, dir/key) and dir/qk.json; read back with fl.loadQkDictionary.
+   * @example
+   * await qk.save("out/qk");
+   */
   save(dir: string): Promise<void> {
     return saveQkDictionary(this, dir);
   }

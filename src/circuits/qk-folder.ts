@@ -52,7 +52,11 @@ export async function saveQkDictionary(qk: QkDictionary, dir: string): Promise<v
   writeFileAtomic(path, JSON.stringify(manifest, null, 2) + "\n");
 }
 
-/** Read a folder written by qk.save(dir) back onto `model`, with `tokens` as the documents it reads. */
+/**
+ * Read a folder written by qk.save(dir) back onto `model`, with `tokens` as the documents it reads.
+ * @example
+ * const qk = await fl.loadQkDictionary("out/qk", model, tokens);
+ */
 export async function loadQkDictionary(dir: string, model: unknown, input: unknown, opts: { prependBos?: boolean } = {}): Promise<QkDictionary> {
   rejectUnknownOptions("loadQkDictionary", opts, optionNames<typeof opts>({ prependBos: true }));
   const path = join(dir, MANIFEST);

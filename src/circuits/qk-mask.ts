@@ -74,7 +74,11 @@ export class QkMask {
     return this.perHead.reduce((s, h) => s + h.surviving, 0);
   }
 
-  /** m_h [width, width] of one head. */
+  /**
+   * m_h [width, width] of one head.
+   * @example
+   * const m0 = mask.head(0);                   // width × width, in [0, 1]
+   */
   head(h: number): Float32Array {
     const W2 = this.width * this.width;
     return this.values.slice(h * W2, (h + 1) * W2);

@@ -190,17 +190,29 @@ export class TranscoderCircuit {
     this.features = transcoders.flatMap(({ layer, dictionary }) => (wanted.has(layer) ? describeFeatures(activations, layer, dictionary.width, wanted.get(layer)!) : []));
   }
 
-  /** The n strongest edges (all, by default), as table rows. */
+  /**
+   * The n strongest edges (all, by default), as table rows.
+   * @example
+   * console.table(circuit.top(10));
+   */
   top(n = Infinity): CircuitEdge[] {
     return this.edges.slice(0, n);
   }
 
-  /** Edges into one downstream feature, strongest first. */
+  /**
+   * Edges into one downstream feature, strongest first.
+   * @example
+   * circuit.into({ layer: 1, feature: 12 });
+   */
   into(target: FeatureRef): CircuitEdge[] {
     return this.edges.filter((e) => e.targetLayer === target.layer && e.target === target.feature);
   }
 
-  /** Edges out of one upstream feature, strongest first. */
+  /**
+   * Edges out of one upstream feature, strongest first.
+   * @example
+   * circuit.from({ layer: 0, feature: 3 });
+   */
   from(source: FeatureRef): CircuitEdge[] {
     return this.edges.filter((e) => e.sourceLayer === source.layer && e.source === source.feature);
   }
@@ -218,6 +230,9 @@ export class TranscoderCircuit {
    * Every contribution to one feature's pre-activation at one token: the embedding, each attention head,
    * each upstream transcoder feature, transcoder biases and errors, whole MLPs without a transcoder, and the
    * constant terms — LayerNorm frozen at the token's scale, so they add up to the pre-activation exactly.
+   * @example
+   * const terms = await circuit.explain({ layer: 1, feature: 12 }, { document: 0, position: 9 });
+   * fl.show(fl.plot.contributions(terms));
    */
   explain(target: FeatureRef, at: { document: number; position: number }): Promise<FeatureContributions> {
     return featureContributions(this.model, this.transcoders, this.activations.documents, target, at);

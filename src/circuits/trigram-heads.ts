@@ -58,7 +58,11 @@ export class TrigramHeadMap {
     return [...new Set(this.rows.flatMap((r) => r.carriers))].sort((a, b) => a - b);
   }
 
-  /** Tidy rows: one per (trigram, head). */
+  /**
+   * Tidy rows: one per (trigram, head).
+   * @example
+   * console.table(fl.trigramHeads(model, data).tidy());
+   */
   tidy(): { trigram: string; head: number; effect: number; share: number }[] {
     return this.rows.flatMap((r) => r.effects.map((e, h) => ({ trigram: r.trigram, head: h, effect: e, share: r.total > 0 ? e / r.total : NaN })));
   }

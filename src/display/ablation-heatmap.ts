@@ -6,6 +6,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.ablationHeatmap`. */
 export interface AblationHeatmapOptions {
   title?: string;
   /** Which metric (default the sweep's first). */

@@ -8,6 +8,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.ablation`. */
 export interface AblationPlotOptions {
   title?: string;
   /** Sweeps: which metric (default the sweep's first). */

@@ -12,6 +12,7 @@ import { figureWithTable } from "./figure-table.js";
 import { circuitCards, nodeName } from "./circuit-cards.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.circuit`. */
 export interface CircuitGraphOptions {
   /** Edges drawn, strongest first (default 40). */
   maxEdges?: number;

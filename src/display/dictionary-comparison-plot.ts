@@ -12,6 +12,7 @@ import { figureWithTable } from "./figure-table.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 
+/** Options of `fl.plot.dictionaryComparison`. */
 export interface ComparisonPlotOptions {
   title?: string;
   /** ΔCE on a log axis (default: when every ΔCE is positive — they span orders of magnitude along a λ sweep). */

@@ -7,6 +7,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.embedding`. */
 export interface EmbeddingPlotOptions {
   /** Colour by: one value per point (numbers → colour scale, text → categories) or a metadata column of `acts`. */
   color?: ArrayLike<unknown> | string;

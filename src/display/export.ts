@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
+/** What `fl.export` wrote. */
 export interface ExportResult {
   /** The executed, signed notebook. */
   ipynb: string;
@@ -13,7 +14,11 @@ export interface ExportResult {
   images: number;
 }
 
-/** Execute `notebook` and export it to `outDir` (default: the package's out/). */
+/**
+ * Execute `notebook` and export it to `outDir` (default: the package's out/).
+ * @example
+ * const { html } = await fl.export("notebooks/quickstart.ipynb", "out");
+ */
 export async function exportNotebook(notebook: string, outDir?: string): Promise<ExportResult> {
   // Same relative path from src/display/ (tsx) and dist/display/ (the build).
   const script = new URL("../../scripts/export.mjs", import.meta.url);

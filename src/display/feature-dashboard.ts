@@ -14,6 +14,7 @@ import { escapeHtml } from "./escape.js";
 import { PANEL, TokenIndex, examplesHtml, histogramHtml, listHtml, quantileRows, topRows } from "./feature-card.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `dashboard`. */
 export interface DashboardOptions {
   /** A transformer whose unembedding W_U gives the feature's logit effects (d_model must equal d_in). */
   model?: Transformer;
@@ -35,13 +36,19 @@ export interface DashboardOptions {
 
 const DASHBOARD_OPTIONS = optionNames<DashboardOptions>({ model: true, tokens: true, context: true, examples: true, codes: true, quantiles: true, perQuantile: true, neighbors: true, logits: true });
 
+/** A token whose logit a feature raises or lowers through W_U, and by how much. */
 export interface LogitEffect {
   token: string;
   id: number;
   value: number;
 }
 
-/** The tokens whose logits W_dec[feature] · W_U raises and lowers most. */
+/**
+ * The tokens whose logits W_dec[feature] · W_U raises and lowers most.
+ * The n tokens whose logits a feature's decoder direction raises and lowers most through the model's unembedding.
+ * @example
+ * const { top, bottom } = fl.logitEffects(sae, model, 7, 8);
+ */
 export function logitEffects(dict: Dictionary, model: Transformer, feature: number, n = 8): { top: LogitEffect[]; bottom: LogitEffect[] } {
   const p = model.params;
   const unembed = (model.cfg.tied ? p["wte.weight"] : p["lm_head.weight"]) as tf.Tensor2D; // [vocab, d]
@@ -60,6 +67,7 @@ export function logitEffects(dict: Dictionary, model: Transformer, feature: numb
   return { top: order.slice(0, n).map(eff), bottom: order.slice(-n).reverse().map(eff) };
 }
 
+/** One feature's dashboard, as sae_vis lays it out (made by `fl.dashboard` or `sae.dashboard`). */
 export class FeatureDashboard {
   readonly feature: number;
   readonly values: Float32Array;
@@ -106,6 +114,7 @@ export class FeatureDashboard {
       `<div style="display:flex;flex-direction:column;flex:1 1 420px;min-width:0;overflow-x:auto">${right}</div></div></div>`;
   }
 
+  /** The dashboard as HTML (and text). */
   toMimeBundle(): MimeBundle {
     const top = topRows(this.values, 5).map((r) => `row ${r}: ${this.values[r].toPrecision(3)}`);
     return {
@@ -114,12 +123,18 @@ export class FeatureDashboard {
     };
   }
 
+  /** A text summary of the feature. */
   toString(): string {
     return `FeatureDashboard(feature ${this.feature})`;
   }
 }
 
-/** A feature's dashboard: histogram, top and quantile examples with context, logits, nearest features. */
+/**
+ * A feature's dashboard: histogram, top and quantile examples with context, logits, nearest features.
+ * One feature's dashboard: activation histogram, top activating examples and quantile samples in context, logit effects (with `{ model }`) and nearest features.
+ * @example
+ * fl.show(fl.dashboard(sae, acts, 7, { model }));
+ */
 export function dashboard(dict: Dictionary, acts: ActivationSet, feature: number, opts: DashboardOptions = {}): FeatureDashboard {
   return new FeatureDashboard(dict, acts, feature, opts);
 }

@@ -4,6 +4,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure, PALETTE } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** One dictionary's point on `fl.plot.frontier`: its family, L0 and FVU. */
 export interface FrontierPoint {
   /** The family the point belongs to (e.g. the architecture); one line each. */
   name: string;

@@ -68,6 +68,7 @@ export function gatedAttentionBundle(g: GatedAttention): MimeBundle {
   return figureWithTable(gatedHistoryPlot(g), { columns: ["measure", "value", "meaning"], rows, caption }, { tableFirst: true });
 }
 
+/** Options of `fl.plot.trigramHeads`. */
 export interface TrigramHeadsPlotOptions {
   title?: string;
 }

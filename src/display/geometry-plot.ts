@@ -12,6 +12,7 @@ import { TokenIndex, featureCardHtml } from "./feature-card.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.geometry`. */
 export interface GeometryPlotOptions {
   /** Activations to measure each feature's firing density on. */
   acts?: ActivationSet;

@@ -55,7 +55,11 @@ export function sendBundle(data: Record<string, unknown>, opts: { displayId?: st
   return true;
 }
 
-/** Clear the cell's output (with wait, when the next output arrives: flicker-free animation). False outside a kernel. */
+/**
+ * Clear the cell's output (with wait, when the next output arrives: flicker-free animation). False outside a kernel.
+ * @example
+ * fl.clearOutput({ wait: true });
+ */
 export function clearOutput(opts: { wait?: boolean } = {}): boolean {
   rejectUnknownOptions("clearOutput", opts, optionNames<typeof opts>({ wait: true }));
   const k = kernel();
@@ -67,6 +71,8 @@ export function clearOutput(opts: { wait?: boolean } = {}): boolean {
 /**
  * Answer comms the page opens to `name` (e.g. a dashboard asking for a feature's data on click).
  * False outside a kernel that has comms: the page then keeps to the data embedded in it.
+ * @example
+ * fl.registerCommTarget("my-target", (comm, open) => comm.onMsg((msg) => console.log(msg)));
  */
 export function registerCommTarget(name: string, handler: CommTargetHandler): boolean {
   const k = kernel();
@@ -75,11 +81,20 @@ export function registerCommTarget(name: string, handler: CommTargetHandler): bo
   return true;
 }
 
+/**
+ * Stop accepting comms for a target registered with `registerCommTarget`.
+ * @example
+ * fl.unregisterCommTarget("my-target");
+ */
 export function unregisterCommTarget(name: string): void {
   kernel()?.unregisterCommTarget?.(name);
 }
 
-/** Open a comm to a target the page registered; undefined outside a kernel with comms. */
+/**
+ * Open a comm to a target the page registered; undefined outside a kernel with comms.
+ * @example
+ * const comm = fl.openComm("page-target", { hello: 1 });
+ */
 export function openComm(targetName: string, data?: unknown): Comm | undefined {
   return kernel()?.openComm?.(targetName, data);
 }

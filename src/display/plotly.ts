@@ -13,6 +13,7 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 /** Line colours for one series per dictionary or method, in order (plotly's defaults, red second). */
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
 
+/** A plotly figure: traces, layout and config, as plotly.js takes them. */
 export interface FigureSpec {
   data: Record<string, unknown>[];
   layout?: Record<string, unknown>;
@@ -64,6 +65,11 @@ export function plotlyPageHtml(): string {
   );
 }
 
+/**
+ * An interactive plotly figure; every `fl.plot.*` returns one, and `fl.show` displays it.
+ * @example
+ * fl.show(new fl.Figure({ data: [{ x: [1, 2, 3], y: [2, 1, 3], type: "scatter" }], layout: { title: { text: "A line" } } }));
+ */
 export class Figure {
   readonly data: Record<string, unknown>[];
   readonly layout: Record<string, unknown>;
@@ -85,7 +91,11 @@ export class Figure {
     this.title = typeof t === "string" ? t : (t?.text ?? "figure");
   }
 
-  /** HTML that draws the figure: a div and a script, never plotly.js itself. */
+  /**
+   * HTML that draws the figure: a div and a script, never plotly.js itself.
+   * @example
+   * const html = fl.plot.rdm(d).toHtml();
+   */
   toHtml(): string {
     const id = newDisplayId();
     const spec = jsonForScript({ data: this.data, layout: this.layout, config: this.config });
@@ -110,6 +120,7 @@ export class Figure {
     return div + draw;
   }
 
+  /** The figure as plotly JSON, HTML (a div and a script that draws it) and text. */
   toMimeBundle(): MimeBundle {
     return {
       "application/vnd.plotly.v1+json": { data: this.data, layout: this.layout, config: this.config },
@@ -118,6 +129,7 @@ export class Figure {
     };
   }
 
+  /** "Figure(title)". */
   toString(): string {
     return `Figure(${this.title})`;
   }

@@ -7,6 +7,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.rdmMds`. */
 export interface RdmMdsOptions {
   title?: string;
   /** Embed √value, for squared "euclidean" RDMs (see classicalMds). */

@@ -6,6 +6,7 @@ import { escapeHtml } from "./escape.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.rdm`. */
 export interface RdmPlotOptions {
   title?: string;
   /** Condition order: "cluster" (average linkage), or the labels in the order wanted. */

@@ -52,6 +52,11 @@ function isMetrics(x: unknown): x is Record<string, unknown> & { density: Float6
   return isPlainRecord(rest);
 }
 
+/**
+ * The MIME bundle a value is displayed with: its own `toMimeBundle`, else a table, tensor or text representation.
+ * @example
+ * const bundle = fl.represent(acts);        // { "text/plain": …, "text/html": … }
+ */
 export function represent(x: unknown): MimeBundle {
   if (isDisplayable(x)) return x.toMimeBundle();
   if (x instanceof ActivationSet) return activationSetBundle(x);

@@ -17,6 +17,7 @@ export function comparisonTable(c: RdmComparisons): TableView {
   return new TableView(columns, c.rows.map((r, i) => [r, ...c.values[i]] as Cell[]), caption);
 }
 
+/** Options of `fl.plot.modelComparison`. */
 export interface ModelComparisonPlotOptions {
   title?: string;
   /** "descending" or "ascending" to sort the bars by value (default: the order given). */

@@ -6,6 +6,7 @@ import { Rng } from "../engine/random.js";
 import { Figure } from "./plotly.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** Options of `fl.plot.superposition`. */
 export interface SuperpositionPlotOptions {
   /** Which models (feature probabilities) to draw, one panel each (default all, up to 10). */
   models?: number[];
@@ -125,6 +126,7 @@ const FRACTIONS: [number, string, string][] = [
   [3 / 8, "3/8", "square antiprism"],
 ];
 
+/** Options of `fl.plot.dimensionality`. */
 export interface DimensionalityPlotOptions {
   title?: string;
   /** Horizontal spread of the points of one model, as a fraction of a log10 unit (default 0.03). */

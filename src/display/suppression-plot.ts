@@ -8,8 +8,10 @@ import type { Cell } from "./table.js";
 import { figureWithTable } from "./figure-table.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
+/** A measure `fl.plot.suppression` draws: shrinkage γ, L2 ratio, MSE or cosine. */
 export type SuppressionMetric = "gamma" | "l2Ratio" | "mse" | "cosine";
 
+/** Options of `fl.plot.suppression`. */
 export interface SuppressionPlotOptions {
   /** Rows of panels (default ["gamma", "l2Ratio"]). */
   metrics?: readonly SuppressionMetric[];

@@ -56,11 +56,17 @@ export class TableView {
     readonly caption?: string,
   ) {}
 
+  /**
+   * A table of records (one object per row), columns in order of first appearance.
+   * @example
+   * fl.show(fl.TableView.fromRecords([{ l1: 1, l0: 40.2 }, { l1: 5, l0: 12.8 }], "sweep"));
+   */
   static fromRecords(records: Record<string, Cell>[], caption?: string): TableView {
     const columns = [...new Set(records.flatMap((r) => Object.keys(r)))];
     return new TableView(columns, records.map((r) => columns.map((c) => r[c])), caption);
   }
 
+  /** The table as HTML and text. */
   toMimeBundle(): MimeBundle {
     return {
       "text/html": htmlTable(this.columns, this.rows, this.caption),

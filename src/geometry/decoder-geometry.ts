@@ -9,7 +9,12 @@ import { averageLinkage, cutTree, sphericalKMeans, unitRows, type Clustering, ty
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
 /** A dictionary (its decoder rows) or feature directions as rows. */
-export type Features = { decoderDirections(): { values: Float32Array; dim: number } } | Rows;
+export type Features =
+  | {
+      /** Feature i's direction as row i of a flat array, with its dim. */
+      decoderDirections(): { values: Float32Array; dim: number };
+    }
+  | Rows;
 
 interface Unit {
   unit: Float32Array;

@@ -18,7 +18,12 @@ import { optionNames, rejectUnknownOptions } from "../io/options.js";
 export type Dissimilarities =
   | ArrayLike<number>[]
   | ArrayLike<number>
-  | { matrix: ArrayLike<number>[] | ArrayLike<number> | (() => ArrayLike<number>[] | ArrayLike<number>); labels?: ArrayLike<unknown> };
+  | {
+      /** The square matrix (rows, or flat row-major) or the upper triangle, or a method returning one. */
+      matrix: ArrayLike<number>[] | ArrayLike<number> | (() => ArrayLike<number>[] | ArrayLike<number>);
+      /** Names of the points. */
+      labels?: ArrayLike<unknown>;
+    };
 
 export interface MdsInputOptions {
   /** Embed √value instead of the value (for RDMs of squared distances, e.g. rsatoolbox's "euclidean"). */

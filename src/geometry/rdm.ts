@@ -382,6 +382,8 @@ function whitener(opts: RdmOptions, obs: Observations, means: Float64Array, desc
 /**
  * A categorical model RDM (rsatoolbox's get_categorical_rdm): 0 between conditions of the same
  * category, 1 otherwise. A condition's category may be an array (several factors): 1 if any differs.
+ * @example
+ * const animacy = fl.categoricalRdm(["animal", "animal", "tool", "tool"], { labels: ["cat", "dog", "saw", "pen"], name: "animacy" });
  */
 export function categoricalRdm(categories: ArrayLike<unknown>, init: RdmInit = {}): RDM {
   rejectUnknownOptions("categoricalRdm", init, RDM_INIT);

@@ -171,6 +171,7 @@ export class ModelComparison {
     }));
   }
 
+  /** "ModelComparison(method, models, subjects)". */
   toString(): string {
     return `ModelComparison(${this.method}, ${this.models.length} models, ${this.subjects.length} subjects)`;
   }
@@ -244,6 +245,7 @@ export class PermutationTest {
     readonly seed: number,
   ) {}
 
+  /** "PermutationTest(method: observed, p, permutations)". */
   toString(): string {
     return `PermutationTest(${this.method}: observed ${this.observed.toPrecision(4)}, p = ${this.p.toPrecision(3)}, ${this.n} permutations)`;
   }

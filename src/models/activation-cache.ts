@@ -121,7 +121,11 @@ export class ActivationCache {
     return shape;
   }
 
-  /** Shape of a cached activation in the model's layout, documents padded to the longest. */
+  /**
+   * Shape of a cached activation in the model's layout, documents padded to the longest.
+   * @example
+   * cache.shape("blocks.0.attn.hook_pattern");  // [documents, heads, positions, positions]
+   */
   shape(name: string): number[] {
     const e = this.entry(name);
     const stored = this.storedShape(e);
@@ -130,7 +134,11 @@ export class ActivationCache {
     return model;
   }
 
-  /** The activation as one tensor in the model's layout (padded positions hold zeros); dispose it when done. */
+  /**
+   * The activation as one tensor in the model's layout (padded positions hold zeros); dispose it when done.
+   * @example
+   * const pattern = cache.tensor("blocks.0.attn.hook_pattern");
+   */
   tensor(name: string): tf.Tensor {
     const e = this.entry(name);
     const full = this.storedShape(e);
@@ -146,6 +154,9 @@ export class ActivationCache {
    * One row per (document, valid position) — per document for activations without positions — with
    * the rest of the activation flattened (hook_z: n_heads·d_head, as SAELens reads it; hook_pattern:
    * n_heads·key positions). `{ head }` keeps one head's part only.
+   * @example
+   * const acts = cache.get("blocks.0.hook_resid_post");
+   * const z3 = cache.get("blocks.1.attn.hook_z", { head: 3 });
    */
   get(name: string, opts: { head?: number } = {}): ActivationSet {
     rejectUnknownOptions("ActivationCache.get", opts, optionNames<typeof opts>({ head: true }));
@@ -202,7 +213,11 @@ export class ActivationCache {
     return new ActivationSet(vectors, dim, aq.table(cols as any), { vectorName: name, source: `${this.model} ${label}` });
   }
 
-  /** One line per hook point: name and shape. */
+  /**
+   * One line per hook point: name and shape.
+   * @example
+   * console.table(cache.summary());
+   */
   summary(): { hook: string; shape: string; rows: number }[] {
     return this.names.map((name) => {
       const e = this.entry(name);

@@ -102,6 +102,9 @@ export abstract class HookedModel {
   /**
    * Run the model: outputs and the activations recorded at `cache` hook points (as an ActivationCache;
    * `.get(name)` gives an ActivationSet), with `hooks` editing activations on the way.
+   * @example
+   * const { logits, cache } = await model.run(tokens, { cache: ["blocks.0.hook_resid_post"] });
+   * const steered = await model.run(tokens, { hooks: { "blocks.0.hook_resid_post": fl.hooks.steer(direction, { scale: 4 }) } });
    */
   async run(input: unknown, opts: RunOptions = {}): Promise<RunResult> {
     rejectUnknownOptions("model.run", opts, RUN_OPTIONS);

@@ -16,7 +16,7 @@ const ALL = 2 ** 30;
 /**
  * A tfjs LayersModel with its layer names as hook points (made by `fl.hooked`).
  * @example
- * const hm = fl.hooked(tfModel);
+ * const hm = await fl.hooked(tfModel);
  * const { cache } = await hm.run(x, { cache: ["dense_1"] });
  */
 export class HookedLayersModel extends HookedModel {
@@ -91,7 +91,12 @@ export class HookedLayersModel extends HookedModel {
   }
 }
 
-/** A tfjs LayersModel with its layer names as hook points. */
+/**
+ * A tfjs LayersModel with its layer names as hook points.
+ * @example
+ * const hm = await fl.hooked(tfModel);
+ * const { cache } = await hm.run(x, { cache: ["dense_1"] });
+ */
 export async function hooked(model: tf.LayersModel, opts: { name?: string } = {}): Promise<HookedLayersModel> {
   rejectUnknownOptions("hooked", opts, optionNames<typeof opts>({ name: true }));
   await ready();

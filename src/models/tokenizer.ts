@@ -26,7 +26,12 @@ export const GPT2_VOCAB_SIZE = 50257;
 
 let gpt2: Promise<Tokenizer> | undefined;
 
-/** GPT-2's tokenizer (byte-level BPE, 50257 tokens). Loaded once, on first use. */
+/**
+ * GPT-2's tokenizer (byte-level BPE, 50257 tokens). Loaded once, on first use.
+ * @example
+ * const tok = await fl.gpt2Tokenizer();
+ * tok.encode("Hello world");                  // [15496, 995]
+ */
 export function gpt2Tokenizer(): Promise<Tokenizer> {
   gpt2 ??= (async () => {
     const [{ Tiktoken }, ranks] = await Promise.all([import("js-tiktoken/lite"), import("js-tiktoken/ranks/gpt2")]);
@@ -104,13 +109,21 @@ export class WordLevelTokenizer implements Tokenizer {
     return Array.from(ids, (i) => this.token(i)).join(" ");
   }
 
+  /**
+   * @example
+   * tok.token(5);
+   */
   token(id: number): string {
     const w = this.words[id];
     if (w === undefined) throw new RangeError(`featurelab: token id ${id} is outside the vocabulary 0..${this.vocabSize - 1}`);
     return w;
   }
 
-  /** Hugging Face tokenizer.json (WordLevel model, WhitespaceSplit pre-tokenizer). */
+  /**
+   * Hugging Face tokenizer.json (WordLevel model, WhitespaceSplit pre-tokenizer).
+   * @example
+   * JSON.stringify(tok);
+   */
   toJSON(): Record<string, unknown> {
     return {
       version: "1.0",
@@ -189,7 +202,11 @@ export async function folderTokenizer(dir: string, vocabSize: number, bosId?: nu
   return vocabSize === GPT2_VOCAB_SIZE ? gpt2Tokenizer() : undefined;
 }
 
-/** `fl.tokenizer("gpt2")`, or the tokenizer of a model folder. */
+/**
+ * `fl.tokenizer("gpt2")`, or the tokenizer of a model folder.
+ * @example
+ * const tok = await fl.tokenizer("models/tiny-induction");
+ */
 export async function tokenizer(nameOrDir: string): Promise<Tokenizer> {
   if (nameOrDir === "gpt2") return gpt2Tokenizer();
   const cfgPath = join(nameOrDir, "config.json");

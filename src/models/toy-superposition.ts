@@ -86,36 +86,61 @@ export class ToySuperposition {
     if (!Number.isInteger(model) || model < 0 || model >= this.models) throw new RangeError(`featurelab: model ${model} out of range 0..${this.models - 1}`);
   }
 
-  /** W [m, n] of one model: column i is feature i's direction in the hidden space. */
+  /**
+   * W [m, n] of one model: column i is feature i's direction in the hidden space.
+   * @example
+   * const toy = await fl.toySuperposition({ features: 5, hidden: 2, sparsity: [0, 0.9], seed: 0 });
+   * toy.W(1);                                   // the sparse model's W: a pentagon
+   */
   W(model = 0): number[][] {
     this.check(model);
     const { hidden: m, features: n } = this;
     return Array.from({ length: m }, (_, r) => Array.from(this.weights.subarray(model * m * n + r * n, model * m * n + (r + 1) * n)));
   }
 
-  /** b [n] of one model. */
+  /**
+   * b [n] of one model.
+   * @example
+   * toy.b(1);
+   */
   b(model = 0): number[] {
     this.check(model);
     return Array.from(this.biases.subarray(model * this.features, (model + 1) * this.features));
   }
 
-  /** ‖W_i‖ of each feature of one model. */
+  /**
+   * ‖W_i‖ of each feature of one model.
+   * @example
+   * toy.norms(1);                               // ‖W_i‖ per feature
+   */
   norms(model = 0): number[] {
     const W = this.W(model);
     return Array.from({ length: this.features }, (_, i) => Math.hypot(...W.map((row) => row[i])));
   }
 
-  /** D_i of each feature of one model. */
+  /**
+   * D_i of each feature of one model.
+   * @example
+   * toy.dimensionality(1);                      // D_i per feature
+   */
   dimensionality(model = 0): Float64Array {
     return featureDimensionality(this.W(model));
   }
 
-  /** m / ‖W‖²_F of one model. */
+  /**
+   * m / ‖W‖²_F of one model.
+   * @example
+   * toy.dimensionsPerFeature(1);
+   */
   dimensionsPerFeature(model = 0): number {
     return dimensionsPerFeature(this.W(model));
   }
 
-  /** Output x' = ReLU(WᵀWx + b) of one model for inputs x (rows of n). */
+  /**
+   * Output x' = ReLU(WᵀWx + b) of one model for inputs x (rows of n).
+   * @example
+   * toy.forward([[1, 0, 0, 0, 0]], 1);          // x' for one input
+   */
   forward(x: number[][], model = 0): number[][] {
     const W = this.W(model), b = this.b(model);
     return x.map((row) => {
@@ -124,7 +149,11 @@ export class ToySuperposition {
     });
   }
 
-  /** One row per model: p, S, final loss, ‖W‖²_F, m/‖W‖²_F, features represented (‖W_i‖ > 0.5). */
+  /**
+   * One row per model: p, S, final loss, ‖W‖²_F, m/‖W‖²_F, features represented (‖W_i‖ > 0.5).
+   * @example
+   * console.table(toy.summary());
+   */
   summary(): Record<string, number>[] {
     const last = this.history[this.history.length - 1];
     return this.featureProbability.map((p, k) => {
@@ -221,7 +250,12 @@ export function toyLoss(x: tf.Tensor3D, W: tf.Tensor3D, b: tf.Tensor3D, importan
   });
 }
 
-/** Train toy models of superposition (one per feature probability) and return their weights. */
+/**
+ * Train toy models of superposition (one per feature probability) and return their weights.
+ * @example
+ * const toy = await fl.toySuperposition({ features: 200, hidden: 20, sparsity: [0.9, 0.99, 0.999], seed: 0 });
+ * fl.show(fl.plot.dimensionality(toy));
+ */
 export async function toySuperposition(opts: ToySuperpositionOptions = {}): Promise<ToySuperposition> {
   rejectUnknownOptions("toySuperposition", opts, TOY_OPTIONS);
   await ready();

@@ -39,7 +39,12 @@ const ACT_FNS: Record<string, ActFn> = {
   relu: "relu",
 };
 
-/** A full config from a few sizes; the rest defaults as GPT-2 does. */
+/**
+ * A full config from a few sizes; the rest defaults as GPT-2 does.
+ * @example
+ * const cfg = fl.transformerConfig({ d_model: 64, n_layers: 2, n_heads: 4, d_vocab: 100, n_ctx: 32 });
+ * cfg.d_head;                                 // 16
+ */
 export function transformerConfig(c: Partial<TransformerConfig> & Pick<TransformerConfig, "d_model" | "n_layers" | "n_heads" | "d_vocab" | "n_ctx">): TransformerConfig {
   rejectUnknownOptions("transformerConfig", c, CONFIG_KEYS);
   const cfg: TransformerConfig = {

@@ -110,6 +110,9 @@ function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
 /**
  * The forward pass: token ids [B, T] → logits [B, T, V], calling `at` at every hook point. Pure in
  * the weights, so training can differentiate it (tf.variableGrads) and hooks can edit it.
+ * @example
+ * const ids = fl.tf.tensor2d([[0, 5, 6, 7]], undefined, "int32");
+ * const logits = fl.transformerForward(model.cfg, model.params, ids, (name, x) => x);   // no hooks
  */
 export function transformerForward(cfg: TransformerConfig, p: TransformerParams, tokens: tf.Tensor2D | undefined, at: HookAt, opts: ForwardOptions = {}): tf.Tensor3D {
   rejectUnknownOptions("transformerForward", opts, FORWARD_OPTIONS);
@@ -163,7 +166,7 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
   return tf.reshape(logits, [B, T, cfg.d_vocab]);
 }
 
-/** A transformer's description: its config, parameter count and hook points. */
+/** A transformer's name, tokenizer, source folder and extra config.json fields to keep when saving. */
 export interface TransformerInfo {
   /** A short name for messages ("tiny-induction", "gpt2", …). */
   name?: string;
@@ -210,7 +213,11 @@ export class Transformer extends HookedModel {
     this.hookNames = Object.freeze(transformerHookNames(cfg));
   }
 
-  /** A freshly initialised model (GPT-2's initialisation, seeded). */
+  /**
+   * A freshly initialised model (GPT-2's initialisation, seeded).
+   * @example
+   * const model = fl.Transformer.init({ d_model: 64, n_layers: 2, n_heads: 4, d_vocab: 100, n_ctx: 32 }, { seed: 0 });
+   */
   static init(cfg: Partial<TransformerConfig> & Pick<TransformerConfig, "d_model" | "n_layers" | "n_heads" | "d_vocab" | "n_ctx">, opts: TransformerInfo & { seed?: number } = {}): Transformer {
     rejectUnknownOptions("Transformer.init", opts, [...INFO_OPTIONS, "seed"]);
     ensureEngine();
@@ -247,7 +254,11 @@ export class Transformer extends HookedModel {
     return transformerStartPoint(this.cfg, hook);
   }
 
-  /** Logits [B, T, V] for token ids [B, T], no hooks (synchronous; after `await fl.ready()`). */
+  /**
+   * Logits [B, T, V] for token ids [B, T], no hooks (synchronous; after `await fl.ready()`).
+   * @example
+   * const logits = model.logits([[0, 5, 6, 7, 5, 6]]);   // [1, 6, d_vocab]
+   */
   logits(tokens: tf.Tensor2D | number[][]): tf.Tensor3D {
     ensureEngine();
     return tf.tidy(() => {
@@ -260,6 +271,8 @@ export class Transformer extends HookedModel {
    * Write a Hugging Face folder: config.json (GPT2Config fields, plus anything kept in `extra`),
    * model.safetensors (GPT2LMHeadModel's names, "transformer." prefix) and, for a word-level
    * tokenizer, tokenizer.json. `extra` fields are added to config.json.
+   * @example
+   * await model.save("out/model");              // config.json + model.safetensors
    */
   async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
     await writeModelFolder(dir, this.cfg, this.params, { ...this.extra, ...extra }, this.tokenizer);
@@ -270,7 +283,11 @@ export class Transformer extends HookedModel {
     return Object.values(this.params).reduce((s, t) => s + t.size, 0);
   }
 
-  /** Free the weights' memory. */
+  /**
+   * Free the weights' memory.
+   * @example
+   * model.dispose();
+   */
   dispose(): void {
     tf.dispose(Object.values(this.params));
   }
