@@ -71,7 +71,11 @@ export abstract class HookedModel {
   abstract readonly hookNames: readonly string[];
   abstract readonly tokenizer: Tokenizer | undefined;
 
-  /** The input split into batches of `size` documents. */
+  /**
+   * The input split into batches of `size` documents.
+   * @example
+   * const { batches, documents } = model.batches(tokens, { batchSize: 8 });
+   */
   abstract batches(input: unknown, opts: { batchSize: number; prependBos?: boolean; labels?: ArrayLike<number> }): { batches: ModelBatch[]; documents?: number[][] };
 
   /** One batch through the model with hooks; returns its output (logits). Synchronous, untidied. */
@@ -80,12 +84,18 @@ export abstract class HookedModel {
   /**
    * A hook point from which a forward pass can resume and still reach `hook` (at it or before it), so
    * repeated edits at `hook` need not recompute the layers below; undefined when the model cannot.
+   * @example
+   * model.startPoint("blocks.1.hook_resid_post");   // a hook point to resume from, or undefined
    */
   startPoint(_hook: string): string | undefined {
     return undefined;
   }
 
-  /** Check hook names against this model's, naming the one that is not there. */
+  /**
+   * Check hook names against this model's, naming the one that is not there.
+   * @example
+   * model.checkHooks(["blocks.0.hook_resid_post"]);   // throws naming a hook point the model lacks
+   */
   checkHooks(names: Iterable<string>): void {
     checkHookNames(names, this.hookNames, this.name);
   }
@@ -93,6 +103,10 @@ export abstract class HookedModel {
   /**
    * One batch with hooks → its output (kept; the caller disposes it). Hook names are not checked here.
    * With `start`, the pass resumes at that hook point (see startPoint), whose hooks still run.
+   * @example
+   * const { batches } = model.batches(tokens, { batchSize: 8 });
+   * const logits = model.runBatch(batches[0], { "blocks.0.hook_resid_post": fl.hooks.steer(direction) });
+   * logits.dispose();
    */
   runBatch(batch: ModelBatch, hooks: Hooks = {}, start?: StartAt): tf.Tensor {
     const runner = new HookRunner(hooks, [], { batchStart: batch.start, lengths: batch.lengths, tokens: batch.tokens });
