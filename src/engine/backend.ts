@@ -152,7 +152,7 @@ export function ensureEngine(): EngineInfo {
 /**
  * Resolves once the engine is ready. Optional: every computation starts the engine itself.
  * @example
- * const info = await fl.ready();   // optional: the first computation starts the engine
+ * fl.ready().then((info) => console.log(info.engine));   // never needed: the first computation starts the engine
  */
 export function ready(): Promise<EngineInfo> {
   try {
