@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
-import { Application, Logger, LogLevel, ReflectionKind, type DeclarationReflection, type ProjectReflection } from "typedoc";
+import ts from "typescript";
+import { Application, Logger, LogLevel, ReflectionKind, type DeclarationReflection, type ProjectReflection, type Reflection } from "typedoc";
 
 const root = join(import.meta.dirname, "..");
 const src = join(root, "src") + sep;
@@ -109,6 +110,30 @@ test("every exported function and public class method has an @example", () => {
   assert.equal(missing.length, 0, `${missing.length} functions and methods have no @example:\n${missing.join("\n")}`);
   const stale = [...NOT_YET_EXAMPLED].filter((n) => !names.includes(n) || callables().some((r) => r.getFullName() === n && hasExample(r)));
   assert.deepEqual(stale, [], "NOT_YET_EXAMPLED names entries that now have an example (or no longer exist): remove them");
+});
+
+test("every @example parses as TypeScript (inside an async function, as in a notebook cell)", () => {
+  const broken: string[] = [];
+  const seen = new Set<unknown>();
+  let checked = 0;
+  const visit = (r: Reflection) => {
+    const d = r as DeclarationReflection;
+    for (const c of [d.comment, ...(d.signatures ?? []).map((s) => s.comment)]) {
+      if (!c || seen.has(c)) continue;
+      seen.add(c);
+      for (const tag of c.blockTags.filter((t) => t.tag === "@example")) {
+        checked++;
+        const code = tag.content.map((p) => p.text).join("").replace(/^```\w*\n?|```\s*$/gm, "");
+        const file = ts.createSourceFile("example.ts", `async function cell() {\n${code}\n}`, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+        const diagnostics = (file as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics;
+        if (diagnostics.length > 0) broken.push(`${r.getFullName()}: ${ts.flattenDiagnosticMessageText(diagnostics[0].messageText, " ")}\n${code}`);
+      }
+    }
+    r.traverse((child) => { visit(child); });
+  };
+  visit(project);
+  assert.ok(checked > 150, `only ${checked} examples found: the scan is broken`);
+  assert.deepEqual(broken, [], `${broken.length} examples do not parse:\n${broken.join("\n\n")}`);
 });
 
 test("the site has pages for the key entries", () => {
