@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import ts from "typescript";
-import { Application, Logger, LogLevel, ReflectionKind, type DeclarationReflection, type ProjectReflection, type Reflection } from "typedoc";
+import { Application, Converter, Logger, LogLevel, ReflectionKind, type Context, type DeclarationReflection, type ProjectReflection, type Reflection } from "typedoc";
 
 const root = join(import.meta.dirname, "..");
 const src = join(root, "src") + sep;
@@ -44,6 +44,8 @@ class Collect extends Logger {
 let out = "";
 let project: ProjectReflection;
 let logger: Collect;
+/** The program TypeDoc converted: the examples are type-checked against it. */
+let program: ts.Program | undefined;
 
 before(async () => {
   out = mkdtempSync(join(tmpdir(), "featurelab-docs-"));
@@ -61,6 +63,9 @@ before(async () => {
   });
   logger = new Collect();
   app.logger = logger;
+  app.converter.on(Converter.EVENT_BEGIN, (context: Context) => {
+    program = context.programs[0];
+  });
   const converted = await app.convert();
   assert.ok(converted, `TypeDoc could not convert src/index.ts:\n${logger.messages.map((m) => m.text).join("\n")}`);
   project = converted;
@@ -112,28 +117,67 @@ test("every exported function and public class method has an @example", () => {
   assert.deepEqual(stale, [], "NOT_YET_EXAMPLED names entries that now have an example (or no longer exist): remove them");
 });
 
-test("every @example parses as TypeScript (inside an async function, as in a notebook cell)", () => {
-  const broken: string[] = [];
+/** Every `@example` block, with the name of what it documents. */
+function examples(): { name: string; code: string }[] {
+  const found: { name: string; code: string }[] = [];
   const seen = new Set<unknown>();
-  let checked = 0;
   const visit = (r: Reflection) => {
     const d = r as DeclarationReflection;
     for (const c of [d.comment, ...(d.signatures ?? []).map((s) => s.comment)]) {
       if (!c || seen.has(c)) continue;
       seen.add(c);
       for (const tag of c.blockTags.filter((t) => t.tag === "@example")) {
-        checked++;
-        const code = tag.content.map((p) => p.text).join("").replace(/^```\w*\n?|```\s*$/gm, "");
-        const file = ts.createSourceFile("example.ts", `async function cell() {\n${code}\n}`, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
-        const diagnostics = (file as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics;
-        if (diagnostics.length > 0) broken.push(`${r.getFullName()}: ${ts.flattenDiagnosticMessageText(diagnostics[0].messageText, " ")}\n${code}`);
+        found.push({ name: r.getFullName(), code: tag.content.map((p) => p.text).join("").replace(/^```\w*\n?|```\s*$/gm, "") });
       }
     }
-    r.traverse((child) => { visit(child); });
+    r.traverse((child) => {
+      visit(child);
+    });
   };
   visit(project);
-  assert.ok(checked > 150, `only ${checked} examples found: the scan is broken`);
-  assert.deepEqual(broken, [], `${broken.length} examples do not parse:\n${broken.join("\n\n")}`);
+  return found;
+}
+
+/**
+ * The names examples use without defining them, as a notebook's earlier cells would have: each example
+ * is type-checked as the body of an async function (a cell) after these declarations.
+ */
+const PRELUDE = `import * as fl from "./index.js";
+declare const acts: fl.ActivationSet, sae: fl.Dictionary, model: fl.Transformer, tokens: number[][], stream: fl.ActivationStream;
+declare const codes: fl.Codes, spec: fl.DictionarySpec, d: fl.RDM, rdm: fl.RDM, cache: fl.ActivationCache, tok: fl.WordLevelTokenizer;
+declare const toy: fl.ToySuperposition, qk: fl.QkDictionary, mask: fl.QkMask, circuit: fl.TranscoderCircuit, terms: fl.FeatureContributions;
+declare const cmp: fl.DictionaryComparison, sweep: fl.AblationSweep, gated: fl.GatedAttention, toyModel: fl.AttentionOnlyModel;
+declare const data: fl.SkipTrigramData, heldOut: fl.SkipTrigramData, s: fl.Suppression, x: fl.tf.Tensor2D;
+declare const pre: fl.ActivationSet, post: fl.ActivationSet, tc0: fl.Dictionary, tc1: fl.Dictionary, local: fl.Dictionary, e2e: fl.Dictionary;
+declare const layer0: fl.ActivationSet, layer1: fl.ActivationSet, l0: fl.ActivationSet, l1: fl.ActivationSet, l2: fl.ActivationSet;
+declare const subjectRdms: fl.RDM[], subjects: fl.RDM[], models: fl.RDM[], s1: fl.RDM, s2: fl.RDM, animacy: fl.RDM, size: fl.RDM;
+declare const dataRdm: fl.RDM, modelRdm: fl.RDM, split: { train: fl.ActivationSet; test: fl.ActivationSet }, truth: fl.Directions;
+declare const a: fl.Dictionary, b: fl.Dictionary, c: fl.Dictionary, sae512: fl.Dictionary, sae4096: fl.Dictionary;
+declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
+declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;
+`;
+
+test("every @example type-checks (as a notebook cell, against featurelab's types)", () => {
+  assert.ok(program, "TypeDoc's program was not seen");
+  const found = examples();
+  assert.ok(found.length > 150, `only ${found.length} examples found: the scan is broken`);
+  const files = new Map(found.map((e, i) => [join(src, `__example${i}.ts`).replaceAll(sep, "/"), `${PRELUDE}\nexport async function cell() {\n${e.code}\n}\n`]));
+  const options = program.getCompilerOptions();
+  const host = ts.createCompilerHost(options);
+  const { readFile, fileExists, getSourceFile } = host;
+  host.readFile = (f) => files.get(f) ?? readFile.call(host, f);
+  host.fileExists = (f) => files.has(f) || fileExists.call(host, f);
+  host.getSourceFile = (f, language, ...rest) => {
+    const text = files.get(f);
+    return text !== undefined ? ts.createSourceFile(f, text, language) : (program!.getSourceFile(f) ?? getSourceFile.call(host, f, language, ...rest));
+  };
+  const checked = ts.createProgram([...files.keys()], options, host, program);
+  const broken = found.flatMap((e, i) => {
+    const file = checked.getSourceFile([...files.keys()][i])!;
+    const diagnostics = [...checked.getSyntacticDiagnostics(file), ...checked.getSemanticDiagnostics(file)];
+    return diagnostics.length === 0 ? [] : [`${e.name}: ${diagnostics.map((g) => ts.flattenDiagnosticMessageText(g.messageText, " ")).join("; ")}\n${e.code}`];
+  });
+  assert.deepEqual(broken, [], `${broken.length} examples do not type-check:\n${broken.join("\n\n")}`);
 });
 
 test("the site has pages for the key entries", () => {

@@ -48,7 +48,7 @@ const WEIGHT_NAMES = ["W_Q", "b_Q", "W_K", "b_K", "W_V", "b_V", "W_O"] as const;
  * A one-layer attention-only model (one-hot embedding and unembedding), made by `fl.trainAttentionOnly`.
  * @example
  * const data = fl.toy.skipTrigrams({ n: 2000, trigrams: 8, seed: 0 });
- * const model = fl.trainAttentionOnly(data, { heads: 4, steps: 2000, seed: 0 });
+ * const toyModel = fl.trainAttentionOnly(data, { heads: 4, steps: 2000, seed: 0 });
  */
 export class AttentionOnlyModel {
   readonly heads: number;
@@ -81,7 +81,7 @@ export class AttentionOnlyModel {
   /**
    * Logits, the attention layer's input and output, per-head outputs and patterns (tensors: dispose them).
    * @example
-   * const { logits } = model.run(data.tokens);
+   * const { logits } = toyModel.run(data.tokens);
    */
   run(tokens: number[][]): ModelRun {
     ensureEngine();
@@ -95,7 +95,7 @@ export class AttentionOnlyModel {
   /**
    * CE and planted-C accuracy on skip-trigram data.
    * @example
-   * model.evaluate(fl.toy.skipTrigrams({ n: 500, trigrams: 8, seed: 1 })).accuracy;
+   * toyModel.evaluate(fl.toy.skipTrigrams({ n: 500, trigrams: 8, seed: 1 })).accuracy;
    */
   evaluate(data: SkipTrigramData): TaskScore {
     assertSkipTrigramData(data, "AttentionOnlyModel.evaluate");
@@ -115,7 +115,7 @@ export class AttentionOnlyModel {
   /**
    * Free the weights' memory.
    * @example
-   * model.dispose();
+   * toyModel.dispose();
    */
   dispose(): void {
     tf.dispose(Object.values(this.weights));
@@ -183,7 +183,7 @@ export function initHeadWeights(H: number, d: number, dh: number, rng: Rng, with
  * Train the toy model on skip-trigram data; returns it with its score on that data.
  * @example
  * const data = fl.toy.skipTrigrams({ n: 2000, trigrams: 8, seed: 0 });
- * const model = fl.trainAttentionOnly(data, { heads: 4, steps: 2000, seed: 0 });
+ * const toyModel = fl.trainAttentionOnly(data, { heads: 4, steps: 2000, seed: 0 });
  */
 export function trainAttentionOnly(data: SkipTrigramData, opts: AttentionOnlyOptions = {}): AttentionOnlyModel {
   rejectUnknownOptions("trainAttentionOnly", opts, ATTENTION_ONLY_OPTIONS);

@@ -62,8 +62,8 @@ export interface GatedAttentionMetrics {
 /**
  * A trained gated attention block standing in for an attention-only model's layer (made by `fl.gatedAttention`).
  * @example
- * const gated = fl.gatedAttention(model, data, { heads: 8, steps: 2500, seed: 0 });
- * fl.show(fl.plot.trigramHeads([fl.trigramHeads(model, data), fl.trigramHeads(gated, data)]));
+ * const gated = fl.gatedAttention(toyModel, data, { heads: 8, steps: 2500, seed: 0 });
+ * fl.show(fl.plot.trigramHeads([fl.trigramHeads(toyModel, data), fl.trigramHeads(gated, data)]));
  */
 export class GatedAttention {
   readonly model: AttentionOnlyModel;
@@ -172,7 +172,7 @@ function openGateCounts(r: GatedOutputs, data: SkipTrigramData): { all: number; 
 /**
  * Train a gated attention block on the frozen model's attention layer.
  * @example
- * const gated = fl.gatedAttention(model, data, { heads: 8, alpha: 0.1, steps: 2500, seed: 0 });
+ * const gated = fl.gatedAttention(toyModel, data, { heads: 8, alpha: 0.1, steps: 2500, seed: 0 });
  */
 export function gatedAttention(model: AttentionOnlyModel, data: SkipTrigramData, opts: GatedAttentionOptions = {}): GatedAttention {
   rejectUnknownOptions("gatedAttention", opts, GATED_ATTENTION_OPTIONS);

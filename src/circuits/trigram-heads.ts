@@ -61,7 +61,7 @@ export class TrigramHeadMap {
   /**
    * Tidy rows: one per (trigram, head).
    * @example
-   * console.table(fl.trigramHeads(model, data).tidy());
+   * console.table(fl.trigramHeads(toyModel, data).tidy());
    */
   tidy(): { trigram: string; head: number; effect: number; share: number }[] {
     return this.rows.flatMap((r) => r.effects.map((e, h) => ({ trigram: r.trigram, head: h, effect: e, share: r.total > 0 ? e / r.total : NaN })));
@@ -91,7 +91,7 @@ export function headsNeeded(effects: number[], share = 0.9): { count: number; ca
 /**
  * The trigram × head map of the toy model's heads, or of a gated block's heads.
  * @example
- * fl.show(fl.plot.trigramHeads([fl.trigramHeads(model, data)]));
+ * fl.show(fl.plot.trigramHeads([fl.trigramHeads(toyModel, data)]));
  */
 export function trigramHeads(source: AttentionOnlyModel | GatedAttention, data: SkipTrigramData, opts: { share?: number; name?: string } = {}): TrigramHeadMap {
   rejectUnknownOptions("trigramHeads", opts, optionNames<typeof opts>({ share: true, name: true }));

@@ -72,7 +72,9 @@ export function clearOutput(opts: { wait?: boolean } = {}): boolean {
  * Answer comms the page opens to `name` (e.g. a dashboard asking for a feature's data on click).
  * False outside a kernel that has comms: the page then keeps to the data embedded in it.
  * @example
- * fl.registerCommTarget("my-target", (comm, open) => comm.onMsg((msg) => console.log(msg)));
+ * fl.registerCommTarget("my-target", (comm) => {
+ *   comm.onMsg((msg) => console.log(msg.data));
+ * });
  */
 export function registerCommTarget(name: string, handler: CommTargetHandler): boolean {
   const k = kernel();

@@ -202,7 +202,7 @@ export class RDM {
   /**
    * Similarity to another RDM of the same conditions (rsatoolbox's compare; default "cosine").
    * @example
-   * d.compare(model, "tau-a");
+   * d.compare(modelRdm, "tau-a");
    */
   compare(other: RDM, method: CompareMethod = "cosine", opts: CompareOptions = {}): number {
     rejectUnknownOptions("RDM.compare", opts, COMPARE_OPTIONS);
