@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Execution } from "./execution.js";
 import { History } from "./history.js";
 import { installHeapGuard } from "./heap-guard.js";
+import { armLastWords, clearLastWords } from "./last-words.js";
 import { kernelLog, Link } from "./link.js";
 import { Shell } from "./shell.js";
 import { installStackTraces } from "./source-maps.js";
@@ -20,6 +21,7 @@ export async function start(connectionFile: string): Promise<void> {
       request: (channel, env) => shell!.request(channel, env),
       exit: (reason) => {
         kernelLog(`exiting: ${reason}`);
+        clearLastWords();
         try {
           exec?.close();
         } catch {}
@@ -28,6 +30,7 @@ export async function start(connectionFile: string): Promise<void> {
     },
   );
   installStackTraces();
+  armLastWords(connectionFile);
   exec = new Execution(process.cwd(), (phase) => link.setPhase(phase), installHeapGuard());
   shell = new Shell(link, exec, new History());
 

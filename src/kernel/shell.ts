@@ -8,6 +8,7 @@ import type { Execution } from "./execution.js";
 import type { History } from "./history.js";
 import { complete, endsWithSemicolon, helpTarget, inspectAt, isComplete, toCodePoints } from "./introspection.js";
 import { kernelInfo } from "./kernel-info.js";
+import { noteRunning, takePredecessorNote } from "./last-words.js";
 import { kernelLog, type Link, type Parent } from "./link.js";
 import { bundleOf } from "./results.js";
 import type { Envelope } from "./wire.js";
@@ -145,6 +146,9 @@ export class Shell {
     this.outputParent = env.msg.header;
     const parent = env.msg.header;
     if (!silent) this.link.publish("execute_input", { code, execution_count: count }, parent);
+    // The kernel this one replaced died (out of memory): say so on the first cell the user runs.
+    const predecessor = silent ? undefined : takePredecessorNote();
+    if (predecessor) process.stderr.write(predecessor);
 
     const payload: Record<string, unknown>[] = [];
     let error: ErrorContent | undefined;
@@ -155,7 +159,9 @@ export class Shell {
       if (found.found) payload.push({ source: "page", data: found.data, start: 0 });
       else process.stderr.write(`Object \`${help}\` not found.\n`);
     } else {
-      const outcome = await this.exec.execute(code, store ? `Cell In[${count}]` : "Cell In[ ]");
+      const label = store ? `Cell In[${count}]` : "Cell In[ ]";
+      noteRunning(label);
+      const outcome = await this.exec.execute(code, label).finally(() => noteRunning(undefined));
       if (outcome.status === "error") error = outcome.error;
       else if (outcome.result && outcome.result.value !== undefined && !silent && !endsWithSemicolon(code)) {
         const data = await bundleOf(outcome.result.value);
