@@ -17,14 +17,9 @@ const src = join(root, "src") + sep;
  * Functions and methods whose `@example` is still to be written (issue 16, part 8). Each is named as
  * TypeDoc names it ("fromVectors", "ActivationSet.filter"). Shrink it; never add to it.
  */
-const NOT_YET_EXAMPLED = new Set<string>([
-  // Plumbing between a model and its hook runner (whose type is not exported): what `run` and the
-  // ablation code call, not a notebook. An example needs the runner exported first.
-  "HookedModel.forwardBatch",
-  "Transformer.forwardBatch",
-  "HookedLayersModel.forwardBatch",
-  "ActivationCache.add",
-]);
+// Plumbing a notebook cannot call (HookedModel.forwardBatch takes the unexported HookRunner;
+// ActivationCache.add is run's) is marked @internal and left out of the reference instead.
+const NOT_YET_EXAMPLED = new Set<string>([]);
 
 /**
  * Methods of the display protocol, which `fl.show` and `String(x)` call: documented, never called by
@@ -181,10 +176,15 @@ test("every @example type-checks (as a notebook cell, against featurelab's types
 });
 
 test("the site has pages for the key entries", () => {
-  for (const page of ["index.html", "functions/fromVectors.html", "functions/load.html", "functions/rdm.html", "functions/cka.html", "classes/Dictionary.html", "classes/ActivationSet.html", "variables/plot.html"]) {
+  for (const page of ["index.html", "functions/fromVectors.html", "functions/load.html", "functions/dictionary.html", "functions/rdm.html", "functions/cka.html", "classes/Dictionary.html", "classes/DictionarySpec.html", "classes/ActivationSet.html", "classes/RDM.html", "variables/plot.html"]) {
     const file = join(out, page);
     assert.ok(existsSync(file), `out/docs has no ${page}`);
   }
-  const load = readFileSync(join(out, "functions", "load.html"), "utf8");
-  assert.match(load, /Example/, "load's page shows no example");
+  for (const page of ["functions/load.html", "functions/dictionary.html", "functions/rdm.html"]) {
+    assert.match(readFileSync(join(out, page), "utf8"), /Example/, `${page} shows no example`);
+  }
+  const spec = readFileSync(join(out, "classes", "DictionarySpec.html"), "utf8");
+  assert.match(spec, /id="fit"/, "DictionarySpec's page has no entry for fit");
+  const hooked = readFileSync(join(out, "classes", "HookedModel.html"), "utf8");
+  assert.doesNotMatch(hooked, /forwardBatch/, "an @internal method reached the reference");
 });

@@ -68,7 +68,11 @@ export class ActivationCache {
     this.tokenizer = tokenizer;
   }
 
-  /** Record one batch's activation (model layout); the tensor is not disposed here. */
+  /**
+   * Record one batch's activation (model layout); the tensor is not disposed here. Called by HookedModel.run
+   * as it fills the cache, not by a notebook.
+   * @internal
+   */
   add(name: string, t: tf.Tensor, start: number, lengths: number[]): void {
     const pAxis = positionAxis(name, t.rank);
     const perm = t.shape.map((_, i) => i);

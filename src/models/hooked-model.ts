@@ -78,7 +78,11 @@ export abstract class HookedModel {
    */
   abstract batches(input: unknown, opts: { batchSize: number; prependBos?: boolean; labels?: ArrayLike<number> }): { batches: ModelBatch[]; documents?: number[][] };
 
-  /** One batch through the model with hooks; returns its output (logits). Synchronous, untidied. */
+  /**
+   * One batch through the model with hooks; returns its output (logits). Synchronous, untidied. Plumbing
+   * for runBatch and run (its HookRunner is not exported): a notebook calls those instead.
+   * @internal
+   */
   abstract forwardBatch(batch: ModelBatch, runner: HookRunner, start?: StartAt): tf.Tensor;
 
   /**

@@ -75,6 +75,7 @@ export class HookedLayersModel extends HookedModel {
     return { batches };
   }
 
+  /** @internal See HookedModel.forwardBatch: the layers model's graph walked with hooks. */
   forwardBatch(batch: ModelBatch, runner: HookRunner): tf.Tensor {
     const values = new Map<number, tf.Tensor>([[this.model.inputs[0].id, batch.input()]]);
     for (const step of this.plan) {

@@ -244,6 +244,7 @@ export class Transformer extends HookedModel {
     return { batches, documents };
   }
 
+  /** @internal See HookedModel.forwardBatch: the transformer's forward pass with hooks. */
   forwardBatch(batch: ModelBatch, runner: HookRunner, start?: StartAt): tf.Tensor3D {
     const at: HookAt = (name, x) => runner.at(name, x);
     const resume = start ? { ...parseStart(start.name), resid: start.value } : undefined;
