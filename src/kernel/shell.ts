@@ -14,6 +14,8 @@ import { bundleOf } from "./results.js";
 import type { Envelope } from "./wire.js";
 
 type Channel = "shell" | "control";
+/** How many errors raised between cells the next cell shows in full. */
+const PENDING_LIMIT = 20;
 interface Request {
   channel: Channel;
   env: Envelope;
@@ -29,6 +31,11 @@ export class Shell {
   private outputParent?: Parent;
   /** While a comm message is handled, what its handler writes and sends belongs to it. */
   private commParent?: Parent;
+  /** The label of the last cell run ("Cell In[3]"). */
+  private lastLabel?: string;
+  /** Errors raised while no cell ran (by what earlier cells started): shown on the next cell. */
+  private pending: string[] = [];
+  private pendingDropped = 0;
   readonly comms: Comms;
 
   constructor(
@@ -149,6 +156,7 @@ export class Shell {
     // The kernel this one replaced died (out of memory): say so on the first cell the user runs.
     const predecessor = silent ? undefined : takePredecessorNote();
     if (predecessor) process.stderr.write(predecessor);
+    if (!silent) this.flushPending();
 
     const payload: Record<string, unknown>[] = [];
     let error: ErrorContent | undefined;
@@ -161,6 +169,7 @@ export class Shell {
     } else {
       const label = store ? `Cell In[${count}]` : "Cell In[ ]";
       noteRunning(label);
+      this.lastLabel = label;
       const outcome = await this.exec.execute(code, label).finally(() => noteRunning(undefined));
       if (outcome.status === "error") error = outcome.error;
       else if (outcome.result && outcome.result.value !== undefined && !silent && !endsWithSemicolon(code)) {
@@ -177,6 +186,12 @@ export class Shell {
     reply("execute_reply", { status, execution_count: count, ...(error ?? {}), payload, user_expressions: userExpressions }, { started, status });
   }
 
+  private flushPending(): void {
+    for (const text of this.pending.splice(0)) process.stderr.write(text);
+    if (this.pendingDropped > 0) process.stderr.write(`(and ${this.pendingDropped} more errors like these)\n`);
+    this.pendingDropped = 0;
+  }
+
   private async userExpressions(expressions: unknown): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     if (typeof expressions !== "object" || expressions === null) return out;
@@ -190,11 +205,25 @@ export class Shell {
     return out;
   }
 
-  /** An error outside any cell's run (a comm handler, a callback, a rejected promise): to the cell's stderr. */
+  /**
+   * An error outside any cell's run (a comm handler, a callback, a rejected promise), on stderr of the
+   * cell running, or — when none runs — of the last cell run, as ipykernel sends output to its current
+   * parent message. A finished cell's late output is not shown by every frontend (JupyterLab drops it),
+   * so an error raised while no cell runs is also shown on the next cell run.
+   * (Telling which cell started the failing code would take async_hooks, e.g. AsyncLocalStorage; with
+   * any hook installed, Node aborts when the I/O thread terminates a stuck awaited cell's JavaScript.)
+   */
   report(err: unknown, where: string): void {
     const { traceback } = runtimeError(err);
     const text = `${traceback.join("\n")}\n(${where})\n`;
-    if (this.parent()) process.stderr.write(text);
+    if (this.commParent || this.exec.running) {
+      process.stderr.write(text);
+      return;
+    }
+    if (this.outputParent) this.link.stream("stderr", text, this.outputParent);
     else kernelLog(text);
+    const late = `Raised while no cell ran${this.lastLabel ? ` (after ${this.lastLabel} had finished)` : ""}, by what an earlier cell started:\n${text}`;
+    if (this.pending.length < PENDING_LIMIT) this.pending.push(late);
+    else this.pendingDropped++;
   }
 }
