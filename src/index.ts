@@ -142,11 +142,23 @@ export const open = ActivationStream.open;
  * const { tokens } = fl.toy.induction({ n: 64, seed: 0 });
  */
 export const toy = {
-  /** Sharkey et al. 2022: sparse nonnegative combinations of unit-norm Gaussian directions. */
+  /**
+   * Sharkey et al. 2022: sparse nonnegative combinations of unit-norm Gaussian directions.
+   * @example
+   * const { acts, features } = fl.toy.sharkey({ rows: 16384, features: 512, dim: 64, seed: 0 });
+   */
   sharkey: sharkeyToyData,
-  /** In-context copying: a random span repeated to fill the context (what the shipped tiny transformer learned). */
+  /**
+   * In-context copying: a random span repeated to fill the context (what the shipped tiny transformer learned).
+   * @example
+   * const { tokens } = fl.toy.induction({ n: 64, seed: 0 });
+   */
   induction: inductionSequences,
-  /** Skip-trigrams A … B_i → C_i planted in random tokens (Mathwin, Akar & Sharkey's gated-attention task). */
+  /**
+   * Skip-trigrams A … B_i → C_i planted in random tokens (Mathwin, Akar & Sharkey's gated-attention task).
+   * @example
+   * const data = fl.toy.skipTrigrams({ n: 2000, trigrams: 8, seed: 0 });
+   */
   skipTrigrams,
 };
 
@@ -156,13 +168,33 @@ export const toy = {
  * const { logits } = await model.run(tokens, { hooks: { "blocks.0.hook_resid_post": fl.hooks.splice(sae) } });
  */
 export const hooks = {
-  /** Replace the activation by a dictionary's reconstruction (optionally with features ablated, error term kept). */
+  /**
+   * Replace the activation by a dictionary's reconstruction (optionally with features ablated, error term kept).
+   * @example
+   * const edit = fl.hooks.splice(sae, { features: [12, 40], keepError: true });
+   * const { logits } = await model.run(tokens, { hooks: { "blocks.0.hook_resid_post": edit } });
+   */
   splice,
-  /** Zero-, mean- or resample-ablate units: heads (hook_z/q/k/v/pattern), neurons, any axis. */
+  /**
+   * Zero-, mean- or resample-ablate units: heads (hook_z/q/k/v/pattern), neurons, any axis.
+   * @example
+   * const edit = fl.hooks.ablate({ units: [0], mode: "mean" });
+   * const { logits } = await model.run(tokens, { hooks: { "blocks.1.attn.hook_z": edit } });
+   */
   ablate: ablateUnits,
-  /** Add scale·direction (activation steering). */
+  /**
+   * Add scale·direction (activation steering).
+   * @example
+   * const edit = fl.hooks.steer(direction, { scale: 4 });
+   * const { logits } = await model.run(tokens, { hooks: { "blocks.0.hook_resid_post": edit } });
+   */
   steer,
-  /** Multiply the activation, or some of its units, by a factor. */
+  /**
+   * Multiply the activation, or some of its units, by a factor.
+   * @example
+   * const edit = fl.hooks.scale(0, { units: [7] });
+   * const { logits } = await model.run(tokens, { hooks: { "blocks.0.mlp.hook_post": edit } });
+   */
   scale,
 };
 
@@ -173,47 +205,144 @@ export const hooks = {
  * fl.show(fl.plot.embedding(fl.umap(acts, { seed: 0 }), { acts, color: "label" }));
  */
 export const plot = {
-  /** Decoder rows projected to 2-D, coloured by firing density. */
+  /**
+   * Decoder rows projected to 2-D, coloured by firing density.
+   * @example
+   * fl.show(fl.plot.geometry(sae, { acts }));
+   */
   geometry: geometryPlot,
-  /** Per ablated unit: increase in reconstruction error (ablateFeatures) or change in CE/KL/logit difference (ablate). */
+  /**
+   * Per ablated unit: increase in reconstruction error (ablateFeatures) or change in CE/KL/logit difference (ablate).
+   * @example
+   * fl.show(fl.plot.ablation(fl.ablateFeatures(sae, acts, { features: [12, 40], mode: "zero" })));
+   */
   ablation: ablationPlot,
-  /** An ablation sweep's effect by unit × position. */
+  /**
+   * An ablation sweep's effect by unit × position.
+   * @example
+   * const sweep = await fl.ablate(model, "blocks.1.attn.hook_z", { input: tokens, mode: "mean", metric: ["ce", "kl"] });
+   * fl.show(fl.plot.ablationHeatmap(sweep, { metric: "kl" }));
+   */
   ablationHeatmap: ablationHeatmap,
-  /** L0 against FVU, one line per family of dictionaries. */
+  /**
+   * L0 against FVU, one line per family of dictionaries.
+   * @example
+   * const points = [a, b, c].map((d, i) => {
+   *   const m = d.metrics(acts);
+   *   return { name: "topk", label: `run ${i}`, l0: m.l0, fvu: m.fvu };
+   * });
+   * fl.show(fl.plot.frontier(points, { logX: true }));
+   */
   frontier: frontierPlot,
-  /** Loss, L0, FVU and dead fraction during training. */
+  /**
+   * Loss, L0, FVU and dead fraction during training.
+   * @example
+   * fl.show(fl.plot.history(sae));
+   */
   history: historyPlot,
-  /** A 2-D embedding (MDS, UMAP, PCA) coloured and labelled by metadata. */
+  /**
+   * A 2-D embedding (MDS, UMAP, PCA) coloured and labelled by metadata.
+   * @example
+   * fl.show(fl.plot.embedding(fl.umap(acts, { seed: 0 }), { acts, color: "label" }));
+   */
   embedding: embeddingPlot,
-  /** Toy models of superposition: feature directions (columns of W) per sparsity — the pentagon. */
+  /**
+   * Toy models of superposition: feature directions (columns of W) per sparsity — the pentagon.
+   * @example
+   * const toy = await fl.toySuperposition({ features: 5, hidden: 2, sparsity: [0, 0.9], seed: 0 });
+   * fl.show(fl.plot.superposition(toy));
+   */
   superposition: superpositionPlot,
-  /** Feature dimensionality D_i against 1/(1−S), with ¾, ⅔, ½, ⅖, ⅜ marked. */
+  /**
+   * Feature dimensionality D_i against 1/(1−S), with ¾, ⅔, ½, ⅖, ⅜ marked.
+   * @example
+   * const toy = await fl.toySuperposition({ features: 200, hidden: 20, sparsity: [0.9, 0.99, 0.999], seed: 0 });
+   * fl.show(fl.plot.dimensionality(toy));
+   */
   dimensionality: dimensionalityPlot,
-  /** CKA between representations (ckaMatrix) or MMCS between dictionaries (mmcsMatrix) as a heatmap. */
+  /**
+   * CKA between representations (ckaMatrix) or MMCS between dictionaries (mmcsMatrix) as a heatmap.
+   * @example
+   * fl.show(fl.plot.cka(fl.ckaMatrix({ embed: l0, block0: l1, block1: l2 })));
+   */
   cka: similarityPlot,
-  /** An RDM (or several) as a labelled heatmap. */
+  /**
+   * An RDM (or several) as a labelled heatmap.
+   * @example
+   * fl.show(fl.plot.rdm(fl.rdm(acts, { by: "label", distance: "correlation" })));
+   */
   rdm: rdmPlot,
-  /** An RDM's heatmap beside its classical MDS, linked: hover a cell to see the pair in the plane. */
+  /**
+   * An RDM's heatmap beside its classical MDS, linked: hover a cell to see the pair in the plane.
+   * @example
+   * fl.show(fl.plot.rdmMds(fl.rdm(acts, { by: "label" })));
+   */
   rdmMds: rdmMdsPlot,
-  /** Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band. */
+  /**
+   * Models' comparisons with data RDMs: bars, bootstrap intervals, noise-ceiling band.
+   * @example
+   * const mc = fl.bootstrapCompare({ animacy, size }, subjectRdms, { method: "tau-a", n: 1000, seed: 0 });
+   * fl.show(fl.plot.modelComparison(mc));
+   */
   modelComparison: modelComparisonPlot,
-  /** Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression). */
+  /**
+   * Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression).
+   * @example
+   * fl.show(fl.plot.suppression({ before: fl.suppression(a, acts), after: fl.suppression(b, acts) }));
+   */
   suppression: suppressionPlot,
-  /** ΔCE against L0 and against alive features, one line per training loss (fl.compareDictionaries; Braun et al.'s Pareto plot). */
+  /**
+   * ΔCE against L0 and against alive features, one line per training loss (fl.compareDictionaries; Braun et al.'s Pareto plot).
+   * @example
+   * const cmp = await fl.compareDictionaries(model, { local, e2e }, { hook: "blocks.1.hook_resid_pre", input: tokens });
+   * fl.show(fl.plot.dictionaryComparison(cmp));
+   */
   dictionaryComparison: comparisonPlot,
-  /** KL, local MSE, downstream MSE and L0 by step for fl.trainE2E dictionaries. */
+  /**
+   * KL, local MSE, downstream MSE and L0 by step for fl.trainE2E dictionaries.
+   * @example
+   * fl.show(fl.plot.e2eTraining({ local, e2e }));
+   */
   e2eTraining: e2eTrainingPlot,
-  /** A transcoder circuit's strongest feature-to-feature edges as a layered graph (fl.transcoderCircuit). */
+  /**
+   * A transcoder circuit's strongest feature-to-feature edges as a layered graph (fl.transcoderCircuit).
+   * @example
+   * const circuit = await fl.transcoderCircuit(model, { 0: tc0, 1: tc1 }, tokens, { layerNorm: "frozen" });
+   * fl.show(fl.plot.circuit(circuit));
+   */
   circuit: circuitGraph,
-  /** One feature's pre-activation at one token, split into its terms (circuit.explain). */
+  /**
+   * One feature's pre-activation at one token, split into its terms (circuit.explain).
+   * @example
+   * const terms = await circuit.explain({ layer: 1, feature: 12 }, { document: 0, position: 9 });
+   * fl.show(fl.plot.contributions(terms, { top: 10 }));
+   */
   contributions: contributionsPlot,
-  /** A head's strongest QK feature pairs: heatmap of scale·M_h, hover/click a cell for its examples (qk.pairs(head)). */
+  /**
+   * A head's strongest QK feature pairs: heatmap of scale·M_h, hover/click a cell for its examples (qk.pairs(head)).
+   * @example
+   * fl.show(fl.plot.qkPairs(qk.pairs(0, { n: 20 })));
+   */
   qkPairs: qkPairsPlot,
-  /** A QK dictionary's KL terms and sparsity penalties by step (fl.qkDictionary). */
+  /**
+   * A QK dictionary's KL terms and sparsity penalties by step (fl.qkDictionary).
+   * @example
+   * const qk = await fl.qkDictionary(model, tokens, { layer: 1, width: 64, steps: 2000, seed: 0 });
+   * fl.show(fl.plot.qkTraining(qk));
+   */
   qkTraining: qkHistoryPlot,
-  /** Each head's share of each skip-trigram's logit difference, original and gated heads side by side (fl.trigramHeads). */
+  /**
+   * Each head's share of each skip-trigram's logit difference, original and gated heads side by side (fl.trigramHeads).
+   * @example
+   * fl.show(fl.plot.trigramHeads([fl.trigramHeads(toyModel, data), fl.trigramHeads(gated, data)]));
+   */
   trigramHeads: trigramHeadsPlot,
-  /** A gated attention block's MSE and gate sparsity during training. */
+  /**
+   * A gated attention block's MSE and gate sparsity during training.
+   * @example
+   * const gated = fl.gatedAttention(toyModel, data, { heads: 8, steps: 2500, seed: 0 });
+   * fl.show(fl.plot.gatedHistory(gated));
+   */
   gatedHistory: gatedHistoryPlot,
 };
 

@@ -103,6 +103,31 @@ function callables(): DeclarationReflection[] {
   });
 }
 
+/**
+ * The function-valued members of exported objects (fl.plot.rdm, fl.toy.sharkey, fl.hooks.splice), named
+ * as a notebook writes them.
+ */
+function objectMembers(): { name: string; reflection: DeclarationReflection }[] {
+  const variables = project.getReflectionsByKind(ReflectionKind.Variable) as DeclarationReflection[];
+  return variables.flatMap((v) => {
+    if (v.type?.type !== "reflection" || !ownSource(v)) return [];
+    return (v.type.declaration.children ?? [])
+      .filter((m) => m.type?.type === "reflection" && (m.type.declaration.signatures?.length ?? 0) > 0)
+      .map((m) => ({ name: `${v.name}.${m.name}`, reflection: m }));
+  });
+}
+
+test("every member function of fl.plot, fl.toy and fl.hooks has a doc comment and an @example", () => {
+  const members = objectMembers();
+  for (const object of ["plot", "toy", "hooks"]) {
+    assert.ok(members.some((m) => m.name.startsWith(`${object}.`)), `no members of fl.${object} found: the scan is broken`);
+  }
+  const undocumented = members.filter((m) => !m.reflection.comment?.summary.some((p) => p.text.trim())).map((m) => m.name);
+  assert.deepEqual(undocumented, [], `${undocumented.length} object members have no doc comment`);
+  const missing = members.filter((m) => !m.reflection.comment?.blockTags.some((t) => t.tag === "@example")).map((m) => m.name);
+  assert.deepEqual(missing, [], `${missing.length} object members have no @example`);
+});
+
 test("every exported function and public class method has an @example", () => {
   const names = callables().map((r) => r.getFullName());
   assert.ok(names.length > 100, `only ${names.length} functions and methods found: the scan is broken`);
@@ -128,6 +153,8 @@ function examples(): { name: string; code: string }[] {
     r.traverse((child) => {
       visit(child);
     });
+    // The members of an object literal (fl.plot.rdm) hang off the variable's type, not its children.
+    if (d.type?.type === "reflection") visit(d.type.declaration);
   };
   visit(project);
   return found;
@@ -156,6 +183,7 @@ test("every @example type-checks (as a notebook cell, against featurelab's types
   assert.ok(program, "TypeDoc's program was not seen");
   const found = examples();
   assert.ok(found.length > 150, `only ${found.length} examples found: the scan is broken`);
+  assert.ok(found.some((e) => e.code.includes("fl.plot.rdmMds(")), "the examples of fl.plot's members were not found");
   const files = new Map(found.map((e, i) => [join(src, `__example${i}.ts`).replaceAll(sep, "/"), `${PRELUDE}\nexport async function cell() {\n${e.code}\n}\n`]));
   const options = program.getCompilerOptions();
   const host = ts.createCompilerHost(options);

@@ -256,7 +256,7 @@ export class Transformer extends HookedModel {
   }
 
   /**
-   * Logits [B, T, V] for token ids [B, T], no hooks (synchronous; after `await fl.ready()`).
+   * Logits [B, T, V] for token ids [B, T], no hooks (synchronous).
    * @example
    * const logits = model.logits([[0, 5, 6, 7, 5, 6]]);   // [1, 6, d_vocab]
    */
