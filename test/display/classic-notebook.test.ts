@@ -51,15 +51,18 @@ before(async () => {
   base = `http://127.0.0.1:${port}`;
   const env = { ...process.env, JUPYTER_PATH: join(root, "jupyter"), JUPYTER_CONFIG_DIR: join(home, "config"), JUPYTER_DATA_DIR: join(home, "data"), JUPYTER_RUNTIME_DIR: join(home, "runtime") };
   server = spawn(PYTHON, ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0", `--NotebookApp.token=${TOKEN}`, `--notebook-dir=${dir}`, ...(process.getuid?.() === 0 ? ["--allow-root"] : [])], { env, stdio: ["ignore", "ignore", "pipe"] });
+  // Up when the server says it is listening on our address (or refused when it exits or the ceiling passes).
   let log = "";
-  server.stderr!.setEncoding("utf8").on("data", (d) => (log += d));
-  const started = Date.now();
-  for (;;) {
-    const up = await fetch(`${base}/api/status?token=${TOKEN}`).then((r) => r.ok, () => false);
-    if (up) break;
-    if (server.exitCode !== null || Date.now() - started > CEILING) throw new Error(`the notebook server did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await new Promise<void>((resolve, reject) => {
+    const fail = () => reject(new Error(`the notebook server did not start:\n${log}`));
+    const ceiling = setTimeout(fail, CEILING);
+    server!.once("exit", () => (clearTimeout(ceiling), fail()));
+    server!.stderr!.setEncoding("utf8").on("data", (d) => {
+      log += d;
+      if (log.includes(`${base}/`)) (clearTimeout(ceiling), resolve());
+    });
+  });
+  assert.equal((await fetch(`${base}/api/status?token=${TOKEN}`)).ok, true, "the server answers once it says it runs");
   browser = await launch();
 });
 

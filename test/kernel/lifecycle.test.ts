@@ -72,7 +72,7 @@ test("the kernel exits within a few seconds when its parent process dies, even i
     const header = { msg_id: randomUUID(), session: randomUUID(), username: "t", date: new Date().toISOString(), msg_type: "execute_request", version: "5.3" };
     // The cell marks a file when it runs: the test waits on that, not on the clock.
     const marker = join(dir, "started");
-    const code = `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "");\nawait new Promise((r) => setTimeout(r, 60_000));`;
+    const code = `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "");\nawait new Promise(() => {}); // runs until the kernel is ended`;
     const parts = [JSON.stringify(header), "{}", "{}", JSON.stringify({ code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true })];
     await shell.send(["<IDS|MSG>", sign(parts), ...parts]);
     assert.ok(await waitFor(() => existsSync(marker), 120_000), "the kernel runs the cell");

@@ -45,8 +45,9 @@ def main():
         f.write(str(pid))
     report = {}
     try:
-        # An exception in a timer while the cell still runs: reported in that cell.
-        reply, out = run(kc, 'setTimeout(() => { throw new Error("thrown in a timer"); }, 0);\nawait new Promise((r) => setTimeout(r, 20));\n"done"')
+        # An exception in a timer while the cell still runs: reported in that cell (timers of equal delay
+        # fire in order, so the throw comes before the one the cell awaits).
+        reply, out = run(kc, 'setTimeout(() => { throw new Error("thrown in a timer"); }, 0);\nawait new Promise((resolve) => setTimeout(resolve));\n"done"')
         report["timer"] = {"status": reply["status"], "stderr": stderr_of(out)}
         # An unhandled rejection and an EventEmitter "error" without a listener, after the cell ended:
         # reported on the cell that caused them.
