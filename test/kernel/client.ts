@@ -1,9 +1,10 @@
 // A small Jupyter client for the kernel tests: starts the featurelab kernel from its kernelspec's
 // launcher with a connection file of its own, speaks the wire protocol over ZeroMQ (signed with
 // HMAC-SHA256), and stops the kernel by its PID (shutdown_request, then SIGKILL after a timeout).
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import assert from "node:assert/strict";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -217,5 +218,36 @@ export class KernelClient {
     this.closed = true;
     for (const s of [this.shell, this.control, this.iopub, this.hb]) s.close();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const PYTHON = "/usr/bin/python3";
+/** Whether Debian's jupyter-client is there for the driver scripts (test/kernel/*.py). */
+export const hasJupyterClient = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import jupyter_client"], { stdio: "ignore" }).status === 0;
+
+/**
+ * Runs a jupyter_client driver script from test/kernel/ against the repository's kernel with a heap of
+ * `heapMB`; the kernels' PIDs go to `pidfile`, one per line. Returns the JSON report on its last stdout line.
+ */
+export async function runDriver(script: string, pidfile: string, heapMB: number): Promise<any> {
+  const child = spawn(PYTHON, [join(import.meta.dirname, script)], {
+    cwd: root,
+    env: { ...process.env, JUPYTER_PATH: join(root, "jupyter"), FEATURELAB_HISTORY_DIR: "", FEATURELAB_KERNEL_PIDFILE: pidfile, NODE_OPTIONS: `--max-old-space-size=${heapMB}` },
+  });
+  let out = "", err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
+  const status = await new Promise<number | null>((r) => child.on("close", r));
+  clearTimeout(timer);
+  assert.equal(status, 0, err);
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+/** Ends any kernel a driver left running, by the PIDs in `pidfile`. */
+export async function endDriverKernels(pidfile: string): Promise<void> {
+  if (!existsSync(pidfile)) return;
+  for (const pid of readFileSync(pidfile, "utf8").split("\n").filter(Boolean).map(Number)) {
+    if (pid > 1 && !(await waitFor(() => !alive(pid), 5000))) process.kill(pid, "SIGKILL");
   }
 }

@@ -5,40 +5,22 @@
 // Driven through jupyter_client's own restarter (test/kernel/oom_restart.py).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alive, root, waitFor } from "./client.js";
+import { endDriverKernels, hasJupyterClient, runDriver } from "./client.js";
 
-const PYTHON = "/usr/bin/python3";
-const hasClient = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import jupyter_client"], { stdio: "ignore" }).status === 0;
 const dir = mkdtempSync(join(tmpdir(), "featurelab-oom-restart-"));
 const pidfile = join(dir, "kernel.pids");
 
 after(async () => {
-  if (existsSync(pidfile)) {
-    for (const pid of readFileSync(pidfile, "utf8").split("\n").filter(Boolean).map(Number)) {
-      if (pid > 1 && !(await waitFor(() => !alive(pid), 5000))) process.kill(pid, "SIGKILL");
-    }
-  }
+  await endDriverKernels(pidfile);
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("a kernel that runs out of memory is restarted by the kernel manager and the next cell says why", { skip: hasClient ? false : "Debian's jupyter-client is not installed", timeout: 300_000 }, async () => {
-  const child = spawn(PYTHON, [join(import.meta.dirname, "oom_restart.py")], {
-    cwd: root,
-    // A small heap, so filling it takes a moment and little memory.
-    env: { ...process.env, JUPYTER_PATH: join(root, "jupyter"), FEATURELAB_HISTORY_DIR: "", FEATURELAB_KERNEL_PIDFILE: pidfile, NODE_OPTIONS: "--max-old-space-size=128" },
-  });
-  let out = "", err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
-  const status = await new Promise<number | null>((r) => child.on("close", r));
-  clearTimeout(timer);
-  assert.equal(status, 0, err);
-  const report = JSON.parse(out.trim().split("\n").at(-1)!);
+test("a kernel that runs out of memory is restarted by the kernel manager and the next cell says why", { skip: hasJupyterClient ? false : "Debian's jupyter-client is not installed", timeout: 300_000 }, async () => {
+  // A small heap, so filling it takes a moment and little memory.
+  const report = await runDriver("oom_restart.py", pidfile, 128);
 
   assert.equal(report.new_pid, true, "the restarter started a new kernel process");
   assert.equal(report.first.status, "ok");

@@ -4,42 +4,25 @@
 // and its variables, live on. Driven through jupyter_client (test/kernel/survives_user_code.py).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alive, root, waitFor } from "./client.js";
+import { endDriverKernels, hasJupyterClient, runDriver } from "./client.js";
 import { loadNative } from "../../src/engine/native.js";
 
-const PYTHON = "/usr/bin/python3";
-const hasClient = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import jupyter_client"], { stdio: "ignore" }).status === 0;
 const dir = mkdtempSync(join(tmpdir(), "featurelab-survives-"));
 const pidfile = join(dir, "kernel.pid");
 
 after(async () => {
-  if (existsSync(pidfile)) {
-    const pid = Number(readFileSync(pidfile, "utf8"));
-    if (pid > 1 && !(await waitFor(() => !alive(pid), 5000))) process.kill(pid, "SIGKILL");
-  }
+  await endDriverKernels(pidfile);
   rmSync(dir, { recursive: true, force: true });
 });
 
 const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
-test("exceptions in callbacks, unhandled rejections and a full heap are errors in their cell; the kernel lives on", { skip: hasClient ? false : "Debian's jupyter-client is not installed", timeout: 300_000 }, async () => {
-  const child = spawn(PYTHON, [join(import.meta.dirname, "survives_user_code.py")], {
-    cwd: root,
-    // A small heap, so filling it takes a moment and little memory.
-    env: { ...process.env, JUPYTER_PATH: join(root, "jupyter"), FEATURELAB_HISTORY_DIR: "", FEATURELAB_KERNEL_PIDFILE: pidfile, NODE_OPTIONS: "--max-old-space-size=192" },
-  });
-  let out = "", err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
-  const status = await new Promise<number | null>((r) => child.on("close", r));
-  clearTimeout(timer);
-  assert.equal(status, 0, err);
-  const report = JSON.parse(out.trim().split("\n").at(-1)!);
+test("exceptions in callbacks, unhandled rejections and a full heap are errors in their cell; the kernel lives on", { skip: hasJupyterClient ? false : "Debian's jupyter-client is not installed", timeout: 300_000 }, async () => {
+  // A small heap, so filling it takes a moment and little memory.
+  const report = await runDriver("survives_user_code.py", pidfile, 192);
 
   assert.equal(report.timer.status, "ok");
   assert.match(strip(report.timer.stderr), /Error: thrown in a timer[\s\S]*\(uncaught exception\)/);
