@@ -30,26 +30,12 @@ export function assertFiniteSet(acts: ActivationSet, what: string): void {
 
 function nonFiniteMessage(values: ArrayLike<number>, dim: number, first: { row: number; column: number; value: number }): string {
   const rows = Math.floor(values.length / dim);
-  const bad = values instanceof Float32Array ? nonFiniteRows(values, dim).length : countBadRows(values, dim);
+  const bad = nonFiniteRows(values, dim).length;
   return `row ${first.row}, column ${first.column} is ${first.value} (${bad} of ${rows} rows hold NaN or ±Inf)`;
 }
 
-function countBadRows(values: ArrayLike<number>, dim: number): number {
-  let bad = 0;
-  for (let r = 0; r * dim < values.length; r++) {
-    for (let j = 0; j < dim; j++) {
-      const v = values[r * dim + j];
-      if (v - v !== 0) {
-        bad++;
-        break;
-      }
-    }
-  }
-  return bad;
-}
-
 /** Rows holding any NaN or ±Inf. */
-export function nonFiniteRows(vectors: Float32Array, dim: number): Int32Array {
+export function nonFiniteRows(vectors: ArrayLike<number>, dim: number): Int32Array {
   const bad: number[] = [];
   const n = vectors.length / dim;
   for (let r = 0; r < n; r++) {
