@@ -1,29 +1,29 @@
 // featurelab's public API: everything a notebook imports, and nothing else.
 import { setProgressFactory, terminalProgress } from "./training/progress.js";
-import { notebookProgress } from "./display/progress-display.js";
-import { geometryPlot } from "./display/geometry-plot.js";
-import { ablationPlot } from "./display/ablation-plot.js";
-import { frontierPlot } from "./display/frontier-plot.js";
-import { historyPlot } from "./display/history-plot.js";
-import { embeddingPlot } from "./display/embedding-plot.js";
-import { superpositionPlot, dimensionalityPlot } from "./display/superposition-plot.js";
-import { similarityPlot } from "./display/cka-plot.js";
-import { rdmPlot } from "./display/rdm-plot.js";
-import { rdmMdsPlot } from "./display/rdm-mds-plot.js";
-import { modelComparisonPlot } from "./display/rsa-plot.js";
-import { ablationHeatmap } from "./display/ablation-heatmap.js";
-import { suppressionPlot } from "./display/suppression-plot.js";
-import { comparisonPlot, e2eTrainingPlot } from "./display/dictionary-comparison-plot.js";
-import { circuitGraph, contributionsPlot } from "./display/circuit-plot.js";
-import { qkHistoryPlot, qkPairsPlot } from "./display/qk-plot.js";
+import { notebookProgress } from "./display/core/progress-display.js";
+import { geometryPlot } from "./display/plots/features/geometry-plot.js";
+import { ablationPlot } from "./display/plots/ablation/ablation-plot.js";
+import { frontierPlot } from "./display/plots/features/frontier-plot.js";
+import { historyPlot } from "./display/plots/features/history-plot.js";
+import { embeddingPlot } from "./display/plots/features/embedding-plot.js";
+import { superpositionPlot, dimensionalityPlot } from "./display/plots/features/superposition-plot.js";
+import { similarityPlot } from "./display/plots/geometry/cka-plot.js";
+import { rdmPlot } from "./display/plots/geometry/rdm-plot.js";
+import { rdmMdsPlot } from "./display/plots/geometry/rdm-mds-plot.js";
+import { modelComparisonPlot } from "./display/plots/geometry/rsa-plot.js";
+import { ablationHeatmap } from "./display/plots/ablation/ablation-heatmap.js";
+import { suppressionPlot } from "./display/plots/features/suppression-plot.js";
+import { comparisonPlot, e2eTrainingPlot } from "./display/plots/features/dictionary-comparison-plot.js";
+import { circuitGraph, contributionsPlot } from "./display/plots/circuits/circuit-plot.js";
+import { qkHistoryPlot, qkPairsPlot } from "./display/plots/circuits/qk-plot.js";
 import { inductionSequences } from "./models/induction-task.js";
 import { skipTrigrams } from "./circuits/skip-trigrams.js";
-import { trigramHeadsPlot, gatedHistoryPlot } from "./display/gated-attention-plot.js";
+import { trigramHeadsPlot, gatedHistoryPlot } from "./display/plots/circuits/gated-attention-plot.js";
 import { ablateUnits, splice, steer, scale } from "./ablation/edits.js";
 import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
 import { Dictionary as DictionaryClass } from "./dictionaries/dictionary.js";
-import { dashboard as dashboardOf } from "./display/feature-dashboard.js";
+import { dashboard as dashboardOf } from "./display/plots/features/feature-dashboard.js";
 
 // Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
 setProgressFactory(() => notebookProgress() ?? terminalProgress());
@@ -70,8 +70,8 @@ export {
 } from "./geometry/decoder-geometry.js";
 export { featureDimensionality, dimensionsPerFeature, type FeatureDirections } from "./geometry/superposition.js";
 export { toySuperposition, ToySuperposition, type ToySuperpositionOptions, type ToyTrainingRecord } from "./models/toy-superposition.js";
-export type { EmbeddingPlotOptions } from "./display/embedding-plot.js";
-export type { SuperpositionPlotOptions, DimensionalityPlotOptions } from "./display/superposition-plot.js";
+export type { EmbeddingPlotOptions } from "./display/plots/features/embedding-plot.js";
+export type { SuperpositionPlotOptions, DimensionalityPlotOptions } from "./display/plots/features/superposition-plot.js";
 export { ablateFeatures, type FeatureAblation, type FeatureAblationOptions, type FeatureAblationRow } from "./ablation/feature-ablation.js";
 export { Transformer, transformerForward, type TransformerParams, type TransformerInfo } from "./models/transformer.js";
 export { transformerConfig, type TransformerConfig } from "./models/transformer-config.js";
@@ -87,16 +87,16 @@ export { spliceEval, SpliceEvaluation, type SpliceEvalOptions } from "./ablation
 export { trainE2E, type E2EOptions, type E2ETrainingRecord } from "./circuits/e2e-sae.js";
 export type { E2ELossKind } from "./circuits/e2e-loss.js";
 export { compareDictionaries, DictionaryComparison, type DictionaryComparisonOptions, type ComparisonRow, type MatchedRow } from "./circuits/dictionary-comparison.js";
-export type { ComparisonPlotOptions } from "./display/dictionary-comparison-plot.js";
+export type { ComparisonPlotOptions } from "./display/plots/features/dictionary-comparison-plot.js";
 export type { AblationMode, UnitAblationOptions, SpliceOptions, SteerOptions } from "./ablation/edits.js";
 export type { MetricName } from "./ablation/logit-metrics.js";
-export type { AblationPlotOptions } from "./display/ablation-plot.js";
-export type { AblationHeatmapOptions } from "./display/ablation-heatmap.js";
-export type { SuppressionPlotOptions, SuppressionMetric } from "./display/suppression-plot.js";
+export type { AblationPlotOptions } from "./display/plots/ablation/ablation-plot.js";
+export type { AblationHeatmapOptions } from "./display/plots/ablation/ablation-heatmap.js";
+export type { SuppressionPlotOptions, SuppressionMetric } from "./display/plots/features/suppression-plot.js";
 export { transcoderCircuit, TranscoderCircuit, type TranscoderCircuitOptions, type CircuitEdge, type CircuitFeature, type FeatureRef, type LayerNormHandling } from "./circuits/transcoder-circuit.js";
 export { FeatureContributions, type Contribution, type ContributionKind } from "./circuits/feature-contributions.js";
 export type { TranscoderAt, TranscoderInput } from "./circuits/transcoder-set.js";
-export type { CircuitGraphOptions } from "./display/circuit-plot.js";
+export type { CircuitGraphOptions } from "./display/plots/circuits/circuit-plot.js";
 export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk-dictionary.js";
 export { loadQkDictionary } from "./circuits/qk-folder.js";
 export { QkMask, type QkMaskOptions, type QkMaskHead } from "./circuits/qk-mask.js";
@@ -107,25 +107,25 @@ export type { SkipTrigramOptions, SkipTrigramData, SkipTrigram, PlantedTrigram }
 export { trainAttentionOnly, AttentionOnlyModel, type AttentionOnlyOptions, type TaskScore } from "./circuits/attention-only-model.js";
 export { gatedAttention, GatedAttention, type GatedAttentionOptions, type GatedAttentionMetrics } from "./circuits/gated-attention.js";
 export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/trigram-heads.js";
-export type { TrigramHeadsPlotOptions } from "./display/gated-attention-plot.js";
-export { show } from "./display/show.js";
-export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/kernel.js";
-export { exportNotebook as export, type ExportResult } from "./display/export.js";
-export { represent } from "./display/represent.js";
-export { Figure, type FigureSpec } from "./display/plotly.js";
-export { TableView } from "./display/table.js";
-export type { MimeBundle, Displayable } from "./display/bundle.js";
-export type { RdmMdsOptions } from "./display/rdm-mds-plot.js";
-export type { GeometryPlotOptions } from "./display/geometry-plot.js";
-export { dashboard, FeatureDashboard, logitEffects, type DashboardOptions, type LogitEffect } from "./display/feature-dashboard.js";
-export type { FrontierPoint } from "./display/frontier-plot.js";
+export type { TrigramHeadsPlotOptions } from "./display/plots/circuits/gated-attention-plot.js";
+export { show } from "./display/core/show.js";
+export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/core/kernel.js";
+export { exportNotebook as export, type ExportResult } from "./display/core/export.js";
+export { represent } from "./display/core/represent.js";
+export { Figure, type FigureSpec } from "./display/core/plotly.js";
+export { TableView } from "./display/core/table.js";
+export type { MimeBundle, Displayable } from "./display/core/bundle.js";
+export type { RdmMdsOptions } from "./display/plots/geometry/rdm-mds-plot.js";
+export type { GeometryPlotOptions } from "./display/plots/features/geometry-plot.js";
+export { dashboard, FeatureDashboard, logitEffects, type DashboardOptions, type LogitEffect } from "./display/plots/features/feature-dashboard.js";
+export type { FrontierPoint } from "./display/plots/features/frontier-plot.js";
 export { rdm, RDM, categoricalRdm, type DistanceMethod, type RdmOptions, type RdmInit } from "./geometry/rdm.js";
 export type { PatternInput } from "./geometry/patterns.js";
 export { compareRdms, RdmComparisons, COMPARE_METHODS, type CompareMethod, type CompareOptions, type RdmCollection } from "./geometry/compare-rdms.js";
 export { noiseCeiling, bootstrapCompare, permutationTest, poolRdms, ModelComparison, PermutationTest, type NoiseCeiling, type BootstrapOptions } from "./geometry/rsa-inference.js";
 export { covFromResiduals, precFromResiduals, type CovarianceMethod, type ResidualOptions } from "./geometry/noise-precision.js";
-export type { RdmPlotOptions } from "./display/rdm-plot.js";
-export type { ModelComparisonPlotOptions } from "./display/rsa-plot.js";
+export type { RdmPlotOptions } from "./display/plots/geometry/rdm-plot.js";
+export type { ModelComparisonPlotOptions } from "./display/plots/geometry/rsa-plot.js";
 
 /**
  * Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them.
@@ -355,7 +355,7 @@ declare module "./dictionaries/dictionary.js" {
      * @example
      * fl.show(sae.dashboard(acts, 7));
      */
-    dashboard(acts: import("./data/activation-set.js").ActivationSet, feature: number, opts?: import("./display/feature-dashboard.js").DashboardOptions): import("./display/feature-dashboard.js").FeatureDashboard;
+    dashboard(acts: import("./data/activation-set.js").ActivationSet, feature: number, opts?: import("./display/plots/features/feature-dashboard.js").DashboardOptions): import("./display/plots/features/feature-dashboard.js").FeatureDashboard;
   }
 }
 DictionaryClass.prototype.dashboard = function (this: DictionaryClass, acts, feature, opts) {

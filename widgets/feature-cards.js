@@ -1,7 +1,7 @@
 // Browser side of a scatter of features with cards: clicking (or hovering, before any click) a point
 // shows that feature's card beside the plot. The cards are HTML the display code rendered and
 // escaped in Node and embedded in the page, so this works with no kernel (exported HTML).
-// Inlined by src/display/plotly.ts; a point's feature is customdata[0].
+// Inlined by src/display/core/plotly.ts; a point's feature is customdata[0].
 function featurelabFeatureCards(el, sideId, cards) {
   var side = document.getElementById(sideId);
   if (!side || !el.on) return;

@@ -2,7 +2,7 @@
 // feature's dashboard, on click) and gets the reply; where there is no live kernel to ask — an
 // exported HTML page, a kernel that is gone, a front end that gives page scripts no kernel — it
 // returns false at once and the widget keeps to the data embedded in the page.
-// The kernel side registers the target (src/display/kernel.ts: registerCommTarget(name, handler));
+// The kernel side registers the target (src/display/core/kernel.ts: registerCommTarget(name, handler));
 // the handler gets the request as the comm's open data and answers with comm.send(reply).
 // Inlined into a widget's HTML like plotly-figure.js; no imports.
 function featurelabKernelRequest(target, request, onReply, timeoutMs) {

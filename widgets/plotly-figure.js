@@ -1,5 +1,5 @@
 // Browser side of a featurelab figure: draw it with plotly.js once its div is in the page and the page
-// has plotly.js. Inlined into each figure's HTML by src/display/plotly.ts; runs with no kernel.
+// has plotly.js. Inlined into each figure's HTML by src/display/core/plotly.ts; runs with no kernel.
 //
 // Where plotly.js comes from (plotly.py's "notebook_connected" renderer, with a source that needs no
 // network): a figure's HTML never carries plotly.js. A page that has it already (an exported HTML

@@ -1,7 +1,7 @@
 // Browser side of the linked RDM + MDS figure: hovering a heatmap cell (i, j) highlights conditions i
 // and j in the MDS panel and joins them with a line; hovering a point in the MDS panel outlines its
 // row in the heatmap. All data is in the figure, so this works with no kernel (exported HTML).
-// Inlined by src/display/plotly.ts. Traces: 0 heatmap, 1 MDS points, 2 the pair's line; the row outline is a shape.
+// Inlined by src/display/core/plotly.ts. Traces: 0 heatmap, 1 MDS points, 2 the pair's line; the row outline is a shape.
 function featurelabRdmMdsLink(el, args) {
   if (!el.on || !window.Plotly) return;
   var n = args.n, xs = args.x, ys = args.y, base = args.size;

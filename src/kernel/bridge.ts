@@ -1,5 +1,5 @@
 // What code running in the kernel reaches the notebook through: process.stdout/stderr become
-// stream messages; `globalThis.__featurelab_kernel__` (read by src/display/kernel.ts) sends display
+// stream messages; `globalThis.__featurelab_kernel__` (read by src/display/core/kernel.ts) sends display
 // bundles, clears output, and registers and opens comms; tslab's own display API is routed the same
 // way; console.clear() clears the cell's output.
 import { attachRepresenter, mimeData, type Bundle } from "./results.js";

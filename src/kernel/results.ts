@@ -3,7 +3,7 @@
 // uses the very module instance the notebook imported); Arrow tables, arquero tables and tfjs
 // tensors get a table or a shape/dtype preview without it; everything else is util.inspect text.
 import { inspect } from "node:util";
-import { escapeHtml } from "../display/escape.js";
+import { escapeHtml } from "../display/core/escape.js";
 
 export type Bundle = Record<string, unknown>;
 type Represent = (x: unknown) => Bundle | Promise<Bundle>;

@@ -7,8 +7,8 @@ import { AttentionOnlyModel, trainAttentionOnly } from "../../src/circuits/atten
 import { gatedBlockForward, gatedBlockLoss, gateSparsity, initGatedBlock, GATED_WEIGHT_NAMES, type GatedBlockWeights } from "../../src/circuits/gated-attention-block.js";
 import { gatedAttention } from "../../src/circuits/gated-attention.js";
 import { headsNeeded, trigramHeads } from "../../src/circuits/trigram-heads.js";
-import { represent } from "../../src/display/represent.js";
-import { trigramHeadsPlot } from "../../src/display/gated-attention-plot.js";
+import { represent } from "../../src/display/core/represent.js";
+import { trigramHeadsPlot } from "../../src/display/plots/circuits/gated-attention-plot.js";
 import { forEachEngine } from "../engines.js";
 
 type Arr = number[];

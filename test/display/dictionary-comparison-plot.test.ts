@@ -5,8 +5,8 @@ import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary, type TrainingRecord } from "../../src/dictionaries/dictionary.js";
 import { DictionaryComparison, type ComparisonRow } from "../../src/circuits/dictionary-comparison.js";
 import type { E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
-import { comparisonBundle, comparisonPlot, e2eTrainingPlot } from "../../src/display/dictionary-comparison-plot.js";
-import { represent } from "../../src/display/represent.js";
+import { comparisonBundle, comparisonPlot, e2eTrainingPlot } from "../../src/display/plots/features/dictionary-comparison-plot.js";
+import { represent } from "../../src/display/core/represent.js";
 
 const EVIL = `<img src=x onerror=alert(1)>`;
 

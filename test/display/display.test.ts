@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ready } from "../../src/engine/backend.js";
 import { fromVectors } from "../../src/data/activation-set.js";
-import { escapeHtml, jsonForScript } from "../../src/display/escape.js";
-import { Figure, plotlyPageHtml } from "../../src/display/plotly.js";
+import { escapeHtml, jsonForScript } from "../../src/display/core/escape.js";
+import { Figure, plotlyPageHtml } from "../../src/display/core/plotly.js";
 import { plotlyCopies } from "./widget-page.js";
-import { represent } from "../../src/display/represent.js";
-import { show } from "../../src/display/show.js";
-import { TableView } from "../../src/display/table.js";
+import { represent } from "../../src/display/core/represent.js";
+import { show } from "../../src/display/core/show.js";
+import { TableView } from "../../src/display/core/table.js";
 
 const EVIL = `<img src=x onerror=alert(1)>`;
 

@@ -5,9 +5,9 @@ import { fromVectors } from "../../src/data/activation-set.js";
 import { classicalMds } from "../../src/geometry/mds.js";
 import { ckaMatrix } from "../../src/geometry/cka.js";
 import { ToySuperposition } from "../../src/models/toy-superposition.js";
-import { embeddingPlot } from "../../src/display/embedding-plot.js";
-import { dimensionalityPlot, superpositionPlot } from "../../src/display/superposition-plot.js";
-import { similarityPlot } from "../../src/display/cka-plot.js";
+import { embeddingPlot } from "../../src/display/plots/features/embedding-plot.js";
+import { dimensionalityPlot, superpositionPlot } from "../../src/display/plots/features/superposition-plot.js";
+import { similarityPlot } from "../../src/display/plots/geometry/cka-plot.js";
 
 const EVIL = `<img src=x onerror=alert(1)>`;
 const json = (f: { data: unknown; layout: unknown }) => JSON.stringify({ data: f.data, layout: f.layout });

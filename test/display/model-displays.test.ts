@@ -5,9 +5,9 @@ import { Transformer } from "../../src/models/transformer.js";
 import { WordLevelTokenizer } from "../../src/models/tokenizer.js";
 import { ablate } from "../../src/ablation/sweep.js";
 import { spliceEval } from "../../src/ablation/splice-eval.js";
-import { represent } from "../../src/display/represent.js";
-import { ablationPlot } from "../../src/display/ablation-plot.js";
-import { ablationHeatmap } from "../../src/display/ablation-heatmap.js";
+import { represent } from "../../src/display/core/represent.js";
+import { ablationPlot } from "../../src/display/plots/ablation/ablation-plot.js";
+import { ablationHeatmap } from "../../src/display/plots/ablation/ablation-heatmap.js";
 import { identityDictionary } from "../ablation/fixtures.js";
 
 const DOCS = [

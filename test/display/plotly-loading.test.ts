@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { Figure, plotlyScript } from "../../src/display/plotly.js";
+import { Figure, plotlyScript } from "../../src/display/core/plotly.js";
 import { CEILING, CHROMIUM, launch, waitForFigures } from "../browser.js";
 
 const REQUIRE_JS = "/usr/share/javascript/requirejs/require.min.js";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { RDM } from "../../src/geometry/rdm.js";
-import { rdmMdsPlot } from "../../src/display/rdm-mds-plot.js";
+import { rdmMdsPlot } from "../../src/display/plots/geometry/rdm-mds-plot.js";
 import { CEILING, CHROMIUM } from "../browser.js";
 import { OUT, open, writePage } from "./widget-page.js";
 

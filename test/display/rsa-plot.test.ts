@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { RDM, categoricalRdm } from "../../src/geometry/rdm.js";
 import { compareRdms } from "../../src/geometry/compare-rdms.js";
 import { bootstrapCompare, permutationTest } from "../../src/geometry/rsa-inference.js";
-import { represent } from "../../src/display/represent.js";
-import { rdmPlot } from "../../src/display/rdm-plot.js";
-import { modelComparisonPlot } from "../../src/display/rsa-plot.js";
+import { represent } from "../../src/display/core/represent.js";
+import { rdmPlot } from "../../src/display/plots/geometry/rdm-plot.js";
+import { modelComparisonPlot } from "../../src/display/plots/geometry/rsa-plot.js";
 
 const EVIL = `<img src=x onerror=alert(1)>`;
 

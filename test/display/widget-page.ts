@@ -4,8 +4,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { CEILING, launch, hoverFigure, waitForFigures } from "../browser.js";
-import type { MimeBundle } from "../../src/display/bundle.js";
-import { plotlyPageHtml, plotlyScript } from "../../src/display/plotly.js";
+import type { MimeBundle } from "../../src/display/core/bundle.js";
+import { plotlyPageHtml, plotlyScript } from "../../src/display/core/plotly.js";
 
 export const OUT = join(import.meta.dirname, "..", "..", "out", "widgets");
 

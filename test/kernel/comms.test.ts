@@ -1,5 +1,5 @@
 // Comms between code in the kernel and the page: a target registered through featurelab's bridge
-// (src/display/kernel.ts) answers comm_open and comm_msg, comm_info lists open comms, comm_close
+// (src/display/core/kernel.ts) answers comm_open and comm_msg, comm_info lists open comms, comm_close
 // ends them, an unknown target is refused with a comm_close, and the kernel can open comms too;
 // the page's helper (widgets/kernel-comm.js) asks a live kernel and says when there is none.
 import { test, before, after } from "node:test";
@@ -15,9 +15,9 @@ const scratch = mkdtempSync(join(root, "test", "kernel", ".scratch-comms-"));
 
 before(async () => {
   kc = await KernelClient.start({ cwd: scratch });
-  // The API featurelab code uses (src/display/kernel.ts, as built into dist/).
+  // The API featurelab code uses (src/display/core/kernel.ts, as built into dist/).
   const r = await kc.execute(
-    `import { registerCommTarget, openComm } from "${join(root, "dist", "display", "kernel.js")}";\n` +
+    `import { registerCommTarget, openComm } from "${join(root, "dist", "display", "core", "kernel.js")}";\n` +
       "let closedWith: unknown = null;\n" +
       'registerCommTarget("featurelab.echo", (comm, open) => {\n' +
       "  comm.send({ opened: open.data });\n" +

@@ -4,8 +4,8 @@ import { ready, tf } from "../../src/engine/backend.js";
 import { fromVectors } from "../../src/data/activation-set.js";
 import { reconstructionStats, type Reconstructor } from "../../src/metrics/reconstruction.js";
 import { quantileBins, suppression, Suppression } from "../../src/metrics/suppression.js";
-import { suppressionPlot } from "../../src/display/suppression-plot.js";
-import { represent } from "../../src/display/represent.js";
+import { suppressionPlot } from "../../src/display/plots/features/suppression-plot.js";
+import { represent } from "../../src/display/core/represent.js";
 
 const close = (a: number, b: number, what: string, tol = 1e-5) => assert.ok(Math.abs(a - b) < tol, `${what}: ${a} vs ${b}`);
 

@@ -2,8 +2,8 @@
 // histogram (inline SVG), top activating examples with tokens shaded by activation and ± context,
 // samples from activation quantiles, logit effects through W_U, nearest features by decoder cosine.
 // Colours work on light and dark themes: text is currentColor, shading is semi-transparent.
-import type { ActivationSet } from "../data/activation-set.js";
-import { escapeHtml } from "./escape.js";
+import type { ActivationSet } from "../../../data/activation-set.js";
+import { escapeHtml } from "../../core/escape.js";
 
 export const FONT = "font-family:system-ui,sans-serif;font-size:13px;color:inherit";
 export const PANEL = "border:1px solid rgba(128,128,128,.4);border-radius:6px;padding:8px 10px;margin:4px;vertical-align:top";

@@ -1,11 +1,11 @@
 // A 2-D embedding (MDS, UMAP, PCA) as a scatter: points coloured by metadata — one trace per
 // category for text values, a colour scale for numbers — labelled (an RDM's conditions, drawn next
 // to the points when there are few) and with hover fields from the data.
-import type { ActivationSet } from "../data/activation-set.js";
-import type { Embedding } from "../geometry/embedding.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { ActivationSet } from "../../../data/activation-set.js";
+import type { Embedding } from "../../../geometry/embedding.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.embedding`. */
 export interface EmbeddingPlotOptions {

@@ -1,10 +1,10 @@
 // A similarity matrix between representations as a heatmap with its values written in: CKA between
 // layers (ckaMatrix), or MMCS between dictionaries (mmcsMatrix, read row → column).
-import type { CkaMatrix } from "../geometry/cka.js";
-import type { MmcsMatrix } from "../geometry/decoder-geometry.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { CkaMatrix } from "../../../geometry/cka.js";
+import type { MmcsMatrix } from "../../../geometry/decoder-geometry.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 export function similarityPlot(m: CkaMatrix | MmcsMatrix, opts: { title?: string } = {}): Figure {
   rejectUnknownOptions("plot.cka", opts, optionNames<typeof opts>({ title: true }));

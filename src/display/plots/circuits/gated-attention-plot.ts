@@ -1,16 +1,16 @@
 // Displays for the gated-attention study: the toy model's card, the gated block's card (loss terms,
 // reconstruction, the model with the block spliced in) with its training curves, and the trigram ×
 // head map as a heatmap (one panel per map: original heads beside gated heads) over its table.
-import { card } from "./cards.js";
-import type { MimeBundle } from "./bundle.js";
-import { escapeHtml, escapePlotlyText } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { formatCell, type Cell } from "./table.js";
-import { figureWithTable } from "./figure-table.js";
-import type { AttentionOnlyModel } from "../circuits/attention-only-model.js";
-import type { GatedAttention } from "../circuits/gated-attention.js";
-import { TrigramHeadMap } from "../circuits/trigram-heads.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { card } from "../../core/cards.js";
+import type { MimeBundle } from "../../core/bundle.js";
+import { escapeHtml, escapePlotlyText } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { formatCell, type Cell } from "../../core/table.js";
+import { figureWithTable } from "../../core/figure-table.js";
+import type { AttentionOnlyModel } from "../../../circuits/attention-only-model.js";
+import type { GatedAttention } from "../../../circuits/gated-attention.js";
+import { TrigramHeadMap } from "../../../circuits/trigram-heads.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 export function attentionOnlyBundle(m: AttentionOnlyModel): MimeBundle {
   const lines: [string, Cell][] = [

@@ -1,16 +1,16 @@
 // The decoder-geometry scatter: each dictionary feature's decoder row projected to 2-D, coloured by
 // how often the feature fires; hover names the feature, its density and its best-matching reference
 // direction (e.g. a ground-truth feature).
-import type { ActivationSet } from "../data/activation-set.js";
-import type { Dictionary } from "../dictionaries/dictionary.js";
-import { reconstructionStats } from "../metrics/reconstruction.js";
-import { bestMatches, type Directions } from "../metrics/mmcs.js";
-import { pca } from "../geometry/pca.js";
-import { decoderNeighbors } from "../geometry/decoder-geometry.js";
-import { escapeHtml } from "./escape.js";
+import type { ActivationSet } from "../../../data/activation-set.js";
+import type { Dictionary } from "../../../dictionaries/dictionary.js";
+import { reconstructionStats } from "../../../metrics/reconstruction.js";
+import { bestMatches, type Directions } from "../../../metrics/mmcs.js";
+import { pca } from "../../../geometry/pca.js";
+import { decoderNeighbors } from "../../../geometry/decoder-geometry.js";
+import { escapeHtml } from "../../core/escape.js";
 import { TokenIndex, featureCardHtml } from "./feature-card.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.geometry`. */
 export interface GeometryPlotOptions {

@@ -1,8 +1,8 @@
 // The sparsity–fidelity frontier: L0 against FVU for several dictionaries, one line per family
 // (architecture), as papers compare SAE architectures.
-import { escapeHtml } from "./escape.js";
-import { Figure, PALETTE } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure, PALETTE } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** One dictionary's point on `fl.plot.frontier`: its family, L0 and FVU. */
 export interface FrontierPoint {

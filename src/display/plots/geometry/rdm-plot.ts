@@ -1,10 +1,10 @@
 // An RDM as a labelled heatmap (rsatoolbox's show_rdm): condition labels on both axes, the first
 // condition at the top left, hover naming the pair and its dissimilarity. Several RDMs share one
 // figure as a grid of panels.
-import type { RDM } from "../geometry/rdm.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { RDM } from "../../../geometry/rdm.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.rdm`. */
 export interface RdmPlotOptions {

@@ -1,10 +1,10 @@
 // Heatmap of an ablation sweep, units × positions: the mean change in a metric at each position when
 // each unit is ablated — where in the sequence a head, neuron or feature matters.
-import type { AblationSweep } from "../ablation/sweep.js";
-import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { AblationSweep } from "../../../ablation/sweep.js";
+import { METRIC_LABELS, type MetricName } from "../../../ablation/logit-metrics.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.ablationHeatmap`. */
 export interface AblationHeatmapOptions {

@@ -20,8 +20,8 @@ export interface ExportResult {
  * const { html } = await fl.export("notebooks/quickstart.ipynb", "out");
  */
 export async function exportNotebook(notebook: string, outDir?: string): Promise<ExportResult> {
-  // Same relative path from src/display/ (tsx) and dist/display/ (the build).
-  const script = new URL("../../scripts/export.mjs", import.meta.url);
+  // Same relative path from src/display/core/ (tsx) and dist/display/core/ (the build).
+  const script = new URL("../../../scripts/export.mjs", import.meta.url);
   if (!existsSync(fileURLToPath(script))) throw new Error(`featurelab: export needs ${fileURLToPath(script)} (shipped with the package)`);
   const mod = (await import(script.href)) as { exportNotebook(input: string, outDir?: string): Promise<ExportResult> };
   return mod.exportNotebook(notebook, outDir);

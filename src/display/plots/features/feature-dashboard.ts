@@ -3,16 +3,16 @@
 // samples from activation quantiles, the tokens whose logits the feature's decoder direction raises
 // and lowers most (through W_U, when a model is given), and the nearest features by decoder cosine.
 // Static HTML (no script): it reads the same inline, in exported HTML and on GitHub.
-import type { ActivationSet } from "../data/activation-set.js";
-import type { Dictionary } from "../dictionaries/dictionary.js";
-import type { Codes } from "../dictionaries/codes.js";
-import { tf } from "../engine/backend.js";
-import { nearestFeatures } from "../geometry/decoder-geometry.js";
-import type { Transformer } from "../models/transformer.js";
-import type { MimeBundle } from "./bundle.js";
-import { escapeHtml } from "./escape.js";
+import type { ActivationSet } from "../../../data/activation-set.js";
+import type { Dictionary } from "../../../dictionaries/dictionary.js";
+import type { Codes } from "../../../dictionaries/codes.js";
+import { tf } from "../../../engine/backend.js";
+import { nearestFeatures } from "../../../geometry/decoder-geometry.js";
+import type { Transformer } from "../../../models/transformer.js";
+import type { MimeBundle } from "../../core/bundle.js";
+import { escapeHtml } from "../../core/escape.js";
 import { PANEL, TokenIndex, examplesHtml, histogramHtml, listHtml, quantileRows, topRows } from "./feature-card.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `dashboard`. */
 export interface DashboardOptions {

@@ -1,6 +1,6 @@
 // Summary cards for featurelab's own values: an ActivationSet, a Dictionary, metrics.
-import type { ActivationSet } from "../data/activation-set.js";
-import type { Dictionary } from "../dictionaries/dictionary.js";
+import type { ActivationSet } from "../../data/activation-set.js";
+import type { Dictionary } from "../../dictionaries/dictionary.js";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml } from "./escape.js";
 import { formatCell, htmlTable, textTable, type Cell } from "./table.js";

@@ -1,10 +1,10 @@
 // Figures of the toy model of superposition (Elhage et al. 2022): each model's feature directions
 // (columns of W) in its 2-D hidden space — the pentagon — or WᵀW when m > 2; and every feature's
 // dimensionality D_i against 1/(1 − S), with the fractions where it sticks (¾, ⅔, ½, ⅖, ⅜) marked.
-import type { ToySuperposition } from "../models/toy-superposition.js";
-import { Rng } from "../engine/random.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { ToySuperposition } from "../../../models/toy-superposition.js";
+import { Rng } from "../../../engine/random.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.superposition`. */
 export interface SuperpositionPlotOptions {

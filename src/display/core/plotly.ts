@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import type { MimeBundle } from "./bundle.js";
 import { escapeHtml, jsonForScript } from "./escape.js";
 import { newDisplayId } from "./kernel.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 
 /** Line colours for one series per dictionary or method, in order (plotly's defaults, red second). */
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
@@ -46,7 +46,7 @@ function widgetScript(name: string): string {
   if (!/^[a-z-]+$/.test(name)) throw new Error(`featurelab: no widget named ${JSON.stringify(name)}`);
   let src = widgetSources.get(name);
   if (src === undefined) {
-    src = readFileSync(new URL(`../../widgets/${name}.js`, import.meta.url), "utf8").replace(/^[ \t]*\/\/.*\n/gm, "");
+    src = readFileSync(new URL(`../../../widgets/${name}.js`, import.meta.url), "utf8").replace(/^[ \t]*\/\/.*\n/gm, "");
     widgetSources.set(name, src);
   }
   return src;

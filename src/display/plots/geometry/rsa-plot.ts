@@ -1,13 +1,13 @@
 // Displays of RSA results: a many-vs-many comparison as a table, a model evaluation as a bar chart
 // with the noise ceiling as a grey band and bootstrap intervals as error bars (rsatoolbox's
 // plot_model_comparison), and short cards for the evaluation and the permutation test.
-import type { RdmComparisons } from "../geometry/compare-rdms.js";
-import type { ModelComparison, PermutationTest } from "../geometry/rsa-inference.js";
-import type { MimeBundle } from "./bundle.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { TableView, type Cell } from "./table.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { RdmComparisons } from "../../../geometry/compare-rdms.js";
+import type { ModelComparison, PermutationTest } from "../../../geometry/rsa-inference.js";
+import type { MimeBundle } from "../../core/bundle.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { TableView, type Cell } from "../../core/table.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** The comparison matrix as a table (rows × columns), or the tidy records when it is wide. */
 export function comparisonTable(c: RdmComparisons): TableView {

@@ -2,15 +2,15 @@
 // traced MLP layer, line width ∝ |attribution|, blue excites, red inhibits; hover a node for its
 // frequency and top tokens, an edge's midpoint for its numbers), and one feature's per-token
 // decomposition as bars. Token text comes from data: escaped before it reaches plotly or HTML.
-import type { TranscoderCircuit, CircuitEdge, CircuitFeature } from "../circuits/transcoder-circuit.js";
-import type { FeatureContributions, ContributionKind } from "../circuits/feature-contributions.js";
-import type { MimeBundle } from "./bundle.js";
-import { escapePlotlyText } from "./escape.js";
-import { Figure } from "./plotly.js";
-import type { Cell } from "./table.js";
-import { figureWithTable } from "./figure-table.js";
+import type { TranscoderCircuit, CircuitEdge, CircuitFeature } from "../../../circuits/transcoder-circuit.js";
+import type { FeatureContributions, ContributionKind } from "../../../circuits/feature-contributions.js";
+import type { MimeBundle } from "../../core/bundle.js";
+import { escapePlotlyText } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import type { Cell } from "../../core/table.js";
+import { figureWithTable } from "../../core/figure-table.js";
 import { circuitCards, nodeName } from "./circuit-cards.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.circuit`. */
 export interface CircuitGraphOptions {

@@ -1,12 +1,12 @@
 // Feature suppression by bin: γ and the L2 ratio (rows of panels) against activation strength and
 // feature frequency (columns), one line per dictionary, with the no-shrinkage level 1 dashed.
-import { Suppression, GROUPING_LABELS, type SuppressionGrouping } from "../metrics/suppression.js";
-import type { MimeBundle } from "./bundle.js";
-import { escapeHtml } from "./escape.js";
-import { Figure, PALETTE } from "./plotly.js";
-import type { Cell } from "./table.js";
-import { figureWithTable } from "./figure-table.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { Suppression, GROUPING_LABELS, type SuppressionGrouping } from "../../../metrics/suppression.js";
+import type { MimeBundle } from "../../core/bundle.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure, PALETTE } from "../../core/plotly.js";
+import type { Cell } from "../../core/table.js";
+import { figureWithTable } from "../../core/figure-table.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** A measure `fl.plot.suppression` draws: shrinkage γ, L2 ratio, MSE or cosine. */
 export type SuppressionMetric = "gamma" | "l2Ratio" | "mse" | "cosine";

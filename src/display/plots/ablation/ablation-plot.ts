@@ -1,12 +1,12 @@
 // Bar chart of an ablation: how much each ablated unit moves a metric. For fl.ablateFeatures, the
 // increase in reconstruction error per feature; for fl.ablate sweeps, the change in CE loss, KL or
 // logit difference per head, neuron or feature.
-import type { FeatureAblation } from "../ablation/feature-ablation.js";
-import { AblationSweep } from "../ablation/sweep.js";
-import { METRIC_LABELS, type MetricName } from "../ablation/logit-metrics.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { FeatureAblation } from "../../../ablation/feature-ablation.js";
+import { AblationSweep } from "../../../ablation/sweep.js";
+import { METRIC_LABELS, type MetricName } from "../../../ablation/logit-metrics.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.ablation`. */
 export interface AblationPlotOptions {

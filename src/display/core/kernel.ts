@@ -1,7 +1,7 @@
 // The bridge to the notebook kernel. featurelab's kernel (src/kernel) puts an object on globalThis
 // with which code in a cell displays bundles, clears its output and talks to the page over comms;
 // outside a kernel there is none and displays fall back to text.
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 
 /** A message on a comm: JSON data, metadata and optional binary buffers. */
 export interface CommMessage {

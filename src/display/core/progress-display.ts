@@ -1,5 +1,5 @@
 // Training progress in a notebook: one output, updated in place, with a small loss curve.
-import type { ProgressSink, ProgressState } from "../training/progress.js";
+import type { ProgressSink, ProgressState } from "../../training/progress.js";
 import { escapeHtml } from "./escape.js";
 import { inKernel, newDisplayId, sendBundle } from "./kernel.js";
 import { formatCell } from "./table.js";

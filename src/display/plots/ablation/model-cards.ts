@@ -1,15 +1,15 @@
 // Displays of hooked models and what comes out of them: a transformer's summary card, the hook
 // points an ActivationCache holds, a spliced-in evaluation with what each number means, and an
 // ablation sweep's tidy table.
-import { card } from "./cards.js";
-import type { MimeBundle } from "./bundle.js";
-import { escapeHtml } from "./escape.js";
-import { htmlTable, textTable, type Cell } from "./table.js";
-import type { Transformer } from "../models/transformer.js";
-import type { ActivationCache } from "../models/activation-cache.js";
-import type { SpliceEvaluation } from "../ablation/splice-eval.js";
-import type { AblationSweep } from "../ablation/sweep.js";
-import { summarise } from "../models/hook-points.js";
+import { card } from "../../core/cards.js";
+import type { MimeBundle } from "../../core/bundle.js";
+import { escapeHtml } from "../../core/escape.js";
+import { htmlTable, textTable, type Cell } from "../../core/table.js";
+import type { Transformer } from "../../../models/transformer.js";
+import type { ActivationCache } from "../../../models/activation-cache.js";
+import type { SpliceEvaluation } from "../../../ablation/splice-eval.js";
+import type { AblationSweep } from "../../../ablation/sweep.js";
+import { summarise } from "../../../models/hook-points.js";
 
 export function transformerBundle(m: Transformer): MimeBundle {
   const c = m.cfg;

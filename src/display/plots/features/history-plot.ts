@@ -1,7 +1,7 @@
 // Training curves of a dictionary: loss, L0, FVU and dead fraction against the step.
-import type { Dictionary } from "../dictionaries/dictionary.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { Dictionary } from "../../../dictionaries/dictionary.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 export function historyPlot(dict: Dictionary, opts: { title?: string } = {}): Figure {
   rejectUnknownOptions("plot.history", opts, optionNames<typeof opts>({ title: true }));

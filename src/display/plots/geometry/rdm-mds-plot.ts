@@ -1,11 +1,11 @@
 // An RDM's heatmap beside its classical MDS, linked in the page: hovering a cell highlights that pair
 // of conditions in the MDS panel, hovering a condition outlines its row in the heatmap
 // (widgets/rdm-mds-link.js). The teaching view of RSA: a distance in the matrix is a distance in the plane.
-import type { RDM } from "../geometry/rdm.js";
-import { classicalMds } from "../geometry/mds.js";
-import { escapeHtml } from "./escape.js";
-import { Figure } from "./plotly.js";
-import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { RDM } from "../../../geometry/rdm.js";
+import { classicalMds } from "../../../geometry/mds.js";
+import { escapeHtml } from "../../core/escape.js";
+import { Figure } from "../../core/plotly.js";
+import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 /** Options of `fl.plot.rdmMds`. */
 export interface RdmMdsOptions {
