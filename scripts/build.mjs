@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePlotlyResources } from "./plotly-resources.mjs";
+import { ensureWidgetBundle } from "./build-widgets.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 let tsc;
@@ -39,3 +40,6 @@ if (!present && existsSync(join(root, "node_modules"))) symlinkSync("..", link, 
 
 // plotly.js beside the kernelspec (the Jupyter server serves it to figures) and the HTML template.
 ensurePlotlyResources();
+// The offline widget renderer for exported HTML (widgets/offline-embed.js bundled by esbuild) at
+// dist/widgets/embed.js and beside the template; rebuilt only when it is missing or older than its sources.
+await ensureWidgetBundle();

@@ -10,8 +10,10 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { root, PYTHON, JUPYTER } from "./setup.mjs";
 import { ensurePlotlyResources } from "./plotly-resources.mjs";
+import { ensureWidgetBundle } from "./build-widgets.mjs";
 
-function jupyterEnv() {
+/** The environment for Jupyter commands: the repository's jupyter/ folder (kernelspec, nbconvert template) on JUPYTER_PATH. */
+export function jupyterEnv() {
   const extra = join(root, "jupyter");
   return { ...process.env, JUPYTER_PATH: process.env.JUPYTER_PATH ? `${extra}:${process.env.JUPYTER_PATH}` : extra };
 }
@@ -159,6 +161,7 @@ export async function exportNotebook(input, outDir = join(root, "out")) {
   if (images) signNotebook(ipynb);
   const env = jupyterEnv();
   ensurePlotlyResources(); // the template inlines plotly.js from its folder
+  await ensureWidgetBundle(); // and the widget renderer, in pages with widget state
   const conv = await runAsync(JUPYTER, ["nbconvert", "--to", "html", "--template", "featurelab", ipynb, "--output-dir", resolve(outDir)], { env });
   if (conv.status !== 0) throw new Error(`exporting ${ipynb} to HTML failed:\n${conv.stderr}`);
   return { ipynb, html, images: images ?? 0 };
