@@ -63,6 +63,10 @@ def main() -> int:
                         problems.append(f"cell {index} wrote to stderr: {out.text.strip()[:2000]}")
                 if problems:
                     break
+            # nbclient records the widget state from the kernel's comm messages but writes it into
+            # nb.metadata.widgets only here (its execute() does, execute_cell alone does not): the
+            # exported HTML renders the widgets from it.
+            client.set_widgets_metadata()
     finally:
         if args.sign and not problems:
             NotebookNotary().sign(nb)
