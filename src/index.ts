@@ -1,6 +1,7 @@
 // featurelab's public API: everything a notebook imports, and nothing else.
 import { setProgressFactory, terminalProgress } from "./training/progress.js";
 import { notebookProgress } from "./display/core/progress-display.js";
+import { widgetProgress } from "./display/widgets/training-view.js";
 import { geometryPlot } from "./display/plots/features/geometry-plot.js";
 import { ablationPlot } from "./display/plots/ablation/ablation-plot.js";
 import { frontierPlot } from "./display/plots/features/frontier-plot.js";
@@ -26,7 +27,8 @@ import { Dictionary as DictionaryClass } from "./dictionaries/dictionary.js";
 import { dashboard as dashboardOf } from "./display/plots/features/feature-dashboard.js";
 
 // Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
-setProgressFactory(() => notebookProgress() ?? terminalProgress());
+// In a kernel, a live widget (updated through its state) comes first.
+setProgressFactory(() => widgetProgress() ?? notebookProgress() ?? terminalProgress());
 
 export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
 export { Rng } from "./engine/random.js";
@@ -109,6 +111,7 @@ export { gatedAttention, GatedAttention, type GatedAttentionOptions, type GatedA
 export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/trigram-heads.js";
 export type { TrigramHeadsPlotOptions } from "./display/plots/circuits/gated-attention-plot.js";
 export { show } from "./display/core/show.js";
+export * as widgets from "./display/widgets/index.js";
 export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/core/kernel.js";
 export { exportNotebook as export, type ExportResult } from "./display/core/export.js";
 export { represent } from "./display/core/represent.js";

@@ -177,6 +177,7 @@ declare const dataRdm: fl.RDM, modelRdm: fl.RDM, split: { train: fl.ActivationSe
 declare const a: fl.Dictionary, b: fl.Dictionary, c: fl.Dictionary, sae512: fl.Dictionary, sae4096: fl.Dictionary;
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;
+declare const slider: fl.widgets.IntSlider, label: fl.widgets.Label, view: fl.widgets.FigureWidget, out: fl.widgets.Output, state: fl.ProgressState;
 `;
 
 test("every @example type-checks (as a notebook cell, against featurelab's types)", () => {

@@ -5,6 +5,8 @@
 import { attachRepresenter, mimeData, type Bundle } from "./results.js";
 import type { Comm, CommTargetHandler, Comms } from "./comms.js";
 import type { Link, Parent } from "./link.js";
+import { kernelLog } from "./link.js";
+import type { WidgetControl, WidgetStates } from "./widget-control.js";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -25,9 +27,14 @@ export interface Bridge {
   openComm(targetName: string, data?: unknown, opts?: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] }): Comm;
   /** featurelab calls this when it loads, so cells' last values show with its displays. */
   attach(featurelab: { represent?: (x: unknown) => Bundle | Promise<Bundle> }): void;
+  setWidgetStates(provider: () => WidgetStates): void;
+  cellId(): string | undefined;
+  onCellStart(listener: (cellId: string | undefined) => void): void;
+  widgetFrontend(): boolean;
+  log(message: string): void;
 }
 
-export function installBridge(link: Link, comms: Comms, parent: () => Parent | undefined): Bridge {
+export function installBridge(link: Link, comms: Comms, widgets: WidgetControl, parent: () => Parent | undefined): Bridge {
   const publish = (msgType: string, content: Record<string, unknown>) => {
     const p = parent();
     if (!p) throw new Error("featurelab kernel: no cell has run yet, so there is no output to write to");
@@ -48,6 +55,11 @@ export function installBridge(link: Link, comms: Comms, parent: () => Parent | u
     attach(featurelab) {
       attachRepresenter(featurelab.represent);
     },
+    setWidgetStates: (provider) => widgets.setProvider(provider),
+    cellId: () => widgets.cellId(),
+    onCellStart: (listener) => widgets.onCellStart(listener),
+    widgetFrontend: () => widgets.frontendSeen,
+    log: (message) => kernelLog(message),
   };
   (globalThis as Record<string, unknown>)[BRIDGE] = bridge;
 

@@ -108,6 +108,11 @@ export class Comms {
     this.open.delete(id);
   }
 
+  /** The target of an open comm (undefined: no such comm). */
+  targetOf(id: string): string | undefined {
+    return this.open.get(id)?.targetName;
+  }
+
   /** comm_info_request: the open comms, all or those of one target. */
   info(targetName?: string): Record<string, { target_name: string }> {
     const out: Record<string, { target_name: string }> = {};

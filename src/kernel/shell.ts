@@ -2,6 +2,7 @@
 // execute (execution counts, execute_input / execute_result / error, history, and the abort of cells
 // queued behind a failed one), kernel_info, is_complete, complete, inspect, history, comms.
 import { Comms } from "./comms.js";
+import { WidgetControl } from "./widget-control.js";
 import { installBridge } from "./bridge.js";
 import { runtimeError, type ErrorContent } from "./errors.js";
 import type { Execution } from "./execution.js";
@@ -37,6 +38,7 @@ export class Shell {
   private pending: string[] = [];
   private pendingDropped = 0;
   readonly comms: Comms;
+  readonly widgets: WidgetControl;
 
   constructor(
     private readonly link: Link,
@@ -44,7 +46,8 @@ export class Shell {
     private readonly history: History,
   ) {
     this.comms = new Comms(link, () => this.parent() ?? {}, (err, where) => this.report(err, `in a comm handler for ${where}`));
-    installBridge(link, this.comms, () => this.parent());
+    this.widgets = new WidgetControl(this.comms);
+    installBridge(link, this.comms, this.widgets, () => this.parent());
   }
 
   parent(): Parent | undefined {
@@ -120,6 +123,7 @@ export class Shell {
         case "comm_msg":
         case "comm_close":
           this.commParent = env.msg.header;
+          if (this.comms.targetOf(String(c.comm_id ?? c.target_name ?? "")) === "jupyter.widget" || c.target_name === "jupyter.widget") this.widgets.frontendSeen = true;
           try {
             await this.comms.handle(env);
           } finally {
@@ -152,6 +156,7 @@ export class Shell {
     const count = this.executionCount;
     this.outputParent = env.msg.header;
     const parent = env.msg.header;
+    if (!silent) this.widgets.cellStarted(typeof env.msg.metadata?.cellId === "string" ? env.msg.metadata.cellId : undefined);
     if (!silent) this.link.publish("execute_input", { code, execution_count: count }, parent);
     // The kernel this one replaced died (out of memory): say so on the first cell the user runs.
     const predecessor = silent ? undefined : takePredecessorNote();

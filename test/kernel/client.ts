@@ -152,9 +152,9 @@ export class KernelClient {
   }
 
   /** Send a request; returns its msg_id. */
-  send(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, buffers: Buffer[] = []): string {
+  send(channel: "shell" | "control", msgType: string, content: Record<string, unknown>, buffers: Buffer[] = [], metadata: Record<string, unknown> = {}): string {
     const header = { msg_id: randomUUID(), session: this.session, username: "test", date: new Date().toISOString(), msg_type: msgType, version: "5.3" };
-    const parts = [JSON.stringify(header), "{}", "{}", JSON.stringify(content)];
+    const parts = [JSON.stringify(header), "{}", JSON.stringify(metadata), JSON.stringify(content)];
     void (channel === "shell" ? this.shell : this.control).send(["<IDS|MSG>", this.sign(parts), ...parts, ...buffers]);
     return header.msg_id;
   }
@@ -176,22 +176,24 @@ export class KernelClient {
   }
 
   /** Run a cell: its reply and outputs (execute_input included). */
-  async execute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; timeoutMs?: number } = {}) {
+  async execute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; timeoutMs?: number; cellId?: string } = {}) {
     const id = this.sendExecute(code, opts);
     const reply = await this.reply(id, opts.timeoutMs);
     const outputs = await this.outputs(id, opts.timeoutMs);
     return { id, reply, outputs, of: (type: string) => outputs.filter((m) => m.header.msg_type === type) };
   }
 
-  sendExecute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string> } = {}): string {
-    return this.send("shell", "execute_request", {
+  sendExecute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; cellId?: string } = {}): string {
+    const content = {
       code,
       silent: opts.silent ?? false,
       store_history: opts.store_history ?? true,
       user_expressions: opts.user_expressions ?? {},
       allow_stdin: false,
       stop_on_error: opts.stop_on_error ?? true,
-    });
+    };
+    // JupyterLab, Notebook 7 and VS Code say which cell runs in the request's metadata.
+    return this.send("shell", "execute_request", content, [], opts.cellId ? { cellId: opts.cellId } : {});
   }
 
   async heartbeat(): Promise<boolean> {

@@ -14,6 +14,7 @@ export interface CommMessage {
 export interface Comm {
   readonly id: string;
   readonly targetName: string;
+  readonly closed: boolean;
   send(data: unknown, opts?: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] }): void;
   close(data?: unknown): void;
   onMsg(handler: (m: CommMessage) => void | Promise<void>): Comm;
@@ -30,6 +31,14 @@ interface KernelBridge {
   unregisterCommTarget?(name: string): void;
   openComm?(targetName: string, data?: unknown, opts?: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] }): Comm;
   attach?(featurelab: { represent(x: unknown): Record<string, unknown> | Promise<Record<string, unknown>> }): void;
+  // Widgets (src/display/widgets): the kernel answers jupyter.widget.control's request_states with
+  // these states, says which cell runs and when one starts, and logs refused messages.
+  setWidgetStates?(provider: () => { states: Record<string, unknown>; buffer_paths: (string | number)[][]; buffers: Uint8Array[] }): void;
+  cellId?(): string | undefined;
+  onCellStart?(listener: (cellId: string | undefined) => void): void;
+  /** Whether a widget manager has spoken to this kernel (JupyterLab, Notebook 7, VS Code do on connecting). */
+  widgetFrontend?(): boolean;
+  log?(message: string): void;
 }
 
 const BRIDGE = "__featurelab_kernel__";
@@ -47,8 +56,37 @@ export function newDisplayId(): string {
   return `fl-${process.pid.toString(36)}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 }
 
+/** Where displays go while an Output widget captures them (innermost last). */
+export interface CaptureSink {
+  display(data: Record<string, unknown>): void;
+  clear(): void;
+}
+const captures: CaptureSink[] = [];
+
+/** Run `fn` with displays (sendBundle, clearOutput) going to `sink` instead of the cell. */
+export async function withCapture<T>(sink: CaptureSink, fn: () => T | Promise<T>): Promise<T> {
+  captures.push(sink);
+  try {
+    return await fn();
+  } finally {
+    captures.splice(captures.lastIndexOf(sink), 1);
+  }
+}
+
+/** A message about widgets for the kernel's log (the Jupyter server's terminal), or stderr outside a kernel. */
+export function widgetLog(message: string): void {
+  const k = kernel();
+  if (k?.log) k.log(`widgets: ${message}`);
+  else console.warn(`featurelab widgets: ${message}`);
+}
+
 /** Send a bundle to the notebook; with an id, later calls with update=true replace it in place. */
 export function sendBundle(data: Record<string, unknown>, opts: { displayId?: string; update?: boolean } = {}): boolean {
+  const sink = captures[captures.length - 1];
+  if (sink && !opts.update) {
+    sink.display(data);
+    return true;
+  }
   const k = kernel();
   if (!k) return false;
   k.display({ data, metadata: {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
@@ -62,6 +100,11 @@ export function sendBundle(data: Record<string, unknown>, opts: { displayId?: st
  */
 export function clearOutput(opts: { wait?: boolean } = {}): boolean {
   rejectUnknownOptions("clearOutput", opts, optionNames<typeof opts>({ wait: true }));
+  const sink = captures[captures.length - 1];
+  if (sink) {
+    sink.clear();
+    return true;
+  }
   const k = kernel();
   if (!k?.clearOutput) return false;
   k.clearOutput(opts.wait ?? false);
@@ -97,8 +140,9 @@ export function unregisterCommTarget(name: string): void {
  * @example
  * const comm = fl.openComm("page-target", { hello: 1 });
  */
-export function openComm(targetName: string, data?: unknown): Comm | undefined {
-  return kernel()?.openComm?.(targetName, data);
+export function openComm(targetName: string, data?: unknown, opts: { metadata?: Record<string, unknown>; buffers?: Uint8Array[] } = {}): Comm | undefined {
+  rejectUnknownOptions("openComm", opts, optionNames<typeof opts>({ metadata: true, buffers: true }));
+  return kernel()?.openComm?.(targetName, data, opts);
 }
 
 // Tell the kernel how featurelab displays values, so a cell's last value shows as fl.show shows it

@@ -17,7 +17,8 @@ function lossCurve(state: ProgressState, width = 220, height = 50): string {
   return `<svg width="${width}" height="${height}" style="vertical-align:middle"><polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${path}"/></svg>`;
 }
 
-function progressHtml(s: ProgressState): string {
+/** The progress bar, figures and a small loss curve, as HTML. */
+export function progressHtml(s: ProgressState): string {
   const pct = (100 * s.step) / s.steps;
   const r = s.last;
   const stats: [string, string][] = [
@@ -37,7 +38,8 @@ function progressHtml(s: ProgressState): string {
   );
 }
 
-function progressText(s: ProgressState): string {
+/** The progress as one line of text. */
+export function progressText(s: ProgressState): string {
   const r = s.last;
   return `${s.title}: step ${s.step}/${s.steps}${r ? `, loss ${formatCell(r.loss)}, L0 ${formatCell(r.l0)}, FVU ${formatCell(r.fvu)}` : ""}${s.done ? " (done)" : ""}${s.note ? `\n${s.note}` : ""}`;
 }

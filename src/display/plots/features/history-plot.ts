@@ -1,12 +1,16 @@
 // Training curves of a dictionary: loss, L0, FVU and dead fraction against the step.
-import type { Dictionary } from "../../../dictionaries/dictionary.js";
+import type { Dictionary, TrainingRecord } from "../../../dictionaries/dictionary.js";
 import { Figure } from "../../core/plotly.js";
 import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 export function historyPlot(dict: Dictionary, opts: { title?: string } = {}): Figure {
   rejectUnknownOptions("plot.history", opts, optionNames<typeof opts>({ title: true }));
-  const h = dict.history;
-  if (h.length === 0) throw new Error("featurelab: this dictionary has no training history (was it loaded from disk?)");
+  if (dict.history.length === 0) throw new Error("featurelab: this dictionary has no training history (was it loaded from disk?)");
+  return historyFigure(dict.history, opts.title ?? `Training: ${dict.cfg.architecture}, width ${dict.width}`);
+}
+
+/** Loss, L0, FVU and dead fraction against the step, in four panels (also the live view during `fit`). */
+export function historyFigure(h: readonly TrainingRecord[], title: string): Figure {
   const steps = h.map((r) => r.step);
   const panels: [string, number[], string][] = [
     ["loss", h.map((r) => r.loss), "log"],
@@ -15,7 +19,7 @@ export function historyPlot(dict: Dictionary, opts: { title?: string } = {}): Fi
     ["dead fraction", h.map((r) => r.deadFraction), "linear"],
   ];
   const layout: Record<string, unknown> = {
-    title: { text: opts.title ?? `Training: ${dict.cfg.architecture}, width ${dict.width}` },
+    title: { text: title },
     showlegend: false,
     height: 520,
     grid: { rows: 2, columns: 2, pattern: "independent" },
