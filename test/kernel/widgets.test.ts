@@ -159,9 +159,11 @@ test("binary values travel as buffers; jupyter.widget.control answers request_st
   const ask2 = kc.send("shell", "comm_msg", { comm_id: control, data: { method: "request_states" } });
   const states = (await commMsgs(ask2, control))[0];
   assert.equal(states.content.data.method, "update_states");
-  assert.ok(states.content.data.states[figId], "the figure's state is there");
-  assert.ok(Object.values(states.content.data.states).some((s: any) => s._model_name === "IntSliderModel"));
-  const at = states.content.data.buffer_paths.findIndex((p: unknown[]) => p[0] === figId && p[1] === "spec");
+  // As ipywidgets sends it (ManagerBase._loadFromKernel reads this shape): { model_name, model_module, model_module_version, state } per model.
+  const fig = states.content.data.states[figId];
+  assert.deepEqual([fig.model_name, fig.model_module, fig.state._model_name], ["AnyModel", "anywidget", "AnyModel"]);
+  assert.ok(Object.values(states.content.data.states).some((s: any) => s.model_name === "IntSliderModel" && s.model_module === "@jupyter-widgets/controls" && s.model_module_version === "2.0.0"));
+  const at = states.content.data.buffer_paths.findIndex((p: unknown[]) => p[0] === figId && p[1] === "state" && p[2] === "spec");
   assert.ok(at >= 0, JSON.stringify(states.content.data.buffer_paths));
   assert.deepEqual(JSON.parse(gunzipSync(states.buffers[at]).toString()).data[0].x, [1, 2, 3]);
 });

@@ -54,16 +54,21 @@ export function liveWidgets(): Widget[] {
   return [...live.values()].map((e) => e.widget);
 }
 
-/** Every live widget's state, binary values split out with their paths as [model id, ...path]. */
+/**
+ * Every live widget's state as ipywidgets' `update_states` gives it (what ManagerBase._loadFromKernel
+ * reads): per model id { model_name, model_module, model_module_version, state }, binary values split
+ * out with their paths as [model id, "state", ...path].
+ */
 export function allStates(): { states: Record<string, unknown>; buffer_paths: (string | number)[][]; buffers: Uint8Array[] } {
   const states: Record<string, unknown> = {};
   const buffer_paths: (string | number)[][] = [];
   const buffers: Uint8Array[] = [];
   for (const { widget } of live.values()) {
     const r = removeBuffers(widget.fullState());
-    states[widget.id] = r.state;
+    const { _model_name, _model_module, _model_module_version } = r.state as Record<string, unknown>;
+    states[widget.id] = { model_name: _model_name, model_module: _model_module, model_module_version: _model_module_version, state: r.state };
     r.paths.forEach((p, i) => {
-      buffer_paths.push([widget.id, ...p]);
+      buffer_paths.push([widget.id, "state", ...p]);
       buffers.push(r.buffers[i]);
     });
   }
