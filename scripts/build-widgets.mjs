@@ -23,7 +23,7 @@ export const BUNDLE = join(root, "dist", "widgets", "embed.js");
 export const TEMPLATE_COPY = join(root, "jupyter", "nbconvert", "templates", "featurelab", "widgets-embed.js");
 
 /** ipywidgets 7 packages (and their CSS), which html-manager requires for 7.x states: not bundled. */
-const ipywidgets7 = {
+export const ipywidgets7 = {
   name: "featurelab-no-ipywidgets7",
   setup(build) {
     build.onResolve({ filter: /^@jupyter-widgets\/(base7|controls7)(\/|$)/ }, (args) => ({ path: args.path, namespace: "ipywidgets7" }));
@@ -68,8 +68,11 @@ const fontAwesome = {
   },
 };
 
-/** CSS required from JavaScript becomes a module that adds it to the page as a <style> when it runs. */
-const cssAsStyle = (esbuild) => ({
+/**
+ * CSS required from JavaScript becomes a module that adds it to the page as a <style> when it runs.
+ * Exported with ipywidgets7 for the live-widget test page (test/display/live/), bundled the same way.
+ */
+export const cssAsStyle = (esbuild) => ({
   name: "featurelab-css-as-style",
   setup(build) {
     build.onLoad({ filter: /\.css$/ }, async (args) => {

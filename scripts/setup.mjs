@@ -21,6 +21,9 @@ const APT_PACKAGES = [
   "python3-jupyter-kernel-test",
   // The classic notebook (6.4): to open the notebooks, and test/display/classic-notebook.test.ts drives it live.
   "python3-notebook",
+  // jupyter_server (1.23): test/display/live-widgets.test.ts runs a JupyterLab-style page (@jupyterlab/services
+  // and ipywidgets 8's widget manager) against it, and bench/widget-roundtrip.mjs times widgets there.
+  "python3-jupyter-server",
   "python3-numpy",
   "chromium",
   // The native engine (native/): OpenBLAS for matMul and the fused training steps.
