@@ -83,6 +83,16 @@ async function main() {
   }
 }
 
+// anywidget rejects a model's `ready` promise when its module took over 2 s to initialise (a busy
+// machine, a long page), though the view still renders when it lands; nothing awaits that promise
+// here, so the rejection would surface as an uncaught error. In a static page it is only a note.
+window.addEventListener("unhandledrejection", (ev) => {
+  if (String(ev.reason?.message ?? ev.reason).includes("[anywidget] Failed to initialize model")) {
+    ev.preventDefault();
+    console.warn("featurelab widgets: a view initialised slowly:", ev.reason?.message);
+  }
+});
+
 if (!window.__featurelabWidgetsEmbedded) {
   window.__featurelabWidgetsEmbedded = true;
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => void main(), { once: true });

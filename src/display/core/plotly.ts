@@ -30,6 +30,14 @@ const FIGURE_SPEC_KEYS = optionNames<FigureSpec>({ data: true, layout: true, con
 
 let plotlySource: string | undefined;
 
+/** How a figure displays as a live widget (set by src/display/widgets; undefined: not in a kernel with comms). */
+let liveFigure: ((f: Figure) => MimeBundle | undefined) | undefined;
+
+/** @internal Plug in the widget view of figures (the widgets room does, so core imports nothing of it). */
+export function setLiveFigure(fn: (f: Figure) => MimeBundle | undefined): void {
+  liveFigure = fn;
+}
+
 /** The plotly.js bundle shipped with featurelab (no network needed). */
 export function plotlyScript(): string {
   plotlySource ??= readFileSync(createRequire(import.meta.url).resolve("plotly.js-dist-min/plotly.min.js"), "utf8");
@@ -120,8 +128,16 @@ export class Figure {
     return div + draw;
   }
 
-  /** The figure as plotly JSON, HTML (a div and a script that draws it) and text. */
+  /**
+   * The figure as plotly JSON, HTML (a div and a script that draws it) and text — and, in a kernel,
+   * as a live widget view (FigureWidget) that widget frontends prefer.
+   */
   toMimeBundle(): MimeBundle {
+    return liveFigure?.(this) ?? this.staticBundle();
+  }
+
+  /** @internal The bundle without a widget view: plotly JSON, HTML and text. */
+  staticBundle(): MimeBundle {
     return {
       "application/vnd.plotly.v1+json": { data: this.data, layout: this.layout, config: this.config },
       "text/html": this.toHtml(),

@@ -5,7 +5,9 @@
 // cards is a few hundred kB in the saved notebook, not megabytes of JSON.
 import { gzipSync, strToU8 } from "fflate";
 import { AnyWidget, esmOf } from "./anywidget.js";
-import { Figure, plotlyScript } from "../core/plotly.js";
+import type { MimeBundle } from "../core/bundle.js";
+import { Figure, plotlyScript, setLiveFigure } from "../core/plotly.js";
+import { kernel } from "../core/kernel.js";
 
 function packFigure(f: Figure): Uint8Array {
   const spec = { data: f.data, layout: f.layout, config: f.config, cards: f.cards, cardsHint: f.cardsHint, behaviour: f.behaviour };
@@ -73,10 +75,20 @@ export class FigureWidget extends AnyWidget {
     return this.current.toHtml();
   }
 
+  /** The widget view, with the figure's plotly JSON, HTML and text for frontends without widgets. */
+  override toMimeBundle(): MimeBundle {
+    const f = this.current;
+    return { ...super.toMimeBundle(), "application/vnd.plotly.v1+json": { data: f.data, layout: f.layout, config: f.config } };
+  }
+
   override toString(): string {
     return `FigureWidget(${this.current.title})`;
   }
 }
+
+// In a kernel with comms every displayed figure is a live widget (a frontend without a widget manager
+// still picks the HTML or plotly JSON beside it).
+setLiveFigure((f) => (kernel()?.openComm ? new FigureWidget(f).toMimeBundle() : undefined));
 
 /**
  * Wrap a figure as a live widget.
