@@ -21,8 +21,24 @@ export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: CEILING });
 }
 
+/**
+ * Resolves with the number of widget views an exported page holds once each has rendered (its
+ * .widget-subarea has content, as offline-embed.js attaches it); 0 at once on a page without widgets.
+ */
+export async function waitForWidgets(page: Page): Promise<number> {
+  const views = await page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count();
+  if (views === 0) return 0;
+  await page.waitForFunction(
+    (n) => Array.from(document.querySelectorAll(".widget-subarea")).filter((a) => a.childElementCount > 0 && a.getBoundingClientRect().height > 0).length >= n,
+    views,
+    { timeout: CEILING },
+  );
+  return views;
+}
+
 /** Resolves once every featurelab figure on the page has been drawn by plotly (newPlot resolved). */
 export async function waitForFigures(page: Page): Promise<number> {
+  await waitForWidgets(page);
   const figures = await page.locator(".featurelab-figure").count();
   await page.waitForFunction((n) => document.querySelectorAll(".featurelab-figure[data-drawn]").length >= n, figures, { timeout: CEILING });
   return figures;
@@ -74,6 +90,8 @@ export interface PageReport {
   statics: number;
   /** Per figure, the hover label shown when the mouse is on its first point or bar ("" if none). */
   hovers: string[];
+  /** Widget views in the page (each rendered from the saved widget state before the figures were counted). */
+  widgets: number;
 }
 
 export async function inspectPage(url: string, opts: { screenshot?: string } = {}): Promise<PageReport> {
@@ -84,8 +102,10 @@ export async function inspectPage(url: string, opts: { screenshot?: string } = {
     const requests: string[] = [];
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     page.on("pageerror", (e) => errors.push(String(e)));
-    page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
+    // blob: URLs are made in the page (anywidget imports a view's module from one): not the network.
+    page.on("request", (r) => !/^(file|data|blob):/.test(r.url()) && requests.push(r.url()));
     await page.goto(url, { waitUntil: "load", timeout: CEILING });
+    const widgets = await page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count();
     const figures = await waitForFigures(page);
     const drawn = await page.evaluate(() =>
       Array.from(document.querySelectorAll(".featurelab-figure[data-drawn]")).filter((el) => el.querySelector(".main-svg")).length,
@@ -94,7 +114,7 @@ export async function inspectPage(url: string, opts: { screenshot?: string } = {
     const hovers: string[] = [];
     for (const fig of await page.locator(".featurelab-figure").all()) hovers.push(await hoverFigure(page, fig));
     if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true });
-    return { figures, drawn, errors, requests, statics, hovers };
+    return { figures, drawn, errors, requests, statics, hovers, widgets };
   } finally {
     await browser.close();
   }

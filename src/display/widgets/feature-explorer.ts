@@ -11,6 +11,7 @@ import { escapeHtml } from "../core/escape.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 import { HTML, IntSlider, Label, VBox } from "./controls.js";
 import { FigureWidget } from "./figure-widget.js";
+import { Figure } from "../core/plotly.js";
 
 /** Options of `fl.widgets.featureExplorer`: the dashboard's, plus the first feature shown. */
 export interface FeatureExplorerOptions extends DashboardOptions {
@@ -110,7 +111,9 @@ export class GeometryExplorer extends VBox {
     const { maxDashboards = 3, plot = {}, ...rest } = opts;
     if (!Number.isInteger(maxDashboards) || maxDashboards < 1) throw new RangeError(`featurelab: geometryExplorer: maxDashboards must be a positive integer, not ${maxDashboards}`);
     const explorer = new FeatureExplorer(dict, acts, rest);
-    const scatter = new FigureWidget(geometryPlot(dict, { cards: false, ...plot, acts }));
+    const plotted = geometryPlot(dict, { cards: false, ...plot, acts });
+    // Dragging selects (box; the toolbar switches to lasso, zoom or pan): selecting is what the explorer is for.
+    const scatter = new FigureWidget(new Figure({ data: plotted.data, layout: { ...plotted.layout, dragmode: "select" }, config: plotted.config }));
     const status = new Label({ value: "Select features in the scatter (box or lasso) to see their dashboards." });
     super([scatter, status, explorer]);
     this.scatter = scatter;
