@@ -89,6 +89,10 @@ export class Execution {
 
   /** Tag each compiled cell with a sourceURL and remember its source maps (and those of local files it imports). */
   private converted(r: ConvertResult): ConvertResult {
+    // tslab learns that a cell awaits at its top level from TypeScript's diagnostic about it, which its
+    // TypeScript (5.0) does not give for `await (…)`; the cell would run in a plain function, where
+    // `await (x)` calls a function named await: "ReferenceError: await is not defined".
+    if (!r.hasToplevelAwait && r.output && hasTopLevelAwait(r.output)) r = { ...r, hasToplevelAwait: true };
     const run = this.run;
     if (!run) return r;
     const { insertions } = run.rewritten;
@@ -198,4 +202,18 @@ export class Execution {
   close(): void {
     this.executor.close();
   }
+}
+
+/** Whether compiled cell code awaits at its top level (an await expression or for await outside any function or class). */
+export function hasTopLevelAwait(js: string): boolean {
+  if (!/\bawait\b/.test(js)) return false;
+  const ts = typescript();
+  // Parsed as a module (as tslab compiles cells), where `await (x)` is an await expression.
+  const file = ts.createSourceFile("cell.mjs", `export {};\n${js}`, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const visit = (node: import("@tslab/typescript-for-tslab").Node): boolean => {
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return false;
+    if (ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier !== undefined)) return true;
+    return ts.forEachChild(node, visit) ?? false;
+  };
+  return visit(file);
 }

@@ -57,6 +57,15 @@ test("plain values show as util.inspect shows them; undefined shows nothing; a t
   );
 });
 
+test("top-level await before a parenthesis runs the cell as async: await (async () => …)(), await (x)", async () => {
+  assert.equal(result(await kc.execute("await (async () => 1)()")).data["text/plain"], "1");
+  assert.equal(result(await kc.execute("await (2)")).data["text/plain"], "2");
+  assert.equal(result(await kc.execute("const awaited = await (async () => 3)();\nawaited")).data["text/plain"], "3");
+  assert.equal(result(await kc.execute("let later = 0;\nawait (async () => { later = 4; })();\nlater")).data["text/plain"], "4");
+  // A cell whose awaits are all inside functions still runs synchronously.
+  assert.equal(result(await kc.execute("const f = async () => await (5);\ntypeof f")).data["text/plain"], "'function'");
+});
+
 test("featurelab values, tensors, arquero and Arrow tables show rich bundles", { timeout: 60_000 }, async () => {
   const setup = await kc.execute(
     'import * as fl from "featurelab";\nimport * as tf from "@tensorflow/tfjs";\nimport * as aq from "arquero";\nimport { tableFromArrays } from "apache-arrow";\nawait fl.engine();\n' +
