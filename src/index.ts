@@ -2,6 +2,7 @@
 import { setProgressFactory, terminalProgress } from "./training/progress.js";
 import { notebookProgress } from "./display/core/progress-display.js";
 import { widgetProgress } from "./display/widgets/training-view.js";
+import "./display/widgets/live-views.js"; // in a kernel, figures display as live widgets
 import { geometryPlot } from "./display/plots/features/geometry-plot.js";
 import { ablationPlot } from "./display/plots/ablation/ablation-plot.js";
 import { frontierPlot } from "./display/plots/features/frontier-plot.js";

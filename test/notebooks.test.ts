@@ -43,18 +43,18 @@ describe("notebooks", { concurrency: 2 }, () => {
       for (const o of figureOutputs) assert.ok(o.data[VIEW], "each figure is a widget view");
       const state = nb.metadata.widgets?.["application/vnd.jupyter.widget-state+json"]?.state ?? {};
       for (const v of views) assert.ok(state[v.data[VIEW].model_id], `the state of widget ${v.data[VIEW].model_id} is saved`);
+      // The figures drawn: one per FigureWidget (the displayed figures, and those inside views such as fit's training view).
+      const figureWidgets = Object.values(state).filter((w: any) => w.state?._anywidget_id === "featurelab.FigureWidget").length;
+      assert.ok(figureWidgets >= figureOutputs.length);
       assert.equal(images, figureOutputs.length, "every figure got a static image");
       for (const o of figureOutputs) assert.ok(o.data["image/png"]?.length > 1000, "…as image/png, for renderers without JavaScript");
       const saved = readFileSync(ipynb, "utf8");
       assert.equal(plotlyCopies(saved), 0, "the saved notebook holds no copy of plotly.js (Jupyter serves it to the page)");
       const page = readFileSync(html, "utf8");
-      assert.equal(plotlyCopies(page), figureOutputs.length > 0 ? 1 : 0, "the HTML page inlines plotly.js once (where it has figures)");
+      assert.equal(plotlyCopies(page), figureWidgets > 0 ? 1 : 0, "the HTML page inlines plotly.js once (where it has figures)");
       if (name === "quickstart.ipynb") assert.ok(saved.length <= 5_000_000, `the executed quickstart is at most 5 MB (${saved.length} bytes)`);
       const report = await inspectPage(`file://${html}`, { screenshot: join(out, `${name}.png`) });
       assert.equal(report.widgets, views.length, "the page holds every widget view");
-      // The figures drawn: one per FigureWidget (the displayed figures, and those inside views such as fit's training view).
-      const figureWidgets = Object.values(state).filter((w: any) => w.state?._anywidget_id === "featurelab.FigureWidget").length;
-      assert.ok(figureWidgets >= figureOutputs.length);
       assert.equal(report.figures, figureWidgets);
       assert.equal(report.drawn, report.figures, "every figure drew");
       assert.deepEqual(report.errors, [], "no console errors");

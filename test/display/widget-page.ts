@@ -58,7 +58,8 @@ export async function open(path: string, viewport = { width: 1280, height: 900 }
   });
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("request", (r) => !r.url().startsWith("file:") && !r.url().startsWith("data:") && requests.push(r.url()));
+  // blob: URLs are made in the page (anywidget imports a view's module from one): not the network.
+  page.on("request", (r) => !/^(file|data|blob):/.test(r.url()) && requests.push(r.url()));
   try {
     await page.goto(`file://${path}`, { waitUntil: "load", timeout: CEILING });
     await waitForFigures(page);

@@ -30,12 +30,27 @@ const FIGURE_SPEC_KEYS = optionNames<FigureSpec>({ data: true, layout: true, con
 
 let plotlySource: string | undefined;
 
-/** How a figure displays as a live widget (set by src/display/widgets; undefined: not in a kernel with comms). */
-let liveFigure: ((f: Figure) => MimeBundle | undefined) | undefined;
+/**
+ * How displays become live widgets, plugged in by src/display/widgets (so core imports nothing of it):
+ * a figure, and a stack of figures and HTML (a figure with its table). Each returns undefined outside
+ * a kernel with comms.
+ */
+export interface LiveViews {
+  figure(f: Figure): MimeBundle | undefined;
+  /** The widget-view entry of a vertical stack of parts (Figures, and HTML strings already escaped). */
+  stack(parts: (Figure | string)[]): MimeBundle | undefined;
+}
 
-/** @internal Plug in the widget view of figures (the widgets room does, so core imports nothing of it). */
-export function setLiveFigure(fn: (f: Figure) => MimeBundle | undefined): void {
-  liveFigure = fn;
+let live: LiveViews | undefined;
+
+/** @internal */
+export function setLiveViews(views: LiveViews): void {
+  live = views;
+}
+
+/** @internal The live views, if any are plugged in. */
+export function liveViews(): LiveViews | undefined {
+  return live;
 }
 
 /** The plotly.js bundle shipped with featurelab (no network needed). */
@@ -133,7 +148,7 @@ export class Figure {
    * as a live widget view (FigureWidget) that widget frontends prefer.
    */
   toMimeBundle(): MimeBundle {
-    return liveFigure?.(this) ?? this.staticBundle();
+    return live?.figure(this) ?? this.staticBundle();
   }
 
   /** @internal The bundle without a widget view: plotly JSON, HTML and text. */

@@ -6,8 +6,7 @@
 import { gzipSync, strToU8 } from "fflate";
 import { AnyWidget, esmOf } from "./anywidget.js";
 import type { MimeBundle } from "../core/bundle.js";
-import { Figure, plotlyScript, setLiveFigure } from "../core/plotly.js";
-import { kernel } from "../core/kernel.js";
+import { Figure, plotlyScript } from "../core/plotly.js";
 
 function packFigure(f: Figure): Uint8Array {
   const spec = { data: f.data, layout: f.layout, config: f.config, cards: f.cards, cardsHint: f.cardsHint, behaviour: f.behaviour };
@@ -85,10 +84,6 @@ export class FigureWidget extends AnyWidget {
     return `FigureWidget(${this.current.title})`;
   }
 }
-
-// In a kernel with comms every displayed figure is a live widget (a frontend without a widget manager
-// still picks the HTML or plotly JSON beside it).
-setLiveFigure((f) => (kernel()?.openComm ? new FigureWidget(f).toMimeBundle() : undefined));
 
 /**
  * Wrap a figure as a live widget.

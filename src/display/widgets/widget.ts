@@ -280,12 +280,17 @@ export class Widget implements Displayable {
     return `<div class="featurelab-widget-fallback" style="font:12px system-ui,sans-serif;opacity:.7">${escapeHtml(this.toString())} — a live widget: it shows in JupyterLab, Notebook 7, VS Code and exported HTML</div>`;
   }
 
-  /** The view, for frontends with a widget manager, with HTML and text for the rest. */
-  toMimeBundle(): MimeBundle {
+  /** @internal The widget-view entry of a display bundle (the widget counts as shown in the running cell). */
+  widgetView(): { version_major: 2; version_minor: 0; model_id: string } {
     if (this.isClosed) throw new Error(`featurelab: ${this.who} ${this.id} is closed; make a new one to show it`);
     opened(this);
+    return { version_major: 2, version_minor: 0, model_id: this.id };
+  }
+
+  /** The view, for frontends with a widget manager, with HTML and text for the rest. */
+  toMimeBundle(): MimeBundle {
     return {
-      [WIDGET_VIEW_MIME]: { version_major: 2, version_minor: 0, model_id: this.id },
+      [WIDGET_VIEW_MIME]: this.widgetView(),
       "text/html": this.fallbackHtml(),
       "text/plain": this.toString(),
     };

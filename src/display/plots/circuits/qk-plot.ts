@@ -10,7 +10,7 @@ import type { QkPair, QkPairExample, QkPairs, QkFeatureTokens } from "../../../c
 import type { QkScoreTerms } from "../../../circuits/qk-score-terms.js";
 import type { MimeBundle } from "../../core/bundle.js";
 import { escapeHtml, escapePlotlyText } from "../../core/escape.js";
-import { Figure } from "../../core/plotly.js";
+import { Figure, liveViews } from "../../core/plotly.js";
 import { htmlTable, textTable, type Cell } from "../../core/table.js";
 import { figureWithTable } from "../../core/figure-table.js";
 import { fmt, FONT, PANEL } from "../features/feature-card.js";
@@ -69,8 +69,9 @@ export function qkDictionaryBundle(qk: QkDictionary): MimeBundle {
   const html = htmlTable(["", "value"], rows, caption) + htmlTable(headCols, heads, "per head");
   const text = `${caption}\n${textTable(["", "value"], rows)}\n\n${textTable(headCols, heads)}`;
   if (qk.history.length < 2) return { "text/html": html, "text/plain": text };
-  const fig = qkHistoryPlot(qk).toMimeBundle();
-  return { "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"], "text/html": html + fig["text/html"], "text/plain": text };
+  const figure = qkHistoryPlot(qk);
+  const fig = figure.staticBundle();
+  return { ...(liveViews()?.stack([html, figure]) ?? {}), "application/vnd.plotly.v1+json": fig["application/vnd.plotly.v1+json"], "text/html": html + fig["text/html"], "text/plain": text };
 }
 
 /** fl.show(mask): surviving pairs per head and the KL with and without the mask. */
