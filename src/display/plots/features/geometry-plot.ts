@@ -59,6 +59,9 @@ function featureCards(dict: Dictionary, acts: ActivationSet, tokens?: ArrayLike<
   return cards;
 }
 
+/** Dictionaries wider than this are drawn with WebGL markers (scattergl). */
+const WEBGL_ABOVE = 4096;
+
 export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): Figure {
   rejectUnknownOptions("plot.geometry", opts, GEOMETRY_PLOT_OPTIONS);
   const { values, dim } = dict.decoderDirections();
@@ -80,12 +83,14 @@ export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): 
   if (density) hover += "<br>density %{customdata[1]:.4f}";
   if (match) hover += `<br>best ${refName}: #%{customdata[2]} (cos %{customdata[3]:.3f})`;
   hover += "<extra></extra>";
+  // Past a few thousand points SVG markers make hover and selection sluggish; WebGL keeps them fluid.
+  const type = n > WEBGL_ABOVE ? "scattergl" : "scatter";
   const xs = (ids: number[]) => ids.map((i) => proj.coords[2 * i]);
   const ys = (ids: number[]) => ids.map((i) => proj.coords[2 * i + 1]);
 
   const data: Record<string, unknown>[] = [
     {
-      type: "scatter",
+      type,
       mode: "markers",
       name: "features",
       x: xs(alive),
@@ -105,7 +110,7 @@ export function geometryPlot(dict: Dictionary, opts: GeometryPlotOptions = {}): 
   ];
   if (dead.length > 0) {
     data.push({
-      type: "scatter",
+      type,
       mode: "markers",
       name: "dead",
       x: xs(dead),
