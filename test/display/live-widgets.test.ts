@@ -160,3 +160,17 @@ test("fit in the page: the training curves redraw at least three times while the
   assert.deepEqual(live.foreign, [], "no requests outside the server on 127.0.0.1");
   assert.ok(live.requests.some((u) => u.endsWith("/kernelspecs/featurelab/plotly.min.js")), "plotly.js came from the server's kernelspec folder");
 });
+
+test("a button pressed in the page runs the kernel's handler, whose figure lands in an Output area and draws", { skip, timeout: 600_000 }, async () => {
+  const { page } = live;
+  const { cell: n } = await live.run(
+    'const area = new fl.widgets.Output();\nconst go = new fl.widgets.Button({ description: "show geometry" });\n' +
+      "go.onClick(() => area.capture(() => fl.show(fl.plot.geometry(sae)), { replace: true }));\nfl.show(new fl.widgets.VBox([go, area]));",
+  );
+  const out = cell(page, n);
+  await out.locator("button", { hasText: "show geometry" }).click();
+  // The figure arrives through the Output's state (a nested widget view) and plotly draws it.
+  await out.locator(".featurelab-figure[data-drawn]").waitFor({ timeout: CEILING });
+  assert.equal(Number(await live.value("area.outputs.length")), 1, "the kernel's Output holds the figure");
+  assert.deepEqual(live.errors, [], "no console errors");
+});
