@@ -109,7 +109,7 @@ function featurelabPlotlyMissing(url) {
     note.style.cssText = "font:12px system-ui,sans-serif;opacity:.7;padding:4px 0";
     note.textContent =
       "Interactive figure: plotly.js did not load" +
-      (url ? " from " + url + " (start Jupyter with JUPYTER_PATH=<featurelab>/jupyter)" : " (this page is not served by Jupyter)") +
+      (url ? " from " + url + " (install the kernel with `npx featurelab install`, or start Jupyter with JUPYTER_PATH=<featurelab>/jupyter)" : " (this page is not served by Jupyter)") +
       ". The exported HTML page (npm run export) draws it offline.";
     figs[i].setAttribute("data-plotly-missing", "");
     figs[i].appendChild(note);
