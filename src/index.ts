@@ -113,7 +113,7 @@ export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/tr
 export type { TrigramHeadsPlotOptions } from "./display/plots/circuits/gated-attention-plot.js";
 export { show } from "./display/core/show.js";
 export * as widgets from "./display/widgets/index.js";
-export { clearOutput, registerCommTarget, unregisterCommTarget, openComm } from "./display/core/kernel.js";
+export { clearOutput, input, registerCommTarget, unregisterCommTarget, openComm } from "./display/core/kernel.js";
 export { exportNotebook as export, type ExportResult } from "./display/core/export.js";
 export { represent } from "./display/core/represent.js";
 export { Figure, type FigureSpec } from "./display/core/plotly.js";

@@ -11,6 +11,7 @@ import vm from "node:vm";
 import type { ConvertResult, Converter } from "tslab/dist/converter.js";
 import type { Executor } from "tslab/dist/executor.js";
 import type { QuickInfo } from "@tslab/typescript-for-tslab";
+import { GLOBALS_DECLARATION } from "./bridge.js";
 import { compileError, interruptError, outOfMemoryError, runtimeError, type Diagnostic, type ErrorContent } from "./errors.js";
 import { outOfMemoryMessage, type HeapGuard } from "./heap-guard.js";
 import { expandShorthands, originalColumn, type Rewritten } from "./shorthand.js";
@@ -63,7 +64,13 @@ export class Execution {
     const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
     const { createExecutor } = require("tslab/dist/executor.js") as typeof import("tslab/dist/executor.js");
     const real = createConverter({ isJS: false, isBrowser: false });
-    this.node = { ...real, convert: (prevDecl, src) => this.converted(real.convert(prevDecl, src)) };
+    // The kernel's globals (prompt, confirm, display) are declared before the earlier cells' declarations.
+    this.node = {
+      ...real,
+      convert: (prevDecl, src) => this.converted(real.convert(GLOBALS_DECLARATION + prevDecl, src)),
+      inspect: (prevDecl, src, position) => real.inspect(GLOBALS_DECLARATION + prevDecl, src, position),
+      complete: (prevDecl, src, position) => real.complete(GLOBALS_DECLARATION + prevDecl, src, position),
+    };
     const browser = () => (this.browser ??= createConverter({ isJS: false, isBrowser: true }));
     const convs = {
       node: this.node,

@@ -4,7 +4,7 @@
 // the order they arrived; what the main thread sends comes back here to be signed and sent.
 import { createRequire } from "node:module";
 import { Session as InspectorSession } from "node:inspector";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { kernelInfo } from "./kernel-info.js";
 import { address, decode, encode, newHeader, readConnectionFile, Signer, type Channel, type Envelope, type Message } from "./wire.js";
 
@@ -16,7 +16,14 @@ export interface IoOptions {
   parentPid?: number;
   /** What the main thread runs, shared: see Phase. */
   phase: Int32Array;
+  /** Bumped (and notified) each time an answer to an input request is posted on `inputPort`. */
+  inputSignal: Int32Array;
+  /** Answers to the main thread's input requests: { seq, answer: InputAnswer }. */
+  inputPort: MessagePort;
 }
+
+/** What an input request gets: the user's line, or why the wait ended without one. */
+export type InputAnswer = { value: string } | { reason: "interrupt" | "exit" };
 
 /** The main thread's phase, in `IoOptions.phase[0]`. */
 export const enum Phase {
@@ -41,7 +48,9 @@ export type ToIo =
   | { op: "send"; channel: Channel; env: Envelope }
   | { op: "stream"; name: "stdout" | "stderr"; text: string; parent: Message["parent_header"] }
   | { op: "barrier"; id: number }
-  | { op: "interrupt-ack" };
+  | { op: "interrupt-ack" }
+  /** Ask the client at `idents` (the execute request's shell identity) for input, on the stdin channel. */
+  | { op: "input"; seq: number; idents: Uint8Array[]; parent: Message["parent_header"]; prompt: string; password: boolean; blocking: boolean };
 
 type Zmq = typeof import("zeromq");
 type Socket = InstanceType<Zmq["Router"]> | InstanceType<Zmq["Publisher"]> | InstanceType<Zmq["Reply"]>;
@@ -144,8 +153,40 @@ function flushStream() {
   void out.iopub.send(encode({ idents: [Buffer.from("stream")], msg }, signer));
 }
 
+// ---- stdin: one input request at a time, answered to the main thread's shared signal -------------
+let asking: { seq: number; msgId: string; blocking: boolean } | undefined;
+
+function askInput(m: Extract<ToIo, { op: "input" }>) {
+  if (exiting) return answerInput(m.seq, { reason: "exit" });
+  const msg: Message = { header: newHeader("input_request", opts.session), parent_header: m.parent, metadata: {}, content: { prompt: m.prompt, password: m.password }, buffers: [] };
+  asking = { seq: m.seq, msgId: msg.header.msg_id, blocking: m.blocking };
+  void send("stdin", { idents: m.idents.map((i) => Buffer.from(i)), msg });
+}
+
+function answerInput(seq: number, answer: InputAnswer) {
+  if (asking?.seq === seq) asking = undefined;
+  opts.inputPort.postMessage({ seq, answer });
+  Atomics.add(opts.inputSignal, 0, 1);
+  Atomics.notify(opts.inputSignal, 0);
+}
+
+function inputReply(env: Envelope) {
+  const parent = env.msg.parent_header;
+  // Only the answer to the question asked now (a late reply to an interrupted one is dropped).
+  if (env.msg.header.msg_type !== "input_reply" || !asking || !("msg_id" in parent) || parent.msg_id !== asking.msgId) return;
+  const value = env.msg.content.value;
+  answerInput(asking.seq, { value: typeof value === "string" ? value : String(value ?? "") });
+}
+
 // ---- interrupt, shutdown, exit -----------------------------------------------------------------
 function interrupt() {
+  // A cell waiting for input stops waiting: its prompt() throws, as an interrupted cell. A blocked main
+  // thread gets no SIGINT: vm's breakOnSigint could terminate whatever JavaScript runs when it lands.
+  if (asking) {
+    const { seq, blocking } = asking;
+    answerInput(seq, { reason: "interrupt" });
+    if (blocking) return;
+  }
   // A real SIGINT: it stops a synchronous cell (vm's breakOnSigint) and reaches the main thread's
   // listeners (the kernel's, and featurelab's fit, which stops at its next step).
   process.kill(process.pid, "SIGINT");
@@ -172,6 +213,7 @@ function interrupt() {
 async function exitProcess(reason: string) {
   if (exiting) return;
   exiting = true;
+  if (asking) answerInput(asking.seq, { reason: "exit" });
   flushStream();
   // Let what is queued go out, then close the sockets here (zeromq must not be torn down with them open).
   await Promise.all(Object.values(out).map((o) => o.idle()));
@@ -228,7 +270,7 @@ async function receiveAll(socket: InstanceType<Zmq["Router"]>, channel: "shell" 
     }
     if (channel === "control" || (channel === "shell" && env.msg.header.msg_type === "shutdown_request")) void handleControl(env, channel);
     else if (channel === "shell") post({ op: "request", channel, env });
-    // stdin: input_reply only answers an input_request, which this kernel does not send.
+    else inputReply(env);
   }
 }
 
@@ -244,6 +286,7 @@ port.on("message", (m: ToIo) => {
   if (m.op === "send") void send(m.channel, m.env);
   else if (m.op === "stream") stream(m.name, m.text, m.parent);
   else if (m.op === "barrier") post({ op: "barrier", id: m.id });
+  else if (m.op === "input") askInput(m);
   else if (m.op === "interrupt-ack") {
     interruptAcked = true;
     clearTimeout(escalation);

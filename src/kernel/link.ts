@@ -1,8 +1,8 @@
 // The main thread's end of the I/O thread: requests come in, replies and IOPub messages go out.
 import { writeSync } from "node:fs";
 import { format } from "node:util";
-import { Worker } from "node:worker_threads";
-import type { IoOptions, ToIo, ToMain } from "./io-thread.js";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import type { InputAnswer, IoOptions, ToIo, ToMain } from "./io-thread.js";
 import { newHeader, readConnectionFile, type Channel, type ConnectionInfo, type Envelope, type Message } from "./wire.js";
 
 /** The kernel's own log: the process's real stderr (the Jupyter server's log), never a cell. */
@@ -26,14 +26,19 @@ export class Link {
   readonly ready: Promise<void>;
 
   readonly options: IoOptions;
+  /** Where input replies arrive (read synchronously with receiveMessageOnPort). */
+  private readonly inputPort: MessagePort;
+  private inputSeq = 0;
 
   constructor(
-    options: Omit<IoOptions, "phase">,
+    options: Omit<IoOptions, "phase" | "inputSignal" | "inputPort">,
     handlers: LinkHandlers,
   ) {
-    this.options = { ...options, phase: new Int32Array(new SharedArrayBuffer(4)) };
+    const channel = new MessageChannel();
+    this.inputPort = channel.port1;
+    this.options = { ...options, phase: new Int32Array(new SharedArrayBuffer(4)), inputSignal: new Int32Array(new SharedArrayBuffer(4)), inputPort: channel.port2 };
     // The worker's stdio is not piped through process.stdout/stderr, which cells capture.
-    this.worker = new Worker(new URL("./io-thread.js", import.meta.url), { workerData: this.options, stdout: true, stderr: true });
+    this.worker = new Worker(new URL("./io-thread.js", import.meta.url), { workerData: this.options, transferList: [channel.port2], stdout: true, stderr: true });
     this.worker.stdout.on("data", (d: Buffer) => writeSync(1, d));
     this.worker.stderr.on("data", (d: Buffer) => writeSync(2, d));
     this.ready = new Promise((resolve, reject) => {
@@ -94,6 +99,46 @@ export class Link {
   /** Where the main thread is (io-thread.ts: Phase), for the I/O thread to judge a stuck interrupt. */
   setPhase(phase: number): void {
     Atomics.store(this.options.phase, 0, phase);
+  }
+
+  /**
+   * Ask the client that sent `request` for a line of text (input_request on stdin) and block this
+   * thread until the I/O thread has the answer — or an interrupt or shutdown ends the wait.
+   */
+  input(request: Envelope, prompt: string, password: boolean): InputAnswer {
+    const { seq, seen } = this.askInput(request, prompt, password, true);
+    for (let counter = seen; ; counter = Atomics.load(this.options.inputSignal, 0)) {
+      const answer = this.takeInput(seq);
+      if (answer) return answer;
+      Atomics.wait(this.options.inputSignal, 0, counter);
+    }
+  }
+
+  /** `input` without blocking the event loop. */
+  async inputAsync(request: Envelope, prompt: string, password: boolean): Promise<InputAnswer> {
+    const { seq, seen } = this.askInput(request, prompt, password, false);
+    for (let counter = seen; ; counter = Atomics.load(this.options.inputSignal, 0)) {
+      const answer = this.takeInput(seq);
+      if (answer) return answer;
+      // Atomics.waitAsync: in V8 (Node 16+), not yet in this TypeScript's lib.
+      const waiting = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync(this.options.inputSignal, 0, counter);
+      if (waiting.async) await waiting.value;
+    }
+  }
+
+  private askInput(request: Envelope, prompt: string, password: boolean, blocking: boolean): { seq: number; seen: number } {
+    const seq = ++this.inputSeq;
+    const seen = Atomics.load(this.options.inputSignal, 0);
+    this.post({ op: "input", seq, idents: request.idents, parent: request.msg.header, prompt, password, blocking });
+    return { seq, seen };
+  }
+
+  private takeInput(seq: number): InputAnswer | undefined {
+    for (let m = receiveMessageOnPort(this.inputPort); m; m = receiveMessageOnPort(this.inputPort)) {
+      const { seq: of, answer } = m.message as { seq: number; answer: InputAnswer };
+      if (of === seq) return answer;
+    }
+    return undefined;
   }
 
   ackInterrupt(): void {

@@ -1,7 +1,9 @@
 // A cell's last value → the MIME bundle of its execute_result. featurelab values show their own
 // display (featurelab attaches its `represent` to the kernel bridge when it loads, so the kernel
 // uses the very module instance the notebook imported); Arrow tables, arquero tables and tfjs
-// tensors get a table or a shape/dtype preview without it; everything else is util.inspect text.
+// tensors get a table or a shape/dtype preview without it; objects carrying Deno's display symbol
+// (`[Symbol.for("Jupyter.display")]()` returning a MIME bundle, or a promise of one) show that
+// bundle; everything else is util.inspect text.
 import { inspect } from "node:util";
 import { escapeHtml } from "../display/core/escape.js";
 
@@ -16,6 +18,8 @@ export function attachRepresenter(fn: Represent | undefined): void {
 }
 
 const MAX_ROWS = 20;
+/** Deno's display protocol (Deno.jupyter.$display), which libraries written for Deno notebooks use. */
+export const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
 
 /** One table cell as short text: vectors as a preview with their length. */
 function cellText(v: unknown): string {
@@ -113,6 +117,12 @@ export async function bundleOf(x: unknown): Promise<Bundle> {
       const columns = x.schema.fields.map((f) => f.name);
       const rows = x.slice(0, MAX_ROWS).toArray().map((r) => columns.map((c) => r[c]));
       return tableBundle(columns, rows, x.numRows, "Arrow table");
+    }
+    const own = (x as Record<symbol, unknown>)[JUPYTER_DISPLAY];
+    if (typeof own === "function") {
+      const bundle: unknown = await own.call(x);
+      if (typeof bundle !== "object" || bundle === null || Array.isArray(bundle)) throw new Error("its [Symbol.for(\"Jupyter.display\")]() did not return a MIME bundle object");
+      return clean(bundle as Bundle);
     }
     if (represent) return clean(await represent(x));
     if (typeof (x as { toMimeBundle?: unknown }).toMimeBundle === "function") return clean((x as { toMimeBundle(): Bundle }).toMimeBundle());

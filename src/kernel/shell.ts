@@ -3,7 +3,8 @@
 // queued behind a failed one), kernel_info, is_complete, complete, inspect, history, comms.
 import { Comms } from "./comms.js";
 import { WidgetControl } from "./widget-control.js";
-import { installBridge } from "./bridge.js";
+import { displaysSettled, installBridge } from "./bridge.js";
+import { Stdin } from "./stdin.js";
 import { runtimeError, type ErrorContent } from "./errors.js";
 import type { Execution } from "./execution.js";
 import type { History } from "./history.js";
@@ -39,6 +40,7 @@ export class Shell {
   private pendingDropped = 0;
   readonly comms: Comms;
   readonly widgets: WidgetControl;
+  readonly stdin: Stdin;
 
   constructor(
     private readonly link: Link,
@@ -47,7 +49,8 @@ export class Shell {
   ) {
     this.comms = new Comms(link, () => this.parent() ?? {}, (err, where) => this.report(err, `in a comm handler for ${where}`));
     this.widgets = new WidgetControl(this.comms);
-    installBridge(link, this.comms, this.widgets, () => this.parent());
+    this.stdin = new Stdin(link);
+    installBridge(link, this.comms, this.widgets, () => this.parent(), this.stdin);
   }
 
   parent(): Parent | undefined {
@@ -175,7 +178,13 @@ export class Shell {
       const label = store ? `Cell In[${count}]` : "Cell In[ ]";
       noteRunning(label);
       this.lastLabel = label;
-      const outcome = await this.exec.execute(code, label).finally(() => noteRunning(undefined));
+      this.stdin.begin(env);
+      const outcome = await this.exec.execute(code, label).finally(() => {
+        noteRunning(undefined);
+        this.stdin.end();
+      });
+      // What the cell displayed with display() and did not await shows before its result (an interrupt stops the wait).
+      if (outcome.status === "ok") await untilInterrupt(displaysSettled());
       if (outcome.status === "error") error = outcome.error;
       else if (outcome.result && outcome.result.value !== undefined && !silent && !endsWithSemicolon(code)) {
         const data = await bundleOf(outcome.result.value);
@@ -230,5 +239,17 @@ export class Shell {
     const late = `Raised while no cell ran${this.lastLabel ? ` (after ${this.lastLabel} had finished)` : ""}, by what an earlier cell started:\n${text}`;
     if (this.pending.length < PENDING_LIMIT) this.pending.push(late);
     else this.pendingDropped++;
+  }
+}
+
+/** `work`, or nothing once an interrupt comes first. */
+async function untilInterrupt(work: Promise<void>): Promise<void> {
+  let stop!: () => void;
+  const interrupted = new Promise<void>((resolve) => (stop = resolve));
+  process.once("SIGINT", stop);
+  try {
+    await Promise.race([work, interrupted]);
+  } finally {
+    process.off("SIGINT", stop);
   }
 }

@@ -68,6 +68,13 @@ export interface StartOptions {
 export class KernelClient {
   readonly session = randomUUID();
   private shell = new zmq.Dealer({ routingId: `shell-${this.session}` });
+  // The kernel asks for input at the routing identity of the execute request's shell socket (as
+  // ipykernel does, and jupyter_client gives all its sockets the same identity).
+  private stdin = new zmq.Dealer({ routingId: `shell-${this.session}` });
+  /** input_request messages received on stdin, in order. */
+  readonly inputRequests: Msg[] = [];
+  /** What answers an input_request (its value goes back as input_reply); none: the request is only recorded. */
+  answerInput?: (request: Msg) => string | undefined;
   private control = new zmq.Dealer({ routingId: `control-${this.session}` });
   private iopub = new zmq.Subscriber();
   private hb = new zmq.Request();
@@ -106,12 +113,14 @@ export class KernelClient {
     proc.stderr!.on("data", (d) => (kc.stderr += d));
     kc.shell.connect(`tcp://127.0.0.1:${shell_port}`);
     kc.control.connect(`tcp://127.0.0.1:${control_port}`);
+    kc.stdin.connect(`tcp://127.0.0.1:${stdin_port}`);
     kc.iopub.connect(`tcp://127.0.0.1:${iopub_port}`);
     kc.iopub.subscribe();
     kc.hb.connect(`tcp://127.0.0.1:${hb_port}`);
     kc.hb.receiveTimeout = 2000;
     void kc.listen(kc.shell);
     void kc.listen(kc.control);
+    void kc.listen(kc.stdin);
     void kc.listen(kc.iopub);
     // Ready: a kernel_info reply, and IOPub delivering (ZeroMQ's slow joiner: ask until a status arrives).
     const end = Date.now() + 60_000;
@@ -139,7 +148,11 @@ export class KernelClient {
         if (frames[at + 1].toString() !== this.sign(parts)) throw new Error("bad signature from the kernel");
         const [header, parent_header, metadata, content] = parts.map((p) => JSON.parse(p));
         const msg: Msg = { header, parent_header, metadata, content, buffers: frames.slice(at + 6) };
-        if (socket === this.iopub) {
+        if (socket === this.stdin) {
+          this.inputRequests.push(msg);
+          const value = this.answerInput?.(msg);
+          if (value !== undefined) this.replyInput(msg, value);
+        } else if (socket === this.iopub) {
           this.iopubAll.push(msg);
           const id = parent_header.msg_id ?? "";
           if (!this.iopubByParent.has(id)) this.iopubByParent.set(id, []);
@@ -159,6 +172,13 @@ export class KernelClient {
     return header.msg_id;
   }
 
+  /** Answer an input_request on the stdin channel. */
+  replyInput(request: Msg, value: string): void {
+    const header = { msg_id: randomUUID(), session: this.session, username: "test", date: new Date().toISOString(), msg_type: "input_reply", version: "5.3" };
+    const parts = [JSON.stringify(header), JSON.stringify(request.header), "{}", JSON.stringify({ value })];
+    void this.stdin.send(["<IDS|MSG>", this.sign(parts), ...parts]);
+  }
+
   async reply(msgId: string, timeoutMs = 120_000): Promise<Msg> {
     if (!(await waitFor(() => this.replies.has(msgId), timeoutMs, 10))) throw new Error(`no reply to ${msgId} within ${timeoutMs} ms\n${this.stderr}`);
     return this.replies.get(msgId)!;
@@ -176,20 +196,20 @@ export class KernelClient {
   }
 
   /** Run a cell: its reply and outputs (execute_input included). */
-  async execute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; timeoutMs?: number; cellId?: string } = {}) {
+  async execute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; timeoutMs?: number; cellId?: string; allow_stdin?: boolean } = {}) {
     const id = this.sendExecute(code, opts);
     const reply = await this.reply(id, opts.timeoutMs);
     const outputs = await this.outputs(id, opts.timeoutMs);
     return { id, reply, outputs, of: (type: string) => outputs.filter((m) => m.header.msg_type === type) };
   }
 
-  sendExecute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; cellId?: string } = {}): string {
+  sendExecute(code: string, opts: { silent?: boolean; store_history?: boolean; stop_on_error?: boolean; user_expressions?: Record<string, string>; cellId?: string; allow_stdin?: boolean } = {}): string {
     const content = {
       code,
       silent: opts.silent ?? false,
       store_history: opts.store_history ?? true,
       user_expressions: opts.user_expressions ?? {},
-      allow_stdin: false,
+      allow_stdin: opts.allow_stdin ?? false,
       stop_on_error: opts.stop_on_error ?? true,
     };
     // JupyterLab, Notebook 7 and VS Code say which cell runs in the request's metadata.
@@ -218,7 +238,7 @@ export class KernelClient {
       }
     }
     this.closed = true;
-    for (const s of [this.shell, this.control, this.iopub, this.hb]) s.close();
+    for (const s of [this.shell, this.control, this.stdin, this.iopub, this.hb]) s.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

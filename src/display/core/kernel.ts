@@ -39,6 +39,8 @@ interface KernelBridge {
   /** Whether a widget manager has spoken to this kernel (JupyterLab, Notebook 7, VS Code do on connecting). */
   widgetFrontend?(): boolean;
   log?(message: string): void;
+  /** A line of text from the notebook's user (Jupyter's input_request on the stdin channel). */
+  input?(prompt: string, opts?: { password?: boolean }): Promise<string>;
 }
 
 const BRIDGE = "__featurelab_kernel__";
@@ -109,6 +111,22 @@ export function clearOutput(opts: { wait?: boolean } = {}): boolean {
   if (!k?.clearOutput) return false;
   k.clearOutput(opts.wait ?? false);
   return true;
+}
+
+/**
+ * Ask the notebook's user for a line of text (with `password`, typed hidden). The cell waits for the
+ * answer while other asynchronous work goes on; an interrupt ends the wait with an error, and so does a
+ * frontend that does not accept input (allow_stdin false, as nbclient runs notebooks). In the featurelab
+ * kernel `prompt()` and `confirm()` ask synchronously, as in a browser.
+ * @example
+ * const name = await fl.input("Run name?");
+ * const token = await fl.input("Token:", { password: true });
+ */
+export async function input(prompt = "", opts: { password?: boolean } = {}): Promise<string> {
+  rejectUnknownOptions("input", opts, optionNames<typeof opts>({ password: true }));
+  const k = kernel();
+  if (!k?.input) throw new Error("fl.input needs the featurelab kernel: there is no notebook to ask");
+  return k.input(prompt, { password: opts.password ?? false });
 }
 
 /**
