@@ -41,6 +41,26 @@ interface Run {
   result?: { value: unknown };
 }
 
+/**
+ * Cells see @types/node's globals and the types of what they import — not every @types package in
+ * node_modules, which TypeScript otherwise loads into every program (tslab sets no `types`): a
+ * repository with widget toolkits installed carries @types/react, jquery, lodash and backbone, which
+ * cost the kernel start-up time and tens of MB of heap for globals no cell uses. Imported packages
+ * still find their @types through module resolution.
+ */
+function onlyNodeTypes(): void {
+  // TypeScript finds the automatic type packages by listing each type root (host.getDirectories, which
+  // tslab's compiler host inherits from ts.sys); the list an @types folder gives is cut to node.
+  const sys = typescript().sys as { getDirectories(path: string): string[]; __featurelabTypes?: boolean };
+  if (sys.__featurelabTypes) return;
+  sys.__featurelabTypes = true;
+  const original = sys.getDirectories.bind(sys);
+  sys.getDirectories = (path: string) => {
+    const dirs = original(path);
+    return /[\\/]node_modules[\\/]@types[\\/]?$/.test(path) ? dirs.filter((d) => d === "node") : dirs;
+  };
+}
+
 export class Execution {
   private readonly executor: Executor;
   private readonly node: Converter;
@@ -61,6 +81,7 @@ export class Execution {
     private readonly heapGuard?: HeapGuard,
   ) {
     installSourceMaps();
+    onlyNodeTypes();
     const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
     const { createExecutor } = require("tslab/dist/executor.js") as typeof import("tslab/dist/executor.js");
     const real = createConverter({ isJS: false, isBrowser: false });
