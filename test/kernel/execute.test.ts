@@ -66,6 +66,34 @@ test("top-level await before a parenthesis runs the cell as async: await (async 
   assert.equal(result(await kc.execute("const f = async () => await (5);\ntypeof f")).data["text/plain"], "'function'");
 });
 
+test("every top-level await form runs, and what an awaiting cell declares is there in the next cell", async () => {
+  const cells: [string, string][] = [
+    ["async function* gen() { yield 1; yield 2; }\nconst seen: number[] = [];\nfor await (const x of gen()) seen.push(x);\nseen", "[ 1, 2 ]"],
+    ["seen.length", "2"],
+    ["async function pair() { return { a: 1, b: 2 }; }\nconst { a, b } = await pair();\na + b", "3"],
+    ["async function list() { return [7, 8, 9]; }\nconst [first, ...others] = await list();\nfirst", "7"],
+    ["[a, b, first, others]", "[ 1, 2, 7, [ 8, 9 ] ]"],
+    ["const p = Promise.resolve(41);\n1 + (await p)", "42"],
+    ["`p is ${await p}`", "'p is 41'"],
+    ["await p ? typeof (await p) : 'none'", "'number'"],
+    ["const o = { q: await p, r: [await p, ...(await Promise.resolve([1]))] };\no.r", "[ 41, 1 ]"],
+    ["let lv = await p;\nvar vv = await p;\nclass Box { static n = 1; v = 2 }\nenum Kind { A = 3 }\nfunction twice(n: number) { return 2 * n; }\nlv + vv", "82"],
+    ["[lv, vv, Box.n, new Box().v, Kind.A, twice(o.q)]", "[ 41, 41, 1, 2, 3, 82 ]"],
+    ["switch (await p) { case 41: lv = 0; }\nlv", "0"],
+  ];
+  for (const [code, expected] of cells) {
+    const r = await kc.execute(code);
+    assert.equal(r.reply.content.status, "ok", `${code}\n${JSON.stringify(r.reply.content)}`);
+    assert.equal(result(r)?.data["text/plain"], expected, code);
+  }
+  // An await in a class field initialiser or static block is not legal JavaScript: a compile error, not a hang.
+  for (const code of ["class Bad { x = await p }", "class Bad2 { static { await p; } }"]) {
+    const r = await kc.execute(code);
+    assert.equal(r.reply.content.status, "error", code);
+    assert.match(r.reply.content.ename, /^(TSError|SyntaxError)$/, code);
+  }
+});
+
 test("featurelab values, tensors, arquero and Arrow tables show rich bundles", { timeout: 60_000 }, async () => {
   const setup = await kc.execute(
     'import * as fl from "featurelab";\nimport * as tf from "@tensorflow/tfjs";\nimport * as aq from "arquero";\nimport { tableFromArrays } from "apache-arrow";\nawait fl.engine();\n' +
