@@ -253,6 +253,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   "new Figure": ["layuot", "layout", (o) => new fl.Figure({ data: [], ...o })],
   clearOutput: ["wiat", "wait", (o) => fl.clearOutput(o)],
   openComm: ["buffer", "buffers", (o) => fl.openComm("page.target", {}, o)],
+  input: ["pasword", "password", (o) => fl.input("Password:", o)],
   "Comm.send": ["buffer", "buffers", (o) => new Comm("id", "target", undefined as never).send({}, o)],
   "plot.geometry": ["titel", "title", (o) => fl.plot.geometry(sae, o)],
   "plot.ablation": ["tops", "top", (o) => fl.plot.ablation(fl.ablateFeatures(sae, acts, { features: [0] }), o)],
