@@ -131,9 +131,9 @@ export async function buildWidgets() {
   return Buffer.byteLength(js);
 }
 
-/** The files whose change calls for a rebuild: the entry, this script and the installed packages. */
+/** The files whose change calls for a rebuild: the entry and what it imports from widgets/, this script and the installed packages. */
 function sources() {
-  return [ENTRY, fileURLToPath(import.meta.url), join(root, "node_modules", ".package-lock.json")].filter((p) => existsSync(p));
+  return [ENTRY, join(root, "widgets", "anywidget-classes.js"), fileURLToPath(import.meta.url), join(root, "node_modules", ".package-lock.json")].filter((p) => existsSync(p));
 }
 
 /**

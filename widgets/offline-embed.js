@@ -7,43 +7,14 @@
 // scripts/build-widgets.mjs bundles this file (esbuild, one IIFE with its CSS) to dist/widgets/embed.js
 // and beside the nbconvert template, which inlines it into pages that hold widget state. Browser code:
 // imports nothing from src/.
-import * as base from "@jupyter-widgets/base";
 import { HTMLManager } from "@jupyter-widgets/html-manager/lib/htmlmanager.js";
 import { renderWidgets } from "@jupyter-widgets/html-manager/lib/libembed.js";
+import { loadAnywidget } from "./anywidget-classes.js";
 
 const VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]';
 // The static picture the template puts before a widget view (the output's image/png), for readers
 // without JavaScript; it gives way once the view shows something.
 const FALLBACK = "img.featurelab-static, img.jupyter-widget";
-
-let anywidgetClasses;
-
-/**
- * anywidget's browser build ends with an AMD call, define(["@jupyter-widgets/base"], factory), and
- * factory({ DOMWidgetModel, DOMWidgetView }) returns { AnyModel, AnyView }. A one-shot `define` set
- * just before the module evaluates (it is bundled lazily, so it evaluates at the import() below, on
- * the first anywidget model) catches the factory; the page's own `define`, if any, is put back.
- */
-function loadAnywidget() {
-  anywidgetClasses ??= (async () => {
-    const had = Object.prototype.hasOwnProperty.call(globalThis, "define");
-    const previous = globalThis.define;
-    let factory;
-    globalThis.define = (_deps, f) => {
-      factory = f;
-    };
-    try {
-      await import("anywidget");
-    } finally {
-      if (had) globalThis.define = previous;
-      else delete globalThis.define;
-    }
-    if (typeof factory !== "function") throw new Error("featurelab widgets: anywidget did not register its widget classes");
-    const { AnyModel, AnyView } = factory({ DOMWidgetModel: base.DOMWidgetModel, DOMWidgetView: base.DOMWidgetView });
-    return { AnyModel, AnyView };
-  })();
-  return anywidgetClasses;
-}
 
 /** Modules other than @jupyter-widgets/base, controls and output (which HTMLManager has built in). */
 function loader(moduleName, moduleVersion) {

@@ -6,12 +6,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { CEILING, CHROMIUM, launch } from "../browser.js";
 import { plotlyCopies } from "./widget-page.js";
+import { freePort } from "./live/harness.js";
 import { ensurePlotlyResources } from "../../scripts/plotly-resources.mjs";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -26,14 +26,6 @@ const figure = (title: string) => `fl.show(new fl.Figure({ data: [{ type: "bar",
 let dir = "", home = "", base = "";
 let server: ChildProcess | undefined;
 let browser: Browser | undefined;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 before(async () => {
   if (skip) return;

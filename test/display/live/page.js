@@ -15,29 +15,9 @@
 import * as base from "@jupyter-widgets/base";
 import { HTMLManager } from "@jupyter-widgets/html-manager/lib/htmlmanager.js";
 import { KernelManager, ServerConnection } from "@jupyterlab/services";
+import { loadAnywidget } from "../../../widgets/anywidget-classes.js";
 
 const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
-
-let anywidgetClasses;
-
-/** anywidget's build ends with define(["@jupyter-widgets/base"], factory): a one-shot define catches the factory. */
-function loadAnywidget() {
-  anywidgetClasses ??= (async () => {
-    let factory;
-    globalThis.define = (_deps, f) => {
-      factory = f;
-    };
-    try {
-      await import("anywidget");
-    } finally {
-      delete globalThis.define;
-    }
-    if (typeof factory !== "function") throw new Error("live page: anywidget did not register its widget classes");
-    const { AnyModel, AnyView } = factory({ DOMWidgetModel: base.DOMWidgetModel, DOMWidgetView: base.DOMWidgetView });
-    return { AnyModel, AnyView };
-  })();
-  return anywidgetClasses;
-}
 
 function loader(moduleName, moduleVersion) {
   if (moduleName === "anywidget") return loadAnywidget();
