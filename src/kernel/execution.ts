@@ -15,10 +15,15 @@ import { GLOBALS_DECLARATION } from "./bridge.js";
 import { compileError, interruptError, outOfMemoryError, runtimeError, type Diagnostic, type ErrorContent } from "./errors.js";
 import { outOfMemoryMessage, type HeapGuard } from "./heap-guard.js";
 import { expandShorthands, originalColumn, type Rewritten } from "./shorthand.js";
-import { installSourceMaps, register, takeMaps } from "./source-maps.js";
+import { mapsOf, register, type RawMaps } from "./source-maps.js";
 import { typescript } from "./typescript.js";
+import { Compiler } from "./compiler.js";
+import { preloadImports } from "./preload-imports.js";
 
 const require = createRequire(import.meta.url);
+
+/** What the compiler thread adds to a compiled text: its source maps. */
+type Compiled = { maps?: RawMaps };
 
 export type Outcome = { status: "ok"; result?: { value: unknown } } | { status: "error"; error: ErrorContent; interrupted: boolean };
 
@@ -41,26 +46,6 @@ interface Run {
   result?: { value: unknown };
 }
 
-/**
- * Cells see @types/node's globals and the types of what they import — not every @types package in
- * node_modules, which TypeScript otherwise loads into every program (tslab sets no `types`): a
- * repository with widget toolkits installed carries @types/react, jquery, lodash and backbone, which
- * cost the kernel start-up time and tens of MB of heap for globals no cell uses. Imported packages
- * still find their @types through module resolution.
- */
-function onlyNodeTypes(): void {
-  // TypeScript finds the automatic type packages by listing each type root (host.getDirectories, which
-  // tslab's compiler host inherits from ts.sys); the list an @types folder gives is cut to node.
-  const sys = typescript().sys as { getDirectories(path: string): string[]; __featurelabTypes?: boolean };
-  if (sys.__featurelabTypes) return;
-  sys.__featurelabTypes = true;
-  const original = sys.getDirectories.bind(sys);
-  sys.getDirectories = (path: string) => {
-    const dirs = original(path);
-    return /[\\/]node_modules[\\/]@types[\\/]?$/.test(path) ? dirs.filter((d) => d === "node") : dirs;
-  };
-}
-
 export class Execution {
   private readonly executor: Executor;
   private readonly node: Converter;
@@ -79,12 +64,12 @@ export class Execution {
     private readonly phase: (p: 0 | 1 | 2) => void = () => {},
     /** Tells an out-of-memory stop from an interrupt (none without the native addon). */
     private readonly heapGuard?: HeapGuard,
+    private readonly compiler = new Compiler(),
   ) {
-    installSourceMaps();
-    onlyNodeTypes();
-    const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
+    typescript(); // tslab's executor loads TypeScript: this copy, from the code cache
     const { createExecutor } = require("tslab/dist/executor.js") as typeof import("tslab/dist/executor.js");
-    const real = createConverter({ isJS: false, isBrowser: false });
+    // TypeScript runs in its own thread; while it checks a cell, this one loads the packages the cell imports.
+    const real = this.compiler.converter("node", (src) => preloadImports(cwd, src));
     // The kernel's globals (prompt, confirm, display) are declared before the earlier cells' declarations.
     this.node = {
       ...real,
@@ -92,16 +77,13 @@ export class Execution {
       inspect: (prevDecl, src, position) => real.inspect(GLOBALS_DECLARATION + prevDecl, src, position),
       complete: (prevDecl, src, position) => real.complete(GLOBALS_DECLARATION + prevDecl, src, position),
     };
-    const browser = () => (this.browser ??= createConverter({ isJS: false, isBrowser: true }));
+    const browser = () => (this.browser ??= this.compiler.converter("browser"));
     const convs = {
       node: this.node,
       get browser() {
         return browser();
       },
-      close: () => {
-        real.close();
-        this.browser?.close();
-      },
+      close: () => this.compiler.close(),
     };
     this.executor = createExecutor(cwd, convs, {
       log: (value: unknown) => {
@@ -131,13 +113,13 @@ export class Execution {
       );
     }
     if (r.output) {
-      const maps = takeMaps(r.output);
+      const maps = mapsOf((r as Compiled).maps);
       const compiledLines = r.output.split("\n").length;
       register(run.id, { label: run.label, source: run.code, maps, firstLineShift: (r.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length, lineShift: 1, compiledLines, column });
       r.output += `//# sourceURL=${run.id}\n`;
     }
     for (const side of r.sideOutputs ?? []) {
-      const maps = takeMaps(side.data);
+      const maps = mapsOf((side as Compiled).maps);
       const rel = relative(this.cwd, side.path);
       const file = maps?.source ? resolve(this.cwd, "outDir", dirname(rel), maps.source) : side.path;
       let source = "";

@@ -3,6 +3,7 @@
 // shell channel (shell.ts); a worker thread owns the sockets (io-thread.ts). Started by
 // jupyter/kernels/featurelab/launch.cjs with the connection file Jupyter wrote.
 import { randomUUID } from "node:crypto";
+import { Compiler } from "./compiler.js";
 import { Execution } from "./execution.js";
 import { History } from "./history.js";
 import { installHeapGuard } from "./heap-guard.js";
@@ -10,8 +11,11 @@ import { armLastWords, clearLastWords } from "./last-words.js";
 import { kernelLog, Link } from "./link.js";
 import { Shell } from "./shell.js";
 import { installStackTraces } from "./source-maps.js";
+import { trace } from "./trace.js";
 
-export async function start(connectionFile: string): Promise<void> {
+/** `compiler`: started by the launcher before this module loaded (else here), so TypeScript loads meanwhile. */
+export async function start(connectionFile: string, compiler = new Compiler()): Promise<void> {
+  trace("kernel module loaded");
   let shell: Shell | undefined;
   let exec: Execution | undefined;
   const parentPid = Number(process.env.JPY_PARENT_PID);
@@ -29,9 +33,11 @@ export async function start(connectionFile: string): Promise<void> {
       },
     },
   );
+  trace("i/o thread started");
   installStackTraces();
   armLastWords(connectionFile);
-  exec = new Execution(process.cwd(), (phase) => link.setPhase(phase), installHeapGuard());
+  exec = new Execution(process.cwd(), (phase) => link.setPhase(phase), installHeapGuard(), compiler);
+  trace("execution ready");
   shell = new Shell(link, exec, new History());
 
   // Interrupt (or the heap guard): tell the I/O thread the main thread heard it, then stop the running cell.
@@ -44,8 +50,10 @@ export async function start(connectionFile: string): Promise<void> {
   process.on("unhandledRejection", (reason) => shell!.report(reason, "unhandled promise rejection"));
   guardProcessErrorEvents();
 
+  trace("main thread set up");
   try {
     await link.ready;
+    trace("sockets ready");
   } catch (err) {
     kernelLog((err as Error).message);
     process.exit(1);

@@ -1,6 +1,7 @@
 // The shell channel's requests, answered one at a time in the order they came (as ipykernel does):
 // execute (execution counts, execute_input / execute_result / error, history, and the abort of cells
 // queued behind a failed one), kernel_info, is_complete, complete, inspect, history, comms.
+import { trace } from "./trace.js";
 import { Comms } from "./comms.js";
 import { WidgetControl } from "./widget-control.js";
 import { displaysSettled, installBridge } from "./bridge.js";
@@ -147,6 +148,7 @@ export class Shell {
       if (type.endsWith("_request")) reply(type.replace(/_request$/, "_reply"), { status: "error", ename: reason.name, evalue: reason.message, traceback: [String(reason.stack)] });
     }
     this.link.publish("status", { execution_state: "idle" }, env.msg.header);
+    trace(`${type} done`);
   }
 
   private async execute(env: Envelope, reply: (t: string, c: Record<string, unknown>, m?: Record<string, unknown>) => void): Promise<void> {
@@ -155,6 +157,7 @@ export class Shell {
     const silent = Boolean(c.silent);
     const store = !silent && c.store_history !== false;
     const started = new Date().toISOString();
+    trace("execute_request received");
     if (store) this.executionCount++;
     const count = this.executionCount;
     this.outputParent = env.msg.header;

@@ -4,6 +4,7 @@
 // both steps for source maps; every cell is then tagged with a sourceURL, and a stack frame in a
 // cell (or in a local .ts file it imports) maps back to the line and column the user wrote.
 import { createRequire, SourceMap } from "node:module";
+import { typescript, typescriptPath } from "./typescript.js";
 
 const require = createRequire(import.meta.url);
 
@@ -39,16 +40,23 @@ export interface Position {
   column: number;
 }
 
-let pendingMaps = new Map<string, Maps>();
+/** Maps as JSON payloads: what the compiler thread sends with each compiled text. */
+export interface RawMaps {
+  cjs: object;
+  esm?: object;
+  source?: string;
+}
+
+let pendingMaps = new Map<string, RawMaps>();
 let installed = false;
 
-/** Swap tslab's TypeScript for one whose two compile steps emit source maps. Call before loading tslab's converter. */
+/** Swap tslab's TypeScript for one whose two compile steps emit source maps. Call before loading tslab's converter (in the thread that compiles). */
 export function installSourceMaps(): void {
   if (installed) return;
   installed = true;
-  const converter = require.resolve("tslab/dist/converter.js");
-  const tsPath = createRequire(converter).resolve("@tslab/typescript-for-tslab");
-  const ts = require(tsPath);
+  const tsPath = typescriptPath();
+  // Untyped: the patch forwards whatever tslab passes.
+  const ts = typescript() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const patched = Object.create(ts);
   // The converter imports it with __importStar: an __esModule object is used as it is.
   Object.defineProperty(patched, "__esModule", { value: true });
@@ -63,7 +71,7 @@ export function installSourceMaps(): void {
       const r = ts.transpileModule(input, { ...transpileOptions, compilerOptions: { ...transpileOptions.compilerOptions, sourceMap: true } });
       const outputText = (r.outputText as string).replace(/\n?\/\/# sourceMappingURL=\S+\s*$/, "\n");
       try {
-        pendingMaps.set(outputText, { cjs: new SourceMap(JSON.parse(r.sourceMapText)), esm: esm && new SourceMap(esm), source: esm?.sources?.[0] });
+        pendingMaps.set(outputText, { cjs: JSON.parse(r.sourceMapText), esm, source: esm?.sources?.[0] });
       } catch {}
       return { ...r, outputText, sourceMapText: undefined };
     },
@@ -71,12 +79,22 @@ export function installSourceMaps(): void {
   require.cache[tsPath]!.exports = patched;
 }
 
-/** The maps of a CommonJS text the converter produced just now (each is taken once). */
-export function takeMaps(output: string): Maps | undefined {
+/** The maps of a CommonJS text the converter produced just now (each is taken once), as JSON. */
+export function takeRawMaps(output: string): RawMaps | undefined {
   const maps = pendingMaps.get(output);
   pendingMaps.delete(output);
   if (pendingMaps.size > 100) pendingMaps = new Map();
   return maps;
+}
+
+/** Maps ready to look positions up in. */
+export function mapsOf(raw: RawMaps | undefined): Maps | undefined {
+  if (!raw) return undefined;
+  try {
+    return { cjs: new SourceMap(raw.cjs as ConstructorParameters<typeof SourceMap>[0]), esm: raw.esm && new SourceMap(raw.esm as ConstructorParameters<typeof SourceMap>[0]), source: raw.source };
+  } catch {
+    return undefined;
+  }
 }
 
 const files = new Map<string, CompiledFile>();

@@ -16,8 +16,10 @@ if (!fs.existsSync(main)) {
   console.error(`featurelab kernel: ${main} is missing; run \`npm install\` (or \`npm run build\`) in ${repo}`);
   process.exit(1);
 }
-import(pathToFileURL(main).href)
-  .then((kernel) => kernel.start(connectionFile))
+// TypeScript starts loading in its own thread first, while the rest of the kernel loads.
+import(pathToFileURL(path.join(repo, "dist", "kernel", "compiler.js")).href)
+  .then(({ Compiler }) => new Compiler())
+  .then((compiler) => import(pathToFileURL(main).href).then((kernel) => kernel.start(connectionFile, compiler)))
   .catch((err) => {
     console.error("featurelab kernel: failed to start:", err);
     process.exit(1);
