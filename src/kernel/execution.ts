@@ -18,6 +18,7 @@ import { expandShorthands, originalColumn, type Rewritten } from "./shorthand.js
 import { mapsOf, register, type RawMaps } from "./source-maps.js";
 import { typescript } from "./typescript.js";
 import { Compiler } from "./compiler.js";
+import type { CompiledCell } from "./debugger.js";
 import { preloadImports } from "./preload-imports.js";
 
 const require = createRequire(import.meta.url);
@@ -54,6 +55,8 @@ export class Execution {
   private seq = 0;
   private abandoned = false;
   private interruptPending = false;
+  /** Hears each compiled cell before it runs (the debugger places its breakpoints then). */
+  onCompiled?: (cell: CompiledCell) => void;
   /** SIGINT listeners there were when the cell started: only those it added show it listens itself. */
   private sigintBefore: Function[] = [];
   private graceTimer?: NodeJS.Timeout;
@@ -115,7 +118,9 @@ export class Execution {
     if (r.output) {
       const maps = mapsOf((r as Compiled).maps);
       const compiledLines = r.output.split("\n").length;
-      register(run.id, { label: run.label, source: run.code, maps, firstLineShift: (r.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length, lineShift: 1, compiledLines, column });
+      const firstLineShift = (r.hasToplevelAwait ? ASYNC_PREFIX : SYNC_PREFIX).length;
+      register(run.id, { label: run.label, source: run.code, maps, firstLineShift, lineShift: 1, compiledLines, column });
+      this.onCompiled?.({ url: run.id, label: run.label, code: run.code, output: r.output, maps: (r as Compiled).maps, firstLineShift, lineShift: 1 });
       r.output += `//# sourceURL=${run.id}\n`;
     }
     for (const side of r.sideOutputs ?? []) {

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { Session as InspectorSession } from "node:inspector";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { kernelInfo } from "./kernel-info.js";
+import { Debugger, type CompiledCell, type DapRequest } from "./debugger.js";
 import { address, decode, encode, newHeader, readConnectionFile, Signer, type Channel, type Envelope, type Message } from "./wire.js";
 
 export interface IoOptions {
@@ -20,6 +21,8 @@ export interface IoOptions {
   inputSignal: Int32Array;
   /** Answers to the main thread's input requests: { seq, answer: InputAnswer }. */
   inputPort: MessagePort;
+  /** [0]: 1 while a debugger is attached (the main thread then reports compiled cells); [1]: bumped when one is handled. */
+  debug: Int32Array;
 }
 
 /** What an input request gets: the user's line, or why the wait ended without one. */
@@ -49,6 +52,8 @@ export type ToIo =
   | { op: "stream"; name: "stdout" | "stderr"; text: string; parent: Message["parent_header"] }
   | { op: "barrier"; id: number }
   | { op: "interrupt-ack" }
+  /** A cell compiled while a debugger is attached: place its breakpoints, then bump debug[1]. */
+  | { op: "debug-cell"; cell: CompiledCell }
   /** Ask the client at `idents` (the execute request's shell identity) for input, on the stdin channel. */
   | { op: "input"; seq: number; idents: Uint8Array[]; parent: Message["parent_header"]; prompt: string; password: boolean; blocking: boolean };
 
@@ -178,6 +183,23 @@ function inputReply(env: Envelope) {
   answerInput(asking.seq, { value: typeof value === "string" ? value : String(value ?? "") });
 }
 
+// ---- the debugger (debugger.ts): requests on control, events on IOPub ------------------------------
+let debugParent: Message["parent_header"] = {};
+const dbg = new Debugger(
+  (body) => void publish("debug_event", body, debugParent),
+  (on) => Atomics.store(opts.debug, 0, on ? 1 : 0),
+);
+
+async function cellCompiled(cell: CompiledCell) {
+  try {
+    await dbg.cellCompiled(cell);
+  } catch (err) {
+    log("could not place breakpoints in a cell:", err);
+  }
+  Atomics.add(opts.debug, 1, 1);
+  Atomics.notify(opts.debug, 1);
+}
+
 // ---- interrupt, shutdown, exit -----------------------------------------------------------------
 function interrupt() {
   // A cell waiting for input stops waiting: its prompt() throws, as an interrupted cell. A blocked main
@@ -230,6 +252,9 @@ async function handleControl(env: Envelope, channel: "shell" | "control" = "cont
   try {
     if (type === "kernel_info_request") {
       await reply(channel, env, "kernel_info_reply", kernelInfo());
+    } else if (type === "debug_request") {
+      debugParent = env.msg.header;
+      await reply(channel, env, "debug_reply", await dbg.handle(env.msg.content as unknown as DapRequest));
     } else if (type === "interrupt_request") {
       await reply(channel, env, "interrupt_reply", { status: "ok" });
       interrupt();
@@ -287,6 +312,7 @@ port.on("message", (m: ToIo) => {
   else if (m.op === "stream") stream(m.name, m.text, m.parent);
   else if (m.op === "barrier") post({ op: "barrier", id: m.id });
   else if (m.op === "input") askInput(m);
+  else if (m.op === "debug-cell") void cellCompiled(m.cell);
   else if (m.op === "interrupt-ack") {
     interruptAcked = true;
     clearTimeout(escalation);

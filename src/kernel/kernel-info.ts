@@ -38,7 +38,8 @@ export function kernelInfo(): Record<string, unknown> {
       { text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/intro.html" },
       { text: "Node.js API", url: "https://nodejs.org/api/" },
     ],
-    debugger: false,
+    // The Jupyter debug protocol (debugger.ts): JupyterLab shows its debugger panel for kernels that say so.
+    debugger: true,
   };
   return info;
 }

@@ -3,6 +3,7 @@ import { writeSync } from "node:fs";
 import { format } from "node:util";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { InputAnswer, IoOptions, ToIo, ToMain } from "./io-thread.js";
+import type { CompiledCell } from "./debugger.js";
 import { newHeader, readConnectionFile, type Channel, type ConnectionInfo, type Envelope, type Message } from "./wire.js";
 
 /** The kernel's own log: the process's real stderr (the Jupyter server's log), never a cell. */
@@ -31,12 +32,12 @@ export class Link {
   private inputSeq = 0;
 
   constructor(
-    options: Omit<IoOptions, "phase" | "inputSignal" | "inputPort">,
+    options: Omit<IoOptions, "phase" | "inputSignal" | "inputPort" | "debug">,
     handlers: LinkHandlers,
   ) {
     const channel = new MessageChannel();
     this.inputPort = channel.port1;
-    this.options = { ...options, phase: new Int32Array(new SharedArrayBuffer(4)), inputSignal: new Int32Array(new SharedArrayBuffer(4)), inputPort: channel.port2 };
+    this.options = { ...options, phase: new Int32Array(new SharedArrayBuffer(4)), inputSignal: new Int32Array(new SharedArrayBuffer(4)), inputPort: channel.port2, debug: new Int32Array(new SharedArrayBuffer(8)) };
     // The worker's stdio is not piped through process.stdout/stderr, which cells capture.
     this.worker = new Worker(new URL("./io-thread.js", import.meta.url), { workerData: this.options, transferList: [channel.port2], stdout: true, stderr: true });
     this.worker.stdout.on("data", (d: Buffer) => writeSync(1, d));
@@ -139,6 +140,19 @@ export class Link {
       if (of === seq) return answer;
     }
     return undefined;
+  }
+
+  /**
+   * While a debugger is attached: tell the I/O thread about a compiled cell and wait (up to 10 s) until
+   * it has placed the cell's breakpoints — the cell runs right after this returns.
+   */
+  cellCompiled(cell: CompiledCell): void {
+    const debug = this.options.debug;
+    if (Atomics.load(debug, 0) !== 1) return;
+    const seen = Atomics.load(debug, 1);
+    this.post({ op: "debug-cell", cell });
+    const until = Date.now() + 10_000;
+    while (Atomics.load(debug, 1) === seen && Date.now() < until) Atomics.wait(debug, 1, seen, 1000);
   }
 
   ackInterrupt(): void {

@@ -37,6 +37,7 @@ export async function start(connectionFile: string, compiler = new Compiler()): 
   installStackTraces();
   armLastWords(connectionFile);
   exec = new Execution(process.cwd(), (phase) => link.setPhase(phase), installHeapGuard(), compiler);
+  exec.onCompiled = (cell) => link.cellCompiled(cell);
   trace("execution ready");
   shell = new Shell(link, exec, new History());
 
