@@ -177,8 +177,10 @@ function answerInput(seq: number, answer: InputAnswer) {
 
 function inputReply(env: Envelope) {
   const parent = env.msg.parent_header;
-  // Only the answer to the question asked now (a late reply to an interrupted one is dropped).
-  if (env.msg.header.msg_type !== "input_reply" || !asking || !("msg_id" in parent) || parent.msg_id !== asking.msgId) return;
+  // Only the answer to the question asked now: a late reply to an interrupted one (its parent names that
+  // one) is dropped. jupyter_client's KernelClient.input() sends no parent header: it answers the question asked now.
+  if (env.msg.header.msg_type !== "input_reply" || !asking) return;
+  if ("msg_id" in parent && parent.msg_id && parent.msg_id !== asking.msgId) return;
   const value = env.msg.content.value;
   answerInput(asking.seq, { value: typeof value === "string" ? value : String(value ?? "") });
 }
