@@ -7,12 +7,12 @@
 // then at once the full one with @types/node (~1 s more). A cell that arrives before the full one
 // and compiles cleanly against the ES library alone, importing nothing, is answered from the light
 // program; any other cell waits for the full program — what tslab would have said is what it gets.
-import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { createRequire } from "node:module";
 import type { ConvertResult, Converter } from "tslab/dist/converter.js";
 import { dirname } from "node:path";
 import type { SourceFile } from "@tslab/typescript-for-tslab";
-import { saveTypescriptCache, typescript, typescriptPath, type TS } from "./typescript.js";
+import { overrideForTslab, saveTypescriptCache, typescript, typescriptPath } from "./typescript.js";
 import { trace } from "./trace.js";
 import { installSourceMaps, takeRawMaps } from "./source-maps.js";
 
@@ -60,8 +60,6 @@ function hideTypes(): void {
  * those files, which never change; everything else goes through each watch program's own cache.
  */
 function shareLibraryFiles(): void {
-  const mod = require.cache[typescriptPath()]!;
-  const inner = mod.exports as TS;
   const libDir = dirname(typescriptPath());
   const shared = new Map<string, SourceFile>();
   type Host = { createProgram: (...a: unknown[]) => unknown };
@@ -80,11 +78,9 @@ function shareLibraryFiles(): void {
     }
     return file;
   };
-  const outer = Object.create(inner);
-  Object.defineProperty(outer, "__esModule", { value: true });
-  Object.defineProperty(outer, "createWatchCompilerHost", {
-    value: (...args: unknown[]) => {
-      const host = (inner.createWatchCompilerHost as (...a: unknown[]) => Host)(...args);
+  overrideForTslab((ts) => ({
+    createWatchCompilerHost: (...args: unknown[]) => {
+      const host = ts.createWatchCompilerHost(...args) as Host;
       const createProgram = host.createProgram;
       host.createProgram = (...a: unknown[]) => {
         const compilerHost = a[2] as CompilerHost | undefined;
@@ -97,8 +93,7 @@ function shareLibraryFiles(): void {
       };
       return host;
     },
-  });
-  mod.exports = outer;
+  }));
 }
 
 function create(browser: boolean): Converter {
@@ -195,4 +190,3 @@ fullConverter();
 trace("full program built");
 drain();
 port.on("message", serve);
-parentPort?.postMessage("ready");

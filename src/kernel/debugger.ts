@@ -45,6 +45,8 @@ interface CellInfo {
 }
 
 const THREAD_ID = 1;
+/** DAP's ways to go on from a pause → the inspector's. */
+const RESUME: Record<string, string> = { continue: "Debugger.resume", next: "Debugger.stepOver", stepIn: "Debugger.stepInto", stepOut: "Debugger.stepOut" };
 /**
  * The cells' variables: tslab keeps them on a Proxy (`__tslab__.exports`), whose properties the
  * inspector does not list, so they are copied to a plain object — without the kernel's own globals.
@@ -160,17 +162,11 @@ export class Debugger {
         case "variables":
           return ok({ variables: await this.variables(Number(args.variablesReference)) });
         case "continue":
-          await this.resume("Debugger.resume");
-          return ok({ allThreadsContinued: true });
         case "next":
-          await this.resume("Debugger.stepOver");
-          return ok();
         case "stepIn":
-          await this.resume("Debugger.stepInto");
-          return ok();
         case "stepOut":
-          await this.resume("Debugger.stepOut");
-          return ok();
+          await this.resume(RESUME[req.command]);
+          return ok(req.command === "continue" ? { allThreadsContinued: true } : {});
         case "pause":
           await this.post("Debugger.pause");
           return ok();

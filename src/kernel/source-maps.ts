@@ -3,10 +3,8 @@
 // source map. Before tslab's converter is loaded, its TypeScript module is swapped for one that asks
 // both steps for source maps; every cell is then tagged with a sourceURL, and a stack frame in a
 // cell (or in a local .ts file it imports) maps back to the line and column the user wrote.
-import { createRequire, SourceMap } from "node:module";
-import { typescript, typescriptPath } from "./typescript.js";
-
-const require = createRequire(import.meta.url);
+import { SourceMap } from "node:module";
+import { overrideForTslab } from "./typescript.js";
 
 interface Maps {
   /** CommonJS → ES module. */
@@ -54,17 +52,9 @@ let installed = false;
 export function installSourceMaps(): void {
   if (installed) return;
   installed = true;
-  const tsPath = typescriptPath();
-  // Untyped: the patch forwards whatever tslab passes.
-  const ts = typescript() as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const patched = Object.create(ts);
-  // The converter imports it with __importStar: an __esModule object is used as it is.
-  Object.defineProperty(patched, "__esModule", { value: true });
-  Object.defineProperty(patched, "createWatchCompilerHost", {
-    value: (roots: unknown, options: object, ...rest: unknown[]) => ts.createWatchCompilerHost(roots, { ...options, inlineSourceMap: true }, ...rest),
-  });
-  Object.defineProperty(patched, "transpileModule", {
-    value: (input: string, transpileOptions: { compilerOptions?: object }) => {
+  overrideForTslab((ts) => ({
+    createWatchCompilerHost: (roots: unknown, options: object, ...rest: unknown[]) => ts.createWatchCompilerHost(roots, { ...options, inlineSourceMap: true }, ...rest),
+    transpileModule: (input: string, transpileOptions: { compilerOptions?: object }) => {
       const inline = /\n?\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/.exec(input);
       const esm = inline ? JSON.parse(Buffer.from(inline[1], "base64").toString("utf8")) : undefined;
       if (inline) input = input.slice(0, inline.index) + "\n";
@@ -75,8 +65,7 @@ export function installSourceMaps(): void {
       } catch {}
       return { ...r, outputText, sourceMapText: undefined };
     },
-  });
-  require.cache[tsPath]!.exports = patched;
+  }));
 }
 
 /** The maps of a CommonJS text the converter produced just now (each is taken once), as JSON. */

@@ -243,6 +243,10 @@ export class KernelClient {
   }
 }
 
+/** A cell's result as text/plain, and what it printed on stdout. */
+export const resultText = (r: Awaited<ReturnType<KernelClient["execute"]>>) => r.of("execute_result")[0]?.content.data["text/plain"];
+export const stdoutText = (r: Awaited<ReturnType<KernelClient["execute"]>>) => r.of("stream").filter((m) => m.content.name === "stdout").map((m) => m.content.text).join("");
+
 export const PYTHON = "/usr/bin/python3";
 /** Whether Debian's jupyter-client is there for the driver scripts (test/kernel/*.py). */
 export const hasJupyterClient = existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import jupyter_client"], { stdio: "ignore" }).status === 0;

@@ -7,14 +7,12 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { KernelClient, root, waitFor } from "./client.js";
+import { KernelClient, resultText, root, stdoutText, waitFor } from "./client.js";
 import { importedPackages } from "../../src/kernel/preload-imports.js";
 import type { ConvertResult } from "tslab/dist/converter.js";
 // The compiled kernel: its compiler thread is a .js file next to it.
 import { Compiler } from "../../dist/kernel/compiler.js";
 
-const text = (r: Awaited<ReturnType<KernelClient["execute"]>>) => r.of("execute_result")[0]?.content.data["text/plain"];
-const stdout = (r: Awaited<ReturnType<KernelClient["execute"]>>) => r.of("stream").filter((m) => m.content.name === "stdout").map((m) => m.content.text).join("");
 const traced = (kc: KernelClient, step: string) => kc.stderr.split("\n").filter((l) => l.startsWith("featurelab trace") && l.includes(step)).length;
 
 test("importedPackages: value imports of packages, not types, relative files or builtins", () => {
@@ -68,10 +66,10 @@ test("the compiler thread: a first cell that needs only the ES library comes fro
 test("in the kernel: a first cell on the ES library alone, then cells on @types/node, with the first cell's declarations and types", async () => {
   const r = await kc.execute("const answer = 6 * 7;\nconst words = ['a', 'bb'].map((w) => w.length);\nanswer");
   assert.equal(r.reply.content.status, "ok");
-  assert.equal(text(r), "42");
+  assert.equal(resultText(r), "42");
   const full = await kc.execute("console.log(answer + words[1])");
   assert.equal(full.reply.content.status, "ok");
-  assert.equal(stdout(full), "44\n");
+  assert.equal(stdoutText(full), "44\n");
   const typed = await kc.execute("const s: string = answer");
   assert.equal(typed.reply.content.status, "error");
   assert.match(String(typed.reply.content.evalue), /Type 'number' is not assignable to type 'string'/);
@@ -80,7 +78,7 @@ test("in the kernel: a first cell on the ES library alone, then cells on @types/
 test("the packages a cell imports are loaded while it is type-checked, and tracebacks still point at the cell's lines", async () => {
   const r = await kc.execute('import { tableFromArrays } from "apache-arrow";\nconst t = tableFromArrays({ x: new Float32Array([1, 2]) });\nt.numRows');
   assert.equal(r.reply.content.status, "ok");
-  assert.equal(text(r), "2");
+  assert.equal(resultText(r), "2");
   assert.equal(traced(kc, "preloaded apache-arrow"), 1);
   const err = await kc.execute('const f = () => {\n  throw new Error("boom");\n};\nf()');
   assert.equal(err.reply.content.status, "error");

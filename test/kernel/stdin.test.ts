@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { KernelClient, root, waitFor, type Msg } from "./client.js";
+import { KernelClient, resultText, root, stdoutText, waitFor, type Msg } from "./client.js";
 
 let kc: KernelClient;
 // Under the repository, so cells import featurelab by name.
@@ -21,8 +21,6 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const text = (r: Awaited<ReturnType<KernelClient["execute"]>>) => r.of("execute_result")[0]?.content.data["text/plain"];
-const stdout = (r: Awaited<ReturnType<KernelClient["execute"]>>) => r.of("stream").filter((m) => m.content.name === "stdout").map((m) => m.content.text).join("");
 
 /** Run a cell with stdin allowed, answering its input requests with `answers` in turn. */
 async function withAnswers(code: string, answers: string[]) {
@@ -47,29 +45,29 @@ test("prompt() asks with input_request on stdin, parented to the execute request
   assert.equal(r.asked[0].parent_header.msg_id, r.id);
   assert.equal(r.asked[0].content.prompt, "Name? ");
   assert.equal(r.asked[0].content.password, false);
-  assert.equal(text(r), "'hello Ada'");
-  assert.equal(stdout(r), "before\n", "output written before the question goes out before it");
-  assert.equal(text(await kc.execute("who")), "'Ada'", "the answer is kept like any variable");
+  assert.equal(resultText(r), "'hello Ada'");
+  assert.equal(stdoutText(r), "before\n", "output written before the question goes out before it");
+  assert.equal(resultText(await kc.execute("who")), "'Ada'", "the answer is kept like any variable");
 });
 
 test("prompt() with a default: shown in brackets, returned for an empty answer; confirm() is true for y/Y only", async () => {
   const d = await withAnswers('[prompt("Steps?", "100"), prompt("Steps?", "100")]', ["", "7"]);
   assert.equal(d.asked[0].content.prompt, "Steps? [100] ");
-  assert.equal(text(d), "[ '100', '7' ]");
+  assert.equal(resultText(d), "[ '100', '7' ]");
   const c = await withAnswers('[confirm("Delete?"), confirm(), confirm()]', ["y", "Y", "yes"]);
   assert.equal(c.asked[0].content.prompt, "Delete? [y/N] ");
   assert.equal(c.asked[1].content.prompt, "Confirm [y/N] ");
-  assert.equal(text(c), "[ true, true, false ]");
+  assert.equal(resultText(c), "[ true, true, false ]");
 });
 
 test("prompt() works after an await and inside functions; fl.input() awaits the answer and asks for passwords hidden", async () => {
   const a = await withAnswers('await Promise.resolve();\nfunction ask() { return prompt("Again?"); }\nask() + "!"', ["yes"]);
-  assert.equal(text(a), "'yes!'");
+  assert.equal(resultText(a), "'yes!'");
   const p = await withAnswers('import * as fl from "featurelab";\nconst secret = await fl.input("Token:", { password: true });\nsecret.length', ["s3cret"]);
   assert.equal(p.reply.content.status, "ok", JSON.stringify(p.reply.content));
   assert.equal(p.asked[0].content.prompt, "Token:");
   assert.equal(p.asked[0].content.password, true);
-  assert.equal(text(p), "6");
+  assert.equal(resultText(p), "6");
 });
 
 test("while a cell waits for input, timers wait too with prompt() but run with fl.input(); the kernel still answers on control", async () => {
@@ -101,7 +99,7 @@ test("an interrupt ends the wait: the cell fails as interrupted, its variables s
     kc.replyInput(kc.inputRequests.at(-1)!, "too late");
   }
   const after = await kc.execute("kept");
-  assert.equal(text(after), "42");
+  assert.equal(resultText(after), "42");
 });
 
 test("a frontend that does not allow stdin gets StdinNotImplementedError naming allow_stdin, not a hang", async () => {
@@ -114,5 +112,5 @@ test("a frontend that does not allow stdin gets StdinNotImplementedError naming 
   }
   assert.equal(kc.inputRequests.length, before, "no input_request was sent");
   const caught = await kc.execute('let caught = "";\ntry { prompt("x") } catch (e) { caught = (e as Error).name }\ncaught');
-  assert.equal(text(caught), "'StdinNotImplementedError'");
+  assert.equal(resultText(caught), "'StdinNotImplementedError'");
 });
