@@ -7,20 +7,28 @@
 // then at once the full one with @types/node (~1 s more). A cell that arrives before the full one
 // and compiles cleanly against the ES library alone, importing nothing, is answered from the light
 // program; any other cell waits for the full program — what tslab would have said is what it gets.
+// So is a cell of nothing but package imports (package-imports.ts): to the light program each of its
+// packages is a module that exports nothing (light-module.ts), so it compiles the cell as the full
+// program would, without reading the packages' declarations first.
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { createRequire } from "node:module";
 import type { ConvertResult, Converter } from "tslab/dist/converter.js";
 import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { SourceFile } from "@tslab/typescript-for-tslab";
 import { overrideForTslab, saveTypescriptCache, typescript, typescriptPath } from "./typescript.js";
 import { trace } from "./trace.js";
+import { typedPackageImports } from "./package-imports.js";
 import { installSourceMaps, takeRawMaps } from "./source-maps.js";
 
 const require = createRequire(import.meta.url);
 
 export interface CompilerData {
   port: MessagePort;
-  /** [0]: bumped and notified after each answer; [1]: 1 once this thread has stopped (set by its supervisor). */
+  /**
+   * [0]: bumped and notified after each answer; [1]: 1 once this thread has stopped (set by its
+   * supervisor); [2]: the last request whose packages the main thread has loaded.
+   */
   signal: Int32Array;
 }
 
@@ -96,9 +104,52 @@ function shareLibraryFiles(): void {
   }));
 }
 
+/** Set while the light converter is created: its program resolves modules through lightModules. */
+let creatingLight = false;
+/** The packages of the cell the light program compiles now; each resolves to light-module.d.ts, any other module to nothing. */
+const lightModules = new Set<string>();
+const LIGHT_MODULE = fileURLToPath(new URL("./light-module.d.ts", import.meta.url));
+
+function resolveInLight(): void {
+  overrideForTslab((ts) => ({
+    createWatchCompilerHost: (...args: unknown[]) => {
+      const host = ts.createWatchCompilerHost(...args) as { resolveModuleNameLiterals?: (names: readonly { text: string }[]) => unknown[] };
+      if (creatingLight) {
+        const resolved = { resolvedFileName: LIGHT_MODULE, extension: ".d.ts", isExternalLibraryImport: true };
+        host.resolveModuleNameLiterals = (names) => names.map((n) => ({ resolvedModule: lightModules.has(n.text) ? resolved : undefined }));
+      }
+      return host;
+    },
+  }));
+}
+
+function createLight(): Converter {
+  creatingLight = true;
+  try {
+    return create(false);
+  } finally {
+    creatingLight = false;
+  }
+}
+
 function create(browser: boolean): Converter {
   const { createConverter } = require("tslab/dist/converter.js") as typeof import("tslab/dist/converter.js");
   return createConverter({ isJS: false, isBrowser: browser });
+}
+
+/** A request the light program answered whose packages the main thread may still be loading. */
+let loadingFor = 0;
+
+/**
+ * Wait (at most 10 s) until the main thread has loaded the packages of the cell the light program
+ * answered: building the full program meanwhile would slow that loading — the cell's answer — by
+ * half (both threads allocate hard; two cores), to have the full program sooner for a next cell.
+ */
+function letPackagesLoad(): void {
+  const until = Date.now() + 10_000;
+  for (let seen = Atomics.load(signal, 2); seen < loadingFor && Date.now() < until; seen = Atomics.load(signal, 2)) {
+    Atomics.wait(signal, 2, seen, until - Date.now());
+  }
 }
 
 let light: Converter | undefined;
@@ -116,18 +167,24 @@ function fullConverter(): Converter {
   return full;
 }
 
-/** A cell the light program may answer imports nothing (what it imports may need @types/node). */
+/** A cell the light program may answer imports nothing (what it imports may need @types/node)... */
 const USES_MODULES = /\b(import|require)\b|\/\/\/\s*<reference/;
 
-function lightMayAnswer(req: CompilerRequest): boolean {
-  if (req.mode !== "node" || req.op !== "convert") return false;
+/** ...or only typed packages, which it is told are modules: the packages, or undefined if it may not answer. */
+function lightMayAnswer(req: CompilerRequest): string[] | undefined {
+  if (req.mode !== "node" || req.op !== "convert") return undefined;
   const [prevDecl, src] = req.args as [string, string];
-  return !USES_MODULES.test(src) && !USES_MODULES.test(prevDecl);
+  if (USES_MODULES.test(prevDecl)) return undefined;
+  return USES_MODULES.test(src) ? typedPackageImports(typescript(), src, process.cwd()) : [];
 }
 
 function convert(req: CompilerRequest): unknown {
   const [prevDecl, src] = req.args as [string, string];
-  if (!full && light && lightMayAnswer(req)) {
+  const packages = !full && light ? lightMayAnswer(req) : undefined;
+  if (light && packages) {
+    lightModules.clear();
+    for (const p of packages) lightModules.add(p);
+    if (packages.length) loadingFor = req.seq;
     const r = light.convert(prevDecl, src);
     if (r.diagnostics.length === 0) {
       trace("cell compiled by the light program");
@@ -176,16 +233,18 @@ function drain(): void {
 trace("compiler thread started");
 installSourceMaps();
 shareLibraryFiles();
+resolveInLight();
 hideTypes();
 trace("typescript loaded");
 // The light program only helps a cell that may use it: skip it when the first cell is already here and cannot.
 const first = receiveMessageOnPort(port)?.message as CompilerRequest | undefined;
 if (!first || lightMayAnswer(first)) {
-  light = create(false);
+  light = createLight();
   trace("light program built");
 }
 if (first) serve(first);
 drain();
+letPackagesLoad();
 fullConverter();
 trace("full program built");
 drain();

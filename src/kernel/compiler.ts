@@ -48,7 +48,7 @@ export class Compiler {
   private start(): Thread {
     const work = new MessageChannel();
     const notes = new MessageChannel();
-    const signal = new Int32Array(new SharedArrayBuffer(8));
+    const signal = new Int32Array(new SharedArrayBuffer(12));
     const data: CompilerData = { port: work.port2, signal };
     const supervisor = new Worker(SUPERVISOR, {
       eval: true,
@@ -71,6 +71,9 @@ export class Compiler {
     try {
       whileWaiting?.();
     } catch {}
+    // This thread's own work for the request (loading what the cell imports) is done.
+    Atomics.store(t.signal, 2, seq);
+    Atomics.notify(t.signal, 2);
     for (let counter = seen; ; counter = Atomics.load(t.signal, 0)) {
       for (let m = receiveMessageOnPort(t.port); m; m = receiveMessageOnPort(t.port)) {
         const a = m.message as CompilerAnswer;

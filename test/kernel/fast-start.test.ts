@@ -1,14 +1,17 @@
 // The kernel's start-up path (src/kernel/compiler*.ts): TypeScript in its own thread, a first cell
-// answered from the light program (the ES library alone) when it can be, every other cell from the
-// full program with @types/node — with the same types either way —, the packages a cell imports
+// answered from the light program (the ES library alone) when it can be — also a first cell of
+// package imports, compiled as the full program would —, every other cell from the full program with
+// @types/node — with the same types either way —, the packages a cell imports
 // loaded while it is type-checked, and a compiler thread that dies (here: out of heap) reported on
 // the cell and replaced for the next one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KernelClient, resultText, root, stdoutText, waitFor } from "./client.js";
 import { importedPackages } from "../../src/kernel/preload-imports.js";
+import { typedPackageImports } from "../../src/kernel/package-imports.js";
+import { typescript } from "../../src/kernel/typescript.js";
 import type { ConvertResult } from "tslab/dist/converter.js";
 // The compiled kernel: its compiler thread is a .js file next to it.
 import { Compiler } from "../../dist/kernel/compiler.js";
@@ -58,6 +61,54 @@ test("the compiler thread: a first cell that needs only the ES library comes fro
     assert.match(String(typed.diagnostics[0]?.messageText), /Type 'number' is not assignable to type 'string'/);
     // The light program is gone once the full one is there, even for cells it could answer.
     assert.equal((conv.convert("", "1 + 1") as ConvertResult & { compiledBy: string }).compiledBy, "full");
+  } finally {
+    compiler.close();
+  }
+});
+
+test("typedPackageImports: cells of nothing but namespace and side-effect imports of packages with declarations", () => {
+  const pkg = (name: string, files: Record<string, string>) => {
+    const dir = join(scratch, "node_modules", name);
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+  };
+  pkg("untyped", { "package.json": '{"name":"untyped","main":"index.js"}', "index.js": "module.exports = 1;" });
+  pkg("exported-equals", { "package.json": '{"name":"exported-equals","main":"index.js"}', "index.js": "module.exports = () => 1;", "index.d.ts": "declare function f(): number;\nexport = f;\n" });
+  const ts = typescript();
+  assert.deepEqual(typedPackageImports(ts, 'import * as fl from "featurelab";\nimport "apache-arrow";', scratch), ["featurelab", "apache-arrow"]);
+  for (const cell of [
+    'import { rdm } from "featurelab";',
+    'import fl from "featurelab";',
+    'import type * as fl from "featurelab";',
+    'import * as fl from "featurelab";\nfl.rdm;',
+    'import * as helper from "./helper";',
+    'import * as fs from "node:fs";',
+    'import * as u from "untyped";',
+    'import * as e from "exported-equals";',
+    'import * as missing from "no-such-package";',
+    "",
+  ]) assert.equal(typedPackageImports(ts, cell, scratch), undefined, cell);
+});
+
+test("the compiler thread: a first cell of package imports comes from the light program, compiled exactly as the full program compiles it", () => {
+  const compiler = new Compiler();
+  try {
+    const conv = compiler.converter("node");
+    const cell = 'import * as fl from "featurelab";\nimport "apache-arrow";';
+    const fast = conv.convert("", cell) as ConvertResult & { compiledBy: string };
+    assert.deepEqual(fast.diagnostics, []);
+    assert.equal(fast.compiledBy, "light");
+    // The next cells see the package's real types.
+    const next = conv.convert(fast.declOutput!, "const size: number = fl.tf.tensor([1, 2]).size;") as ConvertResult & { compiledBy: string };
+    assert.deepEqual(next.diagnostics, []);
+    assert.equal(next.compiledBy, "full");
+    const wrong = conv.convert(fast.declOutput!, "const s: string = fl.tf.tensor([1]).size;");
+    assert.match(String(wrong.diagnostics[0]?.messageText), /Type 'number' is not assignable to type 'string'/);
+    const full = conv.convert("", cell) as ConvertResult & { compiledBy: string };
+    assert.equal(full.compiledBy, "full");
+    assert.equal(fast.output, full.output);
+    assert.equal(fast.declOutput, full.declOutput);
+    assert.equal(fast.sideOutputs, full.sideOutputs);
   } finally {
     compiler.close();
   }
