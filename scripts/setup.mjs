@@ -76,6 +76,24 @@ export function setup({ quiet = false } = {}) {
   log("ready");
 }
 
+/**
+ * What only the tests need: Debian's python3-torch, the independent reference of the model-family
+ * parity tests (test/models/decoder-reference.py). Installed as root; otherwise those tests skip and say why.
+ */
+export function setupTests() {
+  if (spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return;
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+    console.error("featurelab tests: /usr/bin/python3 has no torch, so the PyTorch parity tests skip (as root: apt-get install -y python3-torch)");
+    return;
+  }
+  console.log("featurelab tests: installing Debian's python3-torch (the reference of the model parity tests)");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (run("apt-get", ["install", "-y", "python3-torch"], { env }) !== 0) {
+    run("apt-get", ["update"], { env });
+    if (run("apt-get", ["install", "-y", "python3-torch"], { env }) !== 0) console.error("featurelab tests: apt-get install python3-torch failed; the PyTorch parity tests skip");
+  }
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     setup();

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { root } from "./setup.mjs";
+import { root, setupTests } from "./setup.mjs";
 
 // Files that need Jupyter, chromium or a kernel, train for long, or write large files: left out by --quick
 // (each of the last four takes 15–60 s; out/test-times.txt has the current figures).
@@ -26,6 +26,8 @@ function findTests(dir) {
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.filter((a) => a !== "--quick");
+
+setupTests();
 
 // Build dist/ for the tests that import the package by name; a type error fails test/build.test.ts
 // (and so the run) without hiding the other tests' results.

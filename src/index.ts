@@ -77,6 +77,9 @@ export type { EmbeddingPlotOptions } from "./display/plots/features/embedding-pl
 export type { SuperpositionPlotOptions, DimensionalityPlotOptions } from "./display/plots/features/superposition-plot.js";
 export { ablateFeatures, type FeatureAblation, type FeatureAblationOptions, type FeatureAblationRow } from "./ablation/feature-ablation.js";
 export { Transformer, transformerForward, type TransformerParams, type TransformerInfo } from "./models/transformer.js";
+export { Decoder, decoderForward, type DecoderParams } from "./models/decoder.js";
+export { type DecoderConfig } from "./models/decoder-config.js";
+export type { LanguageModel } from "./models/language-model.js";
 export { transformerConfig, type TransformerConfig } from "./models/transformer-config.js";
 export { loadModel } from "./models/load-model.js";
 export { hooked, HookedLayersModel } from "./models/layers-model.js";

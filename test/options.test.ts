@@ -107,7 +107,7 @@ const EXEMPT: Record<string, string> = {
   "Architecture.step": "the training loop's per-batch call into an architecture; its options come from fit, which checked them",
   "Architecture.referenceLoss": "the autodiff reference of Architecture.step, called by the gradient tests with fit's loss options",
   "HookedModel.batches": "batching plumbing that run, ablate and spliceEval call with options they have checked",
-  "Transformer.batches": "as HookedModel.batches",
+  "LanguageModelBase.batches": "as HookedModel.batches",
   "HookedLayersModel.batches": "as HookedModel.batches",
   "new ModelComparison": "a result that bootstrapCompare builds from the options it has checked",
   "new GatedAttention": "a result that gatedAttention builds from the options it has checked, defaults filled in",
@@ -129,6 +129,8 @@ let sae: fl.Dictionary;
 let saeResid: fl.Dictionary;
 let transcoder: fl.Dictionary;
 let model: fl.Transformer;
+const LLAMA = { model_type: "llama", hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, vocab_size: 8, max_position_embeddings: 8 };
+let llama: fl.Decoder;
 let run: fl.RunResult;
 let layers: fl.HookedLayersModel;
 let stream: fl.ActivationStream;
@@ -147,6 +149,7 @@ before(async () => {
   sae = await fl.dictionary("relu", { width: 4 }).fit(acts, quiet);
   model = fl.Transformer.init({ d_model: D, n_layers: 1, n_heads: 2, d_vocab: 8, n_ctx: 8 }, { seed: 1 });
   run = await model.run(docs, { cache: [hook] });
+  llama = fl.Decoder.init(LLAMA, { seed: 1 });
   resid = run.cache.get(hook);
   saeResid = await fl.dictionary("relu", { width: 4 }).fit(resid, quiet);
   transcoder = await fl.dictionary("transcoder", { width: 4 }).fit({ input: resid, output: resid }, quiet);
@@ -221,6 +224,9 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   // models
   "Transformer.init": ["seeds", "seed", (o) => fl.Transformer.init({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4 }, o)],
   "new Transformer": ["tokeniser", "tokenizer", (o) => new fl.Transformer(model.cfg, model.params, o)],
+  "Decoder.init": ["sed", "seed", (o) => fl.Decoder.init(LLAMA, o)],
+  "new Decoder": ["nam", "name", (o) => new fl.Decoder(llama.cfg, llama.params, o)],
+  decoderForward: ["stat", "start", (o) => fl.decoderForward(llama.cfg, llama.params, fl.tf.tensor2d([[0, 1]], [1, 2], "int32"), (_n, x) => x, o)],
   transformerConfig: ["n_head", "n_heads", (o) => fl.transformerConfig({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4, ...o })],
   transformerForward: ["oneHot", "oneHotEmbed", (o) => fl.transformerForward(model.cfg, model.params, fl.tf.tensor2d([[0, 1]], [1, 2], "int32"), (_n, x) => x, o)],
   "HookedModel.run": ["cahce", "cache", (o) => model.run(docs, o)],

@@ -18,6 +18,7 @@ import { clipByGlobalNorm, Adam } from "../training/adam.js";
 import { learningRate } from "../training/schedule.js";
 import { defaultProgress, type ProgressSink } from "../training/progress.js";
 import { Transformer } from "../models/transformer.js";
+import { withoutDecoder, type LanguageModel } from "../models/language-model.js";
 import { cleanBatch, e2eLoss, type CleanBatch, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "./e2e-loss.js";
 
 /** Options of `trainE2E`. */
@@ -175,9 +176,10 @@ export function batchTensors(docs: readonly (readonly number[])[], ignore: reado
  * @example
  * const sae = await fl.trainE2E(model, tokens, { hook: "blocks.1.hook_resid_pre", loss: "e2e", width: 128, l1: 1, steps: 500, seed: 0 });
  */
-export async function trainE2E(model: Transformer, tokens: unknown, opts: E2EOptions): Promise<Dictionary> {
+export async function trainE2E(lm: LanguageModel, tokens: unknown, opts: E2EOptions): Promise<Dictionary> {
   rejectUnknownOptions("trainE2E", opts, OPTION_NAMES);
   await ready();
+  const model = withoutDecoder(lm, "trainE2E");
   if (!(model instanceof Transformer)) {
     throw new Error(`featurelab: trainE2E needs a featurelab Transformer (fl.loadModel or Transformer.init): the loss resumes its forward pass from the residual stream; got ${(model as { name?: string } | null)?.name ?? typeof model}`);
   }

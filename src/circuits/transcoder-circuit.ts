@@ -8,6 +8,7 @@
 // of the target's activation. explain() decomposes one activation exactly (feature-contributions.ts).
 import { tf } from "../engine/backend.js";
 import type { Transformer } from "../models/transformer.js";
+import { withoutDecoder, type LanguageModel } from "../models/language-model.js";
 import type { TokenInput } from "../models/token-input.js";
 import { placeTranscoders, runTranscoders, type TranscoderActivations, type TranscoderAt, type TranscoderInput } from "./transcoder-set.js";
 import { featureContributions, type FeatureContributions } from "./feature-contributions.js";
@@ -251,8 +252,9 @@ export class TranscoderCircuit {
  * const circuit = await fl.transcoderCircuit(model, { 0: tc0, 1: tc1 }, tokens, { layerNorm: "frozen" });
  * fl.show(fl.plot.circuit(circuit));
  */
-export async function transcoderCircuit(model: Transformer, transcoders: TranscoderInput, input: TokenInput, opts: TranscoderCircuitOptions = {}): Promise<TranscoderCircuit> {
+export async function transcoderCircuit(lm: LanguageModel, transcoders: TranscoderInput, input: TokenInput, opts: TranscoderCircuitOptions = {}): Promise<TranscoderCircuit> {
   rejectUnknownOptions("transcoderCircuit", opts, CIRCUIT_OPTIONS);
+  const model = withoutDecoder(lm, "transcoderCircuit");
   const placed = placeTranscoders(model, transcoders);
   const mode = opts.layerNorm ?? "raw";
   if (mode !== "raw" && mode !== "frozen") throw new Error(`featurelab: layerNorm must be "raw" or "frozen", got '${mode}'`);

@@ -25,7 +25,7 @@ export interface ModelFolder {
   extra: Record<string, unknown>;
 }
 
-function readJson(path: string, what: string): Record<string, any> {
+export function readJson(path: string, what: string): Record<string, any> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -42,29 +42,39 @@ function readJson(path: string, what: string): Record<string, any> {
   }
 }
 
-/** Tensors by name (prefix removed) and the file each came from. */
-function readWeights(dir: string): Map<string, { array: NdArray; file: string }> {
-  const out = new Map<string, { array: NdArray; file: string }>();
-  const files: string[] = [];
-  if (existsSync(join(dir, WEIGHTS))) files.push(join(dir, WEIGHTS));
-  else if (existsSync(join(dir, INDEX))) {
+/**
+ * The checkpoint's files: model.safetensors, or the shards model.safetensors.index.json lists. What
+ * the folder holds otherwise is named in the error (`kind`: "GPT-2", "Llama", …).
+ */
+export function weightFiles(dir: string, kind: string): string[] {
+  if (existsSync(join(dir, WEIGHTS))) return [join(dir, WEIGHTS)];
+  if (existsSync(join(dir, INDEX))) {
     const index = readJson(join(dir, INDEX), "the shard index");
     if (typeof index.weight_map !== "object" || index.weight_map === null) throw new InputError(join(dir, INDEX), "has no weight_map");
-    files.push(...[...new Set(Object.values(index.weight_map as Record<string, string>))].map((f) => join(dir, f)));
-  } else {
-    const bin = existsSync(join(dir, "pytorch_model.bin")) ? "; pytorch_model.bin (a pickle) is not read — save the model with safe_serialization=True" : "";
-    throw new InputError(join(dir, WEIGHTS), `no such file (a Hugging Face GPT-2 folder holds config.json and model.safetensors)${bin}`);
+    return [...new Set(Object.values(index.weight_map as Record<string, string>))].map((f) => join(dir, f));
   }
-  for (const file of files) {
+  const bin = existsSync(join(dir, "pytorch_model.bin")) ? "; pytorch_model.bin (a pickle) is not read — save the model with safe_serialization=True" : "";
+  throw new InputError(join(dir, WEIGHTS), `no such file (a Hugging Face ${kind} folder holds config.json and model.safetensors)${bin}`);
+}
+
+/** Each checkpoint file's tensors in turn: a shard's bytes can be dropped before the next is read. */
+export function* checkpointShards(dir: string, kind: string): Generator<{ file: string; tensors: Record<string, NdArray> }> {
+  for (const file of weightFiles(dir, kind)) {
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
     } catch {
       throw new InputError(file, "no such file (listed in the shard index)");
     }
-    for (const [name, array] of Object.entries(readSafetensors(bytes, file).tensors)) {
-      out.set(name.startsWith(PREFIX) ? name.slice(PREFIX.length) : name, { array, file });
-    }
+    yield { file, tensors: readSafetensors(bytes, file).tensors };
+  }
+}
+
+/** Tensors by name (prefix removed) and the file each came from. */
+function readWeights(dir: string): Map<string, { array: NdArray; file: string }> {
+  const out = new Map<string, { array: NdArray; file: string }>();
+  for (const { file, tensors } of checkpointShards(dir, "GPT-2")) {
+    for (const [name, array] of Object.entries(tensors)) out.set(name.startsWith(PREFIX) ? name.slice(PREFIX.length) : name, { array, file });
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // and metrics by each document's length.
 import { tf } from "../engine/backend.js";
 import type { Tokenizer } from "./tokenizer.js";
+import type { ModelBatch } from "./hooked-model.js";
 
 /** Text, texts, one document of token ids, or a batch of documents (arrays, typed arrays or an int tensor [B, T]). */
 export type TokenInput = string | readonly string[] | readonly number[] | readonly ArrayLike<number>[] | tf.Tensor;
@@ -21,7 +22,7 @@ export interface TokenBatch {
   lengths: number[];
 }
 
-interface Limits {
+export interface Limits {
   vocabSize: number;
   context: number;
   tokenizer?: Tokenizer;
@@ -83,4 +84,20 @@ export function* tokenBatches(docs: number[][], size: number): Generator<TokenBa
     const width = Math.max(...slice.map((d) => d.length));
     yield { start, tokens: slice.map((d) => (d.length === width ? d : [...d, ...new Array(width - d.length).fill(0)])), lengths: slice.map((d) => d.length) };
   }
+}
+
+/** A language model's batches: documents of token ids, padded, each position's target the next token (−1 past the end). */
+export function languageModelBatches(input: TokenInput, limits: Limits, opts: { batchSize: number; prependBos?: boolean }): { batches: ModelBatch[]; documents: number[][] } {
+  const documents = toDocuments(input, limits, { prependBos: opts.prependBos });
+  const batches: ModelBatch[] = [];
+  for (const tb of tokenBatches(documents, opts.batchSize)) {
+    const width = tb.tokens[0].length;
+    const targets = new Int32Array(tb.tokens.length * width).fill(-1);
+    tb.tokens.forEach((doc, i) => {
+      for (let t = 0; t + 1 < tb.lengths[i]; t++) targets[i * width + t] = doc[t + 1];
+    });
+    const flat = Int32Array.from(tb.tokens.flat());
+    batches.push({ start: tb.start, size: tb.tokens.length, width, lengths: tb.lengths, tokens: tb.tokens, targets, input: () => tf.tensor2d(flat, [tb.tokens.length, width], "int32") });
+  }
+  return { batches, documents };
 }

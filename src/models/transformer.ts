@@ -10,20 +10,17 @@
 // Weights keep Hugging Face's names and orientation (Conv1D: y = x·W + b), so loading and saving
 // are renames-free.
 import { tf, ensureEngine } from "../engine/backend.js";
-import { HookedModel, type ModelBatch, type StartAt } from "./hooked-model.js";
-import type { HookRunner } from "./hook-points.js";
-import { toDocuments, tokenBatches, type TokenInput } from "./token-input.js";
-import type { Tokenizer } from "./tokenizer.js";
+import { INFO_OPTIONS, LanguageModelBase, resumeResidual, transformerStartPoint, type HookAt, type ResumeAt, type TransformerInfo } from "./language-model-base.js";
 import { transformerConfig, type TransformerConfig } from "./transformer-config.js";
 import { initWeights, weightLayout } from "./transformer-weights.js";
 import { writeModelFolder } from "./hf-folder.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { activation, causalMask, layerNorm, linear } from "./transformer-ops.js";
+
+export { causalMask, transformerStartPoint, type HookAt, type TransformerInfo };
 
 /** A transformer's weights by TransformerLens name (`embed.W_E`, `blocks.0.attn.W_Q`, …). */
 export type TransformerParams = Record<string, tf.Tensor>;
-
-/** Calls a hook point: returns the (possibly edited) activation. */
-export type HookAt = <T extends tf.Tensor>(name: string, x: T) => T;
 
 export interface ForwardOptions {
   /** Embed through a one-hot matMul instead of gather (differentiable on every backend; small vocabularies). */
@@ -31,24 +28,10 @@ export interface ForwardOptions {
   /** Whether anything listens at a hook point (skips building activations no one reads). */
   listens?: (name: string) => boolean;
   /** Resume at blocks.{layer}.hook_resid_pre or hook_resid_post with this residual stream [B, T, d]. */
-  start?: { layer: number; where: "pre" | "post"; resid: tf.Tensor };
+  start?: ResumeAt;
 }
 
 const FORWARD_OPTIONS = optionNames<ForwardOptions>({ oneHotEmbed: true, listens: true, start: true });
-
-/** Where a forward pass can resume to reach `hook`: the residual stream entering its block, or leaving it. */
-export function transformerStartPoint(cfg: TransformerConfig, hook: string): string | undefined {
-  const m = /^blocks\.(\d+)\.(.+)$/.exec(hook);
-  if (m) return m[2] === "hook_resid_post" ? hook : `blocks.${m[1]}.hook_resid_pre`;
-  if (hook === "ln_final.hook_normalized") return `blocks.${cfg.n_layers - 1}.hook_resid_post`;
-  return undefined;
-}
-
-function parseStart(name: string): { layer: number; where: "pre" | "post" } {
-  const m = /^blocks\.(\d+)\.hook_resid_(pre|post)$/.exec(name);
-  if (!m) throw new Error(`featurelab: a transformer resumes only at blocks.{l}.hook_resid_pre or hook_resid_post, not '${name}'`);
-  return { layer: Number(m[1]), where: m[2] as "pre" | "post" };
-}
 
 export function transformerHookNames(cfg: TransformerConfig): string[] {
   const names = ["hook_embed", "hook_pos_embed"];
@@ -76,37 +59,6 @@ export function transformerHookNames(cfg: TransformerConfig): string[] {
   return names;
 }
 
-function layerNorm(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor, eps: number): tf.Tensor {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), w), b);
-}
-
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-function activation(x: tf.Tensor, fn: TransformerConfig["act_fn"]): tf.Tensor {
-  if (fn === "relu") return tf.relu(x);
-  if (fn === "gelu") return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
-  // GPT-2's gelu_new: 0.5·x·(1 + tanh(u)), u = √(2/π)·(x + 0.044715·x³); written as x·σ(2u), the same
-  // function (½(1 + tanh u) = σ(2u)), because tfjs-wasm's sigmoid is ~6× faster than its tanh.
-  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), 2 * SQRT_2_OVER_PI);
-  return tf.mul(x, tf.sigmoid(inner));
-}
-
-/** 0 on and below the diagonal, `above` (default −∞) above it: a query never sees later keys, as TransformerLens masks. */
-export function causalMask(T: number, above = -Infinity): tf.Tensor2D {
-  const m = new Float32Array(T * T);
-  for (let q = 0; q < T; q++) for (let k = q + 1; k < T; k++) m[q * T + k] = above;
-  return tf.tensor2d(m, [T, T]);
-}
-
-/** Linear layer on the last axis with a Conv1D weight [in, out]: x·W + b. */
-function linear(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const shape = x.shape;
-  const flat = tf.reshape(x, [-1, shape[shape.length - 1]]);
-  const y = tf.add(tf.matMul(flat as tf.Tensor2D, w as tf.Tensor2D), b);
-  return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]!]);
-}
-
 /**
  * The forward pass: token ids [B, T] → logits [B, T, V], calling `at` at every hook point. Pure in
  * the weights, so training can differentiate it (tf.variableGrads) and hooks can edit it.
@@ -124,10 +76,8 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
   const wte = p["wte.weight"] as tf.Tensor2D;
   let resid: tf.Tensor;
   let first = 0;
-  if (start) {
-    resid = start.where === "post" ? at(`blocks.${start.layer}.hook_resid_post`, start.resid) : start.resid;
-    first = start.where === "post" ? start.layer + 1 : start.layer;
-  } else {
+  if (start) ({ resid, first } = resumeResidual(start, at));
+  else {
     const flatTokens = tf.reshape(tokens!, [B * T]);
     const embedFlat = opts.oneHotEmbed ? tf.matMul(tf.oneHot(flatTokens as tf.Tensor1D, cfg.d_vocab), wte) : tf.gather(wte, flatTokens);
     const embed = at("hook_embed", tf.reshape(embedFlat, [B, T, d]));
@@ -166,51 +116,18 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
   return tf.reshape(logits, [B, T, cfg.d_vocab]);
 }
 
-/** A transformer's name, tokenizer, source folder and extra config.json fields to keep when saving. */
-export interface TransformerInfo {
-  /** A short name for messages ("tiny-induction", "gpt2", …). */
-  name?: string;
-  tokenizer?: Tokenizer;
-  /** The folder it was loaded from. */
-  source?: string;
-  /** Other config.json fields to keep when saving (e.g. how the model was trained). */
-  extra?: Record<string, unknown>;
-}
-
-const INFO_OPTIONS = optionNames<TransformerInfo>({ name: true, tokenizer: true, source: true, extra: true });
-
 /**
  * A GPT-2-architecture transformer with TransformerLens' hook points (made by `fl.loadModel`).
  * @example
  * const model = await fl.loadModel("models/tiny-induction");
  * const { logits, cache } = await model.run(fl.toy.induction({ n: 8, seed: 0 }).tokens, { cache: ["blocks.0.attn.hook_pattern"] });
  */
-export class Transformer extends HookedModel {
-  readonly cfg: TransformerConfig;
+export class Transformer extends LanguageModelBase<TransformerConfig> {
   /** Weights under Hugging Face's GPT-2 names (wte.weight, h.0.attn.c_attn.weight, …). */
-  readonly params: TransformerParams;
-  readonly tokenizer: Tokenizer | undefined;
-  readonly name: string;
-  readonly source: string | undefined;
-  readonly extra: Record<string, unknown>;
-  readonly hookNames: readonly string[];
+  declare readonly params: TransformerParams;
 
   constructor(cfg: TransformerConfig, params: TransformerParams, info: TransformerInfo = {}) {
-    super();
-    rejectUnknownOptions("Transformer", info, INFO_OPTIONS);
-    for (const w of weightLayout(cfg)) {
-      const t = params[w.name];
-      if (!t) throw new Error(`featurelab: Transformer: weight '${w.name}' is missing`);
-      if (t.shape.join(",") !== w.shape.join(",")) throw new Error(`featurelab: Transformer: weight '${w.name}' has shape [${t.shape}], expected [${w.shape}]`);
-    }
-    this.cfg = cfg;
-    this.params = params;
-    for (const t of Object.values(params)) tf.keep(t);
-    this.tokenizer = info.tokenizer;
-    this.name = info.name ?? `transformer(${cfg.n_layers}L, d ${cfg.d_model})`;
-    this.source = info.source;
-    this.extra = info.extra ?? {};
-    this.hookNames = Object.freeze(transformerHookNames(cfg));
+    super("Transformer", cfg, params, weightLayout(cfg), transformerHookNames(cfg), `transformer(${cfg.n_layers}L, d ${cfg.d_model})`, info);
   }
 
   /**
@@ -229,43 +146,8 @@ export class Transformer extends HookedModel {
     return new Transformer(full, params, info);
   }
 
-  batches(input: unknown, opts: { batchSize: number; prependBos?: boolean }): { batches: ModelBatch[]; documents: number[][] } {
-    const documents = toDocuments(input as TokenInput, { vocabSize: this.cfg.d_vocab, context: this.cfg.n_ctx, tokenizer: this.tokenizer, model: this.name }, { prependBos: opts.prependBos });
-    const batches: ModelBatch[] = [];
-    for (const tb of tokenBatches(documents, opts.batchSize)) {
-      const width = tb.tokens[0].length;
-      const targets = new Int32Array(tb.tokens.length * width).fill(-1);
-      tb.tokens.forEach((doc, i) => {
-        for (let t = 0; t + 1 < tb.lengths[i]; t++) targets[i * width + t] = doc[t + 1];
-      });
-      const flat = Int32Array.from(tb.tokens.flat());
-      batches.push({ start: tb.start, size: tb.tokens.length, width, lengths: tb.lengths, tokens: tb.tokens, targets, input: () => tf.tensor2d(flat, [tb.tokens.length, width], "int32") });
-    }
-    return { batches, documents };
-  }
-
-  /** @internal See HookedModel.forwardBatch: the transformer's forward pass with hooks. */
-  forwardBatch(batch: ModelBatch, runner: HookRunner, start?: StartAt): tf.Tensor3D {
-    const at: HookAt = (name, x) => runner.at(name, x);
-    const resume = start ? { ...parseStart(start.name), resid: start.value } : undefined;
-    return transformerForward(this.cfg, this.params, resume ? undefined : (batch.input() as tf.Tensor2D), at, { listens: (n) => !runner.idle(n), start: resume });
-  }
-
-  startPoint(hook: string): string | undefined {
-    return transformerStartPoint(this.cfg, hook);
-  }
-
-  /**
-   * Logits [B, T, V] for token ids [B, T], no hooks (synchronous).
-   * @example
-   * const logits = model.logits([[0, 5, 6, 7, 5, 6]]);   // [1, 6, d_vocab]
-   */
-  logits(tokens: tf.Tensor2D | number[][]): tf.Tensor3D {
-    ensureEngine();
-    return tf.tidy(() => {
-      const t = tokens instanceof tf.Tensor ? tokens : tf.tensor2d(tokens.flat(), [tokens.length, tokens[0].length], "int32");
-      return transformerForward(this.cfg, this.params, t, (_n, x) => x, { listens: () => false });
-    });
+  protected forward(tokens: tf.Tensor2D | undefined, at: HookAt, opts: { listens?: (name: string) => boolean; start?: ResumeAt }): tf.Tensor3D {
+    return transformerForward(this.cfg, this.params, tokens, at, opts);
   }
 
   /**
@@ -279,18 +161,9 @@ export class Transformer extends HookedModel {
     await writeModelFolder(dir, this.cfg, this.params, { ...this.extra, ...extra }, this.tokenizer);
   }
 
-  /** Number of parameters. */
-  get numParams(): number {
-    return Object.values(this.params).reduce((s, t) => s + t.size, 0);
-  }
-
-  /**
-   * Free the weights' memory.
-   * @example
-   * model.dispose();
-   */
-  dispose(): void {
-    tf.dispose(Object.values(this.params));
+  /** The unembedding [d_vocab, d_model]: logits = final residual · unembeddingᵀ. */
+  get unembedding(): tf.Tensor2D {
+    return (this.cfg.tied ? this.params["wte.weight"] : this.params["lm_head.weight"]) as tf.Tensor2D;
   }
 
   toString(): string {

@@ -8,7 +8,7 @@ import type { Dictionary } from "../../../dictionaries/dictionary.js";
 import type { Codes } from "../../../dictionaries/codes.js";
 import { tf } from "../../../engine/backend.js";
 import { nearestFeatures } from "../../../geometry/decoder-geometry.js";
-import type { Transformer } from "../../../models/transformer.js";
+import type { LanguageModel } from "../../../models/language-model.js";
 import type { MimeBundle } from "../../core/bundle.js";
 import { escapeHtml } from "../../core/escape.js";
 import { PANEL, TokenIndex, examplesHtml, histogramHtml, listHtml, quantileRows, topRows } from "./feature-card.js";
@@ -17,7 +17,7 @@ import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 /** Options of `dashboard`. */
 export interface DashboardOptions {
   /** A transformer whose unembedding W_U gives the feature's logit effects (d_model must equal d_in). */
-  model?: Transformer;
+  model?: LanguageModel;
   /** Token text per row (default: the set's `token` column, if any). */
   tokens?: ArrayLike<unknown>;
   /** Tokens of context either side of an example (needs `document` and `position` columns; default 6). */
@@ -49,9 +49,8 @@ export interface LogitEffect {
  * @example
  * const { top, bottom } = fl.logitEffects(sae, model, 7, 8);
  */
-export function logitEffects(dict: Dictionary, model: Transformer, feature: number, n = 8): { top: LogitEffect[]; bottom: LogitEffect[] } {
-  const p = model.params;
-  const unembed = (model.cfg.tied ? p["wte.weight"] : p["lm_head.weight"]) as tf.Tensor2D; // [vocab, d]
+export function logitEffects(dict: Dictionary, model: LanguageModel, feature: number, n = 8): { top: LogitEffect[]; bottom: LogitEffect[] } {
+  const unembed = model.unembedding; // [vocab, d]
   if (!unembed || unembed.shape[1] !== dict.dIn) {
     throw new Error(`featurelab: dashboard: the dictionary reads ${dict.dIn}-d vectors, the model's unembedding ${unembed?.shape[1]}-d; logits need the residual stream`);
   }
