@@ -33,6 +33,6 @@ export async function loadModel(dir: string): Promise<Transformer | Decoder> {
   }
   const cfg = decoderConfigFromHf(json, cfgPath);
   const params = readDecoderWeights(dir, cfg, cfg.model_type);
-  const tokenizer = existsSync(join(dir, "tokenizer.json")) ? await folderTokenizer(dir, cfg.d_vocab, cfg.bos_token_id) : undefined;
+  const tokenizer = await folderTokenizer(dir, cfg.d_vocab, cfg.bos_token_id, cfg.model_type);
   return new Decoder(cfg, params, { name, tokenizer, source: dir, extra: json });
 }

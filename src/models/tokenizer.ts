@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { readHfTokenizer } from "./hf-tokenizer.js";
 
 /** Text ↔ token ids. */
 export interface Tokenizer {
@@ -180,11 +181,13 @@ export function readWordLevel(path: string, bosId?: number): WordLevelTokenizer 
 }
 
 /**
- * The tokenizer of a model folder: tokenizer.json with a WordLevel model, else GPT-2's BPE when the
- * vocabulary is GPT-2's (50257 tokens); undefined when neither applies.
+ * The tokenizer of a model folder: tokenizer.json — a WordLevel one read here, GPT-2's read with GPT-2's
+ * bundled BPE, any other through tokenizers.js (hf-tokenizer.ts) — else GPT-2's BPE for a GPT-2 model
+ * with GPT-2's vocabulary (50257 tokens); undefined when none applies.
  */
-export async function folderTokenizer(dir: string, vocabSize: number, bosId?: number): Promise<Tokenizer | undefined> {
+export async function folderTokenizer(dir: string, vocabSize: number, bosId?: number, modelType = "gpt2"): Promise<Tokenizer | undefined> {
   const path = join(dir, "tokenizer.json");
+  const gpt2 = modelType === "gpt2" && vocabSize === GPT2_VOCAB_SIZE;
   if (existsSync(path)) {
     const type = (() => {
       try {
@@ -198,8 +201,13 @@ export async function folderTokenizer(dir: string, vocabSize: number, bosId?: nu
       if (tok.vocabSize > vocabSize) throw new InputError(path, `has ${tok.vocabSize} words but config.json says vocab_size ${vocabSize}`);
       return tok;
     }
+    if (!gpt2) {
+      const tok = await readHfTokenizer(path, bosId);
+      if (tok.vocabSize > vocabSize) throw new InputError(path, `has ids up to ${tok.vocabSize - 1} but config.json says vocab_size ${vocabSize}`);
+      return tok;
+    }
   }
-  return vocabSize === GPT2_VOCAB_SIZE ? gpt2Tokenizer() : undefined;
+  return gpt2 ? gpt2Tokenizer() : undefined;
 }
 
 /**
@@ -210,8 +218,10 @@ export async function folderTokenizer(dir: string, vocabSize: number, bosId?: nu
 export async function tokenizer(nameOrDir: string): Promise<Tokenizer> {
   if (nameOrDir === "gpt2") return gpt2Tokenizer();
   const cfgPath = join(nameOrDir, "config.json");
-  let vocab = GPT2_VOCAB_SIZE;
+  // Without config.json, tokenizer.json alone says what the tokenizer is.
+  let vocab = Number.MAX_SAFE_INTEGER;
   let bos: number | undefined;
+  let modelType = "none";
   if (existsSync(cfgPath)) {
     let cfg: Record<string, any>;
     try {
@@ -219,12 +229,13 @@ export async function tokenizer(nameOrDir: string): Promise<Tokenizer> {
     } catch (e) {
       throw new InputError(cfgPath, `is not valid JSON (${(e as Error).message})`);
     }
-    vocab = cfg.vocab_size ?? vocab;
+    vocab = cfg.vocab_size ?? GPT2_VOCAB_SIZE;
     bos = cfg.bos_token_id ?? undefined;
+    modelType = cfg.model_type ?? "gpt2";
   } else if (!existsSync(join(nameOrDir, "tokenizer.json"))) {
     throw new InputError(nameOrDir, `is neither "gpt2" nor a folder with tokenizer.json or config.json`);
   }
-  const tok = await folderTokenizer(nameOrDir, vocab, bos);
+  const tok = await folderTokenizer(nameOrDir, vocab, bos, modelType);
   if (!tok) throw new InputError(nameOrDir, `has no tokenizer.json, and vocab_size ${vocab} is not GPT-2's ${GPT2_VOCAB_SIZE}`);
   return tok;
 }
