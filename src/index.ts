@@ -85,6 +85,7 @@ export { loadModel } from "./models/load-model.js";
 export { hooked, HookedLayersModel } from "./models/layers-model.js";
 export { HookedModel, type RunOptions, type RunResult } from "./models/hooked-model.js";
 export { ActivationCache } from "./models/activation-cache.js";
+export { cacheActivations, type CacheActivationsOptions, type CacheActivationsResult, type CacheInput } from "./models/cache-activations.js";
 export type { HookFn, Hooks, HookContext } from "./models/hook-points.js";
 export { tokenizer, gpt2Tokenizer, WordLevelTokenizer, type Tokenizer } from "./models/tokenizer.js";
 export type { InductionOptions, InductionSequences } from "./models/induction-task.js";

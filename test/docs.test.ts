@@ -175,6 +175,7 @@ declare const layer0: fl.ActivationSet, layer1: fl.ActivationSet, l0: fl.Activat
 declare const subjectRdms: fl.RDM[], subjects: fl.RDM[], models: fl.RDM[], s1: fl.RDM, s2: fl.RDM, animacy: fl.RDM, size: fl.RDM;
 declare const dataRdm: fl.RDM, modelRdm: fl.RDM, split: { train: fl.ActivationSet; test: fl.ActivationSet }, truth: fl.Directions;
 declare const a: fl.Dictionary, b: fl.Dictionary, c: fl.Dictionary, sae512: fl.Dictionary, sae4096: fl.Dictionary;
+declare const texts: string[];
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;
 declare const slider: fl.widgets.IntSlider, label: fl.widgets.Label, view: fl.widgets.FigureWidget, out: fl.widgets.Output, state: fl.ProgressState;

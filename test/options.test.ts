@@ -230,6 +230,8 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   transformerConfig: ["n_head", "n_heads", (o) => fl.transformerConfig({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4, ...o })],
   transformerForward: ["oneHot", "oneHotEmbed", (o) => fl.transformerForward(model.cfg, model.params, fl.tf.tensor2d([[0, 1]], [1, 2], "int32"), (_n, x) => x, o)],
   "HookedModel.run": ["cahce", "cache", (o) => model.run(docs, o)],
+  cacheActivations: ["shardrows", "shardRows", (o) => fl.cacheActivations(model, docs, { hooks: [hook], out: join(tmp, "cache-fn"), progress: false, ...o })],
+  "HookedModel.cacheActivations": ["contextsize", "contextSize", (o) => model.cacheActivations(docs, { hooks: [hook], out: join(tmp, "cache-method"), progress: false, ...o })],
   "ActivationCache.get": ["heads", "head", (o) => run.cache.get(hook, o)],
   hooked: ["nmae", "name", (o) => fl.hooked(layers.model, o)],
   "new HookedLayersModel": ["names", "name", (o) => new fl.HookedLayersModel(layers.model, o)],

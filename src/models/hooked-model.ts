@@ -3,6 +3,7 @@
 // and wrapped tfjs LayersModels implement the two batch methods; ablation and splicing use only these.
 import { tf, ready } from "../engine/backend.js";
 import { ActivationCache } from "./activation-cache.js";
+import { cacheActivations, type CacheActivationsOptions, type CacheActivationsResult, type CacheInput } from "./cache-activations.js";
 import { checkHookNames, HookRunner, type Hooks } from "./hook-points.js";
 import type { Tokenizer } from "./tokenizer.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
@@ -115,6 +116,16 @@ export abstract class HookedModel {
   runBatch(batch: ModelBatch, hooks: Hooks = {}, start?: StartAt): tf.Tensor {
     const runner = new HookRunner(hooks, [], { batchStart: batch.start, lengths: batch.lengths, tokens: batch.tokens });
     return tf.tidy(() => this.forwardBatch(batch, runner, start));
+  }
+
+  /**
+   * Write the activations at hook points over a text or token dataset to Parquet shards, one folder per
+   * hook, resuming an interrupted run (see fl.cacheActivations).
+   * @example
+   * const { folders } = await model.cacheActivations(texts, { hooks: ["blocks.0.hook_resid_post"], out: "out/cache", contextSize: 64 });
+   */
+  cacheActivations(input: CacheInput, opts: CacheActivationsOptions): Promise<CacheActivationsResult> {
+    return cacheActivations(this, input, opts);
   }
 
   /**
