@@ -1,22 +1,25 @@
-// Trains the tiny transformer shipped in models/tiny-induction: GPT-2's architecture (2 layers,
-// d_model 64, 4 heads, vocabulary 64, context 48) on the in-context copying task of
-// src/models/induction-task.ts, with tfjs autodiff and Adam, then writes the Hugging Face folder
-// (config.json with how it was trained, model.safetensors, tokenizer.json).
-//   node --import tsx scripts/train-tiny-transformer.ts [--steps 2000] [--batch 32] [--lr 1e-3] [--seed 0] [--out models/tiny-induction]
+// Trains the tiny transformers shipped in models/: tiny-induction has GPT-2's architecture (2 layers,
+// d_model 64, 4 heads, vocabulary 64, context 48), tiny-llama the Llama family's (RMSNorm, RoPE,
+// 4 query heads sharing 2 key/value heads, SwiGLU) at the same size; both learn the in-context copying
+// task of src/models/induction-task.ts, with tfjs autodiff and Adam, and are written as Hugging Face
+// folders (config.json with how it was trained, model.safetensors, tokenizer.json).
+//   node --import tsx scripts/train-tiny-transformer.ts [--family gpt2|llama] [--steps 2000] [--batch 32] [--lr 1e-3] [--seed 0] [--out models/tiny-induction]
 import { join } from "node:path";
 import { engine, ready, tf } from "../src/engine/backend.js";
 import { inductionSequences, syllableVocabulary } from "../src/models/induction-task.js";
 import { WordLevelTokenizer } from "../src/models/tokenizer.js";
-import { Transformer, transformerForward, type TransformerParams } from "../src/models/transformer.js";
-import type { TransformerConfig } from "../src/models/transformer-config.js";
+import { Transformer, transformerForward } from "../src/models/transformer.js";
+import { Decoder, decoderForward } from "../src/models/decoder.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
+const family = arg("family", "gpt2");
+if (family !== "gpt2" && family !== "llama") throw new Error(`--family is gpt2 or llama, not ${family}`);
 const steps = Number(arg("steps", "2000"));
 const seed = Number(arg("seed", "0"));
-const out = arg("out", join(import.meta.dirname, "..", "models", "tiny-induction"));
+const out = arg("out", join(import.meta.dirname, "..", "models", family === "gpt2" ? "tiny-induction" : "tiny-llama"));
 const batchSize = Number(arg("batch", "32")), lr = Number(arg("lr", "1e-3")), warmup = 100, weightDecay = 0.01;
 const task = { length: 48, vocab: 64, first: 1, bos: 0, minSpan: 4, maxSpan: 20 };
 const EVAL_SEED = 1_000_003, EVAL_N = 2000;
@@ -29,19 +32,30 @@ await ready();
 const info = await engine();
 const vocab = syllableVocabulary(task.vocab);
 const tokenizer = new WordLevelTokenizer(vocab, { bos: "<bos>", special: ["<bos>"] });
-const init = Transformer.init({ d_model: 64, n_layers: 2, n_heads: 4, d_mlp: 256, d_vocab: task.vocab, n_ctx: task.length, bos_token_id: 0 }, { seed });
-const cfg: TransformerConfig = init.cfg;
+const LLAMA = {
+  architectures: ["LlamaForCausalLM"], model_type: "llama", hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+  intermediate_size: 192, hidden_act: "silu", vocab_size: task.vocab, max_position_embeddings: task.length, rms_norm_eps: 1e-5, rope_theta: 10000,
+  tie_word_embeddings: true, bos_token_id: 0, eos_token_id: 0, torch_dtype: "float32",
+};
+const init = family === "gpt2"
+  ? Transformer.init({ d_model: 64, n_layers: 2, n_heads: 4, d_mlp: 256, d_vocab: task.vocab, n_ctx: task.length, bos_token_id: 0 }, { seed })
+  : Decoder.init(LLAMA, { seed });
 const vars: Record<string, tf.Variable> = Object.fromEntries(Object.entries(init.params).map(([k, t]) => [k, tf.variable(t, true, k)]));
-init.dispose();
+type Params = Record<string, tf.Tensor>;
+const forward = (tokens: tf.Tensor2D, params: Params): tf.Tensor3D =>
+  init instanceof Transformer
+    ? transformerForward(init.cfg, params, tokens, (_n, x) => x, { oneHotEmbed: true, listens: () => false })
+    : decoderForward(init.cfg, params, tokens, (_n, x) => x, { oneHotEmbed: true });
 const optimizer = tf.train.adam(lr, 0.9, 0.99, 1e-8);
 
 /** Mean next-token cross-entropy over every position of a batch. */
-function loss(tokens: tf.Tensor2D, params: TransformerParams): tf.Scalar {
+function loss(tokens: tf.Tensor2D, params: Params): tf.Scalar {
   const [B, T] = tokens.shape;
-  const logits = transformerForward(cfg, params, tokens, (_n, x) => x, { oneHotEmbed: true, listens: () => false });
-  const logp = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [B, T - 1, cfg.d_vocab]));
-  const targets = tf.oneHot(tf.reshape(tf.slice(tokens, [0, 1], [B, T - 1]), [-1]) as tf.Tensor1D, cfg.d_vocab);
-  return tf.neg(tf.mean(tf.sum(tf.mul(tf.reshape(logp, [-1, cfg.d_vocab]), targets), -1))) as tf.Scalar;
+  const V = task.vocab;
+  const logits = forward(tokens, params);
+  const logp = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [B, T - 1, V]));
+  const targets = tf.oneHot(tf.reshape(tf.slice(tokens, [0, 1], [B, T - 1]), [-1]) as tf.Tensor1D, V);
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.reshape(logp, [-1, V]), targets), -1))) as tf.Scalar;
 }
 
 const t0 = performance.now();
@@ -66,8 +80,10 @@ for (let step = 0; step < steps; step++) {
 const seconds = (performance.now() - t0) / 1000;
 
 // Evaluate on fresh sequences (a seed no training batch used).
-const params: TransformerParams = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.clone()]));
-const model = new Transformer(cfg, params, { name: "tiny-induction", tokenizer });
+const params: Params = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.clone()]));
+const name = family === "gpt2" ? "tiny-induction" : "tiny-llama";
+const model = init instanceof Transformer ? new Transformer(init.cfg, params, { name, tokenizer }) : new Decoder(init.cfg, params, { name, tokenizer, extra: init.extra });
+init.dispose();
 const evalSet = inductionSequences({ n: EVAL_N, ...task, seed: EVAL_SEED });
 let correct = 0, scored = 0, lossScored = 0, lossFirst = 0, first = 0;
 for (let start = 0; start < EVAL_N; start += 250) {
@@ -97,7 +113,7 @@ console.log(`trained in ${seconds.toFixed(1)} s on ${info.engine}`);
 
 await model.save(out, {
   featurelab: {
-    description: "GPT-2-architecture transformer trained on in-context copying (a random span of distinct tokens repeated to fill the context); induction heads solve it",
+    description: `${family === "gpt2" ? "GPT-2" : "Llama"}-architecture transformer trained on in-context copying (a random span of distinct tokens repeated to fill the context); induction heads solve it`,
     task: { ...task, generator: "featurelab inductionSequences (src/models/induction-task.ts)" },
     training: {
       script: "scripts/train-tiny-transformer.ts",

@@ -72,6 +72,8 @@ interface Manifest {
   keepBos: boolean;
   /** Hash of the first document, so that resuming on another dataset is caught. */
   firstDocument: string;
+  /** Hash of the weights (shapes and a sample of values), so that resuming with a retrained model is caught. */
+  weights: string;
   documents: number;
   rows: number;
   shards: number;
@@ -85,6 +87,21 @@ interface Window {
   lead: number;
   /** Position, in the document, of the window's first real token. */
   start: number;
+}
+
+/** Shapes and up to 4096 evenly spaced values of each weight tensor, hashed: differs when the model is retrained. */
+function weightsFingerprint(model: HookedModel): string {
+  const hash = createHash("sha256");
+  const params = (model as { params?: Record<string, tf.Tensor> }).params ?? {};
+  for (const name of Object.keys(params).sort()) {
+    const t = params[name];
+    const values = t.dataSync() as Float32Array;
+    const stride = Math.max(1, Math.floor(values.length / 4096));
+    const sample = new Float32Array(Math.ceil(values.length / stride));
+    for (let i = 0, j = 0; i < values.length; i += stride, j++) sample[j] = values[i];
+    hash.update(`${name}[${t.shape}]`).update(new Uint8Array(sample.buffer));
+  }
+  return hash.digest("hex").slice(0, 16);
 }
 
 const folderName = (hook: string) => hook.replace(/[^A-Za-z0-9._-]/g, "_");
@@ -127,7 +144,7 @@ export async function cacheActivations(model: HookedModel & { cfg?: { n_ctx?: nu
   const iterator = documentsOf(input)[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) throw new Error("featurelab: cacheActivations: the input has no documents");
-  const fresh: Manifest = { version: 1, model: model.name, hooks, contextSize: context!, shardRows, prependBos, keepBos, firstDocument: hashDocument(first.value), documents: 0, rows: 0, shards: 0 };
+  const fresh: Manifest = { version: 1, model: model.name, hooks, contextSize: context!, shardRows, prependBos, keepBos, firstDocument: hashDocument(first.value), weights: weightsFingerprint(model), documents: 0, rows: 0, shards: 0 };
   const manifest = resumeOrStart(manifestPath, fresh, folders);
   const sink = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined ? defaultProgress() : opts.progress;
   const total = Array.isArray(input) ? input.length : undefined;
@@ -142,7 +159,7 @@ export async function cacheActivations(model: HookedModel & { cfg?: { n_ctx?: nu
 
   const report = (done: boolean) => {
     const seconds = (performance.now() - began) / 1000;
-    sink?.update({ title: `cacheActivations → ${opts.out}`, step: doneDocs, steps: total ?? doneDocs, tokensPerSecond: tokens / Math.max(seconds, 1e-9), elapsedSeconds: seconds, last: undefined, history: [], done, note: done ? `${manifest.rows} rows per hook in ${manifest.shards} shards` : undefined });
+    sink?.update({ title: `cacheActivations → ${opts.out}`, step: doneDocs, steps: total ?? doneDocs, tokensPerSecond: tokens / Math.max(seconds, 1e-9), elapsedSeconds: seconds, last: undefined, history: [], curves: false, unit: "documents", done });
   };
 
   const runWindows = (windows: Window[]) => {
@@ -242,9 +259,9 @@ function resumeOrStart(path: string, fresh: Manifest, folders: Record<string, st
   } catch (e) {
     throw new InputError(path, `is not valid JSON (${(e as Error).message})`);
   }
-  for (const key of ["model", "hooks", "contextSize", "shardRows", "prependBos", "keepBos", "firstDocument"] as const) {
+  for (const key of ["model", "weights", "hooks", "contextSize", "shardRows", "prependBos", "keepBos", "firstDocument"] as const) {
     if (JSON.stringify(old[key]) !== JSON.stringify(fresh[key])) {
-      const what = key === "firstDocument" ? "the input's first document differs" : `${key} was ${JSON.stringify(old[key])}, now ${JSON.stringify(fresh[key])}`;
+      const what = key === "firstDocument" ? "the input's first document differs" : key === "weights" ? "the model's weights differ" : `${key} was ${JSON.stringify(old[key])}, now ${JSON.stringify(fresh[key])}`;
       throw new InputError(path, `records another caching run (${what}); resume with the same model, input and options, or write to a new folder`);
     }
   }

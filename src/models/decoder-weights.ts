@@ -168,6 +168,24 @@ function convert(src: Source, array: NdArray, file: string, stored: string, cfg:
   }
 }
 
+/** The weights under their Hugging Face names (with the family's prefix), as readDecoderWeights reads them back. */
+export async function decoderCheckpoint(cfg: DecoderConfig, params: Record<string, tf.Tensor>): Promise<Record<string, NdArray>> {
+  const prefix = PREFIXES[cfg.family];
+  const out: Record<string, NdArray> = {};
+  for (const src of sources(cfg)) {
+    const width = src.shape.length === 2 ? src.shape[1] : 1;
+    const values = new Float32Array(src.shape.reduce((a, b) => a * b, 1));
+    for (const target of src.into) {
+      const data = (await params[target.name].data()) as Float32Array;
+      if (!target.rows) values.set(data);
+      else target.rows.forEach((r, i) => values.set(data.subarray(i * width, (i + 1) * width), r * width));
+    }
+    const stored = cfg.family === "gemma2" && /norm\.weight$/.test(src.hf) ? values.map((w) => w - 1) : values;
+    out[/^(lm_head|embed_out)\./.test(src.hf) ? src.hf : prefix + src.hf] = { dtype: "float32", shape: src.shape, data: stored };
+  }
+  return out;
+}
+
 export function describe(cfg: DecoderConfig): string {
   return `hidden_size ${cfg.d_model}, num_hidden_layers ${cfg.n_layers}, num_attention_heads ${cfg.n_heads}, num_key_value_heads ${cfg.n_key_value_heads}, head_dim ${cfg.d_head}, intermediate_size ${cfg.d_mlp}, vocab_size ${cfg.d_vocab}`;
 }

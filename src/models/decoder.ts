@@ -11,7 +11,13 @@ import { tf, ensureEngine } from "../engine/backend.js";
 import { INFO_OPTIONS, LanguageModelBase, resumeResidual, type HookAt, type ResumeAt, type TransformerInfo } from "./language-model-base.js";
 import { decoderConfigFromHf, type DecoderConfig } from "./decoder-config.js";
 import { Rng } from "../engine/random.js";
-import { decoderLayout } from "./decoder-weights.js";
+import { decoderCheckpoint, decoderLayout } from "./decoder-weights.js";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../io/atomic-write.js";
+import { writeSafetensors } from "../io/safetensors.js";
+import { WordLevelTokenizer } from "./tokenizer.js";
+import { HfTokenizer } from "./hf-tokenizer.js";
 import { activation, applyRope, causalMask, layerNorm, linear, rmsNorm, ropeInverseFrequencies, ropeTables } from "./transformer-ops.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 
@@ -38,11 +44,13 @@ export function decoderHookNames(cfg: DecoderConfig): string[] {
 }
 
 export interface DecoderForwardOptions {
+  /** Embed through a one-hot matMul instead of gather (differentiable on every backend; small vocabularies). */
+  oneHotEmbed?: boolean;
   /** Resume at blocks.{layer}.hook_resid_pre or hook_resid_post with this residual stream [B, T, d]. */
   start?: ResumeAt;
 }
 
-const FORWARD_OPTIONS = optionNames<DecoderForwardOptions>({ start: true });
+const FORWARD_OPTIONS = optionNames<DecoderForwardOptions>({ oneHotEmbed: true, start: true });
 
 const softCap = (x: tf.Tensor, cap: number) => (cap > 0 ? tf.mul(tf.tanh(tf.div(x, cap)), cap) : x);
 
@@ -66,7 +74,8 @@ export function decoderForward(cfg: DecoderConfig, p: DecoderParams, tokens: tf.
   let first = 0;
   if (start) ({ resid, first } = resumeResidual(start, at));
   else {
-    const e = tf.reshape(tf.gather(p["embed.W_E"], tf.reshape(tokens!, [B * T])), [B, T, d]);
+    const flat = tf.reshape(tokens!, [B * T]) as tf.Tensor1D;
+    const e = tf.reshape(opts.oneHotEmbed ? tf.matMul(tf.oneHot(flat, cfg.d_vocab), p["embed.W_E"] as tf.Tensor2D) : tf.gather(p["embed.W_E"], flat), [B, T, d]);
     resid = at("hook_embed", cfg.embed_scale === 1 ? e : tf.mul(e, Math.fround(cfg.embed_scale)));
   }
   const { cos, sin } = ropeTables(T, ropeInverseFrequencies(cfg.rotary_dim, cfg.rotary_base, cfg.rope_scaling));
@@ -74,7 +83,8 @@ export function decoderForward(cfg: DecoderConfig, p: DecoderParams, tokens: tf.
   const maskFor = (window: number) => masks.get(window) ?? masks.set(window, causalMask(T, -Infinity, window || undefined)).get(window)!;
   const heads = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]); // [B, heads, T, dh]
   // Grouped-query attention: query head h reads key/value head ⌊h / (H/K)⌋ (torch's repeat_interleave).
-  const shared = (t: tf.Tensor) => (K === H ? t : tf.reshape(tf.tile(tf.expandDims(t, 2), [1, 1, H / K, 1, 1]), [B, H, T, dh]));
+  // (Tiled as rank 4: tfjs has no gradient for tiling rank-5 tensors.)
+  const shared = (t: tf.Tensor) => (K === H ? t : tf.reshape(tf.tile(tf.reshape(t, [B, K, 1, T * dh]), [1, 1, H / K, 1]), [B, H, T, dh]));
 
   for (let l = first; l < cfg.n_layers; l++) {
     const b = `blocks.${l}.`;
@@ -153,6 +163,19 @@ export class Decoder extends LanguageModelBase<DecoderConfig> {
 
   protected forward(tokens: tf.Tensor2D | undefined, at: HookAt, opts: { start?: ResumeAt }): tf.Tensor3D {
     return decoderForward(this.cfg, this.params, tokens, at, { start: opts.start });
+  }
+
+  /**
+   * Write a Hugging Face folder: config.json (the one it was read from or made with, plus `extra`),
+   * model.safetensors under the family's names (float32) and the tokenizer's files, if it has them.
+   * @example
+   * await model.save("out/my-llama");
+   */
+  async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+    mkdirSync(dir, { recursive: true });
+    writeFileAtomic(join(dir, "model.safetensors"), writeSafetensors(await decoderCheckpoint(this.cfg, this.params), { format: "pt" }));
+    writeFileAtomic(join(dir, "config.json"), JSON.stringify({ ...this.extra, ...extra }, null, 2) + "\n");
+    if (this.tokenizer instanceof WordLevelTokenizer || this.tokenizer instanceof HfTokenizer) this.tokenizer.save(join(dir, "tokenizer.json"));
   }
 
   /** The unembedding [d_vocab, d_model]: logits = final residual · unembeddingᵀ (then Gemma 2's soft cap). */

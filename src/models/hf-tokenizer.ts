@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { InputError } from "../io/errors.js";
+import { writeFileAtomic } from "../io/atomic-write.js";
 import type { Tokenizer } from "./tokenizer.js";
 
 type HfTokenizerImpl = import("@huggingface/tokenizers").Tokenizer;
@@ -24,9 +25,12 @@ export class HfTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bos: number | undefined;
   private readonly impl: HfTokenizerImpl;
+  /** The tokenizer.json and tokenizer_config.json it was made from (written back by save). */
+  private readonly files: { json: object; config: object };
 
-  constructor(impl: HfTokenizerImpl, name: string, vocabSize: number, bos: number | undefined) {
+  constructor(impl: HfTokenizerImpl, name: string, vocabSize: number, bos: number | undefined, files: { json: object; config: object }) {
     this.impl = impl;
+    this.files = files;
     this.name = name;
     this.vocabSize = vocabSize;
     this.bos = bos;
@@ -42,6 +46,16 @@ export class HfTokenizer implements Tokenizer {
 
   token(id: number): string {
     return this.impl.decode([id]);
+  }
+
+  /**
+   * Write tokenizer.json (and tokenizer_config.json beside it, when it had one).
+   * @example
+   * tok.save("out/model/tokenizer.json");
+   */
+  save(path: string): void {
+    writeFileAtomic(path, JSON.stringify(this.files.json));
+    if (Object.keys(this.files.config).length) writeFileAtomic(join(dirname(path), "tokenizer_config.json"), JSON.stringify(this.files.config, null, 2) + "\n");
   }
 }
 
@@ -69,5 +83,5 @@ export async function readHfTokenizer(path: string, bosId?: number): Promise<HfT
   const vocabSize = ids.reduce((m, i) => Math.max(m, i), -1) + 1;
   const bosText = typeof config.bos_token === "string" ? config.bos_token : config.bos_token?.content;
   const bos = bosId ?? (bosText !== undefined ? impl.token_to_id(bosText) : undefined);
-  return new HfTokenizer(impl, type.toLowerCase(), vocabSize, bos);
+  return new HfTokenizer(impl, type.toLowerCase(), vocabSize, bos, { json, config });
 }

@@ -13,6 +13,10 @@ export interface ProgressState {
   history: readonly TrainingRecord[];
   done: boolean;
   note?: string;
+  /** false: a run that logs no training records (caching activations), so no curves are drawn. */
+  curves?: boolean;
+  /** What `step` counts (default "step"; caching counts "documents"). */
+  unit?: string;
 }
 
 /** A training progress display: pass one as `fit(…, { progress })` to receive every update. */

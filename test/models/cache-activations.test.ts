@@ -107,6 +107,9 @@ test("an interrupted run resumes after its last shard and ends with the files an
   // Another configuration, another dataset or a foreign folder: refused, nothing overwritten.
   await assert.rejects(m.cacheActivations(DOCS, { ...opts, shardRows: 99, out: join(dir, "resumed") }), /resumed\/featurelab-cache\.json: records another caching run \(shardRows was 12, now 99\)/);
   await assert.rejects(m.cacheActivations([[1, 2, 3], ...DOCS], { ...opts, out: join(dir, "resumed") }), /records another caching run \(the input's first document differs\)/);
+  const retrained = fl.Transformer.init(m.cfg, { seed: 4, name: "tiny" });
+  await assert.rejects(retrained.cacheActivations(DOCS, { ...opts, out: join(dir, "resumed") }), /records another caching run \(the model's weights differ\)/);
+  retrained.dispose();
   mkdirSync(join(dir, "foreign", "blocks.0.hook_resid_post"), { recursive: true });
   await assert.rejects(m.cacheActivations(DOCS, { ...opts, out: join(dir, "foreign") }), /foreign\/blocks\.0\.hook_resid_post: already exists without featurelab-cache\.json beside it/);
   await assert.rejects(m.cacheActivations(DOCS, { ...opts, contextSize: 9, out: join(dir, "long") }), /contextSize 9 exceeds tiny's context of 8/);

@@ -130,6 +130,24 @@ test("TransformerLens' hook points: grouped key/value heads, rotated q and k, no
   gemma.dispose();
 });
 
+test("save writes each family's Hugging Face names and config; loading the folder back gives the same logits", { skip: skipWithoutTorch }, async () => {
+  await ready();
+  for (const name of ["pythia", "llama3-gqa-bf16-sharded", "gemma2"]) {
+    const model = await decoder(name);
+    await model.save(at(`${name}-saved`));
+    const original = readSafetensors(readFileSync(join(at(name), name.includes("sharded") ? "model-00001-of-00002.safetensors" : "model.safetensors"))).tensors;
+    const saved = readSafetensors(readFileSync(join(at(`${name}-saved`), "model.safetensors"))).tensors;
+    for (const key of Object.keys(original)) if (!/rotary_emb/.test(key)) assert.ok(key in saved, `${name}: ${key} saved`);
+    const again = await decoder(`${name}-saved`);
+    assert.deepEqual(again.cfg, model.cfg);
+    const a = model.logits(expected.tokens), b = again.logits(expected.tokens);
+    assert.ok(relativeError(await b.data(), await a.data()) < 1e-6, name);
+    tf.dispose([a, b]);
+    model.dispose();
+    again.dispose();
+  }
+});
+
 test("bad folders: the error names the file and the field or tensor, and no weights are left behind", { skip: skipWithoutTorch }, async () => {
   await ready();
   const edit = (name: string, copy: string, change: (cfg: Record<string, any>) => void) => {

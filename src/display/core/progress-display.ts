@@ -22,12 +22,12 @@ export function progressHtml(s: ProgressState): string {
   const pct = (100 * s.step) / s.steps;
   const r = s.last;
   const stats: [string, string][] = [
-    ["step", `${s.step}/${s.steps}`],
+    [s.unit ?? "step", `${s.step}/${s.steps}`],
     ["tokens/s", formatCell(Math.round(s.tokensPerSecond))],
   ];
   if (r) stats.push(["loss", formatCell(r.loss)], ["L0", formatCell(r.l0)], ["FVU", formatCell(r.fvu)], ["dead", `${(100 * r.deadFraction).toFixed(1)}%`]);
   const statHtml = stats.map(([k, v]) => `<span style="opacity:.7">${k}</span> <b>${escapeHtml(v)}</b>`).join(" &nbsp; ");
-  const state = s.done ? `done in ${s.elapsedSeconds.toFixed(1)} s` : "training…";
+  const state = s.done ? `done in ${s.elapsedSeconds.toFixed(1)} s` : s.curves === false ? "running…" : "training…";
   const note = s.note ? `<div style="color:#c0392b">${escapeHtml(s.note)}</div>` : "";
   return (
     `<div class="featurelab-progress" style="font-family:system-ui,sans-serif;font-size:13px;color:inherit">` +
@@ -41,7 +41,7 @@ export function progressHtml(s: ProgressState): string {
 /** The progress as one line of text. */
 export function progressText(s: ProgressState): string {
   const r = s.last;
-  return `${s.title}: step ${s.step}/${s.steps}${r ? `, loss ${formatCell(r.loss)}, L0 ${formatCell(r.l0)}, FVU ${formatCell(r.fvu)}` : ""}${s.done ? " (done)" : ""}${s.note ? `\n${s.note}` : ""}`;
+  return `${s.title}: ${s.unit ?? "step"} ${s.step}/${s.steps}${r ? `, loss ${formatCell(r.loss)}, L0 ${formatCell(r.l0)}, FVU ${formatCell(r.fvu)}` : ""}${s.done ? " (done)" : ""}${s.note ? `\n${s.note}` : ""}`;
 }
 
 /** A progress sink that draws into the notebook, or undefined outside a kernel. */

@@ -15,6 +15,7 @@ import { DictionaryComparison } from "../../circuits/dictionary-comparison.js";
 import { comparisonBundle } from "../plots/features/dictionary-comparison-plot.js";
 import { comparisonTable, modelComparisonBundle, permutationTestBundle } from "../plots/geometry/rsa-plot.js";
 import { Transformer } from "../../models/transformer.js";
+import { Decoder } from "../../models/decoder.js";
 import { ActivationCache } from "../../models/activation-cache.js";
 import { SpliceEvaluation } from "../../ablation/splice-eval.js";
 import { AblationSweep } from "../../ablation/sweep.js";
@@ -66,7 +67,7 @@ export function represent(x: unknown): MimeBundle {
   if (x instanceof RdmComparisons) return comparisonTable(x).toMimeBundle();
   if (x instanceof ModelComparison) return modelComparisonBundle(x);
   if (x instanceof PermutationTest) return permutationTestBundle(x);
-  if (x instanceof Transformer) return transformerBundle(x);
+  if (x instanceof Transformer || x instanceof Decoder) return transformerBundle(x);
   if (x instanceof ActivationCache) return activationCacheBundle(x);
   if (x instanceof SpliceEvaluation) return spliceEvalBundle(x);
   if (x instanceof AblationSweep) return ablationSweepBundle(x);

@@ -20,7 +20,8 @@ import { FigureWidget } from "./figure-widget.js";
  */
 export class TrainingView extends VBox {
   readonly status: HTML;
-  readonly curves: FigureWidget;
+  /** The training curves (absent for a run without training records). */
+  readonly curves: FigureWidget | undefined;
   private last: ProgressState;
   /** How many updates reached the view (tests and benchmarks count them). */
   updates = 0;
@@ -29,8 +30,8 @@ export class TrainingView extends VBox {
     const s: ProgressState =
       typeof first === "string" ? { title: first, step: 0, steps: 1, tokensPerSecond: 0, elapsedSeconds: 0, last: undefined, history: [], done: false } : first;
     const status = new HTML({ value: progressHtml(s) });
-    const curves = new FigureWidget(historyFigure(s.history, s.title));
-    super([status, curves]);
+    const curves = s.curves === false ? undefined : new FigureWidget(historyFigure(s.history, s.title));
+    super(curves ? [status, curves] : [status]);
     this.status = status;
     this.curves = curves;
     this.last = s;
@@ -46,7 +47,8 @@ export class TrainingView extends VBox {
     this.updates++;
     this.status.value = progressHtml(s);
     // The curves change only when a record was logged.
-    if (s.history.length !== (this.curves.figure.data[0]?.x as unknown[] | undefined)?.length || s.done) this.curves.figure = historyFigure(s.history, s.title);
+    const curves = this.curves;
+    if (curves && (s.history.length !== (curves.figure.data[0]?.x as unknown[] | undefined)?.length || s.done)) curves.figure = historyFigure(s.history, s.title);
   }
 
   /** @internal */

@@ -5,28 +5,32 @@ import { card } from "../../core/cards.js";
 import type { MimeBundle } from "../../core/bundle.js";
 import { escapeHtml } from "../../core/escape.js";
 import { htmlTable, textTable, type Cell } from "../../core/table.js";
-import type { Transformer } from "../../../models/transformer.js";
+import { Decoder, type LanguageModel } from "../../../models/language-model.js";
 import type { ActivationCache } from "../../../models/activation-cache.js";
 import type { SpliceEvaluation } from "../../../ablation/splice-eval.js";
 import type { AblationSweep } from "../../../ablation/sweep.js";
 import { summarise } from "../../../models/hook-points.js";
 
-export function transformerBundle(m: Transformer): MimeBundle {
+export function transformerBundle(m: LanguageModel): MimeBundle {
   const c = m.cfg;
+  const decoder = m instanceof Decoder ? m.cfg : undefined;
+  const heads = decoder && decoder.n_key_value_heads !== decoder.n_heads ? `${c.n_heads} × ${c.d_head} (${decoder.n_key_value_heads} key/value)` : `${c.n_heads} × ${c.d_head}`;
   const lines: [string, Cell][] = [
+    ...(decoder ? ([["family", decoder.model_type]] as [string, Cell][]) : []),
     ["layers", c.n_layers],
     ["d_model", c.d_model],
-    ["heads", `${c.n_heads} × ${c.d_head}`],
-    ["d_mlp", c.d_mlp],
+    ["heads", heads],
+    ["d_mlp", decoder?.gated_mlp ? `${c.d_mlp} (gated)` : c.d_mlp],
     ["vocab", c.d_vocab],
     ["context", c.n_ctx],
+    ...(decoder ? ([["positions", `rotary (${decoder.rotary_dim} of ${decoder.d_head} dims, base ${decoder.rotary_base})`], ["norm", decoder.normalization === "LN" ? "LayerNorm" : "RMSNorm"]] as [string, Cell][]) : []),
     ["parameters", m.numParams],
     ["unembedding", c.tied ? "tied" : "separate"],
     ["tokenizer", m.tokenizer?.name ?? "none (token ids)"],
   ];
   if (m.source) lines.push(["source", m.source]);
   const hooks = `<div style="margin-top:4px;font-size:12px"><span style="opacity:.7">hook points</span> ${escapeHtml(summarise(m.hookNames))}</div>`;
-  return { "text/html": card(`Transformer ${m.name}`, lines, hooks), "text/plain": `${m}\nhook points: ${summarise(m.hookNames)}` };
+  return { "text/html": card(`${decoder ? "Decoder" : "Transformer"} ${m.name}`, lines, hooks), "text/plain": `${m}\nhook points: ${summarise(m.hookNames)}` };
 }
 
 export function activationCacheBundle(cache: ActivationCache): MimeBundle {
