@@ -81,7 +81,8 @@ export { Decoder, decoderForward, type DecoderParams } from "./models/decoder.js
 export { type DecoderConfig } from "./models/decoder-config.js";
 export type { LanguageModel } from "./models/language-model.js";
 export { transformerConfig, type TransformerConfig } from "./models/transformer-config.js";
-export { loadModel } from "./models/load-model.js";
+export { loadModel, type LoadModelOptions } from "./models/load-model.js";
+export { hubFile, hubCacheDir, type HubOptions } from "./io/hf-hub.js";
 export { hooked, HookedLayersModel } from "./models/layers-model.js";
 export { HookedModel, type RunOptions, type RunResult } from "./models/hooked-model.js";
 export { ActivationCache } from "./models/activation-cache.js";

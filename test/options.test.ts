@@ -224,6 +224,9 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   // models
   "Transformer.init": ["seeds", "seed", (o) => fl.Transformer.init({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4 }, o)],
   "new Transformer": ["tokeniser", "tokenizer", (o) => new fl.Transformer(model.cfg, model.params, o)],
+  loadModel: ["revison", "revision", (o) => fl.loadModel("owner/name", o)],
+  hubCacheDir: ["cachedir", "cacheDir", (o) => fl.hubCacheDir(o)],
+  hubFile: ["ofline", "offline", (o) => fl.hubFile("owner/name", "config.json", o)],
   "Decoder.init": ["sed", "seed", (o) => fl.Decoder.init(LLAMA, o)],
   "new Decoder": ["nam", "name", (o) => new fl.Decoder(llama.cfg, llama.params, o)],
   decoderForward: ["stat", "start", (o) => fl.decoderForward(llama.cfg, llama.params, fl.tf.tensor2d([[0, 1]], [1, 2], "int32"), (_n, x) => x, o)],

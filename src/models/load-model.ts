@@ -2,7 +2,10 @@
 // (Pythia), the Llama family (Llama, Mistral, Qwen 2) and Gemma 2 as a Decoder — chosen by config.json's
 // model_type.
 import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { hubFile, parseRepo, type HubOptions } from "../io/hf-hub.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { defaultProgress, type ProgressSink } from "../training/progress.js";
 import { ready } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
 import { readJson, readModelFolder } from "./hf-folder.js";
@@ -12,18 +15,67 @@ import { DECODER_MODEL_TYPES, decoderConfigFromHf } from "./decoder-config.js";
 import { readDecoderWeights } from "./decoder-weights.js";
 import { folderTokenizer } from "./tokenizer.js";
 
+/** Options of `loadModel` for a model on the Hub (a local folder needs none). */
+export type LoadModelOptions = Omit<HubOptions, "onProgress"> & {
+  /** false: no download progress display (default: shown for files of 8 MB or more). */
+  progress?: boolean;
+};
+
+const LOAD_OPTIONS = optionNames<LoadModelOptions>({ revision: true, endpoint: true, cacheDir: true, offline: true, token: true, progress: true });
+
+/**
+ * The snapshot folder of a model on the Hub, with config.json, the weights (model.safetensors, or the
+ * index and its shards) and the tokenizer's files downloaded into the Hugging Face cache as needed.
+ */
+async function hubModelFolder(repo: string, opts: LoadModelOptions): Promise<string> {
+  const { progress = true, ...hub } = opts;
+  const sinks = new Map<string, ProgressSink | undefined>();
+  const began = performance.now();
+  const onProgress: HubOptions["onProgress"] = ({ path, bytes, total, done }) => {
+    if (!progress || total === undefined || total < 8e6) return;
+    if (!sinks.has(path)) sinks.set(path, defaultProgress());
+    const mb = (n: number) => Math.round(n / 1e6);
+    sinks.get(path)?.update({ title: `download ${repo}/${path}`, step: mb(bytes), steps: mb(total), unit: "MB", tokensPerSecond: NaN, elapsedSeconds: (performance.now() - began) / 1000, last: undefined, history: [], curves: false, done });
+  };
+  const get = (path: string, optional = false) => hubFile(repo, path, { ...hub, optional, onProgress });
+  const config = (await get("config.json"))!;
+  const dir = dirname(config);
+  if (!(await get("model.safetensors", true))) {
+    const index = await get("model.safetensors.index.json", true);
+    if (!index) throw new InputError(`${repo}@${opts.revision ?? "main"}`, "has neither model.safetensors nor model.safetensors.index.json on the Hub (pytorch_model.bin, a pickle, is not read)");
+    const shards = new Set(Object.values((readJson(index, "the shard index").weight_map ?? {}) as Record<string, string>));
+    for (const shard of shards) await get(shard);
+  }
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) await get(f, true);
+  return dir;
+}
+
 /**
  * Read a Hugging Face model folder (`config.json` + `model.safetensors` or its shards) as a model with
- * TransformerLens' hook points: GPT-2, GPT-NeoX / Pythia, Llama, Mistral, Qwen 2 or Gemma 2.
+ * TransformerLens' hook points: GPT-2, GPT-NeoX / Pythia, Llama, Mistral, Qwen 2 or Gemma 2. A name
+ * like "EleutherAI/pythia-70m" that is not a local folder is fetched from the Hub into the Hugging Face
+ * cache (shared with Python's huggingface_hub; HF_HUB_OFFLINE=1 reads only the cache).
  * @example
  * const model = await fl.loadModel("models/tiny-induction");
+ * const pythia = await fl.loadModel("EleutherAI/pythia-70m", { revision: "step143000" });
  */
-export async function loadModel(dir: string): Promise<Transformer | Decoder> {
+export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<Transformer | Decoder> {
+  rejectUnknownOptions("loadModel", opts, LOAD_OPTIONS);
   await ready();
-  if (!existsSync(dir)) throw new InputError(dir, "no such folder");
+  let name = basename(resolve(dir));
+  if (!existsSync(dir)) {
+    const hub = parseRepo(dir);
+    if (!hub || hub.type !== "model") throw new InputError(dir, "no such folder (nor a Hub model name like owner/name)");
+    try {
+      dir = await hubModelFolder(hub.repo, opts);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw new InputError(dir, `is no local folder, and as a Hub model: ${err.message.replace(/^featurelab: /, "")}`);
+    }
+    name = hub.repo;
+  }
   const cfgPath = join(dir, "config.json");
   const json = readJson(cfgPath, "a Hugging Face model folder holds config.json and model.safetensors");
-  const name = basename(resolve(dir));
   if (json.model_type === undefined || json.model_type === "gpt2") {
     const { cfg, params, tokenizer, extra } = await readModelFolder(dir);
     return new Transformer(cfg, params, { name, tokenizer, source: dir, extra });

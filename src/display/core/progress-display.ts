@@ -21,10 +21,9 @@ function lossCurve(state: ProgressState, width = 220, height = 50): string {
 export function progressHtml(s: ProgressState): string {
   const pct = (100 * s.step) / s.steps;
   const r = s.last;
-  const stats: [string, string][] = [
-    [s.unit ?? "step", `${s.step}/${s.steps}`],
-    ["tokens/s", formatCell(Math.round(s.tokensPerSecond))],
-  ];
+  const stats: [string, string][] = [[s.unit ?? "step", `${s.step}/${s.steps}`]];
+  // A run that moves no tokens (a download) gives NaN.
+  if (Number.isFinite(s.tokensPerSecond)) stats.push(["tokens/s", formatCell(Math.round(s.tokensPerSecond))]);
   if (r) stats.push(["loss", formatCell(r.loss)], ["L0", formatCell(r.l0)], ["FVU", formatCell(r.fvu)], ["dead", `${(100 * r.deadFraction).toFixed(1)}%`]);
   const statHtml = stats.map(([k, v]) => `<span style="opacity:.7">${k}</span> <b>${escapeHtml(v)}</b>`).join(" &nbsp; ");
   const state = s.done ? `done in ${s.elapsedSeconds.toFixed(1)} s` : s.curves === false ? "running…" : "training…";
