@@ -41,7 +41,7 @@ export { InputError } from "./io/errors.js";
 export type { SharkeyOptions, ToyData } from "./data/synthetic.js";
 export { Dictionary, type DictionaryConfig, type DictionaryWeights, type TrainingRecord } from "./dictionaries/dictionary.js";
 export { Codes } from "./dictionaries/codes.js";
-export { loadDictionary } from "./dictionaries/saelens-folder.js";
+export { loadDictionary, type LoadDictionaryOptions } from "./dictionaries/load-dictionary.js";
 export { architectures } from "./dictionaries/registry.js";
 export { dictionary, DictionarySpec, type DictionaryOptions } from "./training/spec.js";
 export { lastFit, type FitOptions } from "./training/fit.js";

@@ -224,6 +224,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   // models
   "Transformer.init": ["seeds", "seed", (o) => fl.Transformer.init({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4 }, o)],
   "new Transformer": ["tokeniser", "tokenizer", (o) => new fl.Transformer(model.cfg, model.params, o)],
+  loadDictionary: ["pth", "path", (o) => fl.loadDictionary("owner/name", o)],
   loadModel: ["revison", "revision", (o) => fl.loadModel("owner/name", o)],
   hubCacheDir: ["cachedir", "cacheDir", (o) => fl.hubCacheDir(o)],
   hubFile: ["ofline", "offline", (o) => fl.hubFile("owner/name", "config.json", o)],

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { tf } from "../engine/backend.js";
 import { architecture } from "../dictionaries/registry.js";
 import { Dictionary } from "../dictionaries/dictionary.js";
-import { loadDictionary } from "../dictionaries/saelens-folder.js";
+import { loadDictionary } from "../dictionaries/load-dictionary.js";
 import { InputError } from "../io/errors.js";
 import { checkQkTarget, collectQkData } from "./qk-data.js";
 import { QkDictionary, type QkConfig, type QkTrainingRecord } from "./qk-dictionary.js";

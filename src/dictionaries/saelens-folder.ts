@@ -12,7 +12,6 @@ import { Rng } from "../engine/random.js";
 import type { Params } from "./architecture.js";
 import { Dictionary, type DictionaryConfig } from "./dictionary.js";
 import { architectures, factory, fromSaeLensName } from "./registry.js";
-import { loadSparsify, SPARSIFY_WEIGHTS } from "./sparsify-folder.js";
 
 const WEIGHTS = "sae_weights.safetensors";
 
@@ -55,16 +54,6 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
   writeFileAtomic(join(dir, "cfg.json"), new TextEncoder().encode(JSON.stringify(cfg, null, 2) + "\n"));
 }
 
-
-/**
- * Read a dictionary folder: SAELens layout (by SAELens or featurelab) or sparsify's.
- * @example
- * const sae = await fl.loadDictionary("out/sae");
- */
-export async function loadDictionary(dir: string): Promise<Dictionary> {
-  if (existsSync(join(dir, SPARSIFY_WEIGHTS)) && !existsSync(join(dir, WEIGHTS))) return loadSparsify(dir);
-  return loadSaeLens(dir);
-}
 
 /** Read a SAELens folder written by SAELens or by featurelab. */
 export async function loadSaeLens(dir: string): Promise<Dictionary> {

@@ -194,3 +194,19 @@ async function download(url: string, headers: Record<string, string>, blob: stri
   renameSync(partial, blob);
   onProgress?.({ path, bytes: got, total: size, done: true });
 }
+
+/**
+ * `path` itself when it exists here; else the Hub repository it names, fetched into the cache by
+ * `fetchRepo` (which returns the local folder), with any error saying that both were tried.
+ */
+export async function localOrHub(path: string, fetchRepo: (repo: string) => Promise<string>): Promise<{ dir: string; repo?: string }> {
+  if (existsSync(path)) return { dir: path };
+  const hub = parseRepo(path);
+  if (!hub || hub.type !== "model") throw new InputError(path, "no such folder (nor a Hub repository name like owner/name)");
+  try {
+    return { dir: await fetchRepo(hub.repo), repo: hub.repo };
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError(path, `is no local folder, and as a Hub repository: ${err.message.replace(/^featurelab: /, "")}`);
+  }
+}

@@ -1,9 +1,8 @@
 // fl.loadModel(dir): a Hugging Face model folder as a hooked model — GPT-2 as a Transformer, GPT-NeoX
 // (Pythia), the Llama family (Llama, Mistral, Qwen 2) and Gemma 2 as a Decoder — chosen by config.json's
 // model_type.
-import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { hubFile, parseRepo, type HubOptions } from "../io/hf-hub.js";
+import { hubFile, localOrHub, type HubOptions } from "../io/hf-hub.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { defaultProgress, type ProgressSink } from "../training/progress.js";
 import { ready } from "../engine/backend.js";
@@ -62,18 +61,9 @@ async function hubModelFolder(repo: string, opts: LoadModelOptions): Promise<str
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<Transformer | Decoder> {
   rejectUnknownOptions("loadModel", opts, LOAD_OPTIONS);
   await ready();
-  let name = basename(resolve(dir));
-  if (!existsSync(dir)) {
-    const hub = parseRepo(dir);
-    if (!hub || hub.type !== "model") throw new InputError(dir, "no such folder (nor a Hub model name like owner/name)");
-    try {
-      dir = await hubModelFolder(hub.repo, opts);
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      throw new InputError(dir, `is no local folder, and as a Hub model: ${err.message.replace(/^featurelab: /, "")}`);
-    }
-    name = hub.repo;
-  }
+  const found = await localOrHub(dir, (repo) => hubModelFolder(repo, opts));
+  const name = found.repo ?? basename(resolve(dir));
+  dir = found.dir;
   const cfgPath = join(dir, "config.json");
   const json = readJson(cfgPath, "a Hugging Face model folder holds config.json and model.safetensors");
   if (json.model_type === undefined || json.model_type === "gpt2") {

@@ -11,7 +11,7 @@ import { loadModel } from "../../src/models/load-model.js";
 import { inductionSequences } from "../../src/models/induction-task.js";
 import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary } from "../../src/dictionaries/dictionary.js";
-import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
+import { loadDictionary } from "../../src/dictionaries/load-dictionary.js";
 import { cleanBatch, e2eLoss, e2eSaeForward, e2eSite, E2E_LOSSES, type E2ELossKind, type E2EParams } from "../../src/circuits/e2e-loss.js";
 import { DOCS, D_MODEL, scaledTransformer } from "./fixtures.js";
 import { learningRate } from "../../src/training/schedule.js";

@@ -8,7 +8,7 @@ import { Rng } from "../../src/engine/random.js";
 import { Transformer } from "../../src/models/transformer.js";
 import { qkDictionary } from "../../src/circuits/qk-dictionary.js";
 import { loadQkDictionary } from "../../src/circuits/qk-folder.js";
-import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
+import { loadDictionary } from "../../src/dictionaries/load-dictionary.js";
 import { QK_WEIGHT_NAMES } from "../../src/circuits/qk-loss.js";
 
 const T = 8;

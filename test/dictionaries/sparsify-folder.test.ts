@@ -6,7 +6,7 @@ import { ready } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { fromVectors } from "../../src/data/activation-set.js";
 import { writeSafetensors } from "../../src/io/safetensors.js";
-import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
+import { loadDictionary } from "../../src/dictionaries/load-dictionary.js";
 import { scratchDir } from "../python.js";
 
 const dir = scratchDir("featurelab-sparsify-");

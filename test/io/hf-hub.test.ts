@@ -90,7 +90,7 @@ test("offline: only the cache is read — by option or HF_HUB_OFFLINE — and a 
   try {
     const viaEnv = await fl.loadModel("featurelab-test/tiny-llama", { endpoint: hub.endpoint, cacheDir });
     viaEnv.dispose();
-    await assert.rejects(fl.loadModel("featurelab-test/tiny-llama-sharded", { endpoint: hub.endpoint, cacheDir }), /featurelab-test\/tiny-llama-sharded: is no local folder, and as a Hub model: .*models--featurelab-test--tiny-llama-sharded\/refs\/main: is not in the Hugging Face cache, and HF_HUB_OFFLINE is set/);
+    await assert.rejects(fl.loadModel("featurelab-test/tiny-llama-sharded", { endpoint: hub.endpoint, cacheDir }), /featurelab-test\/tiny-llama-sharded: is no local folder, and as a Hub repository: .*models--featurelab-test--tiny-llama-sharded\/refs\/main: is not in the Hugging Face cache, and HF_HUB_OFFLINE is set/);
   } finally {
     delete process.env.HF_HUB_OFFLINE;
   }
@@ -111,7 +111,7 @@ test("a download cut half-way is resumed with a Range request; sharded checkpoin
 
 test("a missing repository or file, or a private one without its token: errors that say which", async () => {
   const opts = { endpoint: hub.endpoint, cacheDir: join(dir, "cache-errors"), progress: false };
-  await assert.rejects(fl.loadModel("featurelab-test/nothing", opts), /featurelab-test\/nothing: is no local folder, and as a Hub model: .*not found: the Hub has no featurelab-test\/nothing\/config\.json at revision 'main'/);
+  await assert.rejects(fl.loadModel("featurelab-test/nothing", opts), /featurelab-test\/nothing: is no local folder, and as a Hub repository: .*not found: the Hub has no featurelab-test\/nothing\/config\.json at revision 'main'/);
   await assert.rejects(fl.loadModel("featurelab-test/tiny-llama", { ...opts, revision: "v9" }), /the Hub has no featurelab-test\/tiny-llama\/config\.json at revision 'v9'/);
   await assert.rejects(fl.loadModel("featurelab-test/private", opts), /the Hub refused access \(HTTP 401\) to featurelab-test\/private\/config\.json.*needs HF_TOKEN/);
   const priv = await fl.loadModel("featurelab-test/private", { ...opts, token: "secret" });

@@ -7,7 +7,7 @@ import { ready, tf } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { sharkeyToyData } from "../../src/data/synthetic.js";
 import { dictionary } from "../../src/training/spec.js";
-import { loadDictionary } from "../../src/dictionaries/saelens-folder.js";
+import { loadDictionary } from "../../src/dictionaries/load-dictionary.js";
 import { FINETUNE_VARIANTS, finetuneDecoder, finetuneReferenceLoss, finetuneStep, trainedParameters } from "../../src/training/finetune-decoder.js";
 import type { Dictionary } from "../../src/dictionaries/dictionary.js";
 
