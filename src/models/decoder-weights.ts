@@ -12,7 +12,7 @@ import { tf } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
 import { toFloat32, type NdArray } from "../io/ndarray.js";
 import type { DecoderConfig } from "./decoder-config.js";
-import { checkpointShards } from "./hf-folder.js";
+import { checkpointShards, type StoredTensor } from "./hf-folder.js";
 
 export interface DecoderWeightSpec {
   name: string;
@@ -148,12 +148,12 @@ export function readDecoderWeights(dir: string, cfg: DecoderConfig, kind: string
   }
 }
 
-function convert(src: Source, array: NdArray, file: string, stored: string, cfg: DecoderConfig, params: Record<string, tf.Tensor>): void {
+function convert(src: Source, array: StoredTensor, file: string, stored: string, cfg: DecoderConfig, params: Record<string, tf.Tensor>): void {
   if (array.shape.join(",") !== src.shape.join(",")) {
     throw new InputError(file, `tensor '${stored}' has shape [${array.shape.join(", ")}], but config.json (${describe(cfg)}) implies [${src.shape.join(", ")}]`);
   }
   if (!["float32", "float16", "bfloat16", "float64"].includes(array.dtype)) throw new InputError(file, `tensor '${stored}' has dtype ${array.dtype}; weights must be floating point`);
-  let values = toFloat32(array);
+  let values = toFloat32(array.read());
   // Gemma's RMSNorm multiplies by (1 + w): stored here as the factor itself, as TransformerLens does.
   if (cfg.family === "gemma2" && /norm\.weight$/.test(stored)) values = values.map((w) => 1 + w);
   const width = src.shape.length === 2 ? src.shape[1] : 1;

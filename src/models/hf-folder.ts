@@ -2,12 +2,12 @@
 // model.safetensors.index.json) with GPT-2's weight names, with or without the "transformer."
 // prefix; tokenizer.json for word-level vocabularies. Every problem names the file and the tensor.
 import { writeFileAtomic } from "../io/atomic-write.js";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { tf } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
-import { toFloat32, type NdArray } from "../io/ndarray.js";
-import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import { numel, toFloat32, viewBytes, type NdArray } from "../io/ndarray.js";
+import { readSafetensorsHeader, writeSafetensors } from "../io/safetensors.js";
 import { fromHfConfig, toHfConfig, type TransformerConfig } from "./transformer-config.js";
 import { isBuffer, weightLayout } from "./transformer-weights.js";
 import { folderTokenizer, WordLevelTokenizer, type Tokenizer } from "./tokenizer.js";
@@ -57,22 +57,73 @@ export function weightFiles(dir: string, kind: string): string[] {
   throw new InputError(join(dir, WEIGHTS), `no such file (a Hugging Face ${kind} folder holds config.json and model.safetensors)${bin}`);
 }
 
-/** Each checkpoint file's tensors in turn: a shard's bytes can be dropped before the next is read. */
-export function* checkpointShards(dir: string, kind: string): Generator<{ file: string; tensors: Record<string, NdArray> }> {
+let scratch: ArrayBuffer | undefined;
+
+/**
+ * Where a tensor's bytes are read to: on the wasm engine, which copies every new tensor into its own
+ * heap, one buffer reused for every read (loading then holds the weights plus the largest tensor, not
+ * twice the weights until the garbage collector runs); elsewhere, where a tensor may keep the array it
+ * was made from, a buffer of its own. Always aligned for any element type.
+ */
+function readBuffer(size: number): Uint8Array {
+  if (tf.getBackend() !== "wasm") return new Uint8Array(size);
+  if (!scratch || scratch.byteLength < size) scratch = new ArrayBuffer(size);
+  return new Uint8Array(scratch, 0, size);
+}
+
+/** A tensor of a checkpoint file, read from disk only when asked (so loading holds one tensor's bytes at a time). */
+export interface StoredTensor {
+  dtype: NdArray["dtype"];
+  shape: number[];
+  /** Its values — on the wasm engine in a buffer the next read() reuses: make the tensor before reading another. */
+  read(): NdArray;
+}
+
+/** Each checkpoint file's tensors in turn, from its header; their bytes are read one tensor at a time. */
+export function* checkpointShards(dir: string, kind: string): Generator<{ file: string; tensors: Record<string, StoredTensor> }> {
   for (const file of weightFiles(dir, kind)) {
-    let bytes: Uint8Array;
+    let fd: number;
     try {
-      bytes = readFileSync(file);
+      fd = openSync(file, "r");
     } catch {
       throw new InputError(file, "no such file (listed in the shard index)");
     }
-    yield { file, tensors: readSafetensors(bytes, file).tensors };
+    let header: ReturnType<typeof readSafetensorsHeader>;
+    try {
+      const size = fstatSync(fd).size;
+      const head = new Uint8Array(Math.min(size, 8));
+      readSync(fd, head, 0, head.length, 0);
+      const n = head.length === 8 ? Number(new DataView(head.buffer).getBigUint64(0, true)) : 0;
+      const first = new Uint8Array(Math.min(size, 8 + Math.min(n, 100_000_000)));
+      readSync(fd, first, 0, first.length, 0);
+      header = readSafetensorsHeader(first, size, file);
+    } finally {
+      closeSync(fd);
+    }
+    const tensors: Record<string, StoredTensor> = {};
+    for (const [name, t] of Object.entries(header.tensors)) {
+      tensors[name] = {
+        dtype: t.dtype,
+        shape: t.shape,
+        read: () => {
+          const bytes = readBuffer(t.end - t.begin);
+          const h = openSync(file, "r");
+          try {
+            for (let at = 0; at < bytes.length; ) at += readSync(h, bytes, at, bytes.length - at, header.dataStart + t.begin + at);
+          } finally {
+            closeSync(h);
+          }
+          return { dtype: t.dtype, shape: t.shape, data: viewBytes(t.dtype, bytes, 0, numel(t.shape)) };
+        },
+      };
+    }
+    yield { file, tensors };
   }
 }
 
 /** Tensors by name (prefix removed) and the file each came from. */
-function readWeights(dir: string): Map<string, { array: NdArray; file: string }> {
-  const out = new Map<string, { array: NdArray; file: string }>();
+function readWeights(dir: string): Map<string, { array: StoredTensor; file: string }> {
+  const out = new Map<string, { array: StoredTensor; file: string }>();
   for (const { file, tensors } of checkpointShards(dir, "GPT-2")) {
     for (const [name, array] of Object.entries(tensors)) out.set(name.startsWith(PREFIX) ? name.slice(PREFIX.length) : name, { array, file });
   }
@@ -100,7 +151,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
         throw new InputError(t.file, `tensor '${w.name}' has shape [${t.array.shape.join(", ")}], but config.json (${describe(cfg)}) implies [${w.shape.join(", ")}]`);
       }
       if (!["float32", "float16", "bfloat16", "float64"].includes(t.array.dtype)) throw new InputError(t.file, `tensor '${w.name}' has dtype ${t.array.dtype}; weights must be floating point`);
-      params[w.name] = tf.tensor(toFloat32(t.array), w.shape, "float32");
+      params[w.name] = tf.tensor(toFloat32(t.array.read()), w.shape, "float32");
     }
   } catch (err) {
     tf.dispose(Object.values(params));
