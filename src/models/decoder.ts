@@ -82,9 +82,12 @@ export function decoderForward(cfg: DecoderConfig, p: DecoderParams, tokens: tf.
   const masks = new Map<number, tf.Tensor2D>();
   const maskFor = (window: number) => masks.get(window) ?? masks.set(window, causalMask(T, -Infinity, window || undefined)).get(window)!;
   const heads = (t: tf.Tensor) => tf.transpose(t, [0, 2, 1, 3]); // [B, heads, T, dh]
-  // Grouped-query attention: query head h reads key/value head ⌊h / (H/K)⌋ (torch's repeat_interleave).
-  // (Tiled as rank 4: tfjs has no gradient for tiling rank-5 tensors.)
-  const shared = (t: tf.Tensor) => (K === H ? t : tf.reshape(tf.tile(tf.reshape(t, [B, K, 1, T * dh]), [1, 1, H / K, 1]), [B, H, T, dh]));
+  // Grouped-query attention: query heads k·G … k·G + G − 1 read key/value head k (torch's repeat_interleave).
+  // Their rows are stacked per group — [B, H, T, ·] viewed as [B, K, G·T, ·] — and multiplied by the
+  // shared head once, rather than copying each key/value head G times.
+  const G = H / K;
+  const grouped = (t: tf.Tensor) => (G === 1 ? t : tf.reshape(t, [B, K, G * T, t.shape[3]!]));
+  const perHead = (t: tf.Tensor) => (G === 1 ? t : tf.reshape(t, [B, H, T, t.shape[3]!]));
 
   for (let l = first; l < cfg.n_layers; l++) {
     const b = `blocks.${l}.`;
@@ -95,10 +98,10 @@ export function decoderForward(cfg: DecoderConfig, p: DecoderParams, tokens: tf.
     const v = at(`${b}attn.hook_v`, tf.reshape(linear(x1, p[`${b}attn.W_V`], bias(`${b}attn.b_V`), true), [B, T, K, dh]));
     const qr = at(`${b}attn.hook_rot_q`, applyRope(q, cos, sin));
     const kr = at(`${b}attn.hook_rot_k`, applyRope(k, cos, sin));
-    const raw = softCap(tf.mul(tf.matMul(heads(qr), shared(heads(kr)), false, true), 1 / cfg.attn_scale), cfg.attn_scores_soft_cap);
+    const raw = softCap(tf.mul(perHead(tf.matMul(grouped(heads(qr)), heads(kr), false, true)), 1 / cfg.attn_scale), cfg.attn_scores_soft_cap);
     const scores = at(`${b}attn.hook_attn_scores`, tf.add(raw, maskFor(cfg.windows[l])));
     const pattern = at(`${b}attn.hook_pattern`, tf.softmax(scores));
-    const z = at(`${b}attn.hook_z`, tf.transpose(tf.matMul(pattern, shared(heads(v))), [0, 2, 1, 3]));
+    const z = at(`${b}attn.hook_z`, tf.transpose(perHead(tf.matMul(grouped(pattern), heads(v))), [0, 2, 1, 3]));
     let attnOut = linear(tf.reshape(z, [B, T, H * dh]), p[`${b}attn.W_O`], bias(`${b}attn.b_O`), true);
     if (cfg.post_norms) attnOut = at(`${b}ln1_post.hook_normalized`, norm(attnOut, `${b}ln1_post`));
     attnOut = at(`${b}hook_attn_out`, attnOut);
