@@ -90,9 +90,9 @@ export async function hubFile(repoId: string, path: string, opts: HubOptions & {
     if (commit) {
       const pointer = join(storage, "snapshots", commit, path);
       if (existsSync(pointer)) return pointer;
-      if (existsSync(join(storage, ".no_exist", commit, path)) && opts.optional) return undefined;
+      // Offline, an optional file the cache lacks is absent (whether or not .no_exist records it).
+      if (opts.optional) return undefined;
     }
-    if (opts.optional && commit) return undefined;
     throw new InputError(commit ? join(storage, "snapshots", commit, path) : refPath, `is not in the Hugging Face cache, and HF_HUB_OFFLINE is set (${described})`);
   }
   const endpoint = (opts.endpoint ?? process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");

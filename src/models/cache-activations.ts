@@ -167,10 +167,10 @@ export async function cacheActivations(model: HookedModel & { cfg?: { n_ctx?: nu
     for (const batch of batches) {
       const runner = new HookRunner({}, hooks, { batchStart: batch.start, lengths: batch.lengths, tokens: batch.tokens });
       try {
+        // The recorded activations are kept by the runner; the logits are not needed.
         tf.tidy(() => {
           model.forwardBatch(batch, runner);
-          return tf.scalar(0);
-        }).dispose();
+        });
         for (const h of hooks) {
           const t = runner.recorded.get(h)!;
           const [B, T] = t.shape;

@@ -165,7 +165,7 @@ export function decoderConfigFromHf(json: Json, file: string): DecoderConfig {
     d_head,
     act_fn: act(json, gemma ? "hidden_activation" : "hidden_act", file, gemma ? "gelu_pytorch_tanh" : "silu"),
     normalization: "RMS",
-    eps: num(json, "rms_norm_eps", file, gemma ? 1e-6 : 1e-6),
+    eps: num(json, "rms_norm_eps", file, 1e-6),
     gated_mlp: true,
     parallel_attn_mlp: false,
     rotary_dim: d_head,
