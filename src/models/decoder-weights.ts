@@ -13,6 +13,7 @@ import { InputError } from "../io/errors.js";
 import { toFloat32, type NdArray } from "../io/ndarray.js";
 import type { DecoderConfig } from "./decoder-config.js";
 import { checkpointShards, type StoredTensor } from "./hf-folder.js";
+import { replaceWeight, type ProcessView } from "./process-weights.js";
 
 export interface DecoderWeightSpec {
   name: string;
@@ -188,4 +189,31 @@ export async function decoderCheckpoint(cfg: DecoderConfig, params: Record<strin
 
 export function describe(cfg: DecoderConfig): string {
   return `hidden_size ${cfg.d_model}, num_hidden_layers ${cfg.n_layers}, num_attention_heads ${cfg.n_heads}, num_key_value_heads ${cfg.n_key_value_heads}, head_dim ${cfg.d_head}, intermediate_size ${cfg.d_mlp}, vocab_size ${cfg.d_vocab}`;
+}
+
+/** What TransformerLens' processing touches in a decoder (process-weights.ts). */
+export function decoderProcessView(cfg: DecoderConfig, p: Record<string, tf.Tensor>): ProcessView {
+  const reader = (W: string, b: string) => ({ W, outIn: true, b });
+  const norms: ProcessView["norms"] = [];
+  const writers: ProcessView["writers"] = [{ W: "embed.W_E", outIn: false }];
+  const values: ProcessView["values"] = [];
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const b = `blocks.${l}.`;
+    const bias = cfg.normalization === "LN" ? (n: string) => `${b}${n}.b` : () => undefined;
+    norms.push({ w: `${b}ln1.w`, b: bias("ln1"), readers: ["Q", "K", "V"].map((x) => reader(`${b}attn.W_${x}`, `${b}attn.b_${x}`)) });
+    const mlpReaders = [reader(`${b}mlp.W_in`, `${b}mlp.b_in`)];
+    if (cfg.gated_mlp) mlpReaders.push(reader(`${b}mlp.W_gate`, `${b}mlp.b_gate`));
+    norms.push({ w: `${b}ln2.w`, b: bias("ln2"), readers: mlpReaders });
+    writers.push({ W: `${b}attn.W_O`, outIn: true, b: `${b}attn.b_O` }, { W: `${b}mlp.W_out`, outIn: true, b: `${b}mlp.b_out` });
+    values.push({
+      W_O: { W: `${b}attn.W_O`, outIn: true, b: `${b}attn.b_O` },
+      bV: () => p[`${b}attn.b_V`],
+      zeroBV: () => p[`${b}attn.b_V`] && replaceWeight(p, `${b}attn.b_V`, tf.zerosLike(p[`${b}attn.b_V`])),
+      groups: cfg.n_heads / cfg.n_key_value_heads,
+      dHead: cfg.d_head,
+    });
+  }
+  const unembed = { W: "unembed.W_U", outIn: true, b: "unembed.b_U" };
+  norms.push({ w: "ln_final.w", b: cfg.normalization === "LN" ? "ln_final.b" : undefined, readers: [unembed] });
+  return { normalization: cfg.normalization, norms, writers, unembed, tiedTo: cfg.tied ? "embed.W_E" : undefined, values, logitSoftCap: cfg.output_logits_soft_cap };
 }

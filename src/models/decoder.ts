@@ -109,7 +109,7 @@ export function decoderForward(cfg: DecoderConfig, p: DecoderParams, tokens: tf.
     const x2 = at(`${b}ln2.hook_normalized`, norm(mid, `${b}ln2`));
     let post: tf.Tensor;
     if (cfg.gated_mlp) {
-      const pre = at(`${b}mlp.hook_pre`, linear(x2, p[`${b}mlp.W_gate`], undefined, true));
+      const pre = at(`${b}mlp.hook_pre`, linear(x2, p[`${b}mlp.W_gate`], bias(`${b}mlp.b_gate`), true));
       const up = at(`${b}mlp.hook_pre_linear`, linear(x2, p[`${b}mlp.W_in`], bias(`${b}mlp.b_in`), true));
       post = at(`${b}mlp.hook_post`, tf.mul(activation(pre, cfg.act_fn), up));
     } else {
@@ -123,7 +123,7 @@ export function decoderForward(cfg: DecoderConfig, p: DecoderParams, tokens: tf.
   }
   const final = at("ln_final.hook_normalized", norm(resid, "ln_final"));
   const unembed = p[cfg.tied ? "embed.W_E" : "unembed.W_U"] as tf.Tensor2D;
-  const logits = tf.matMul(tf.reshape(final, [B * T, d]) as tf.Tensor2D, unembed, false, true);
+  const logits = linear(tf.reshape(final, [B * T, d]), unembed, bias("unembed.b_U"), true);
   return tf.reshape(softCap(logits, cfg.output_logits_soft_cap), [B, T, cfg.d_vocab]);
 }
 
@@ -175,6 +175,7 @@ export class Decoder extends LanguageModelBase<DecoderConfig> {
    * await model.save("out/my-llama");
    */
   async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+    this.checkSavable(dir);
     mkdirSync(dir, { recursive: true });
     writeFileAtomic(join(dir, "model.safetensors"), writeSafetensors(await decoderCheckpoint(this.cfg, this.params), { format: "pt" }));
     writeFileAtomic(join(dir, "config.json"), JSON.stringify({ ...this.extra, ...extra }, null, 2) + "\n");

@@ -7,6 +7,7 @@ import type { HookRunner } from "./hook-points.js";
 import { languageModelBatches, type TokenInput } from "./token-input.js";
 import type { Tokenizer } from "./tokenizer.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import type { ProcessWeightsOptions } from "./process-weights.js";
 
 /** Calls a hook point: returns the (possibly edited) activation. */
 export type HookAt = <T extends tf.Tensor>(name: string, x: T) => T;
@@ -33,9 +34,11 @@ export interface TransformerInfo {
   source?: string;
   /** Other config.json fields to keep when saving (e.g. how the model was trained). */
   extra?: Record<string, unknown>;
+  /** TransformerLens' processing its weights went through (loadModel's options). */
+  processing?: ProcessWeightsOptions;
 }
 
-export const INFO_OPTIONS = optionNames<TransformerInfo>({ name: true, tokenizer: true, source: true, extra: true });
+export const INFO_OPTIONS = optionNames<TransformerInfo>({ name: true, tokenizer: true, source: true, extra: true, processing: true });
 
 /** Where a forward pass can resume to reach `hook`: the residual stream entering its block, or leaving it. */
 export function transformerStartPoint(cfg: { n_layers: number }, hook: string): string | undefined {
@@ -59,6 +62,8 @@ export abstract class LanguageModelBase<C extends { n_layers: number; d_vocab: n
   readonly source: string | undefined;
   readonly extra: Record<string, unknown>;
   readonly hookNames: readonly string[];
+  /** TransformerLens' processing steps its weights went through ({} when none). */
+  readonly processing: ProcessWeightsOptions;
 
   /** `kind` names the class in errors; `layout` is every weight the family's config implies. */
   protected constructor(kind: string, cfg: C, params: Record<string, tf.Tensor>, layout: { name: string; shape: number[] }[], hookNames: string[], defaultName: string, info: TransformerInfo) {
@@ -77,6 +82,13 @@ export abstract class LanguageModelBase<C extends { n_layers: number; d_vocab: n
     this.source = info.source;
     this.extra = info.extra ?? {};
     this.hookNames = Object.freeze(hookNames);
+    this.processing = Object.freeze({ ...info.processing });
+  }
+
+  /** Refuse to save processed weights: Hugging Face's classes have no place for what processing moved (an unembedding bias, unit norms). */
+  protected checkSavable(dir: string): void {
+    const steps = Object.entries(this.processing).filter(([, on]) => on).map(([k]) => k);
+    if (steps.length) throw new Error(`featurelab: ${this.name} cannot be saved to ${dir}: its weights were processed (${steps.join(", ")}), which a Hugging Face checkpoint cannot hold; save the model loaded without processing`);
   }
 
   /** The family's forward pass: token ids [B, T] (or a resumed residual stream) → logits [B, T, V]. */

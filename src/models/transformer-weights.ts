@@ -4,6 +4,8 @@
 // and lm_head.weight [V, d] only when the unembedding is not tied.
 import { Rng } from "../engine/random.js";
 import type { TransformerConfig } from "./transformer-config.js";
+import { tf } from "../engine/backend.js";
+import { replaceWeight, type ProcessView } from "./process-weights.js";
 
 export interface WeightSpec {
   name: string;
@@ -64,4 +66,30 @@ export function initWeights(cfg: TransformerConfig, seed: number, std = 0.02): R
 /** Tensors a GPT-2 checkpoint may hold that are not weights (the causal-mask buffers of old files). */
 export function isBuffer(name: string): boolean {
   return /(^|\.)attn\.(bias|masked_bias)$/.test(name);
+}
+
+/** What TransformerLens' processing touches in a GPT-2 model (process-weights.ts); the unembedding's bias is lm_head.bias. */
+export function transformerProcessView(cfg: TransformerConfig, p: Record<string, tf.Tensor>): ProcessView {
+  const conv = (name: string) => ({ W: `${name}.weight`, outIn: false, b: `${name}.bias` });
+  const norms: ProcessView["norms"] = [];
+  const writers: ProcessView["writers"] = [{ W: "wte.weight", outIn: false }, { W: "wpe.weight", outIn: false }];
+  const values: ProcessView["values"] = [];
+  const d = cfg.d_model;
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const h = `h.${l}.`;
+    norms.push({ w: `${h}ln_1.weight`, b: `${h}ln_1.bias`, readers: [conv(`${h}attn.c_attn`)] }, { w: `${h}ln_2.weight`, b: `${h}ln_2.bias`, readers: [conv(`${h}mlp.c_fc`)] });
+    writers.push(conv(`${h}attn.c_proj`), conv(`${h}mlp.c_proj`));
+    // The value bias is the last third of c_attn's bias.
+    const qkvBias = `${h}attn.c_attn.bias`;
+    values.push({
+      W_O: conv(`${h}attn.c_proj`),
+      bV: () => tf.slice(p[qkvBias], [2 * d], [d]),
+      zeroBV: () => replaceWeight(p, qkvBias, tf.tidy(() => tf.concat([tf.slice(p[qkvBias], [0], [2 * d]), tf.zeros([d])]))),
+      groups: 1,
+      dHead: cfg.d_head,
+    });
+  }
+  const unembed = { W: "lm_head.weight", outIn: true, b: "lm_head.bias" };
+  norms.push({ w: "ln_f.weight", b: "ln_f.bias", readers: [unembed] });
+  return { normalization: "LN", norms, writers, unembed, tiedTo: cfg.tied ? "wte.weight" : undefined, values, logitSoftCap: 0 };
 }

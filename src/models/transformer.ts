@@ -112,7 +112,8 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
   }
   const final = at("ln_final.hook_normalized", layerNorm(resid, p["ln_f.weight"], p["ln_f.bias"], cfg.eps));
   const unembed = (cfg.tied ? wte : p["lm_head.weight"]) as tf.Tensor2D;
-  const logits = tf.matMul(tf.reshape(final, [B * T, d]) as tf.Tensor2D, unembed, false, true);
+  // lm_head.bias exists only after TransformerLens' processing (folded LayerNorm); GPT-2 has none.
+  const logits = linear(tf.reshape(final, [B * T, d]), unembed, p["lm_head.bias"], true);
   return tf.reshape(logits, [B, T, cfg.d_vocab]);
 }
 
@@ -158,6 +159,7 @@ export class Transformer extends LanguageModelBase<TransformerConfig> {
    * await model.save("out/model");              // config.json + model.safetensors
    */
   async save(dir: string, extra: Record<string, unknown> = {}): Promise<void> {
+    this.checkSavable(dir);
     await writeModelFolder(dir, this.cfg, this.params, { ...this.extra, ...extra }, this.tokenizer);
   }
 
