@@ -26,7 +26,11 @@ try {
     const t0 = performance.now();
     const model = await fl.loadModel(${JSON.stringify(dir)});
     const seconds = (performance.now() - t0) / 1000;
-    console.log(JSON.stringify({ base, peak: process.resourceUsage().maxRSS * 1024, seconds, params: model.numParams }));
+    // VmHWM: this process's own peak. getrusage's maxRSS would not do: Linux carries it over from the
+    // parent through fork and exec, and the parent peaked while writing the checkpoint.
+    const status = (await import("node:fs")).readFileSync("/proc/self/status", "utf8").split("\\n");
+    const hwm = Number(status.find((l) => l.startsWith("VmHWM:")).split(/ +/)[1]) * 1024;
+    console.log(JSON.stringify({ base, peak: hwm, seconds, params: model.numParams }));
   `;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", child], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(r.stderr);

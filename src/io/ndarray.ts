@@ -159,17 +159,22 @@ function toBfloatBits(x: number): number {
 }
 
 /** The values as float32: the same buffer when already float32, else converted (half exactly, wider types rounded). */
-export function toFloat32(a: NdArray): Float32Array {
+export function toFloat32(a: NdArray, into?: Float32Array): Float32Array {
   const d = a.data;
-  if (a.dtype === "float32") return d as Float32Array;
-  const out = new Float32Array(d.length);
+  if (into && into.length !== d.length) throw new RangeError(`toFloat32: ${d.length} values into an array of ${into.length}`);
+  if (a.dtype === "float32" && !into) return d as Float32Array;
+  const out = into ?? new Float32Array(d.length);
+  if (a.dtype === "float32") {
+    out.set(d as Float32Array);
+    return out;
+  }
   if (a.dtype === "float16") {
     const t = halfTable();
-    const bits = new Uint32Array(out.buffer);
+    const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
     const h = d as Uint16Array;
     for (let i = 0; i < h.length; i++) bits[i] = t[h[i]];
   } else if (a.dtype === "bfloat16") {
-    const bits = new Uint32Array(out.buffer);
+    const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
     const h = d as Uint16Array;
     for (let i = 0; i < h.length; i++) bits[i] = h[i] << 16;
   } else if (d instanceof BigInt64Array || d instanceof BigUint64Array) {

@@ -12,7 +12,7 @@ import { tf } from "../engine/backend.js";
 import { InputError } from "../io/errors.js";
 import { toFloat32, type NdArray } from "../io/ndarray.js";
 import type { DecoderConfig } from "./decoder-config.js";
-import { checkpointShards, type StoredTensor } from "./hf-folder.js";
+import { checkpointShards, weightTensor, type StoredTensor } from "./hf-folder.js";
 import { replaceWeight, type ProcessView } from "./process-weights.js";
 
 export interface DecoderWeightSpec {
@@ -154,9 +154,14 @@ function convert(src: Source, array: StoredTensor, file: string, stored: string,
     throw new InputError(file, `tensor '${stored}' has shape [${array.shape.join(", ")}], but config.json (${describe(cfg)}) implies [${src.shape.join(", ")}]`);
   }
   if (!["float32", "float16", "bfloat16", "float64"].includes(array.dtype)) throw new InputError(file, `tensor '${stored}' has dtype ${array.dtype}; weights must be floating point`);
+  const gemmaNorm = cfg.family === "gemma2" && /norm\.weight$/.test(stored);
+  if (!gemmaNorm && src.into.length === 1 && !src.into[0].rows) {
+    params[src.into[0].name] = weightTensor(array);
+    return;
+  }
   let values = toFloat32(array.read());
   // Gemma's RMSNorm multiplies by (1 + w): stored here as the factor itself, as TransformerLens does.
-  if (cfg.family === "gemma2" && /norm\.weight$/.test(stored)) values = values.map((w) => 1 + w);
+  if (gemmaNorm) values = values.map((w) => 1 + w);
   const width = src.shape.length === 2 ? src.shape[1] : 1;
   for (const target of src.into) {
     if (!target.rows) {

@@ -9,7 +9,7 @@ import { InputError } from "../io/errors.js";
 import { numel, toFloat32, viewBytes, type NdArray } from "../io/ndarray.js";
 import { readSafetensorsHeader, writeSafetensors } from "../io/safetensors.js";
 import { fromHfConfig, toHfConfig, type TransformerConfig } from "./transformer-config.js";
-import { isBuffer, weightLayout } from "./transformer-weights.js";
+import { checkpointLayout, checkpointTensor, isBuffer, splitQkv } from "./transformer-weights.js";
 import { folderTokenizer, WordLevelTokenizer, type Tokenizer } from "./tokenizer.js";
 
 const CONFIG = "config.json";
@@ -77,6 +77,24 @@ export interface StoredTensor {
   shape: number[];
   /** Its values — on the wasm engine in a buffer the next read() reuses: make the tensor before reading another. */
   read(): NdArray;
+  /** Its bytes, as stored, into `dest`. */
+  readInto(dest: Uint8Array): void;
+}
+
+type WasmHeap = { typedArrayFromHeap(t: { dataId: object; shape: number[]; dtype: string }): Float32Array };
+
+/**
+ * A stored floating-point tensor as a float32 tfjs tensor. On the wasm engine it is allocated in the
+ * engine's heap first and the file's bytes are read (float32) or converted (float16, bfloat16) straight
+ * into it, so loading holds no second copy of the largest tensor.
+ */
+export function weightTensor(stored: StoredTensor, shape = stored.shape): tf.Tensor {
+  if (tf.getBackend() !== "wasm") return tf.tensor(toFloat32(stored.read()), shape, "float32");
+  const t = tf.fill(shape, 0, "float32");
+  const heap = (tf.backend() as unknown as WasmHeap).typedArrayFromHeap(t);
+  if (stored.dtype === "float32") stored.readInto(new Uint8Array(heap.buffer, heap.byteOffset, heap.byteLength));
+  else toFloat32(stored.read(), heap);
+  return t;
 }
 
 /** Each checkpoint file's tensors in turn, from its header; their bytes are read one tensor at a time. */
@@ -105,14 +123,22 @@ export function* checkpointShards(dir: string, kind: string): Generator<{ file: 
       tensors[name] = {
         dtype: t.dtype,
         shape: t.shape,
-        read: () => {
-          const bytes = readBuffer(t.end - t.begin);
+        readInto(bytes: Uint8Array) {
+          if (bytes.length !== t.end - t.begin) throw new RangeError(`${file}: tensor '${name}' has ${t.end - t.begin} bytes, not ${bytes.length}`);
           const h = openSync(file, "r");
           try {
-            for (let at = 0; at < bytes.length; ) at += readSync(h, bytes, at, bytes.length - at, header.dataStart + t.begin + at);
+            for (let at = 0; at < bytes.length; ) {
+              const n = readSync(h, bytes, at, bytes.length - at, header.dataStart + t.begin + at);
+              if (n === 0) throw new InputError(file, `ends inside tensor '${name}'`);
+              at += n;
+            }
           } finally {
             closeSync(h);
           }
+        },
+        read() {
+          const bytes = readBuffer(t.end - t.begin);
+          this.readInto(bytes);
           return { dtype: t.dtype, shape: t.shape, data: viewBytes(t.dtype, bytes, 0, numel(t.shape)) };
         },
       };
@@ -138,7 +164,7 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
   const cfg = fromHfConfig(json, cfgPath);
   const stored = readWeights(dir);
   const where = (name: string) => stored.get(name)?.file ?? (existsSync(join(dir, WEIGHTS)) ? join(dir, WEIGHTS) : join(dir, INDEX));
-  const layout = weightLayout(cfg);
+  const layout = checkpointLayout(cfg);
   const params: Record<string, tf.Tensor> = {};
   try {
     for (const w of layout) {
@@ -151,7 +177,8 @@ export async function readModelFolder(dir: string): Promise<ModelFolder> {
         throw new InputError(t.file, `tensor '${w.name}' has shape [${t.array.shape.join(", ")}], but config.json (${describe(cfg)}) implies [${w.shape.join(", ")}]`);
       }
       if (!["float32", "float16", "bfloat16", "float64"].includes(t.array.dtype)) throw new InputError(t.file, `tensor '${w.name}' has dtype ${t.array.dtype}; weights must be floating point`);
-      params[w.name] = tf.tensor(toFloat32(t.array.read()), w.shape, "float32");
+      if (/\.c_attn\./.test(w.name)) for (const part of splitQkv(w.name, toFloat32(t.array.read()), w.shape)) params[part.name] = tf.tensor(part.values, part.shape, "float32");
+      else params[w.name] = weightTensor(t.array);
     }
   } catch (err) {
     tf.dispose(Object.values(params));
@@ -179,10 +206,10 @@ function describe(cfg: TransformerConfig): string {
 export async function writeModelFolder(dir: string, cfg: TransformerConfig, params: Record<string, tf.Tensor>, extra: Record<string, unknown>, tokenizer?: Tokenizer): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, NdArray> = {};
-  for (const w of weightLayout(cfg)) {
+  for (const w of checkpointLayout(cfg)) {
     // GPT2LMHeadModel.save_pretrained: every weight under "transformer.", lm_head only when untied.
     const name = w.name === "lm_head.weight" ? w.name : PREFIX + w.name;
-    tensors[name] = { dtype: "float32", shape: w.shape, data: Float32Array.from((await params[w.name].data()) as Float32Array) };
+    tensors[name] = { dtype: "float32", shape: w.shape, data: await checkpointTensor(w.name, params, w.shape) };
   }
   writeFileAtomic(join(dir, WEIGHTS), writeSafetensors(tensors, { format: "pt" }));
   writeFileAtomic(join(dir, CONFIG), JSON.stringify({ ...toHfConfig(cfg), ...extra }, null, 2) + "\n");

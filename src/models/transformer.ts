@@ -92,8 +92,8 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
     const h = `h.${l}.`, b = `blocks.${l}.`;
     resid = at(`${b}hook_resid_pre`, resid);
     const x1 = at(`${b}ln1.hook_normalized`, layerNorm(resid, p[`${h}ln_1.weight`], p[`${h}ln_1.bias`], cfg.eps));
-    // Three products with column blocks of c_attn rather than one split afterwards (a slow strided copy on wasm).
-    const [q0, k0, v0] = [0, 1, 2].map((i) => linear(x1, tf.slice(p[`${h}attn.c_attn.weight`], [0, i * d], [d, d]), tf.slice(p[`${h}attn.c_attn.bias`], [i * d], [d])));
+    // Three products with c_attn's column blocks, kept apart in memory (transformer-weights.ts).
+    const [q0, k0, v0] = ["q", "k", "v"].map((x) => linear(x1, p[`${h}attn.c_attn.${x}.weight`], p[`${h}attn.c_attn.${x}.bias`]));
     const q = at(`${b}attn.hook_q`, tf.reshape(q0, [B, T, H, dh]));
     const k = at(`${b}attn.hook_k`, tf.reshape(k0, [B, T, H, dh]));
     const v = at(`${b}attn.hook_v`, tf.reshape(v0, [B, T, H, dh]));
@@ -124,7 +124,7 @@ export function transformerForward(cfg: TransformerConfig, p: TransformerParams,
  * const { logits, cache } = await model.run(fl.toy.induction({ n: 8, seed: 0 }).tokens, { cache: ["blocks.0.attn.hook_pattern"] });
  */
 export class Transformer extends LanguageModelBase<TransformerConfig> {
-  /** Weights under Hugging Face's GPT-2 names (wte.weight, h.0.attn.c_attn.weight, …). */
+  /** Weights under Hugging Face's GPT-2 names (wte.weight, h.0.mlp.c_fc.weight, …), c_attn as its blocks h.0.attn.c_attn.q.weight, .k, .v. */
   declare readonly params: TransformerParams;
 
   constructor(cfg: TransformerConfig, params: TransformerParams, info: TransformerInfo = {}) {

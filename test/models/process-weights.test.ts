@@ -99,10 +99,9 @@ const normalised = (ln: boolean, eps: number) => (r: Float32Array) => {
 function valueBias(m: Transformer | Decoder, l: number): Float32Array {
   return tf.tidy(() => {
     if (m instanceof Transformer) {
-      const d = m.cfg.d_model;
-      const bV = tf.slice(m.params[`h.${l}.attn.c_attn.bias`], [2 * d], [d]);
-      const WV = tf.slice(m.params[`h.${l}.attn.c_attn.weight`], [0, 2 * d], [d, d]) as tf.Tensor2D;
-      return tf.add(bV, tf.reshape(tf.matMul(tf.reshape(m.params[`h.${l}.ln_1.bias`], [1, d]), WV), [-1])).dataSync() as Float32Array;
+      const bV = m.params[`h.${l}.attn.c_attn.v.bias`];
+      const WV = m.params[`h.${l}.attn.c_attn.v.weight`] as tf.Tensor2D;
+      return tf.add(bV, tf.reshape(tf.matMul(tf.reshape(m.params[`h.${l}.ln_1.bias`], [1, -1]), WV), [-1])).dataSync() as Float32Array;
     }
     const bV = m.params[`blocks.${l}.attn.b_V`];
     const lnB = m.params[`blocks.${l}.ln1.b`];

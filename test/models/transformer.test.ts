@@ -47,7 +47,7 @@ function loopForward(m: Transformer, tokens: number[]): number[][] {
   for (let l = 0; l < c.n_layers; l++) {
     const h = `h.${l}.`;
     const a = x.map((r) => ln(r, W(h + "ln_1.weight"), W(h + "ln_1.bias")));
-    const qkv = a.map((r) => lin(r, W(h + "attn.c_attn.weight"), W(h + "attn.c_attn.bias"), 3 * d));
+    const qkv = a.map((r) => ["q", "k", "v"].flatMap((x) => lin(r, W(`${h}attn.c_attn.${x}.weight`), W(`${h}attn.c_attn.${x}.bias`), d)));
     const z = x.map(() => new Array(d).fill(0));
     for (let hd = 0; hd < H; hd++) {
       for (let q = 0; q < T; q++) {
