@@ -77,20 +77,24 @@ export function setup({ quiet = false } = {}) {
 }
 
 /**
- * What only the tests need: Debian's python3-torch, the independent reference of the model-family
- * parity tests (test/models/decoder-reference.py). Installed as root; otherwise those tests skip and say why.
+ * What only the tests need: Debian's python3-torch and python3-sentencepiece, the independent references
+ * of the model-family parity tests (test/models/decoder-reference.py) and of the SentencePiece-style
+ * tokenizers (test/models/sentencepiece-reference.py). Installed as root; otherwise those tests skip and say why.
  */
 export function setupTests() {
-  if (spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return;
+  const missing = [["torch", "python3-torch"], ["sentencepiece", "python3-sentencepiece"]]
+    .filter(([module]) => spawnSync(PYTHON, ["-c", `import ${module}`], { stdio: "ignore" }).status !== 0)
+    .map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
   if (typeof process.getuid !== "function" || process.getuid() !== 0) {
-    console.error("featurelab tests: /usr/bin/python3 has no torch, so the PyTorch parity tests skip (as root: apt-get install -y python3-torch)");
+    console.error(`featurelab tests: /usr/bin/python3 lacks ${missing.join(" and ")}, so the parity tests that use them skip (as root: apt-get install -y ${missing.join(" ")})`);
     return;
   }
-  console.log("featurelab tests: installing Debian's python3-torch (the reference of the model parity tests)");
+  console.log(`featurelab tests: installing Debian's ${missing.join(" and ")} (references of the parity tests)`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  if (run("apt-get", ["install", "-y", "python3-torch"], { env }) !== 0) {
+  if (run("apt-get", ["install", "-y", ...missing], { env }) !== 0) {
     run("apt-get", ["update"], { env });
-    if (run("apt-get", ["install", "-y", "python3-torch"], { env }) !== 0) console.error("featurelab tests: apt-get install python3-torch failed; the PyTorch parity tests skip");
+    if (run("apt-get", ["install", "-y", ...missing], { env }) !== 0) console.error(`featurelab tests: apt-get install ${missing.join(" ")} failed; the parity tests that use them skip`);
   }
 }
 

@@ -16,6 +16,10 @@ const torchMissing = spawnSync(PYTHON, ["-c", "import torch"], { timeout: 60_000
 /** Pass as a test's `skip` option (`npm test` installs Debian's python3-torch when it runs as root). */
 export const skipWithoutTorch: string | false = torchMissing ? "/usr/bin/python3 with torch (Debian's python3-torch) is not available" : false;
 
+const sentencepieceMissing = spawnSync(PYTHON, ["-c", "import sentencepiece"], { timeout: 30_000 }).status !== 0;
+/** Pass as a test's `skip` option (`npm test` installs Debian's python3-sentencepiece when it runs as root). */
+export const skipWithoutSentencepiece: string | false = sentencepieceMissing ? "/usr/bin/python3 with sentencepiece (Debian's python3-sentencepiece) is not available" : false;
+
 /** Runs a Python script in `cwd` and parses the JSON it prints. */
 export function python(script: string, cwd: string): any {
   const r = spawnSync(PYTHON, ["-c", script], { cwd, timeout: 60_000, encoding: "utf8" });

@@ -41,7 +41,8 @@ export class HfTokenizer implements Tokenizer {
   }
 
   decode(ids: ArrayLike<number>): string {
-    return this.impl.decode(Array.from(ids));
+    // tokenizers.js refuses an empty list; nothing decodes to "".
+    return ids.length === 0 ? "" : this.impl.decode(Array.from(ids));
   }
 
   token(id: number): string {

@@ -1,10 +1,12 @@
 // tokenizer.json files read through tokenizers.js (@huggingface/tokenizers) give the ids an independent
 // BPE (js-tiktoken, on the same ranks) gives, for GPT-2's byte-level tokenizer and for a Llama 3-style
 // one (Split on Llama 3's Oniguruma pattern, then ByteLevel); BOS comes from the model's config, once;
-// GPT-2 folders keep the bundled BPE; bad files are named.
+// GPT-2 folders keep the bundled BPE; bad files are named. SentencePiece-style tokenizer.json files (Llama 2,
+// Mistral, Gemma) give the ids Google's sentencepiece gives (test/models/sentencepiece-reference.py).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ready } from "../../src/engine/backend.js";
 import { tokenizer } from "../../src/models/tokenizer.js";
@@ -12,7 +14,7 @@ import { HfTokenizer } from "../../src/models/hf-tokenizer.js";
 import { Decoder } from "../../src/models/decoder.js";
 import { Transformer } from "../../src/models/transformer.js";
 import { loadModel } from "../../src/models/load-model.js";
-import { scratchDir } from "../python.js";
+import { PYTHON, scratchDir, skipWithoutSentencepiece } from "../python.js";
 import { gpt2TokenizerJson, llama3StyleTokenizerJson, tiktoken, TEXTS } from "./hf-tokenizer-fixtures.js";
 
 const dir = scratchDir("featurelab-hf-tokenizer-");
@@ -63,6 +65,31 @@ test("a Llama 3-style tokenizer (Split on Llama 3's pattern, ByteLevel) agrees w
   // Without bos_token_id in config.json, tokenizer_config.json's bos_token says it.
   const viaConfig = await tokenizer(folder("llama3-tokenizer-config", { "tokenizer.json": llama3Json, "tokenizer_config.json": { bos_token: "<|begin_of_text|>" } }));
   assert.equal(viaConfig.bos, 50257);
+});
+
+test("SentencePiece-style tokenizers (Llama 2 / Mistral, Metaspace, Gemma layouts) give the ids Google's sentencepiece gives, and decode back", { skip: skipWithoutSentencepiece }, async () => {
+  const out = join(dir, "sentencepiece");
+  const r = spawnSync(PYTHON, [join(import.meta.dirname, "sentencepiece-reference.py"), out], { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, `sentencepiece-reference.py failed: ${r.error ?? ""}${r.stderr}`);
+  const expected = JSON.parse(readFileSync(join(out, "expected.json"), "utf8"));
+  for (const style of ["llama2", "metaspace", "gemma"]) {
+    const tok = await tokenizer(join(out, style));
+    assert.ok(tok instanceof HfTokenizer);
+    assert.equal(tok.vocabSize, expected.styles[style].vocab);
+    expected.texts.forEach((text: string, i: number) => {
+      const ids = tok.encode(text);
+      assert.deepEqual(ids, expected.styles[style].ids[i], `${style}: ${JSON.stringify(text)}`);
+      // (Metaspace's decoder strips the one leading space its encoder did not mark, as in Python.)
+      assert.equal(tok.decode(ids), style === "metaspace" && text.startsWith(" ") ? text.slice(1) : text, `${style} decodes ${JSON.stringify(text)} back`);
+    });
+  }
+  // The texts reach byte fallback (emoji), digits split one by one, and runs of spaces.
+  const all = expected.styles.llama2.ids.flat();
+  assert.ok(all.some((id: number) => id >= 3 && id < 259), "byte-fallback ids are exercised");
+  // Hugging Face's Metaspace (Python's tokenizers and tokenizers.js alike) adds no dummy prefix before a leading space; sentencepiece does.
+  const lead = expected.texts.findIndex((t: string) => t.startsWith(" "));
+  assert.notDeepEqual(expected.styles.metaspace.ids[lead], expected.styles.metaspace.sentencepiece[lead]);
+  assert.deepEqual(expected.styles.llama2.ids, expected.styles.llama2.sentencepiece, "the Prepend normalizer layout matches sentencepiece everywhere");
 });
 
 test("a GPT-2 folder keeps GPT-2's bundled BPE even with a tokenizer.json", async () => {
