@@ -10,7 +10,7 @@ import { readNpy } from "../io/npy.js";
 import { readNpz } from "../io/npz.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { toFloat32, type NdArray } from "../io/ndarray.js";
-import { listParquetShards, readParquet } from "../io/parquet.js";
+import { concatColumn, listParquetShards, readParquet } from "../io/parquet.js";
 import { ActivationSet, type Metadata } from "./activation-set.js";
 import { fromArrowBytes } from "./arrow.js";
 import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
@@ -78,14 +78,15 @@ async function readShards(shards: string[], vector: string | undefined) {
   const dim = parts[0].dim;
   const bad = parts.findIndex((p) => p.dim !== dim);
   if (bad >= 0) throw new InputError(shards[bad], `vectors have dim ${parts[bad].dim}, but ${shards[0]} has dim ${dim}`);
+  if (parts.length === 1) return parts[0];
   const vectors = new Float32Array(parts.reduce((n, p) => n + p.vectors.length, 0));
   let off = 0;
   for (const p of parts) {
     vectors.set(p.vectors, off);
     off += p.vectors.length;
   }
-  const metadata: Record<string, unknown[]> = {};
-  for (const name of Object.keys(parts[0].metadata)) metadata[name] = parts.flatMap((p) => Array.from(p.metadata[name] ?? []));
+  const metadata: Record<string, ArrayLike<unknown>> = {};
+  for (const name of Object.keys(parts[0].metadata)) metadata[name] = concatColumn(parts.map((p) => p.metadata[name] ?? []), parts.reduce((n, p) => n + p.numRows, 0));
   return { vectors, dim, metadata };
 }
 

@@ -2,11 +2,12 @@
 // row group at a time by positioned reads on a file handle, so memory stays bounded by the row group size.
 import { open, type FileHandle } from "node:fs/promises";
 import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex } from "hyparquet";
-import { getSchemaPath } from "hyparquet/src/schema.js";
+import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from "hyparquet/src/schema.js";
 import type { AsyncBuffer, ColumnData, FileMetaData, OffsetIndex, SchemaElement, SchemaTree } from "hyparquet";
 import { InputError } from "./errors.js";
 import { checkColumnChunk, checkFooter } from "./parquet-check.js";
 import { readRange } from "./read-range.js";
+import { decodeVectorChunk } from "./parquet-vectors.js";
 
 export interface ParquetInfo {
   file: string;
@@ -253,7 +254,7 @@ function savedDim(metadata: FileMetaData, vector: string): number | undefined {
 }
 
 /** Joins column chunks into one array: a typed array when every part has the same typed array type. */
-function concatColumn(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown> {
+export function concatColumn(parts: ArrayLike<unknown>[], length: number): ArrayLike<unknown> {
   if (parts.length === 1 && parts[0].length === length) return parts[0];
   const first = parts[0];
   const Typed = ArrayBuffer.isView(first) ? (first.constructor as { new (n: number): { set(a: ArrayLike<unknown>, at: number): void } & ArrayLike<unknown> }) : undefined;
@@ -367,6 +368,30 @@ async function vectorSlices(pq: OpenFile, group: Prepared["groups"][number], vec
   return slices;
 }
 
+/** Buffers the fast path reads column chunks into, reused (fresh memory costs a page fault per 4 KB); one per read in flight. */
+const chunkBuffers: Uint8Array[] = [];
+
+/** The vector column chunk decoded by the fast path (parquet-vectors.ts), or undefined to read it with hyparquet. */
+async function fastVectors(pq: OpenFile, group: Prepared["groups"][number], vector: string, target: Target): Promise<{ dim: number } | undefined> {
+  const meta = pq.metadata.row_groups[group.index].columns.find((c) => c.meta_data?.path_in_schema[0] === vector)?.meta_data;
+  if (!meta) return undefined;
+  const dictionary = Number(meta.dictionary_page_offset ?? 0);
+  const start = dictionary > 0 ? Math.min(dictionary, Number(meta.data_page_offset)) : Number(meta.data_page_offset);
+  const end = start + Number(meta.total_compressed_size);
+  if (!(start >= 4 && end <= pq.buffer.byteLength && end > start)) return undefined;
+  const path = getSchemaPath(pq.metadata.schema, meta.path_in_schema);
+  const i = chunkBuffers.findIndex((b) => b.length >= end - start);
+  const buffer = i >= 0 ? chunkBuffers.splice(i, 1)[0] : new Uint8Array(end - start);
+  try {
+    const bytes = await readRange(pq.handle, start, end, pq.buffer.byteLength, pq.file, buffer);
+    return decodeVectorChunk(bytes, meta, getMaxRepetitionLevel(path), getMaxDefinitionLevel(path), group.numRows, target);
+  } finally {
+    // kept for the next chunk (two at most: a stream's prefetch and a load can overlap)
+    chunkBuffers.push(buffer);
+    if (chunkBuffers.length > 2) chunkBuffers.sort((a, b) => b.length - a.length).pop();
+  }
+}
+
 /** Where readGroup puts a row group's vectors once their dim is known: an array and the index of the first float. */
 type Target = (dim: number, numRows: number) => { array: Float32Array; offset: number };
 
@@ -375,7 +400,9 @@ async function readGroup(prep: Prepared, group: Prepared["groups"][number], dim:
   const { pq, vector, columns } = prep;
   const { rowStart, numRows } = group;
   let out: { array: Float32Array; offset: number } | undefined;
-  for (const [from, to] of await vectorSlices(pq, group, vector)) {
+  const fast = await fastVectors(pq, group, vector, target);
+  if (fast && (dim < 0 || fast.dim === dim)) dim = fast.dim;
+  else for (const [from, to] of await vectorSlices(pq, group, vector)) {
     const rows = (await readRows(pq, [vector], rowStart + from, rowStart + to, group.index, true)).get(vector) as ArrayLike<ArrayLike<unknown> | null>;
     if (dim < 0) dim = vectorLength(pq.file, vector, rows, rowStart + from);
     out ??= target(dim, numRows);

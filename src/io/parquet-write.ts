@@ -10,6 +10,7 @@ import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { ColumnSource, SchemaElement, Writer } from "hyparquet-writer";
 import { InputError } from "./errors.js";
 import { FEATURELAB_KEY } from "./parquet-read.js";
+import { writeVectorChunk } from "./parquet-vector-write.js";
 
 export interface ParquetWriteTable {
   /** numRows × dim floats, row-major */
@@ -83,7 +84,7 @@ function fileWriter(handle: FileHandle): Writer {
 
 export async function writeParquet(path: string, table: ParquetWriteTable, opts: WriteParquetOptions = {}): Promise<void> {
   const { vectors, dim, vectorName, metadata } = table;
-  // Writing materialises a row group as JS arrays (~3× its float32 size): bound it by bytes, not rows.
+  // A reader holds a row group in memory: bound it by bytes, not rows.
   const rowGroupSize = opts.rowGroupSize ?? Math.max(1, Math.min(65536, Math.floor(32e6 / (4 * Math.max(1, table.dim)))));
   const codec = opts.compression ?? "SNAPPY";
   if (!(vectors instanceof Float32Array)) throw new InputError(path, "cannot write: vectors must be a Float32Array");
@@ -126,17 +127,21 @@ export async function writeParquet(path: string, table: ParquetWriteTable, opts:
     });
     for (let start = 0; start < numRows; start += rowGroupSize) {
       const end = Math.min(numRows, start + rowGroupSize);
-      // hyparquet-writer takes list values as plain arrays, one per row; built per row group only.
-      const rows: number[][] = new Array(end - start);
-      for (let r = start; r < end; r++) {
-        const row: number[] = new Array(dim);
-        for (let j = 0, at = r * dim; j < dim; j++) row[j] = vectors[at + j];
-        rows[r - start] = row;
+      // Metadata columns through hyparquet-writer (which adds the row group), then the vector column's
+      // chunk written straight from the floats (parquet-vector-write.ts) into the same row group.
+      if (columns.length) {
+        const columnData: ColumnSource[] = columns.map((c) => ({ name: c.name, data: c.data.slice(start, end) as ColumnSource["data"] }));
+        await pq.write({ columnData, rowGroupSize: end - start, pageSize: PAGE_BYTES });
+      } else {
+        pq.row_groups.push({ columns: [], total_byte_size: 0n, num_rows: BigInt(end - start), total_compressed_size: 0n });
+        pq.num_rows += BigInt(end - start);
       }
-      const columnData: ColumnSource[] = columns.map((c) => ({ name: c.name, data: c.data.slice(start, end) as ColumnSource["data"] }));
-      // min/max statistics of vector components help no reader and cost a pass over the floats
-      columnData.push({ name: vectorName, data: rows, statistics: false });
-      await pq.write({ columnData, rowGroupSize: end - start, pageSize: PAGE_BYTES });
+      const group = pq.row_groups[pq.row_groups.length - 1];
+      const chunk = writeVectorChunk(pq.writer, vectors, dim, start, end, [vectorName, "list", "element"], codec);
+      group.columns.push(chunk);
+      group.total_byte_size += chunk.meta_data!.total_uncompressed_size;
+      group.total_compressed_size = (group.total_compressed_size ?? 0n) + chunk.meta_data!.total_compressed_size;
+      await pq.writer.flush?.();
     }
     await pq.finish();
     await handle.datasync();

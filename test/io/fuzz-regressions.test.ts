@@ -16,8 +16,8 @@ interface Regression {
   ops: string;
   /** What happened before the fix. */
   was: string;
-  /** The error now (after the file's name). */
-  now: RegExp;
+  /** The error now (after the file's name), or "reads": the damage is to something the reader no longer needs, and the file reads whole and consistent. */
+  now: RegExp | "reads";
 }
 
 const CASES: Regression[] = [
@@ -31,7 +31,7 @@ const CASES: Regression[] = [
   { seed: 1, format: "parquet", index: 44, ops: "lie parquet page.8.6 (int) 5 → 1", was: "load: hang (a run-length run longer than its page: hyparquet writes every value it claims)", now: /row group 3, column 'resid.list.element' is corrupt: the page at byte 849: its repetition levels end inside a bit-packed run/ },
   { seed: 2, format: "parquet", index: 973, ops: "flip 3 bits", was: "load: the process died (an unhandled rejection of a read hyparquet started and never awaited)", now: /has a corrupt Parquet footer: row group 0, column 'tok' has no byte range/ },
   { seed: 1, format: "parquet", index: 11, ops: "flip 5 bits", was: "load: TypeError 'Cannot read properties of undefined' from the schema", now: /has a corrupt Parquet footer: its \d+ schema elements do not nest as their num_children say/ },
-  { seed: 1, format: "parquet", index: 39, ops: "lie parquet 2.6 (int) 3 → 0", was: "load and open: 16 rows with no vectors (a damaged LIST annotation decoded as a struct, read as empty)", now: /column 'resid' holds .* in row 0, not a list of numbers/ },
+  { seed: 1, format: "parquet", index: 39, ops: "lie parquet 2.6 (int) 3 → 0", was: "load and open: 16 rows with no vectors (a damaged LIST annotation decoded as a struct, read as empty); then an error", now: "reads" }, // the vector fast path reads the list by its levels, as the logical type still says
   { seed: 1, format: "parquet", index: 541, ops: "lie parquet 4.3 (int) 4 → 1", was: "load and open: 13 of 16 rows, silently (a row group's row count)", now: /has a corrupt Parquet footer: row group 3, column 'doc' holds 4 values for 1 rows/ },
   { seed: 1, format: "parquet", index: 229, ops: "lie parquet 4.1.3.13.3 (int) 1 → 1024; lie parquet 3 (int) 16 → -1; lie parquet 4.1.3.13.1 (int) 3 → 65535", was: "open: count() -1 for 16 rows", now: /has a corrupt Parquet footer: the footer says -1 rows, but its row groups hold 16/ },
   { seed: 2, format: "parquet", index: 647, ops: "overwrite 8 bytes@1702 with 0", was: "open: TypeError 'Cannot read properties of undefined (reading dim)' (a row group without a row count)", now: /has a corrupt Parquet footer: row group 3 claims undefined rows/ },
@@ -64,6 +64,7 @@ for (const c of CASES) {
     const r = results.get(key(c.seed, c.format, c.index));
     assert.ok(r, "the case ran");
     assert.equal(r.ops?.join("; "), c.ops, "the mutant is the one the fuzzer found");
+    if (c.now === "reads") return assert.equal(r.outcome, "ok", r.detail);
     assert.equal(r.outcome, "error", r.detail);
     assert.match(r.detail ?? "", c.now);
   });

@@ -11,7 +11,7 @@ import * as fl from "featurelab";
 import { Rng } from "../../src/engine/random.js";
 import { writeNpy } from "../../src/io/npy.js";
 import { writeNpz } from "../../src/io/npz.js";
-import { writeParquet } from "../../src/io/parquet.js";
+import { legacyParquet } from "./fuzz-seed-parquet.js";
 import { writeSafetensors } from "../../src/io/safetensors.js";
 import type { NdArray } from "../../src/io/ndarray.js";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -48,11 +48,12 @@ export async function seedFiles(format: Format, scratch: string): Promise<Seed[]
 }
 
 async function writeSeeds(format: Format, scratch: string): Promise<Seed[]> {
-  const acts = fl.fromVectors(VALUES, D, {
+  const actsColumns = {
     doc: Int32Array.from({ length: N }, (_, i) => i >> 2),
     tok: Array.from({ length: N }, (_, i) => `t${i}`),
     score: Float64Array.from({ length: N }, (_, i) => i / 3),
-  });
+  };
+  const acts = fl.fromVectors(VALUES, D, actsColumns);
   const written = async (name: string, write: (path: string) => Promise<unknown>) => {
     const path = join(scratch, name);
     await write(path);
@@ -67,9 +68,10 @@ async function writeSeeds(format: Format, scratch: string): Promise<Seed[]> {
     case "parquet": {
       const table = { vectors: VALUES, dim: D, vectorName: "resid", metadata: { doc: Int32Array.from({ length: N }, (_, i) => i >> 2), tok: Array.from({ length: N }, (_, i) => `t${i % 5}`) } };
       return [
-        { label: "fl.write", files: { "m.parquet": await written("s.parquet", (p) => acts.write(p)) } },
-        { label: "snappy, 4 row groups", files: { "m.parquet": await written("g.parquet", (p) => writeParquet(p, table, { rowGroupSize: 4 })) } },
-        { label: "uncompressed", files: { "m.parquet": await written("u.parquet", (p) => writeParquet(p, table, { compression: "UNCOMPRESSED" })) } },
+        // as fl.write wrote them before the vector column's own writer (fuzz-seed-parquet.ts): the pinned mutants index these bytes
+        { label: "fl.write", files: { "m.parquet": await written("s.parquet", async (p) => legacyParquet(p, { vectors: VALUES, dim: D, vectorName: "vector", metadata: actsColumns })) } },
+        { label: "snappy, 4 row groups", files: { "m.parquet": await written("g.parquet", async (p) => legacyParquet(p, table, { rowGroupSize: 4 })) } },
+        { label: "uncompressed", files: { "m.parquet": await written("u.parquet", async (p) => legacyParquet(p, table, { compression: "UNCOMPRESSED" })) } },
       ];
     }
     case "npy":
