@@ -47,9 +47,39 @@ export interface OpenOptions {
    * dropped, or kept. A dropping stream's row count is what the file declares until a pass has counted.
    */
   nonFinite?: NonFinitePolicy;
+  /**
+   * This worker's share of the data, for N training or caching processes reading one dataset: worker w
+   * of `workers` reads the shards of a folder dealt to it round-robin — in the folder's natural order, or
+   * in an order permuted by `seed` — and of a single file, its row groups the same way. Every worker
+   * computes the same split from (shard index, seed); the shares are disjoint and cover the data.
+   */
+  worker?: number;
+  /** How many workers share the data (with `worker`). */
+  workers?: number;
+  /** Permutes the shards before dealing them to workers (default: natural order). */
+  seed?: number;
 }
 
-const OPEN_OPTIONS = optionNames<OpenOptions>({ vector: true, nonFinite: true });
+const OPEN_OPTIONS = optionNames<OpenOptions>({ vector: true, nonFinite: true, worker: true, workers: true, seed: true });
+
+/** Indices 0..n-1 that worker `w` of `workers` takes: dealt round-robin, after a permutation by `seed`. */
+export function workerShare(n: number, w: number, workers: number, seed: number | undefined): number[] {
+  const order = seed === undefined ? Int32Array.from({ length: n }, (_, i) => i) : new Rng(seed).permutation(n);
+  const mine: number[] = [];
+  for (let k = w; k < n; k += workers) mine.push(order[k]);
+  return mine.sort((a, b) => a - b);
+}
+
+function checkShare(path: string, opts: OpenOptions): { w: number; workers: number } | undefined {
+  const { worker, workers } = opts;
+  if (worker === undefined && workers === undefined) {
+    if (opts.seed !== undefined) throw new InputError(path, "open: seed permutes the split between workers; it needs { worker, workers }");
+    return undefined;
+  }
+  if (!Number.isInteger(workers) || workers! < 1) throw new InputError(path, `open: workers must be a positive integer, got ${workers}`);
+  if (!Number.isInteger(worker) || worker! < 0 || worker! >= workers!) throw new InputError(path, `open: worker must be an integer from 0 to ${workers! - 1}, got ${worker}`);
+  return { w: worker!, workers: workers! };
+}
 
 /**
  * Activations read from disk chunk by chunk (Arrow IPC record batches, Parquet row groups), for data larger
@@ -84,11 +114,20 @@ export class ActivationStream {
       throw new InputError(path, "no such file");
     });
     const ext = extname(path).toLowerCase();
+    const share = checkShare(path, opts);
     if (st.isDirectory() || ext === ".parquet") {
-      const shards = st.isDirectory() ? await listParquetShards(path) : [path];
+      let shards = st.isDirectory() ? await listParquetShards(path) : [path];
+      if (share && st.isDirectory()) {
+        if (shards.length < share.workers) throw new InputError(path, `holds ${shards.length} shard${shards.length === 1 ? "" : "s"}, too few for ${share.workers} workers to have one each`);
+        shards = workerShare(shards.length, share.w, share.workers, opts.seed).map((i) => shards[i]);
+      }
       const infos = await Promise.all(shards.map((s) => parquetInfo(s)));
-      const groups = infos.flatMap((info, s) => info.rowGroups.map((_, g) => ({ shard: shards[s], group: g })));
-      const first = await readParquetBatches(shards[0], { vector: opts.vector, rowGroups: [0] }).next();
+      let groups = infos.flatMap((info, s) => info.rowGroups.map((_, g) => ({ shard: shards[s], group: g, rows: info.rowGroups[g].numRows })));
+      if (share && !st.isDirectory()) {
+        if (groups.length < share.workers) throw new InputError(path, `holds ${groups.length} row group${groups.length === 1 ? "" : "s"}, too few for ${share.workers} workers to have one each`);
+        groups = workerShare(groups.length, share.w, share.workers, opts.seed).map((i) => groups[i]);
+      }
+      const first = await readParquetBatches(groups[0]?.shard ?? shards[0], { vector: opts.vector, rowGroups: [groups[0]?.group ?? 0] }).next();
       if (first.done) throw new InputError(path, "holds no rows");
       const dim = first.value.dim;
       const chunks = async (): Promise<ChunkSource> => ({
@@ -105,12 +144,13 @@ export class ActivationStream {
         where: (i) => `${groups[i].shard === path ? "" : `${groups[i].shard} `}row group ${groups[i].group}`,
         async close() {},
       });
-      const rows = infos.reduce((n, i) => n + i.numRows, 0);
+      const rows = groups.reduce((n, g) => n + g.rows, 0);
       return new ActivationStream(path, dim, opts.vector ?? "vector", chunks, nonFinite === "drop" ? undefined : rows, nonFinite);
     }
     if (![".arrow", ".feather", ".ipc"].includes(ext)) {
       throw new InputError(path, `cannot stream '${ext}': streaming reads Arrow IPC files (.arrow, .feather) and Parquet files or folders`);
     }
+    if (share) throw new InputError(path, "open: { worker, workers } splits Parquet shards or row groups; write the Arrow file as Parquet shards to share it");
     const arrow = await openArrowFile(path);
     const { dim, vectorName } = pickVector(arrow.reader, path, opts.vector);
     await arrow.close();
