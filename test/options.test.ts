@@ -173,6 +173,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   fromVectors: ["nonfinte", "nonFinite", (o) => fl.fromVectors(acts.vectors, 4, {}, o)],
   load: ["vectr", "vector", (o) => fl.load(join(tmp, "acts.arrow"), o)],
   open: ["vectro", "vector", (o) => fl.open(join(tmp, "acts.arrow"), o)],
+  sql: ["table", "tables", (o) => fl.sql("select 1", o)],
   "ActivationStream.open": ["Vector", "vector", (o) => fl.ActivationStream.open(join(tmp, "acts.arrow"), o)],
   "ActivationStream.rowBatches": ["sise", "size", (o) => stream.rowBatches({ size: 4, ...o })],
   "ActivationStream.batches": ["bufferrows", "bufferRows", (o) => stream.batches(o)],
