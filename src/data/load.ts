@@ -11,6 +11,7 @@ import { readNpz } from "../io/npz.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { toFloat32, type NdArray } from "../io/ndarray.js";
 import { concatColumn, listParquetShards, readParquet } from "../io/parquet.js";
+import { isRemote, listRemoteShards } from "../io/byte-source.js";
 import { ActivationSet, type Metadata } from "./activation-set.js";
 import { fromArrowBytes } from "./arrow.js";
 import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
@@ -48,6 +49,11 @@ export async function load(path: string, opts: LoadOptions = {}): Promise<Activa
 }
 
 async function readAny(path: string, opts: LoadOptions): Promise<ActivationSet> {
+  if (isRemote(path)) {
+    // Remote: a Parquet file by byte ranges, or an hf:// folder of shards.
+    if (path.toLowerCase().endsWith(".parquet")) return parquetSet(path, await readShards([path], opts.vector), opts.vector);
+    return parquetSet(path, await readShards(await listRemoteShards(path), opts.vector), opts.vector);
+  }
   const st = statOrThrow(path);
   const ext = extname(path).toLowerCase();
   if (st.isDirectory()) {

@@ -9,9 +9,10 @@ import { Rng } from "../engine/random.js";
 import { checkArrowBatch, checkArrowIpc, checkArrowSchema } from "../io/arrow-ipc.js";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
-import { listParquetShards, parquetInfo, readParquetBatches } from "../io/parquet.js";
+import { listParquetShards, openParquetGroups, parquetInfo, readParquetBatches, type ParquetGroups } from "../io/parquet.js";
 import { toFloat32 } from "../io/ndarray.js";
 import { readRange } from "../io/read-range.js";
+import { isRemote, listRemoteShards } from "../io/byte-source.js";
 import { checkPolicy, DROP_HINT, firstNonFinite, nonFiniteRows, type NonFinitePolicy } from "./finite.js";
 
 export interface RowBatch {
@@ -110,40 +111,53 @@ export class ActivationStream {
     const nonFinite = opts.nonFinite ?? "error";
     checkPolicy(nonFinite, path);
     await ready();
-    const st = await stat(path).catch(() => {
-      throw new InputError(path, "no such file");
-    });
+    const remote = isRemote(path);
     const ext = extname(path).toLowerCase();
+    const isFolder = remote ? ext !== ".parquet" : (await stat(path).catch(() => {
+      throw new InputError(path, "no such file");
+    })).isDirectory();
     const share = checkShare(path, opts);
-    if (st.isDirectory() || ext === ".parquet") {
-      let shards = st.isDirectory() ? await listParquetShards(path) : [path];
-      if (share && st.isDirectory()) {
+    if (isFolder || ext === ".parquet") {
+      let shards = isFolder ? (remote ? await listRemoteShards(path) : await listParquetShards(path)) : [path];
+      if (share && isFolder) {
         if (shards.length < share.workers) throw new InputError(path, `holds ${shards.length} shard${shards.length === 1 ? "" : "s"}, too few for ${share.workers} workers to have one each`);
         shards = workerShare(shards.length, share.w, share.workers, opts.seed).map((i) => shards[i]);
       }
       const infos = await Promise.all(shards.map((s) => parquetInfo(s)));
       let groups = infos.flatMap((info, s) => info.rowGroups.map((_, g) => ({ shard: shards[s], group: g, rows: info.rowGroups[g].numRows })));
-      if (share && !st.isDirectory()) {
+      if (share && !isFolder) {
         if (groups.length < share.workers) throw new InputError(path, `holds ${groups.length} row group${groups.length === 1 ? "" : "s"}, too few for ${share.workers} workers to have one each`);
         groups = workerShare(groups.length, share.w, share.workers, opts.seed).map((i) => groups[i]);
       }
       const first = await readParquetBatches(groups[0]?.shard ?? shards[0], { vector: opts.vector, rowGroups: [groups[0]?.group ?? 0] }).next();
       if (first.done) throw new InputError(path, "holds no rows");
       const dim = first.value.dim;
-      const chunks = async (): Promise<ChunkSource> => ({
-        numChunks: groups.length,
-        async read(i) {
-          const { shard, group } = groups[i];
-          const it = readParquetBatches(shard, { vector: opts.vector, rowGroups: [group], columns: [] });
-          const next = await it.next();
-          if (next.done) return { vectors: new Float32Array(0), rows: 0 }; // a row group of no rows
-          const b = next.value;
-          if (b.dim !== dim) throw new InputError(shard, `vectors have dim ${b.dim}, but ${shards[0]} has dim ${dim}`);
-          return { vectors: b.vectors, rows: b.numRows };
-        },
-        where: (i) => `${groups[i].shard === path ? "" : `${groups[i].shard} `}row group ${groups[i].group}`,
-        async close() {},
-      });
+      const chunks = async (): Promise<ChunkSource> => {
+        // Each shard opened once per pass (its footer read once), kept until the pass ends.
+        const opened = new Map<string, Promise<ParquetGroups>>();
+        const shardOf = (shard: string) => {
+          if (!opened.has(shard)) {
+            const p = openParquetGroups(shard, { vector: opts.vector, columns: [] });
+            p.catch(() => {});
+            opened.set(shard, p);
+          }
+          return opened.get(shard)!;
+        };
+        return {
+          numChunks: groups.length,
+          async read(i) {
+            const { shard, group } = groups[i];
+            const b = await (await shardOf(shard)).read(group);
+            if (b.numRows === 0) return { vectors: new Float32Array(0), rows: 0 }; // a row group of no rows
+            if (b.dim !== dim) throw new InputError(shard, `vectors have dim ${b.dim}, but ${shards[0]} has dim ${dim}`);
+            return { vectors: b.vectors, rows: b.numRows };
+          },
+          where: (i) => `${groups[i].shard === path ? "" : `${groups[i].shard} `}row group ${groups[i].group}`,
+          async close() {
+            for (const p of opened.values()) await p.then((g) => g.close(), () => {});
+          },
+        };
+      };
       const rows = groups.reduce((n, g) => n + g.rows, 0);
       return new ActivationStream(path, dim, opts.vector ?? "vector", chunks, nonFinite === "drop" ? undefined : rows, nonFinite);
     }
@@ -209,8 +223,19 @@ export class ActivationStream {
       const order = opts.shuffle ? rng.permutation(src.numChunks) : Int32Array.from({ length: src.numChunks }, (_, i) => i);
       const keep = opts.shuffle ? Math.max(opts.bufferRows ?? 16 * size, size) : 0;
       const pool = new RowPool(this.dim);
-      for (const c of order) {
-        const chunk = this.finiteRows(await src.read(c), src.where(c));
+      // One chunk read ahead while the current one is consumed (a remote row group's download overlaps training).
+      const ahead = (k: number) => {
+        if (k >= order.length) return undefined;
+        const p = src.read(order[k]);
+        p.catch(() => {});
+        return p;
+      };
+      let next = ahead(0);
+      for (let k = 0; k < order.length; k++) {
+        const c = order[k];
+        const current = await next!;
+        next = ahead(k + 1);
+        const chunk = this.finiteRows(current, src.where(c));
         pool.push(chunk.vectors);
         while (pool.rows >= size + keep) yield pool.take(size, opts.shuffle ? rng : undefined);
       }

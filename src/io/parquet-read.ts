@@ -1,12 +1,12 @@
-// Reading activation tables from Parquet (through hyparquet): the footer alone for parquetInfo, then one
-// row group at a time by positioned reads on a file handle, so memory stays bounded by the row group size.
-import { open, type FileHandle } from "node:fs/promises";
+// Reading activation tables from Parquet (through hyparquet, and parquet-vectors.ts for the vector column): the
+// footer alone for parquetInfo, then one row group at a time by positioned reads on a file or Range requests on
+// a URL (byte-source.ts), so memory stays bounded by the row group size.
 import { parquetMetadataAsync, parquetRead, parquetSchema, readOffsetIndex } from "hyparquet";
 import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from "hyparquet/src/schema.js";
 import type { AsyncBuffer, ColumnData, FileMetaData, OffsetIndex, SchemaElement, SchemaTree } from "hyparquet";
 import { InputError } from "./errors.js";
 import { checkColumnChunk, checkFooter } from "./parquet-check.js";
-import { readRange } from "./read-range.js";
+import { byteSource, type ByteSource } from "./byte-source.js";
 import { decodeVectorChunk } from "./parquet-vectors.js";
 
 export interface ParquetInfo {
@@ -41,7 +41,8 @@ export const FEATURELAB_KEY = "featurelab";
 
 interface OpenFile {
   file: string;
-  handle: FileHandle;
+  /** Where the bytes come from: a local file or a URL (byte-source.ts). */
+  source: ByteSource;
   buffer: AsyncBuffer;
   metadata: FileMetaData;
   schema: SchemaTree;
@@ -52,30 +53,22 @@ interface OpenFile {
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0];
 
 async function openParquet(file: string): Promise<OpenFile> {
-  let handle: FileHandle;
+  const source = await byteSource(file);
   try {
-    handle = await open(file, "r");
+    const buffer = sourceBuffer(source);
+    return { file, source, buffer, ...(await readFooter(file, buffer)), checked: new Set() };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? message(err)})`);
-  }
-  try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw new InputError(file, "is a folder, expected a Parquet file (use listParquetShards for a folder of shards)");
-    const buffer = fileBuffer(file, handle, st.size);
-    return { file, handle, buffer, ...(await readFooter(file, buffer)), checked: new Set() };
-  } catch (err) {
-    await handle.close();
+    await source.close();
     throw err;
   }
 }
 
-/** An AsyncBuffer over a file handle: each slice is one positioned read of exactly the bytes asked for. */
-function fileBuffer(file: string, handle: FileHandle, size: number): AsyncBuffer {
+/** An AsyncBuffer over a byte source: each slice is one read of exactly the bytes asked for. */
+function sourceBuffer(source: ByteSource): AsyncBuffer {
   return {
-    byteLength: size,
-    slice(start: number, end: number = size): Promise<ArrayBuffer> {
-      const bytes = readRange(handle, start, end, size, file).then((b) => b.buffer as ArrayBuffer);
+    byteLength: source.size,
+    slice(start: number, end: number = source.size): Promise<ArrayBuffer> {
+      const bytes = source.read(start, end).then((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer);
       // hyparquet starts reads it may never await when an earlier one fails; such a rejection must not
       // go unhandled (tfjs-wasm turns an unhandled rejection into the death of the process)
       bytes.catch(() => {});
@@ -178,7 +171,7 @@ const describeColumns = (top: SchemaTree[]) => top.map((c) => `${c.element.name}
 
 export async function parquetInfo(path: string): Promise<ParquetInfo> {
   const pq = await openParquet(path);
-  await pq.handle.close();
+  await pq.source.close();
   return {
     file: path,
     numRows: Number(pq.metadata.num_rows),
@@ -238,7 +231,7 @@ async function prepare(path: string, opts: ReadParquetOptions): Promise<Prepared
     const groups = indices.map((index) => ({ index, rowStart: starts[index], numRows: Number(pq.metadata.row_groups[index].num_rows) }));
     return { pq, vector, columns, groups, savedDim: savedDim(pq.metadata, vector) };
   } catch (err) {
-    await pq.handle.close();
+    await pq.source.close();
     throw err;
   }
 }
@@ -295,7 +288,7 @@ async function checkPages(pq: OpenFile, groupIndex: number, columns: string[]): 
     const meta = chunks[c].meta_data;
     const key = `${groupIndex}/${c}`;
     if (!meta || !columns.includes(meta.path_in_schema[0]) || pq.checked.has(key)) continue;
-    const read = (start: number, end: number) => readRange(pq.handle, start, end, pq.buffer.byteLength, pq.file);
+    const read = (start: number, end: number) => pq.source.read(start, end);
     await checkColumnChunk(read, { meta, schemaPath: getSchemaPath(pq.metadata.schema, meta.path_in_schema) }, (problem) => {
       throw new InputError(pq.file, `row group ${groupIndex}, column '${meta.path_in_schema.join(".")}' is corrupt: ${problem}`);
     });
@@ -383,7 +376,7 @@ async function fastVectors(pq: OpenFile, group: Prepared["groups"][number], vect
   const i = chunkBuffers.findIndex((b) => b.length >= end - start);
   const buffer = i >= 0 ? chunkBuffers.splice(i, 1)[0] : new Uint8Array(end - start);
   try {
-    const bytes = await readRange(pq.handle, start, end, pq.buffer.byteLength, pq.file, buffer);
+    const bytes = await pq.source.read(start, end, buffer);
     return decodeVectorChunk(bytes, meta, getMaxRepetitionLevel(path), getMaxDefinitionLevel(path), group.numRows, target);
   } finally {
     // kept for the next chunk (two at most: a stream's prefetch and a load can overlap)
@@ -469,7 +462,7 @@ export async function* readParquetBatches(path: string, opts: ReadParquetOptions
   const prep = await prepare(path, opts);
   let open = true;
   const close = async () => {
-    if (open) await prep.pq.handle.close();
+    if (open) await prep.pq.source.close();
     open = false;
   };
   try {
@@ -488,6 +481,30 @@ export async function* readParquetBatches(path: string, opts: ReadParquetOptions
   } finally {
     await close();
   }
+}
+
+/** A Parquet file kept open to read its row groups in any order (a stream's chunks), by index. */
+export interface ParquetGroups {
+  numGroups: number;
+  read(group: number): Promise<ParquetTable>;
+  close(): Promise<void>;
+}
+
+/** Open `path` once (footer read once — for a URL, one request fewer per row group) and read row groups on demand. */
+export async function openParquetGroups(path: string, opts: Omit<ReadParquetOptions, "rowGroups"> = {}): Promise<ParquetGroups> {
+  const prep = await prepare(path, opts);
+  return {
+    numGroups: prep.groups.length,
+    async read(index) {
+      const group = prep.groups[index];
+      if (!group) throw new InputError(path, `has no row group ${index}`);
+      let vectors = new Float32Array(0);
+      if (group.numRows === 0) return { vectors, dim: Math.max(0, prep.savedDim ?? 0), numRows: 0, metadata: {} };
+      const read = await readGroup(prep, group, -1, (d, n) => ({ array: (vectors = new Float32Array(d * n)), offset: 0 }));
+      return { vectors, dim: read.dim, numRows: group.numRows, metadata: read.metadata };
+    },
+    close: () => prep.pq.source.close(),
+  };
 }
 
 export async function readParquet(path: string, opts: ReadParquetOptions = {}): Promise<ParquetTable> {
@@ -509,6 +526,6 @@ export async function readParquet(path: string, opts: ReadParquetOptions = {}): 
     for (const c of prep.columns) metadata[c] = parts[c].length ? concatColumn(parts[c], total) : [];
     return { vectors: vectors ?? new Float32Array(0), dim: dim >= 0 ? dim : (prep.savedDim ?? 0), numRows: total, metadata };
   } finally {
-    await prep.pq.handle.close();
+    await prep.pq.source.close();
   }
 }

@@ -5,8 +5,8 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError } from "./errors.js";
 
-export { concatColumn, parquetInfo, readParquet, readParquetBatches } from "./parquet-read.js";
-export type { ParquetInfo, ParquetTable, ReadParquetOptions } from "./parquet-read.js";
+export { concatColumn, openParquetGroups, parquetInfo, readParquet, readParquetBatches } from "./parquet-read.js";
+export type { ParquetGroups, ParquetInfo, ParquetTable, ReadParquetOptions } from "./parquet-read.js";
 export { writeParquet } from "./parquet-write.js";
 export type { ParquetWriteTable, WriteParquetOptions } from "./parquet-write.js";
 

@@ -1,0 +1,145 @@
+// Where a reader's bytes come from: a local file (positioned reads on a handle) or an http(s) URL (Range
+// requests), behind one interface, so the Parquet reader asks only for the byte ranges it needs — the
+// footer, then each row group's column chunks — wherever the file lies. Hugging Face dataset paths
+// (hf://datasets/owner/name/path) are https URLs on the Hub's resolve endpoint, with HF_TOKEN.
+// A dropped connection or a server error is retried (with backoff), then reported naming the URL and the
+// bytes; a truncated body is never taken for data.
+import { open, type FileHandle } from "node:fs/promises";
+import { InputError } from "./errors.js";
+import { readRange } from "./read-range.js";
+
+export interface ByteSource {
+  /** The file or URL, for messages. */
+  readonly name: string;
+  readonly size: number;
+  /** Bytes [start, end): into `into` (its first end − start bytes) when given and large enough. */
+  read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** http(s):// URLs and hf:// paths are remote; anything else is a local path. */
+export const isRemote = (path: string) => /^(https?|hf):\/\//i.test(path);
+
+/** The https URL of an hf://datasets/owner/name/path (or hf://owner/name/path for a model repo), at `revision`. */
+export function hfUrl(path: string, revision = "main"): string {
+  const m = /^hf:\/\/(?:(datasets|spaces)\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?\/(.+)$/.exec(path);
+  if (!m) throw new InputError(path, "is not an hf:// path (hf://datasets/owner/name/path/to/file.parquet)");
+  const endpoint = (process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
+  const kind = m[1] ? `${m[1]}/` : "";
+  return `${endpoint}/${kind}${m[2]}/resolve/${encodeURIComponent(m[3] ?? revision)}/${m[4].split("/").map(encodeURIComponent).join("/")}`;
+}
+
+export async function fileSource(file: string): Promise<ByteSource> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, "r");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(file, code === "ENOENT" ? "no such file" : `cannot open (${code ?? (err as Error).message})`);
+  }
+  const st = await handle.stat();
+  if (st.isDirectory()) {
+    await handle.close();
+    throw new InputError(file, "is a folder, expected a Parquet file (use listParquetShards for a folder of shards)");
+  }
+  return { name: file, size: st.size, read: (s, e, into) => readRange(handle, s, e, st.size, file, into), close: () => handle.close() };
+}
+
+export interface HttpOptions {
+  /** Attempts per request before the error is reported (default 4). */
+  attempts?: number;
+  /** Extra request headers (an Authorization header for the Hub is added from HF_TOKEN). */
+  headers?: Record<string, string>;
+  /** A request that has not finished after this many milliseconds is abandoned and retried (default 60 000). */
+  timeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A remote file read by Range requests; its size from the first answer's Content-Range. */
+export async function httpSource(path: string, opts: HttpOptions = {}): Promise<ByteSource> {
+  const url = path.startsWith("hf://") ? hfUrl(path) : path;
+  const headers: Record<string, string> = { ...opts.headers };
+  if (path.startsWith("hf://") && process.env.HF_TOKEN) headers.Authorization = `Bearer ${process.env.HF_TOKEN}`;
+  const attempts = opts.attempts ?? 4;
+
+  /** One Range request, retried on network errors, 5xx and short bodies; other HTTP errors are reported at once. */
+  async function fetchRange(start: number, end: number, into?: Uint8Array): Promise<{ bytes: Uint8Array; total?: number }> {
+    let last = "";
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const res = await fetch(url, { headers: { ...headers, Range: `bytes=${start}-${end - 1}` }, redirect: "follow", signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000) });
+        if (res.status === 404) throw new InputError(path, "no such file on the server (HTTP 404)");
+        if (res.status === 401 || res.status === 403) throw new InputError(path, `the server refused access (HTTP ${res.status})${path.startsWith("hf://") ? "; a gated or private dataset needs HF_TOKEN" : ""}`);
+        if (res.status === 416) throw new InputError(path, `has no bytes ${start}–${end} (HTTP 416: the file is shorter)`);
+        if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
+        if (res.status !== 206 && res.status !== 200) throw new InputError(path, `answered HTTP ${res.status} to a request for bytes ${start}–${end}`);
+        const range = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(res.headers.get("content-range") ?? "");
+        const total = range && range[3] !== "*" ? Number(range[3]) : res.status === 200 ? Number(res.headers.get("content-length")) : undefined;
+        let body = new Uint8Array(await res.arrayBuffer());
+        if (res.status === 200) body = body.subarray(start, Math.min(end, body.length)); // a server without Range support
+        if (body.length < end - start && (total === undefined || end <= total)) throw new Error(`the body ended after ${body.length} of ${end - start} bytes`);
+        if (into && into.length >= body.length) {
+          into.set(body);
+          return { bytes: into.subarray(0, body.length), total };
+        }
+        return { bytes: body, total };
+      } catch (err) {
+        if (err instanceof InputError) throw err;
+        last = (err as Error).message;
+        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        if (cause) last += ` (${cause})`;
+        if (attempt < attempts) await sleep(50 * 2 ** attempt);
+      }
+    }
+    throw new InputError(path, `bytes ${start}–${end} could not be read after ${attempts} attempts: ${last}`);
+  }
+
+  const first = await fetchRange(0, 8);
+  const size = first.total;
+  if (size === undefined || !Number.isFinite(size)) throw new InputError(path, "the server does not say how large the file is (no Content-Range); featurelab reads remote files by byte ranges");
+  return {
+    name: path,
+    size,
+    async read(start, end, into) {
+      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size)) {
+        throw new InputError(path, `is truncated or corrupt: needs bytes ${start}–${end} but has ${size} bytes`);
+      }
+      if (start === end) return new Uint8Array(0);
+      const { bytes } = await fetchRange(start, end, into);
+      if (bytes.length !== end - start) throw new InputError(path, `is truncated: the server sent ${bytes.length} of bytes ${start}–${end}`);
+      return bytes;
+    },
+    close: async () => {},
+  };
+}
+
+/** A local file or a remote URL as a ByteSource. */
+export const byteSource = (path: string): Promise<ByteSource> => (isRemote(path) ? httpSource(path) : fileSource(path));
+
+/**
+ * The *.parquet files under an hf:// folder (the Hub's tree API, recursive), as hf:// paths in natural
+ * order. A plain http(s) folder cannot be listed: its shards are named one by one.
+ */
+export async function listRemoteShards(folder: string): Promise<string[]> {
+  const m = /^hf:\/\/(datasets\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?(?:\/(.*))?$/.exec(folder.replace(/\/$/, ""));
+  if (!m) throw new InputError(folder, "is a remote folder; featurelab lists hf:// folders (the Hub's tree API) — name an http(s) server's shards one by one");
+  const endpoint = (process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
+  const revision = m[3] ?? "main";
+  const url = `${endpoint}/api/${m[1] ? "datasets" : "models"}/${m[2]}/tree/${encodeURIComponent(revision)}${m[4] ? `/${m[4]}` : ""}?recursive=true`;
+  const headers: Record<string, string> = process.env.HF_TOKEN ? { Authorization: `Bearer ${process.env.HF_TOKEN}` } : {};
+  let entries: { type: string; path: string }[];
+  try {
+    const res = await fetch(url, { headers });
+    if (res.status === 404) throw new InputError(folder, "no such repository, revision or folder on the Hub (HTTP 404)");
+    if (!res.ok) throw new InputError(folder, `the Hub answered HTTP ${res.status} when listing it`);
+    entries = (await res.json()) as { type: string; path: string }[];
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(folder, `cannot list it on the Hub (${(err as Error).message})`);
+  }
+  const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+  const files = entries.filter((e) => e.type === "file" && e.path.toLowerCase().endsWith(".parquet")).map((e) => e.path).sort(natural.compare);
+  if (files.length === 0) throw new InputError(folder, "holds no .parquet files on the Hub");
+  return files.map((f) => `hf://${m[1] ?? ""}${m[2]}${m[3] ? `@${m[3]}` : ""}/${f}`);
+}
