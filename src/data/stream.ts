@@ -237,7 +237,12 @@ export class ActivationStream {
         next = ahead(k + 1);
         const chunk = this.finiteRows(current, src.where(c));
         pool.push(chunk.vectors);
-        while (pool.rows >= size + keep) yield pool.take(size, opts.shuffle ? rng : undefined);
+        while (pool.rows >= size + keep) {
+          // A read ahead makes progress only when the event loop turns (an HTTP body is parsed in JavaScript);
+          // a consumer that computes synchronously between batches would otherwise starve it until it waits.
+          if (next) await new Promise((r) => setImmediate(r));
+          yield pool.take(size, opts.shuffle ? rng : undefined);
+        }
       }
       while (pool.rows > 0) yield pool.take(Math.min(size, pool.rows), opts.shuffle ? rng : undefined);
     } finally {

@@ -76,14 +76,29 @@ export async function httpSource(path: string, opts: HttpOptions = {}): Promise<
         if (res.status !== 206 && res.status !== 200) throw new InputError(path, `answered HTTP ${res.status} to a request for bytes ${start}–${end}`);
         const range = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(res.headers.get("content-range") ?? "");
         const total = range && range[3] !== "*" ? Number(range[3]) : res.status === 200 ? Number(res.headers.get("content-length")) : undefined;
-        let body = new Uint8Array(await res.arrayBuffer());
-        if (res.status === 200) body = body.subarray(start, Math.min(end, body.length)); // a server without Range support
-        if (body.length < end - start && (total === undefined || end <= total)) throw new Error(`the body ended after ${body.length} of ${end - start} bytes`);
-        if (into && into.length >= body.length) {
-          into.set(body);
-          return { bytes: into.subarray(0, body.length), total };
+        if (res.status === 200) {
+          // a server without Range support sends the whole file: keep the range asked for
+          const whole = new Uint8Array(await res.arrayBuffer());
+          const body = whole.subarray(start, Math.min(end, whole.length));
+          if (body.length < end - start && (total === undefined || end <= total)) throw new Error(`the body ended after ${body.length} of ${end - start} bytes`);
+          return { bytes: body, total };
         }
-        return { bytes: body, total };
+        // The body streamed straight into its destination: no second copy of a row group in memory.
+        const target = into && into.length >= end - start ? into.subarray(0, end - start) : new Uint8Array(end - start);
+        let got = 0;
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (got + value.length > target.length) {
+            await reader.cancel();
+            throw new InputError(path, `sent more than the ${end - start} bytes asked for (${start}–${end})`);
+          }
+          target.set(value, got);
+          got += value.length;
+        }
+        if (got < end - start && (total === undefined || end <= total)) throw new Error(`the body ended after ${got} of ${end - start} bytes`);
+        return { bytes: target.subarray(0, got), total };
       } catch (err) {
         if (err instanceof InputError) throw err;
         last = (err as Error).message;
