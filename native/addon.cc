@@ -5,7 +5,9 @@
 #include <cblas.h>
 #include <omp.h>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <sys/mman.h>
 #include "optimiser.h"
 #include "sae_steps.h"
 
@@ -59,6 +61,11 @@ struct Args {
   float* f32(size_t i, const char* name, size_t n) { return array<float>(i, name, napi_float32_array, n); }
   double* f64(size_t i, const char* name, size_t n) { return array<double>(i, name, napi_float64_array, n); }
 };
+
+// An ArrayBuffer of `bytes` whose memory asks the kernel for transparent huge pages (2 MB): filling a
+// fresh 100 MB result then takes 50 page faults instead of 25 000 (0.27 s on a VM where each costs ~10 µs).
+// 2 MB-aligned, zero-filled by the kernel on first touch, freed when the buffer is collected.
+napi_value HugeBuffer(napi_env env, napi_callback_info info);
 
 napi_value undefined(napi_env env) {
   napi_value u;
@@ -271,13 +278,49 @@ napi_value Info(napi_env env, napi_callback_info) {
   return obj;
 }
 
+napi_value HugeBuffer(napi_env env, napi_callback_info info) {
+  Args a(env, info, "hugeBuffer");
+  const double bytes = a.num(0, "bytes");
+  if (a.failed) return nullptr;
+  if (!(bytes >= 1 && bytes <= 1e13)) {
+    a.fail("bytes must be from 1 to 1e13");
+    return nullptr;
+  }
+  const size_t align = size_t(2) << 20;
+  const size_t size = (size_t(bytes) + align - 1) / align * align;
+  void* p = nullptr;
+  if (posix_memalign(&p, align, size) != 0 || p == nullptr) {
+    napi_throw_range_error(env, nullptr, ("featurelab native hugeBuffer: cannot allocate " + std::to_string(size) + " bytes").c_str());
+    return nullptr;
+  }
+  madvise(p, size, MADV_HUGEPAGE);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)size, &adjusted);
+  napi_value ab;
+  const napi_status st = napi_create_external_arraybuffer(
+      env, p, size_t(bytes),
+      [](napi_env e, void* data, void* hint) {
+        int64_t left = 0;
+        napi_adjust_external_memory(e, -(int64_t)(uintptr_t)hint, &left);
+        free(data);
+      },
+      (void*)(uintptr_t)size, &ab);
+  if (st != napi_ok) {
+    free(p);
+    napi_throw_error(env, nullptr, "featurelab native hugeBuffer: external array buffers are not allowed here");
+    return nullptr;
+  }
+  return ab;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback fn;
   } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
-             {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info}};
+             {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info},
+             {"hugeBuffer", HugeBuffer}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

@@ -12,6 +12,7 @@ import { readSafetensors } from "../io/safetensors.js";
 import { toFloat32, type NdArray } from "../io/ndarray.js";
 import { concatColumn, listParquetShards, readParquet } from "../io/parquet.js";
 import { isRemote, listRemoteShards } from "../io/byte-source.js";
+import { uninitialisedFloat32 } from "../engine/native.js";
 import { ActivationSet, type Metadata } from "./activation-set.js";
 import { fromArrowBytes } from "./arrow.js";
 import { applyNonFinite, type NonFinitePolicy } from "./finite.js";
@@ -85,7 +86,7 @@ async function readShards(shards: string[], vector: string | undefined) {
   const bad = parts.findIndex((p) => p.dim !== dim);
   if (bad >= 0) throw new InputError(shards[bad], `vectors have dim ${parts[bad].dim}, but ${shards[0]} has dim ${dim}`);
   if (parts.length === 1) return parts[0];
-  const vectors = new Float32Array(parts.reduce((n, p) => n + p.vectors.length, 0));
+  const vectors = uninitialisedFloat32(parts.reduce((n, p) => n + p.vectors.length, 0));
   let off = 0;
   for (const p of parts) {
     vectors.set(p.vectors, off);

@@ -22,6 +22,8 @@ export interface NativeAddon {
   sumSquares(g: Float32Array): number;
   scale(g: Float32Array, factor: number): void;
   info(): { blas: string; core: string; blasThreads: number; ompThreads: number };
+  /** An ArrayBuffer of `bytes` on transparent huge pages (not zero-filled when memory is reused). */
+  hugeBuffer(bytes: number): ArrayBuffer;
 }
 
 /** Where `npm install` builds the addon (the same path from src/engine and dist/engine). */
@@ -48,4 +50,21 @@ export function loadNative(): { addon?: NativeAddon; problem?: string } {
     loaded = { problem: `the native addon failed to load: ${String((err as Error).message).split("\n")[0]}` };
   }
   return loaded;
+}
+
+/**
+ * A Float32Array of `n` elements for a large result the caller fills entirely: on huge pages through the
+ * addon when it is there (fresh memory is filled ~1.5× faster), else an ordinary array. Its contents
+ * start undefined.
+ */
+export function uninitialisedFloat32(n: number): Float32Array {
+  const addon = n * 4 >= 16 << 20 ? loadNative().addon : undefined;
+  if (addon && typeof addon.hugeBuffer === "function") {
+    try {
+      return new Float32Array(addon.hugeBuffer(n * 4), 0, n);
+    } catch {
+      // an older build, or no external buffers here: the ordinary way
+    }
+  }
+  return new Float32Array(n);
 }

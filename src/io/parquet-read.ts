@@ -7,6 +7,7 @@ import type { AsyncBuffer, ColumnData, FileMetaData, OffsetIndex, SchemaElement,
 import { InputError } from "./errors.js";
 import { checkColumnChunk, checkFooter } from "./parquet-check.js";
 import { byteSource, type ByteSource } from "./byte-source.js";
+import { uninitialisedFloat32 } from "../engine/native.js";
 import { decodeVectorChunk } from "./parquet-vectors.js";
 
 export interface ParquetInfo {
@@ -471,7 +472,7 @@ export async function* readParquetBatches(path: string, opts: ReadParquetOptions
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i];
       let vectors = new Float32Array(0);
-      const read = await readGroup(prep, group, dim, (d, n) => ({ array: (vectors = new Float32Array(d * n)), offset: 0 }));
+      const read = await readGroup(prep, group, dim, (d, n) => ({ array: (vectors = uninitialisedFloat32(d * n)), offset: 0 }));
       dim = read.dim;
       // The file is closed before the last batch is handed out, so a caller that takes one batch with
       // .next() and drops the generator (common with rowGroups: [g]) leaves no file handle open.
@@ -500,7 +501,7 @@ export async function openParquetGroups(path: string, opts: Omit<ReadParquetOpti
       if (!group) throw new InputError(path, `has no row group ${index}`);
       let vectors = new Float32Array(0);
       if (group.numRows === 0) return { vectors, dim: Math.max(0, prep.savedDim ?? 0), numRows: 0, metadata: {} };
-      const read = await readGroup(prep, group, -1, (d, n) => ({ array: (vectors = new Float32Array(d * n)), offset: 0 }));
+      const read = await readGroup(prep, group, -1, (d, n) => ({ array: (vectors = uninitialisedFloat32(d * n)), offset: 0 }));
       return { vectors, dim: read.dim, numRows: group.numRows, metadata: read.metadata };
     },
     close: () => prep.pq.source.close(),
@@ -517,7 +518,7 @@ export async function readParquet(path: string, opts: ReadParquetOptions = {}): 
     const parts: Record<string, ArrayLike<unknown>[]> = Object.fromEntries(prep.columns.map((c) => [c, []]));
     for (const group of prep.groups) {
       if (group.numRows === 0) continue;
-      const read = await readGroup(prep, group, dim, (d) => ({ array: (vectors ??= new Float32Array(total * d)), offset: at * d }));
+      const read = await readGroup(prep, group, dim, (d) => ({ array: (vectors ??= uninitialisedFloat32(total * d)), offset: at * d }));
       dim = read.dim;
       at += group.numRows;
       for (const c of prep.columns) parts[c].push(read.metadata[c]);
