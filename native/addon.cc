@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 #include <sys/mman.h>
+#include <dlfcn.h>
 #include "optimiser.h"
 #include "sae_steps.h"
 
@@ -313,6 +314,55 @@ napi_value HugeBuffer(napi_env env, napi_callback_info info) {
   return ab;
 }
 
+// zstd decompression through the system's libzstd (libzstd1, which apt itself depends on), opened at
+// run time so that building the addon needs no zstd headers; absent, JavaScript falls back to fzstd.
+typedef size_t (*ZstdDecompress)(void*, size_t, const void*, size_t);
+typedef unsigned (*ZstdIsError)(size_t);
+typedef const char* (*ZstdErrorName)(size_t);
+struct Zstd {
+  ZstdDecompress decompress = nullptr;
+  ZstdIsError isError = nullptr;
+  ZstdErrorName errorName = nullptr;
+  Zstd() {
+    void* lib = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return;
+    decompress = (ZstdDecompress)dlsym(lib, "ZSTD_decompress");
+    isError = (ZstdIsError)dlsym(lib, "ZSTD_isError");
+    errorName = (ZstdErrorName)dlsym(lib, "ZSTD_getErrorName");
+    if (!decompress || !isError || !errorName) decompress = nullptr;
+  }
+};
+const Zstd& zstd() {
+  static Zstd z;
+  return z;
+}
+
+// zstdDecompress(input: Uint8Array, output: Uint8Array): bytes written; throws on corrupt input. Without
+// libzstd, returns -1.
+napi_value ZstdDecompressFn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "zstdDecompress");
+  uint8_t* in = a.array<uint8_t>(0, "input", napi_uint8_array, 0);
+  uint8_t* out = a.array<uint8_t>(1, "output", napi_uint8_array, 0);
+  if (a.failed) return nullptr;
+  size_t inLen = 0, outLen = 0;
+  napi_typedarray_type t;
+  napi_get_typedarray_info(env, a.argv[0], &t, &inLen, nullptr, nullptr, nullptr);
+  napi_get_typedarray_info(env, a.argv[1], &t, &outLen, nullptr, nullptr, nullptr);
+  napi_value result;
+  const Zstd& z = zstd();
+  if (!z.decompress) {
+    napi_create_double(env, -1, &result);
+    return result;
+  }
+  const size_t n = z.decompress(out, outLen, in, inLen);
+  if (z.isError(n)) {
+    napi_throw_error(env, nullptr, (std::string("zstd: ") + z.errorName(n)).c_str());
+    return nullptr;
+  }
+  napi_create_double(env, (double)n, &result);
+  return result;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const struct {
     const char* name;
@@ -320,7 +370,7 @@ napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
              {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info},
-             {"hugeBuffer", HugeBuffer}};
+             {"hugeBuffer", HugeBuffer}, {"zstdDecompress", ZstdDecompressFn}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

@@ -6,7 +6,7 @@
       "cflags_cc": ["-O3", "-march=native", "-fopenmp", "-std=c++17", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"],
       "ldflags": ["-fopenmp"],
-      "libraries": ["-lopenblas"]
+      "libraries": ["-lopenblas", "-ldl"]
     }
   ]
 }

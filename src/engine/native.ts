@@ -24,6 +24,8 @@ export interface NativeAddon {
   info(): { blas: string; core: string; blasThreads: number; ompThreads: number };
   /** An ArrayBuffer of `bytes` on transparent huge pages (not zero-filled when memory is reused). */
   hugeBuffer(bytes: number): ArrayBuffer;
+  /** Decompress a zstd frame into `output` with the system's libzstd: bytes written, or −1 without libzstd. */
+  zstdDecompress(input: Uint8Array, output: Uint8Array): number;
 }
 
 /** Where `npm install` builds the addon (the same path from src/engine and dist/engine). */

@@ -6,6 +6,7 @@
 // uncompressed size is allocated as given; a DELTA_BYTE_ARRAY prefix length is allocated as given.
 // Page headers are parsed with hyparquet's own parser, so the checks see what the decoder will see.
 import { snappyUncompress } from "hyparquet";
+import { zstdDecompress } from "./zstd.js";
 import type { ColumnMetaData, FileMetaData, PageHeader, SchemaTree } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
 import { deltaBinaryUnpack } from "hyparquet/src/delta.js";
@@ -91,6 +92,15 @@ function checkPage(header: PageHeader, body: Uint8Array, { meta, schemaPath }: C
     if (meta.codec === "UNCOMPRESSED") {
       if (size !== bytes.length) fail(`it says ${size} bytes uncompressed but holds ${bytes.length}`);
       return bytes;
+    }
+    if (meta.codec === "ZSTD") {
+      // zstd can shrink a page of repeated values by far more than snappy: only a size no page has is refused
+      if (size > 2 ** 30) fail(`it claims ${size} bytes uncompressed`);
+      try {
+        return zstdDecompress(bytes, size);
+      } catch (err) {
+        return fail(`its ZSTD data is corrupt (${(err as Error).message})`);
+      }
     }
     if (meta.codec !== "SNAPPY") return undefined; // hyparquet refuses other codecs itself
     if (size > SNAPPY_RATIO * bytes.length + 16) fail(`${bytes.length} bytes of SNAPPY data cannot hold the ${size} bytes it claims uncompressed`);

@@ -8,6 +8,7 @@ import { InputError } from "./errors.js";
 import { checkColumnChunk, checkFooter } from "./parquet-check.js";
 import { byteSource, type ByteSource } from "./byte-source.js";
 import { uninitialisedFloat32 } from "../engine/native.js";
+import { zstdDecompress } from "./zstd.js";
 import { decodeVectorChunk } from "./parquet-vectors.js";
 
 export interface ParquetInfo {
@@ -302,7 +303,7 @@ async function readRows(pq: OpenFile, columns: string[], rowStart: number, rowEn
   const parts = new Map<string, ColumnData[]>(columns.map((c) => [c, []]));
   try {
     await checkPages(pq, groupIndex, columns);
-    await parquetRead({ file: pq.buffer, metadata: pq.metadata, columns, rowStart, rowEnd, useOffsetIndex, onChunk: (chunk) => parts.get(chunk.columnName)?.push(chunk) });
+    await parquetRead({ file: pq.buffer, metadata: pq.metadata, columns, rowStart, rowEnd, useOffsetIndex, compressors: { ZSTD: (input, size) => zstdDecompress(input, size) }, onChunk: (chunk) => parts.get(chunk.columnName)?.push(chunk) });
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(pq.file, `cannot decode row group ${groupIndex} (${message(err)})`);
@@ -471,7 +472,7 @@ export async function* readParquetBatches(path: string, opts: ReadParquetOptions
     const groups = prep.groups.filter((g) => g.numRows > 0);
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i];
-      let vectors = new Float32Array(0);
+      let vectors: Float32Array = new Float32Array(0);
       const read = await readGroup(prep, group, dim, (d, n) => ({ array: (vectors = uninitialisedFloat32(d * n)), offset: 0 }));
       dim = read.dim;
       // The file is closed before the last batch is handed out, so a caller that takes one batch with
@@ -499,7 +500,7 @@ export async function openParquetGroups(path: string, opts: Omit<ReadParquetOpti
     async read(index) {
       const group = prep.groups[index];
       if (!group) throw new InputError(path, `has no row group ${index}`);
-      let vectors = new Float32Array(0);
+      let vectors: Float32Array = new Float32Array(0);
       if (group.numRows === 0) return { vectors, dim: Math.max(0, prep.savedDim ?? 0), numRows: 0, metadata: {} };
       const read = await readGroup(prep, group, -1, (d, n) => ({ array: (vectors = uninitialisedFloat32(d * n)), offset: 0 }));
       return { vectors, dim: read.dim, numRows: group.numRows, metadata: read.metadata };

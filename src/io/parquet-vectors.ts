@@ -1,6 +1,6 @@
 // The fast path for the vector column of an activation table: a row group's list<float> column chunk
 // decoded straight into a Float32Array. Activation files are written one way by nearly every tool —
-// PLAIN floats, uncompressed or snappy, data pages v1 or v2, every row a full vector — and for those the
+// PLAIN floats, uncompressed, snappy or zstd, data pages v1 or v2, every row a full vector — and for those the
 // work is: a page header, a memcpy-speed snappy pass, one scan of the repetition levels (a row starts
 // at each 0: every row must hold `dim` values), a check that no definition level marks a null, and a
 // copy of the floats. Anything else (dictionary pages, other encodings or codecs, nulls, ragged rows)
@@ -8,6 +8,7 @@
 import { parquetHeader } from "hyparquet/src/column.js";
 import type { ColumnMetaData, PageHeader } from "hyparquet";
 import { snappyDecompress } from "./snappy.js";
+import { zstdDecompress } from "./zstd.js";
 
 /** Decompressed pages, reused from chunk to chunk. */
 let scratch = new Uint8Array(0);
@@ -120,7 +121,7 @@ function walkRows(levels: Uint8Array, n: number, dim: number, s: RowState): bool
  */
 export function decodeVectorChunk(chunk: Uint8Array, meta: ColumnMetaData, maxRep: number, maxDef: number, numRows: number, target: VectorTarget): { dim: number } | undefined {
   if (maxRep !== 1 || (meta.type !== "FLOAT" && meta.type !== "DOUBLE")) return undefined;
-  if (meta.codec !== "UNCOMPRESSED" && meta.codec !== "SNAPPY") return undefined;
+  if (meta.codec !== "UNCOMPRESSED" && meta.codec !== "SNAPPY" && meta.codec !== "ZSTD") return undefined;
   const total = Number(meta.num_values);
   if (numRows === 0 || total % numRows !== 0) return undefined;
   const dim = total / numRows;
@@ -135,6 +136,7 @@ export function decodeVectorChunk(chunk: Uint8Array, meta: ColumnMetaData, maxRe
     if (meta.codec === "UNCOMPRESSED") return bytes;
     if (scratch.length < size) scratch = new Uint8Array(size);
     const into = scratch.subarray(0, size);
+    if (meta.codec === "ZSTD") return zstdDecompress(bytes, size, into);
     snappyDecompress(bytes, into);
     return into;
   };

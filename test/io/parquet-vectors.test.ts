@@ -1,11 +1,12 @@
 // The vector column's fast path (src/io/parquet-vectors.ts) on files written two ways: featurelab's own
 // writer (data pages v2) and DuckDB (@duckdb/node-api: data pages v1, several row groups, dictionary-
-// encoded metadata), snappy and uncompressed, float and double. Values must come back exactly; the fast
-// path must be the one that read them; what it does not handle (zstd, null or ragged vectors) must reach
+// encoded metadata), snappy, zstd and uncompressed, float and double. Values must come back exactly; the fast
+// path must be the one that read them; what it does not handle (LZ4, null or ragged vectors) must reach
 // hyparquet and its exact error or answer.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { open } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parquetMetadataAsync, parquetSchema } from "hyparquet";
@@ -13,6 +14,10 @@ import { getMaxDefinitionLevel, getMaxRepetitionLevel, getSchemaPath } from "hyp
 import { readParquet, readParquetBatches, writeParquet } from "../../src/io/parquet.js";
 import { decodeVectorChunk } from "../../src/io/parquet-vectors.js";
 import { snappyDecompress, snappyLiterals } from "../../src/io/snappy.js";
+import { zstdDecompress } from "../../src/io/zstd.js";
+import { loadNative } from "../../src/engine/native.js";
+import { decompress as fzstd } from "fzstd";
+import { parquetHeader } from "hyparquet/src/column.js";
 import { load } from "../../src/data/load.js";
 import { scratchDir } from "../python.js";
 
@@ -77,6 +82,7 @@ for (const [name, options, element] of [
   ["duckdb-snappy", "COMPRESSION snappy", "FLOAT"],
   ["duckdb-uncompressed", "COMPRESSION uncompressed", "FLOAT"],
   ["duckdb-double", "COMPRESSION snappy", "DOUBLE"],
+  ["duckdb-zstd", "COMPRESSION zstd", "FLOAT"],
 ] as const) {
   test(`${name}: data pages v1 over several row groups decode on the fast path, exactly`, async () => {
     const file = await duckdbFile(`${name}.parquet`, options, element);
@@ -108,10 +114,10 @@ for (const compression of ["SNAPPY", "UNCOMPRESSED"] as const) {
   });
 }
 
-test("zstd reaches hyparquet, which names the codec; a null vector and a ragged row get hyparquet's errors, naming the row", async () => {
-  const zstd = await duckdbFile("zstd.parquet", "COMPRESSION zstd");
-  assert.equal((await fastPathGroups(zstd)).decoded, 0);
-  await assert.rejects(readParquet(zstd), (err: Error) => /zstd\.parquet/.test(err.message) && /ZSTD/i.test(err.message));
+test("a codec featurelab does not read (LZ4) is named; a null vector and a ragged row get hyparquet's errors, naming the row", async () => {
+  const lz4 = await duckdbFile("lz4.parquet", "COMPRESSION lz4");
+  assert.equal((await fastPathGroups(lz4)).decoded, 0);
+  await assert.rejects(readParquet(lz4), (err: Error) => /lz4\.parquet/.test(err.message) && /LZ4/i.test(err.message));
   const nulls = await duckdbFile("null-row.parquet", "COMPRESSION snappy", "FLOAT", `CASE WHEN i = 3000 THEN NULL ELSE list_transform(range(${D}), j -> (i * ${D} + j)::FLOAT) END`);
   assert.equal((await fastPathGroups(nulls)).decoded, (await fastPathGroups(nulls)).groups - 1, "only the group with the null leaves the fast path");
   await assert.rejects(readParquet(nulls), /null-row\.parquet: column 'vector' has no vector in row 3000/);
@@ -132,4 +138,20 @@ test("snappy: literal-only framing round-trips; back-references (DuckDB's compre
   assert.equal(new TextDecoder().decode(out), "abcabcabcabc");
   assert.throws(() => snappyDecompress(new Uint8Array([12, 2 << 2, 97, 98, 99, ((9 - 4) << 2) | 1, 9]), new Uint8Array(12)), /bad copy/);
   assert.throws(() => snappyDecompress(framed.subarray(0, framed.length - 10), new Uint8Array(data.length)), /past the end/);
+});
+
+test("zstd pages decode the same through the system's libzstd (native addon) and through fzstd; corrupt frames are refused", async () => {
+  const file = await duckdbFile("zstd-page.parquet", "COMPRESSION zstd");
+  const bytes = new Uint8Array(readFileSync(file));
+  const metadata = await parquetMetadataAsync({ byteLength: bytes.length, slice: async (s: number, e?: number) => bytes.slice(s, e).buffer });
+  const meta = metadata.row_groups[0].columns.find((c) => c.meta_data?.path_in_schema[0] === "vector")!.meta_data!;
+  const reader = { view: new DataView(bytes.buffer, Number(meta.data_page_offset)), offset: 0 };
+  const header = parquetHeader(reader);
+  const page = bytes.subarray(Number(meta.data_page_offset) + reader.offset, Number(meta.data_page_offset) + reader.offset + header.compressed_page_size);
+  const viaFzstd = fzstd(page, new Uint8Array(header.uncompressed_page_size));
+  assert.deepEqual(zstdDecompress(page, header.uncompressed_page_size), viaFzstd);
+  if (loadNative().addon) assert.ok(loadNative().addon!.zstdDecompress(page, new Uint8Array(header.uncompressed_page_size)) === header.uncompressed_page_size, "libzstd was there");
+  const corrupt = page.slice();
+  corrupt.fill(7, 20, 60);
+  assert.throws(() => zstdDecompress(corrupt, header.uncompressed_page_size), /zstd/i);
 });
