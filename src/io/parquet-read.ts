@@ -379,7 +379,8 @@ async function fastVectors(pq: OpenFile, group: Prepared["groups"][number], vect
   const buffer = i >= 0 ? chunkBuffers.splice(i, 1)[0] : new Uint8Array(end - start);
   try {
     const bytes = await pq.source.read(start, end, buffer);
-    return decodeVectorChunk(bytes, meta, getMaxRepetitionLevel(path), getMaxDefinitionLevel(path), group.numRows, target);
+    const half = path[path.length - 1].element.logical_type?.type === "FLOAT16";
+    return decodeVectorChunk(bytes, meta, getMaxRepetitionLevel(path), getMaxDefinitionLevel(path), group.numRows, target, half);
   } finally {
     // kept for the next chunk (two at most: a stream's prefetch and a load can overlap)
     chunkBuffers.push(buffer);

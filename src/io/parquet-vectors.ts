@@ -9,6 +9,7 @@ import { parquetHeader } from "hyparquet/src/column.js";
 import type { ColumnMetaData, PageHeader } from "hyparquet";
 import { snappyDecompress } from "./snappy.js";
 import { zstdDecompress } from "./zstd.js";
+import { toFloat32 } from "./ndarray.js";
 
 /** Decompressed pages, reused from chunk to chunk. */
 let scratch = new Uint8Array(0);
@@ -119,14 +120,15 @@ function walkRows(levels: Uint8Array, n: number, dim: number, s: RowState): bool
  * rows into the target, or undefined when the fast path does not apply (see the top of this file).
  * `maxRep`, `maxDef`: the column's maximum repetition and definition levels.
  */
-export function decodeVectorChunk(chunk: Uint8Array, meta: ColumnMetaData, maxRep: number, maxDef: number, numRows: number, target: VectorTarget): { dim: number } | undefined {
-  if (maxRep !== 1 || (meta.type !== "FLOAT" && meta.type !== "DOUBLE")) return undefined;
+export function decodeVectorChunk(chunk: Uint8Array, meta: ColumnMetaData, maxRep: number, maxDef: number, numRows: number, target: VectorTarget, half = false): { dim: number } | undefined {
+  // `half`: the elements are float16 (FIXED_LEN_BYTE_ARRAY of 2 bytes with the FLOAT16 logical type)
+  if (maxRep !== 1 || (meta.type !== "FLOAT" && meta.type !== "DOUBLE" && !(half && meta.type === "FIXED_LEN_BYTE_ARRAY"))) return undefined;
   if (meta.codec !== "UNCOMPRESSED" && meta.codec !== "SNAPPY" && meta.codec !== "ZSTD") return undefined;
   const total = Number(meta.num_values);
   if (numRows === 0 || total % numRows !== 0) return undefined;
   const dim = total / numRows;
   if (dim === 0) return undefined;
-  const width = meta.type === "FLOAT" ? 4 : 8;
+  const width = half ? 2 : meta.type === "FLOAT" ? 4 : 8;
   const defWidth = bitWidth(maxDef);
   const rows: RowState = { rows: 0, length: -1 };
   let out: { array: Float32Array; offset: number } | undefined;
@@ -181,7 +183,10 @@ export function decodeVectorChunk(chunk: Uint8Array, meta: ColumnMetaData, maxRe
       out ??= target(dim, numRows);
       const at = out.offset + done;
       if (width === 4) new Uint8Array(out.array.buffer, out.array.byteOffset + at * 4, n * 4).set(values.subarray(0, n * 4));
-      else {
+      else if (width === 2) {
+        const bytes = values.byteOffset % 2 ? values.slice(0, n * 2) : values; // a Uint16Array view needs even alignment
+        toFloat32({ dtype: "float16", shape: [n], data: new Uint16Array(bytes.buffer, bytes.byteOffset, n) }, out.array.subarray(at, at + n));
+      } else {
         const doubles = new DataView(values.buffer, values.byteOffset, n * 8);
         for (let i = 0; i < n; i++) out.array[at + i] = doubles.getFloat64(i * 8, true);
       }

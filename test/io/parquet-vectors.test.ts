@@ -6,7 +6,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { open } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { parquetMetadataAsync, parquetSchema } from "hyparquet";
@@ -154,4 +155,28 @@ test("zstd pages decode the same through the system's libzstd (native addon) and
   const corrupt = page.slice();
   corrupt.fill(7, 20, 60);
   assert.throws(() => zstdDecompress(corrupt, header.uncompressed_page_size), /zstd/i);
+});
+
+test("float16 vectors (FLOAT16 logical type) decode on the fast path, exactly", async () => {
+  const file = join(dir, "half.parquet");
+  const rows = 700, dim = 24;
+  const value = (i: number, j: number) => (((i * dim + j) % 400) - 200) / 4; // exact in float16
+  const schema = [
+    { name: "root", num_children: 1 },
+    { name: "vector", repetition_type: "REQUIRED", converted_type: "LIST", logical_type: { type: "LIST" }, num_children: 1 },
+    { name: "list", repetition_type: "REPEATED", num_children: 1 },
+    { name: "element", type: "FIXED_LEN_BYTE_ARRAY", type_length: 2, logical_type: { type: "FLOAT16" }, repetition_type: "REQUIRED" },
+  ];
+  const data = Array.from({ length: rows }, (_, i) => Array.from({ length: dim }, (_, j) => value(i, j)));
+  writeFileSync(file, new Uint8Array(parquetWriteBuffer({ schema: schema as never, columnData: [{ name: "vector", data: data as never, encoding: "PLAIN" }], rowGroupSize: 300 })));
+  const table = await readParquet(file);
+  assert.equal(table.dim, dim);
+  assert.deepEqual(table.vectors, Float32Array.from(data.flat()));
+  const bytes = new Uint8Array(readFileSync(file));
+  const metadata = await parquetMetadataAsync({ byteLength: bytes.length, slice: async (s: number, e?: number) => bytes.slice(s, e).buffer });
+  const meta = metadata.row_groups[0].columns[0].meta_data!;
+  const chunk = bytes.subarray(Number(meta.data_page_offset), Number(meta.data_page_offset) + Number(meta.total_compressed_size));
+  const out = new Float32Array(300 * dim);
+  assert.deepEqual(decodeVectorChunk(chunk, meta, 1, 1, 300, () => ({ array: out, offset: 0 }), true), { dim });
+  assert.deepEqual(out, Float32Array.from(data.slice(0, 300).flat()));
 });
