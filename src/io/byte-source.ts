@@ -17,8 +17,8 @@ export interface ByteSource {
   close(): Promise<void>;
 }
 
-/** http(s):// URLs and hf:// paths are remote; anything else is a local path. */
-export const isRemote = (path: string) => /^(https?|hf):\/\//i.test(path);
+/** http(s)://, hf:// and s3:// paths are remote; anything else is a local path. */
+export const isRemote = (path: string) => /^(https?|hf|s3):\/\//i.test(path);
 
 /** The https URL of an hf://datasets/owner/name/path (or hf://owner/name/path for a model repo), at `revision`. */
 export function hfUrl(path: string, revision = "main"): string {
@@ -130,15 +130,107 @@ export async function httpSource(path: string, opts: HttpOptions = {}): Promise<
 }
 
 /** A local file or a remote URL as a ByteSource. */
-export const byteSource = (path: string): Promise<ByteSource> => (isRemote(path) ? httpSource(path) : fileSource(path));
+export const byteSource = (path: string): Promise<ByteSource> => (/^s3:\/\//i.test(path) ? s3Source(path) : isRemote(path) ? httpSource(path) : fileSource(path));
+
+// ---- s3:// through the AWS SDK (loaded only when an s3:// path is read) ----
+
+type S3 = typeof import("@aws-sdk/client-s3");
+let s3: Promise<{ sdk: S3; client: InstanceType<S3["S3Client"]> }> | undefined;
+
+/**
+ * One S3 client for the process: credentials from the SDK's usual chain (environment, shared config and
+ * credentials files, SSO, container and instance roles), region from AWS_REGION (default us-east-1), and
+ * an S3-compatible server (MinIO, R2, a test's) from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, addressed by path.
+ */
+function s3Client() {
+  s3 ??= (async () => {
+    const sdk = (await import("@aws-sdk/client-s3")) as S3;
+    const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    const client = new sdk.S3Client({ region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1", ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
+    return { sdk, client };
+  })();
+  return s3;
+}
+
+function s3Parts(path: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(path);
+  if (!m) throw new InputError(path, "is not an s3:// path (s3://bucket/path/to/file.parquet)");
+  return { bucket: m[1], key: m[2] };
+}
+
+function s3Error(path: string, what: string, err: unknown): InputError {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (status === 404 || e.name === "NoSuchKey" || e.name === "NotFound") return new InputError(path, "no such object (HTTP 404)");
+  if (status === 403 || e.name === "AccessDenied") return new InputError(path, "access denied (HTTP 403): check the AWS credentials the SDK found");
+  return new InputError(path, `${what}: ${e.name ?? "error"}${status ? ` (HTTP ${status})` : ""}: ${String(e.message ?? err).split("\n")[0]}`);
+}
+
+/** An S3 object read by ranged GetObject requests (the SDK retries; what still fails names the object and bytes). */
+export async function s3Source(path: string): Promise<ByteSource> {
+  const { bucket, key } = s3Parts(path);
+  const { sdk, client } = await s3Client();
+  let size: number;
+  try {
+    size = Number((await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength);
+  } catch (err) {
+    throw s3Error(path, "cannot read its size", err);
+  }
+  return {
+    name: path,
+    size,
+    async read(start, end, into) {
+      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size)) {
+        throw new InputError(path, `is truncated or corrupt: needs bytes ${start}–${end} but has ${size} bytes`);
+      }
+      if (start === end) return new Uint8Array(0);
+      let body: Uint8Array;
+      try {
+        const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+        body = await res.Body!.transformToByteArray();
+      } catch (err) {
+        throw s3Error(path, `bytes ${start}–${end} could not be read`, err);
+      }
+      if (body.length !== end - start) throw new InputError(path, `is truncated: S3 sent ${body.length} of bytes ${start}–${end}`);
+      if (into && into.length >= body.length) {
+        into.set(body);
+        return into.subarray(0, body.length);
+      }
+      return body;
+    },
+    close: async () => {},
+  };
+}
+
+/** The *.parquet objects under an s3:// prefix, in natural order. */
+export async function listS3Shards(folder: string): Promise<string[]> {
+  const { bucket, key } = s3Parts(folder);
+  const prefix = key && !key.endsWith("/") ? `${key}/` : key;
+  const { sdk, client } = await s3Client();
+  const keys: string[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key?.toLowerCase().endsWith(".parquet")) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  } catch (err) {
+    throw s3Error(folder, "cannot list it", err);
+  }
+  if (keys.length === 0) throw new InputError(folder, "holds no .parquet objects");
+  const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+  return keys.sort(natural.compare).map((k) => `s3://${bucket}/${k}`);
+}
 
 /**
  * The *.parquet files under an hf:// folder (the Hub's tree API, recursive), as hf:// paths in natural
  * order. A plain http(s) folder cannot be listed: its shards are named one by one.
  */
 export async function listRemoteShards(folder: string): Promise<string[]> {
+  if (/^s3:\/\//i.test(folder)) return listS3Shards(folder);
   const m = /^hf:\/\/(datasets\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?(?:\/(.*))?$/.exec(folder.replace(/\/$/, ""));
-  if (!m) throw new InputError(folder, "is a remote folder; featurelab lists hf:// folders (the Hub's tree API) — name an http(s) server's shards one by one");
+  if (!m) throw new InputError(folder, "is a remote folder; featurelab lists hf:// folders (the Hub's tree API) and s3:// prefixes — name an http(s) server's shards one by one");
   const endpoint = (process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
   const revision = m[3] ?? "main";
   const url = `${endpoint}/api/${m[1] ? "datasets" : "models"}/${m[2]}/tree/${encodeURIComponent(revision)}${m[4] ? `/${m[4]}` : ""}?recursive=true`;

@@ -1,6 +1,6 @@
-// Parquet over HTTP: fl.load and fl.open of http:// URLs and hf://datasets paths against a server this
-// test starts on 127.0.0.1 — Range requests as object stores and the Hub's resolve endpoint answer them,
-// the Hub's tree API for folders. Only the byte ranges needed are fetched; a connection dropped mid-body
+// Parquet over HTTP: fl.load and fl.open of http:// URLs, hf://datasets paths and s3:// objects against a
+// server this test starts on 127.0.0.1 — Range requests as object stores and the Hub's resolve endpoint
+// answer them, the Hub's tree API and S3's ListObjectsV2 for folders. Only the byte ranges needed are fetched; a connection dropped mid-body
 // is retried; what cannot be read is reported naming the URL and the bytes, with nothing read lost.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -35,8 +35,24 @@ before(async () => {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify([{ type: "directory", path: tree[1] }, ...files]));
       return;
     }
-    // Files: /files/<path> and the Hub's /datasets/o/acts/resolve/main/<path>
-    const rel = /^\/(?:files|datasets\/o\/acts\/resolve\/main)\/(.+)$/.exec(url.pathname)?.[1];
+    // S3, path-style: list with ?list-type=2&prefix=…, objects at /bucket/<key> (HEAD and ranged GET)
+    if (url.pathname === "/bucket" || url.pathname === "/bucket/") {
+      const prefix = url.searchParams.get("prefix") ?? "";
+      const keys = readdirSync(join(dir, prefix)).map((f) => `${prefix}${f}`);
+      res.writeHead(200, { "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name><Prefix>${prefix}</Prefix><KeyCount>${keys.length}</KeyCount><IsTruncated>false</IsTruncated>${keys.map((k) => `<Contents><Key>${k}</Key><Size>${statSync(join(dir, k)).size}</Size></Contents>`).join("")}</ListBucketResult>`);
+      return;
+    }
+    const s3Key = /^\/bucket\/(.+)$/.exec(url.pathname)?.[1];
+    if (s3Key && req.method === "HEAD") {
+      try {
+        res.writeHead(200, { "content-length": statSync(join(dir, s3Key)).size }).end();
+      } catch {
+        res.writeHead(404).end();
+      }
+      return;
+    }
+    // Files: /files/<path>, the Hub's /datasets/o/acts/resolve/main/<path>, S3's /bucket/<key>
+    const rel = /^\/(?:files|bucket|datasets\/o\/acts\/resolve\/main)\/(.+)$/.exec(url.pathname)?.[1];
     let body: Buffer;
     try {
       body = readFileSync(join(dir, decodeURIComponent(rel ?? "-")));
@@ -62,10 +78,11 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   process.env.HF_ENDPOINT = base;
+  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: base, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" });
 });
 
 after(async () => {
-  delete process.env.HF_ENDPOINT;
+  for (const k of ["HF_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]) delete process.env[k];
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
 });
@@ -110,4 +127,15 @@ test("a connection dropped mid-body is retried; a server that keeps failing, a t
   await assert.rejects(load(`${base}/files/missing.parquet`), /files\/missing\.parquet: no such file on the server \(HTTP 404\)/);
   await assert.rejects(load("hf://datasets/o/nothing/data"), /hf:\/\/datasets\/o\/nothing\/data: no such repository, revision or folder on the Hub \(HTTP 404\)/);
   await assert.rejects(load(`${base}/files/`), /featurelab lists hf:\/\/ folders/);
+});
+
+test("s3:// objects and prefixes through the AWS SDK (an S3-compatible server named by AWS_ENDPOINT_URL_S3)", async () => {
+  const one = await load("s3://bucket/one.parquet");
+  assert.deepEqual(one.vectors, acts.vectors);
+  const stream = await ActivationStream.open("s3://bucket/data/");
+  assert.equal(stream.numRows, N);
+  let rows = 0;
+  for await (const b of stream.rowBatches({ size: 1000 })) rows += b.rows;
+  assert.equal(rows, N);
+  await assert.rejects(load("s3://bucket/missing.parquet"), /s3:\/\/bucket\/missing\.parquet: no such object \(HTTP 404\)/);
 });
