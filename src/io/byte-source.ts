@@ -45,6 +45,27 @@ export async function fileSource(file: string): Promise<ByteSource> {
   return { name: file, size: st.size, read: (s, e, into) => readRange(handle, s, e, st.size, file, into), close: () => handle.close() };
 }
 
+/**
+ * A remote ByteSource of `size` bytes from a function that fetches one range: the range is checked
+ * against the size before any request, and a body of the wrong length is an error naming the bytes.
+ */
+function rangedSource(path: string, size: number, who: string, fetchRange: (start: number, end: number, into?: Uint8Array) => Promise<Uint8Array>): ByteSource {
+  return {
+    name: path,
+    size,
+    async read(start, end, into) {
+      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size)) {
+        throw new InputError(path, `is truncated or corrupt: needs bytes ${start}–${end} but has ${size} bytes`);
+      }
+      if (start === end) return new Uint8Array(0);
+      const bytes = await fetchRange(start, end, into);
+      if (bytes.length !== end - start) throw new InputError(path, `is truncated: ${who} sent ${bytes.length} of bytes ${start}–${end}`);
+      return bytes;
+    },
+    close: async () => {},
+  };
+}
+
 export interface HttpOptions {
   /** Attempts per request before the error is reported (default 4). */
   attempts?: number;
@@ -113,20 +134,7 @@ export async function httpSource(path: string, opts: HttpOptions = {}): Promise<
   const first = await fetchRange(0, 8);
   const size = first.total;
   if (size === undefined || !Number.isFinite(size)) throw new InputError(path, "the server does not say how large the file is (no Content-Range); featurelab reads remote files by byte ranges");
-  return {
-    name: path,
-    size,
-    async read(start, end, into) {
-      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size)) {
-        throw new InputError(path, `is truncated or corrupt: needs bytes ${start}–${end} but has ${size} bytes`);
-      }
-      if (start === end) return new Uint8Array(0);
-      const { bytes } = await fetchRange(start, end, into);
-      if (bytes.length !== end - start) throw new InputError(path, `is truncated: the server sent ${bytes.length} of bytes ${start}–${end}`);
-      return bytes;
-    },
-    close: async () => {},
-  };
+  return rangedSource(path, size, "the server", async (start, end, into) => (await fetchRange(start, end, into)).bytes);
 }
 
 /** A local file or a remote URL as a ByteSource. */
@@ -176,30 +184,20 @@ export async function s3Source(path: string): Promise<ByteSource> {
   } catch (err) {
     throw s3Error(path, "cannot read its size", err);
   }
-  return {
-    name: path,
-    size,
-    async read(start, end, into) {
-      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= size)) {
-        throw new InputError(path, `is truncated or corrupt: needs bytes ${start}–${end} but has ${size} bytes`);
-      }
-      if (start === end) return new Uint8Array(0);
-      let body: Uint8Array;
-      try {
-        const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
-        body = await res.Body!.transformToByteArray();
-      } catch (err) {
-        throw s3Error(path, `bytes ${start}–${end} could not be read`, err);
-      }
-      if (body.length !== end - start) throw new InputError(path, `is truncated: S3 sent ${body.length} of bytes ${start}–${end}`);
-      if (into && into.length >= body.length) {
-        into.set(body);
-        return into.subarray(0, body.length);
-      }
-      return body;
-    },
-    close: async () => {},
-  };
+  return rangedSource(path, size, "S3", async (start, end, into) => {
+    let body: Uint8Array;
+    try {
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+      body = await res.Body!.transformToByteArray();
+    } catch (err) {
+      throw s3Error(path, `bytes ${start}–${end} could not be read`, err);
+    }
+    if (into && into.length >= body.length) {
+      into.set(body);
+      return into.subarray(0, body.length);
+    }
+    return body;
+  });
 }
 
 /** The *.parquet objects under an s3:// prefix, in natural order. */
