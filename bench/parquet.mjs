@@ -5,7 +5,10 @@
 //   write: ActivationSet.write(file.parquet), against DuckDB's `COPY t TO file (FORMAT parquet)` of the
 //          same table already in DuckDB's memory.
 // MB/s = the file's size / the fastest of --repeats; ratio = featurelab / DuckDB (> 1: featurelab is faster).
-//   node bench/parquet.mjs [--rows 100000] [--dim 256] [--repeats 3]
+// --remote also runs bench/remote-stream.mjs after it (training from remote shards against local ones, and
+// streaming memory), so one command prints every figure of the data layer.
+//   node bench/parquet.mjs [--rows 100000] [--dim 256] [--repeats 3] [--remote]
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,4 +55,8 @@ try {
   con.closeSync();
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+if (args.includes("--remote")) {
+  const r = spawnSync(process.execPath, [new URL("./remote-stream.mjs", import.meta.url).pathname], { stdio: "inherit" });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
 }
