@@ -35,7 +35,7 @@ export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
 export { Rng } from "./engine/random.js";
 export { ActivationSet, GroupedActivationSet, fromVectors, type FromVectorsOptions, type Metadata, type Normalization } from "./data/activation-set.js";
 export { load, type LoadOptions } from "./data/load.js";
-export { sql, type SqlOptions, type SqlSource } from "./data/sql.js";
+export { sql, type SqlOptions, type SqlSource, type SparseCodes } from "./data/sql.js";
 export { ActivationStream, type OpenOptions } from "./data/stream.js";
 export type { NonFinitePolicy } from "./data/finite.js";
 export { InputError } from "./io/errors.js";

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import * as aq from "arquero";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { ActivationSet } from "./activation-set.js";
-import { Codes } from "../dictionaries/codes.js";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { readParquet } from "../io/parquet.js";
@@ -17,8 +16,25 @@ import { readParquet } from "../io/parquet.js";
 type DuckDB = typeof import("@duckdb/node-api");
 type Connection = Awaited<ReturnType<Awaited<ReturnType<DuckDB["DuckDBInstance"]["create"]>>["connect"]>>;
 
+/**
+ * A dictionary's codes as fl.sql reads them (the shape of `Codes`, which sits in a layer above this one):
+ * CSR rows of active feature ids and activations, aligned with the input rows.
+ */
+export interface SparseCodes {
+  readonly indptr: Int32Array;
+  readonly indices: Int32Array;
+  readonly values: Float32Array;
+  readonly numRows: number;
+  readonly acts: ActivationSet | undefined;
+}
+
+const isCodes = (x: unknown): x is SparseCodes => {
+  const c = x as SparseCodes;
+  return typeof x === "object" && x !== null && c.indptr instanceof Int32Array && c.indices instanceof Int32Array && c.values instanceof Float32Array && typeof c.numRows === "number";
+};
+
 /** What `fl.sql` can query under a name. */
-export type SqlSource = string | ActivationSet | Codes | aq.ColumnTable;
+export type SqlSource = string | ActivationSet | SparseCodes | aq.ColumnTable;
 
 /** Options of `fl.sql`. */
 export interface SqlOptions {
@@ -81,7 +97,7 @@ async function register(con: Connection, name: string, source: SqlSource): Promi
     file = scratchFile(".parquet");
     const row = Int32Array.from({ length: source.numRows }, (_, i) => i);
     await new ActivationSet(source.vectors, source.dim, source.meta.assign({ row }), { vectorName: source.vectorName }).write(file);
-  } else if (source instanceof Codes) {
+  } else if (isCodes(source)) {
     const n = source.indices.length;
     const row = new Int32Array(n);
     for (let r = 0; r < source.numRows; r++) row.fill(r, source.indptr[r], source.indptr[r + 1]);
