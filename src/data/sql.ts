@@ -159,7 +159,7 @@ function plainColumns(columns: Record<string, ArrayLike<unknown>>): Record<strin
     const arr = Array.from(values);
     const big = arr.length > 0 && arr.every((v) => v === null || typeof v === "bigint");
     const exact = big && arr.every((v) => v === null || (v as bigint) <= BigInt(Number.MAX_SAFE_INTEGER) && (v as bigint) >= -BigInt(Number.MAX_SAFE_INTEGER));
-    out[name] = exact ? arr.map((v) => (v === null ? null : Number(v))) : values instanceof BigInt64Array && exact ? Array.from(values, Number) : values;
+    out[name] = exact ? arr.map((v) => (v === null ? null : Number(v))) : values;
   }
   return out;
 }

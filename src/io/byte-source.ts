@@ -7,6 +7,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { InputError } from "./errors.js";
 import { readRange } from "./read-range.js";
+import { hubEndpoint, hubToken } from "./hf-hub.js";
 
 export interface ByteSource {
   /** The file or URL, for messages. */
@@ -24,7 +25,7 @@ export const isRemote = (path: string) => /^(https?|hf|s3):\/\//i.test(path);
 export function hfUrl(path: string, revision = "main"): string {
   const m = /^hf:\/\/(?:(datasets|spaces)\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?\/(.+)$/.exec(path);
   if (!m) throw new InputError(path, "is not an hf:// path (hf://datasets/owner/name/path/to/file.parquet)");
-  const endpoint = (process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
+  const endpoint = hubEndpoint();
   const kind = m[1] ? `${m[1]}/` : "";
   return `${endpoint}/${kind}${m[2]}/resolve/${encodeURIComponent(m[3] ?? revision)}/${m[4].split("/").map(encodeURIComponent).join("/")}`;
 }
@@ -75,13 +76,16 @@ export interface HttpOptions {
   timeoutMs?: number;
 }
 
+const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A remote file read by Range requests; its size from the first answer's Content-Range. */
 export async function httpSource(path: string, opts: HttpOptions = {}): Promise<ByteSource> {
   const url = path.startsWith("hf://") ? hfUrl(path) : path;
   const headers: Record<string, string> = { ...opts.headers };
-  if (path.startsWith("hf://") && process.env.HF_TOKEN) headers.Authorization = `Bearer ${process.env.HF_TOKEN}`;
+  const token = path.startsWith("hf://") ? hubToken() : undefined;
+  if (token) headers.Authorization = `Bearer ${token}`;
   const attempts = opts.attempts ?? 4;
 
   /** One Range request, retried on network errors, 5xx and short bodies; other HTTP errors are reported at once. */
@@ -217,7 +221,6 @@ export async function listS3Shards(folder: string): Promise<string[]> {
     throw s3Error(folder, "cannot list it", err);
   }
   if (keys.length === 0) throw new InputError(folder, "holds no .parquet objects");
-  const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
   return keys.sort(natural.compare).map((k) => `s3://${bucket}/${k}`);
 }
 
@@ -229,10 +232,11 @@ export async function listRemoteShards(folder: string): Promise<string[]> {
   if (/^s3:\/\//i.test(folder)) return listS3Shards(folder);
   const m = /^hf:\/\/(datasets\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?(?:\/(.*))?$/.exec(folder.replace(/\/$/, ""));
   if (!m) throw new InputError(folder, "is a remote folder; featurelab lists hf:// folders (the Hub's tree API) and s3:// prefixes — name an http(s) server's shards one by one");
-  const endpoint = (process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
+  const endpoint = hubEndpoint();
   const revision = m[3] ?? "main";
   const url = `${endpoint}/api/${m[1] ? "datasets" : "models"}/${m[2]}/tree/${encodeURIComponent(revision)}${m[4] ? `/${m[4]}` : ""}?recursive=true`;
-  const headers: Record<string, string> = process.env.HF_TOKEN ? { Authorization: `Bearer ${process.env.HF_TOKEN}` } : {};
+  const token = hubToken();
+  const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
   let entries: { type: string; path: string }[];
   try {
     const res = await fetch(url, { headers });
@@ -243,7 +247,6 @@ export async function listRemoteShards(folder: string): Promise<string[]> {
     if (err instanceof InputError) throw err;
     throw new InputError(folder, `cannot list it on the Hub (${(err as Error).message})`);
   }
-  const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
   const files = entries.filter((e) => e.type === "file" && e.path.toLowerCase().endsWith(".parquet")).map((e) => e.path).sort(natural.compare);
   if (files.length === 0) throw new InputError(folder, "holds no .parquet files on the Hub");
   return files.map((f) => `hf://${m[1] ?? ""}${m[2]}${m[3] ? `@${m[3]}` : ""}/${f}`);

@@ -38,6 +38,16 @@ export interface HubOptions {
 const COMMIT = /^[0-9a-f]{40}$/;
 const RETRIES = 3;
 
+/** The Hub's address: the one given, else $HF_ENDPOINT, else https://huggingface.co (no trailing slash). */
+export function hubEndpoint(endpoint?: string): string {
+  return (endpoint ?? process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
+}
+
+/** The access token: the one given, else $HF_TOKEN. */
+export function hubToken(token?: string): string | undefined {
+  return token ?? process.env.HF_TOKEN;
+}
+
 /**
  * The Hugging Face cache folder: `opts.cacheDir`, else $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub.
  * @example
@@ -95,9 +105,9 @@ export async function hubFile(repoId: string, path: string, opts: HubOptions & {
     }
     throw new InputError(commit ? join(storage, "snapshots", commit, path) : refPath, `is not in the Hugging Face cache, and HF_HUB_OFFLINE is set (${described})`);
   }
-  const endpoint = (opts.endpoint ?? process.env.HF_ENDPOINT ?? "https://huggingface.co").replace(/\/$/, "");
+  const endpoint = hubEndpoint(opts.endpoint);
   const url = `${endpoint}/${type === "dataset" ? "datasets/" : ""}${repoId}/resolve/${encodeURIComponent(revision)}/${path.split("/").map(encodeURIComponent).join("/")}`;
-  const token = opts.token ?? process.env.HF_TOKEN;
+  const token = hubToken(opts.token);
   const headers: Record<string, string> = { "Accept-Encoding": "identity", "User-Agent": "featurelab" };
   if (token) headers.Authorization = `Bearer ${token}`;
   const found = await locate(url, headers, described);
