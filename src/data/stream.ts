@@ -27,6 +27,8 @@ interface ChunkSource {
   /** Where chunk i sits, for messages: "record batch 3", "shard-01.parquet row group 2". */
   where(i: number): string;
   close(): Promise<void>;
+  /** Chunks read ahead of the one being consumed (default 1; more for remote shards, whose reads wait on the network). */
+  readAhead?: number;
 }
 
 export interface StreamBatchOptions {
@@ -145,6 +147,7 @@ export class ActivationStream {
         };
         return {
           numChunks: groups.length,
+          readAhead: remote ? 3 : 1,
           async read(i) {
             const { shard, group } = groups[i];
             const b = await (await shardOf(shard)).read(group);
@@ -223,18 +226,22 @@ export class ActivationStream {
       const order = opts.shuffle ? rng.permutation(src.numChunks) : Int32Array.from({ length: src.numChunks }, (_, i) => i);
       const keep = opts.shuffle ? Math.max(opts.bufferRows ?? 16 * size, size) : 0;
       const pool = new RowPool(this.dim);
-      // One chunk read ahead while the current one is consumed (a remote row group's download overlaps training).
-      const ahead = (k: number) => {
-        if (k >= order.length) return undefined;
-        const p = src.read(order[k]);
-        p.catch(() => {});
-        return p;
+      // Chunks read ahead while the current one is consumed (a remote row group's download overlaps training).
+      const reads: Promise<RowBatch>[] = [];
+      const readUpTo = (k: number) => {
+        for (let j = reads.length; j <= Math.min(k, order.length - 1); j++) {
+          reads.push(src.read(order[j]));
+          reads[j].catch(() => {});
+        }
       };
-      let next = ahead(0);
+      const depth = src.readAhead ?? 1;
       for (let k = 0; k < order.length; k++) {
         const c = order[k];
-        const current = await next!;
-        next = ahead(k + 1);
+        readUpTo(k);
+        const current = await reads[k];
+        delete reads[k]; // the pass holds only the chunks still ahead
+        readUpTo(k + depth); // one read at a time until then: a file reader (Arrow's) may not take two at once
+        const next = k + 1 < order.length;
         const chunk = this.finiteRows(current, src.where(c));
         pool.push(chunk.vectors);
         while (pool.rows >= size + keep) {

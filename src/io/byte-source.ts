@@ -5,9 +5,11 @@
 // A dropped connection or a server error is retried (with backoff), then reported naming the URL and the
 // bytes; a truncated body is never taken for data.
 import { open, type FileHandle } from "node:fs/promises";
+import { readdirSync } from "node:fs";
 import { InputError } from "./errors.js";
 import { readRange } from "./read-range.js";
-import { hubEndpoint, hubToken } from "./hf-hub.js";
+import { hubEndpoint, hubToken, cachedHubFile, cachedHubBlob, etagOf, offlineFromEnv } from "./hf-hub.js";
+import { httpGet, BodyTooLong } from "./http-get.js";
 
 export interface ByteSource {
   /** The file or URL, for messages. */
@@ -21,13 +23,39 @@ export interface ByteSource {
 /** http(s)://, hf:// and s3:// paths are remote; anything else is a local path. */
 export const isRemote = (path: string) => /^(https?|hf|s3):\/\//i.test(path);
 
-/** The https URL of an hf://datasets/owner/name/path (or hf://owner/name/path for a model repo), at `revision`. */
-export function hfUrl(path: string, revision = "main"): string {
+/** The parts of an hf://datasets/owner/name[@revision]/path (or hf://owner/name/path for a model repo). */
+function hfParts(path: string): { type: "model" | "dataset"; kind: string; repo: string; revision?: string; file: string } {
   const m = /^hf:\/\/(?:(datasets|spaces)\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?\/(.+)$/.exec(path);
   if (!m) throw new InputError(path, "is not an hf:// path (hf://datasets/owner/name/path/to/file.parquet)");
-  const endpoint = hubEndpoint();
-  const kind = m[1] ? `${m[1]}/` : "";
-  return `${endpoint}/${kind}${m[2]}/resolve/${encodeURIComponent(m[3] ?? revision)}/${m[4].split("/").map(encodeURIComponent).join("/")}`;
+  return { type: m[1] === "datasets" ? "dataset" : "model", kind: m[1] ? `${m[1]}/` : "", repo: m[2], revision: m[3], file: m[4] };
+}
+
+/** The https URL of an hf://datasets/owner/name/path (or hf://owner/name/path for a model repo), at `revision`. */
+export function hfUrl(path: string, revision = "main"): string {
+  const p = hfParts(path);
+  return `${hubEndpoint()}/${p.kind}${p.repo}/resolve/${encodeURIComponent(p.revision ?? revision)}/${p.file.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+/**
+ * An hf:// file, read from the Hugging Face cache when the cache holds it (a dataset fetched by
+ * huggingface_hub, datasets or fl.hubFile): the first ranged answer's ETag names the cached blob, as
+ * huggingface_hub names it. With HF_HUB_OFFLINE set, only the cache is read.
+ */
+async function hubSource(path: string): Promise<ByteSource> {
+  const p = hfParts(path);
+  if (offlineFromEnv()) {
+    const cached = cachedHubFile(p.type, p.repo, p.revision ?? "main", p.file);
+    if (!cached.file) throw new InputError(path, `is not in the Hugging Face cache (${cached.looked}), and HF_HUB_OFFLINE is set`);
+    return fileSource(cached.file);
+  }
+  const remote = await httpSource(path);
+  const blob = remote.etag ? cachedHubBlob(p.type, p.repo, remote.etag) : undefined;
+  if (blob) {
+    const local = await fileSource(blob);
+    if (local.size === remote.size) return local;
+    await local.close();
+  }
+  return remote;
 }
 
 export async function fileSource(file: string): Promise<ByteSource> {
@@ -81,7 +109,7 @@ const natural = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A remote file read by Range requests; its size from the first answer's Content-Range. */
-export async function httpSource(path: string, opts: HttpOptions = {}): Promise<ByteSource> {
+export async function httpSource(path: string, opts: HttpOptions = {}): Promise<ByteSource & { etag?: string }> {
   const url = path.startsWith("hf://") ? hfUrl(path) : path;
   const headers: Record<string, string> = { ...opts.headers };
   const token = path.startsWith("hf://") ? hubToken() : undefined;
@@ -89,46 +117,31 @@ export async function httpSource(path: string, opts: HttpOptions = {}): Promise<
   const attempts = opts.attempts ?? 4;
 
   /** One Range request, retried on network errors, 5xx and short bodies; other HTTP errors are reported at once. */
-  async function fetchRange(start: number, end: number, into?: Uint8Array): Promise<{ bytes: Uint8Array; total?: number }> {
+  async function fetchRange(start: number, end: number, into?: Uint8Array): Promise<{ bytes: Uint8Array; total?: number; etag?: string }> {
     let last = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const res = await fetch(url, { headers: { ...headers, Range: `bytes=${start}-${end - 1}` }, redirect: "follow", signal: AbortSignal.timeout(opts.timeoutMs ?? 60_000) });
+        const want = end - start;
+        // a 206 carries the range asked for; a 200 (a server without Range support) the whole file
+        const res = await httpGet(url, { ...headers, Range: `bytes=${start}-${end - 1}` }, { timeoutMs: opts.timeoutMs ?? 60_000, into, limit: (status) => (status === 206 ? want : Number.MAX_SAFE_INTEGER) });
         if (res.status === 404) throw new InputError(path, "no such file on the server (HTTP 404)");
         if (res.status === 401 || res.status === 403) throw new InputError(path, `the server refused access (HTTP ${res.status})${path.startsWith("hf://") ? "; a gated or private dataset needs HF_TOKEN" : ""}`);
         if (res.status === 416) throw new InputError(path, `has no bytes ${start}–${end} (HTTP 416: the file is shorter)`);
         if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
         if (res.status !== 206 && res.status !== 200) throw new InputError(path, `answered HTTP ${res.status} to a request for bytes ${start}–${end}`);
-        const range = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(res.headers.get("content-range") ?? "");
-        const total = range && range[3] !== "*" ? Number(range[3]) : res.status === 200 ? Number(res.headers.get("content-length")) : undefined;
-        if (res.status === 200) {
-          // a server without Range support sends the whole file: keep the range asked for
-          const whole = new Uint8Array(await res.arrayBuffer());
-          const body = whole.subarray(start, Math.min(end, whole.length));
-          if (body.length < end - start && (total === undefined || end <= total)) throw new Error(`the body ended after ${body.length} of ${end - start} bytes`);
-          return { bytes: body, total };
-        }
-        // The body streamed straight into its destination: no second copy of a row group in memory.
-        const target = into && into.length >= end - start ? into.subarray(0, end - start) : new Uint8Array(end - start);
-        let got = 0;
-        const reader = res.body!.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          if (got + value.length > target.length) {
-            await reader.cancel();
-            throw new InputError(path, `sent more than the ${end - start} bytes asked for (${start}–${end})`);
-          }
-          target.set(value, got);
-          got += value.length;
-        }
-        if (got < end - start && (total === undefined || end <= total)) throw new Error(`the body ended after ${got} of ${end - start} bytes`);
-        return { bytes: target.subarray(0, got), total };
+        const range = /bytes (\d+)-(\d+)\/(\d+|\*)/.exec(String(res.headers["content-range"] ?? ""));
+        const total = range && range[3] !== "*" ? Number(range[3]) : res.status === 200 ? res.body.length : undefined;
+        // from a whole file, keep the range asked for
+        const bytes = res.status === 200 ? res.body.subarray(start, Math.min(end, res.body.length)) : res.body;
+        if (bytes.length < want && (total === undefined || end <= total)) throw new Error(`the body ended after ${bytes.length} of ${want} bytes`);
+        const first = res.firstHeaders;
+        return { bytes, total, etag: etagOf(String(first["x-linked-etag"] ?? first.etag ?? "")) || undefined };
       } catch (err) {
         if (err instanceof InputError) throw err;
+        if (err instanceof BodyTooLong) throw new InputError(path, `sent more than the ${end - start} bytes asked for (${start}–${end})`);
         last = (err as Error).message;
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        if (cause) last += ` (${cause})`;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code) last += ` (${code})`;
         if (attempt < attempts) await sleep(50 * 2 ** attempt);
       }
     }
@@ -138,11 +151,11 @@ export async function httpSource(path: string, opts: HttpOptions = {}): Promise<
   const first = await fetchRange(0, 8);
   const size = first.total;
   if (size === undefined || !Number.isFinite(size)) throw new InputError(path, "the server does not say how large the file is (no Content-Range); featurelab reads remote files by byte ranges");
-  return rangedSource(path, size, "the server", async (start, end, into) => (await fetchRange(start, end, into)).bytes);
+  return { ...rangedSource(path, size, "the server", async (start, end, into) => (await fetchRange(start, end, into)).bytes), etag: first.etag };
 }
 
 /** A local file or a remote URL as a ByteSource. */
-export const byteSource = (path: string): Promise<ByteSource> => (/^s3:\/\//i.test(path) ? s3Source(path) : isRemote(path) ? httpSource(path) : fileSource(path));
+export const byteSource = (path: string): Promise<ByteSource> => (/^s3:\/\//i.test(path) ? s3Source(path) : /^hf:\/\//i.test(path) ? hubSource(path) : isRemote(path) ? httpSource(path) : fileSource(path));
 
 // ---- s3:// through the AWS SDK (loaded only when an s3:// path is read) ----
 
@@ -232,8 +245,16 @@ export async function listRemoteShards(folder: string): Promise<string[]> {
   if (/^s3:\/\//i.test(folder)) return listS3Shards(folder);
   const m = /^hf:\/\/(datasets\/)?([^/@]+\/[^/@]+)(?:@([^/]+))?(?:\/(.*))?$/.exec(folder.replace(/\/$/, ""));
   if (!m) throw new InputError(folder, "is a remote folder; featurelab lists hf:// folders (the Hub's tree API) and s3:// prefixes — name an http(s) server's shards one by one");
-  const endpoint = hubEndpoint();
   const revision = m[3] ?? "main";
+  const asPaths = (files: string[]) => files.sort(natural.compare).map((f) => `hf://${m[1] ?? ""}${m[2]}${m[3] ? `@${m[3]}` : ""}/${f}`);
+  if (offlineFromEnv()) {
+    // offline, the folder as the cache's snapshot holds it
+    const cached = cachedHubFile(m[1] ? "dataset" : "model", m[2], revision, m[4] ?? "");
+    const files = cached.file ? readdirSync(cached.file, { recursive: true, encoding: "utf8" }).filter((f) => f.toLowerCase().endsWith(".parquet")) : [];
+    if (files.length === 0) throw new InputError(folder, `holds no .parquet files in the Hugging Face cache (${cached.looked}), and HF_HUB_OFFLINE is set`);
+    return asPaths(files.map((f) => (m[4] ? `${m[4]}/${f}` : f)));
+  }
+  const endpoint = hubEndpoint();
   const url = `${endpoint}/api/${m[1] ? "datasets" : "models"}/${m[2]}/tree/${encodeURIComponent(revision)}${m[4] ? `/${m[4]}` : ""}?recursive=true`;
   const token = hubToken();
   const headers: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
@@ -247,7 +268,7 @@ export async function listRemoteShards(folder: string): Promise<string[]> {
     if (err instanceof InputError) throw err;
     throw new InputError(folder, `cannot list it on the Hub (${(err as Error).message})`);
   }
-  const files = entries.filter((e) => e.type === "file" && e.path.toLowerCase().endsWith(".parquet")).map((e) => e.path).sort(natural.compare);
+  const files = entries.filter((e) => e.type === "file" && e.path.toLowerCase().endsWith(".parquet")).map((e) => e.path);
   if (files.length === 0) throw new InputError(folder, "holds no .parquet files on the Hub");
-  return files.map((f) => `hf://${m[1] ?? ""}${m[2]}${m[3] ? `@${m[3]}` : ""}/${f}`);
+  return asPaths(files);
 }

@@ -69,10 +69,29 @@ function repoFolder(cacheDir: string, type: "model" | "dataset", repo: string): 
   return join(cacheDir, `${type}s--${repo.replace("/", "--")}`);
 }
 
-const offlineFromEnv = () => /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "");
+/**
+ * `path` of `repo` at `revision` as the cache holds it (snapshots/<commit>/path, the commit from refs/<revision>),
+ * without asking the Hub: `file` when it is there; `looked` is where it would be, for messages.
+ */
+export function cachedHubFile(type: "model" | "dataset", repo: string, revision: string, path: string, opts: { cacheDir?: string } = {}): { file?: string; commit?: string; looked: string } {
+  const storage = repoFolder(hubCacheDir({ cacheDir: opts.cacheDir }), type, repo);
+  const refPath = join(storage, "refs", revision);
+  const commit = COMMIT.test(revision) ? revision : existsSync(refPath) ? readFileSync(refPath, "utf8").trim() : undefined;
+  if (!commit) return { looked: refPath };
+  const pointer = join(storage, "snapshots", commit, path);
+  return { file: existsSync(pointer) ? pointer : undefined, commit, looked: pointer };
+}
+
+/** The cached blob of a file whose Hub ETag (X-Linked-Etag for large files) is `etag`, when the cache holds it. */
+export function cachedHubBlob(type: "model" | "dataset", repo: string, etag: string): string | undefined {
+  const blob = join(repoFolder(hubCacheDir(), type, repo), "blobs", etagOf(etag)!);
+  return existsSync(blob) ? blob : undefined;
+}
+
+export const offlineFromEnv = () => /^(1|true|yes|on)$/i.test(process.env.HF_HUB_OFFLINE ?? "");
 
 /** A normalised ETag: no weak marker, no quotes. */
-const etagOf = (v: string | null) => v?.replace(/^W\//, "").replace(/^"|"$/g, "");
+export const etagOf = (v: string | null | undefined) => v?.replace(/^W\//, "").replace(/^"|"$/g, "");
 
 interface Located {
   commit: string;
@@ -95,15 +114,11 @@ export async function hubFile(repoId: string, path: string, opts: HubOptions & {
   const offline = opts.offline ?? offlineFromEnv();
   const described = `${repoId}/${path} at revision '${revision}'`;
   if (offline) {
-    const refPath = join(storage, "refs", revision);
-    const commit = COMMIT.test(revision) ? revision : existsSync(refPath) ? readFileSync(refPath, "utf8").trim() : undefined;
-    if (commit) {
-      const pointer = join(storage, "snapshots", commit, path);
-      if (existsSync(pointer)) return pointer;
-      // Offline, an optional file the cache lacks is absent (whether or not .no_exist records it).
-      if (opts.optional) return undefined;
-    }
-    throw new InputError(commit ? join(storage, "snapshots", commit, path) : refPath, `is not in the Hugging Face cache, and HF_HUB_OFFLINE is set (${described})`);
+    const cached = cachedHubFile(type, repoId, revision, path, { cacheDir });
+    if (cached.file) return cached.file;
+    // Offline, an optional file the cache lacks is absent (whether or not .no_exist records it).
+    if (cached.commit && opts.optional) return undefined;
+    throw new InputError(cached.looked, `is not in the Hugging Face cache, and HF_HUB_OFFLINE is set (${described})`);
   }
   const endpoint = hubEndpoint(opts.endpoint);
   const url = `${endpoint}/${type === "dataset" ? "datasets/" : ""}${repoId}/resolve/${encodeURIComponent(revision)}/${path.split("/").map(encodeURIComponent).join("/")}`;

@@ -382,9 +382,9 @@ async function fastVectors(pq: OpenFile, group: Prepared["groups"][number], vect
     const half = path[path.length - 1].element.logical_type?.type === "FLOAT16";
     return decodeVectorChunk(bytes, meta, getMaxRepetitionLevel(path), getMaxDefinitionLevel(path), group.numRows, target, half);
   } finally {
-    // kept for the next chunk (two at most: a stream's prefetch and a load can overlap)
+    // kept for the next chunk (four at most: a remote stream's three reads ahead and a load can overlap)
     chunkBuffers.push(buffer);
-    if (chunkBuffers.length > 2) chunkBuffers.sort((a, b) => b.length - a.length).pop();
+    if (chunkBuffers.length > 4) chunkBuffers.sort((a, b) => b.length - a.length).pop();
   }
 }
 

@@ -4,8 +4,9 @@
 // is retried; what cannot be read is reported naming the URL and the bytes, with nothing read lost.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:http";
-import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from "node:http";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { load } from "../../src/data/load.js";
@@ -16,8 +17,10 @@ import { scratchDir } from "../python.js";
 const dir = scratchDir("featurelab-remote-");
 const D = 16, N = 4000;
 const acts = fromVectors(Float32Array.from({ length: N * D }, (_, k) => Math.sin(k)), D, { document: Int32Array.from({ length: N }, (_, i) => i >> 5) });
-let server: Server;
-let base: string;
+let server: Server, cdn: Server;
+let base: string, cdnBase: string;
+/** host + path of every request that carried an Authorization header. */
+const authorised: string[] = [];
 /** Bytes served per path, and faults to inject: drop the connection after `afterBytes` for the next `times` requests. */
 const served = new Map<string, number>();
 const faults = new Map<string, { afterBytes: number; times: number } | "500" | "truncate">();
@@ -26,8 +29,12 @@ before(async () => {
   mkdirSync(join(dir, "data"), { recursive: true });
   await acts.write(join(dir, "one.parquet"));
   for (let s = 0; s < 3; s++) await acts.filter((d: { document: number }, $: { s: number }) => d.document % 3 === $.s, { s }).write(join(dir, "data", `train-${s}.parquet`));
-  server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url!, "http://x");
+    if (req.headers.authorization) authorised.push(`${req.headers.host}${url.pathname}`);
+    // The Hub sends large (LFS) files from a CDN: a redirect to another host
+    const lfs = /^\/datasets\/o\/acts\/resolve\/main\/lfs\/(.+)$/.exec(url.pathname);
+    if (lfs) return void res.writeHead(302, { location: `${cdnBase}/files/${lfs[1]}` }).end();
     // The Hub's tree API: /api/datasets/owner/name/tree/main/data?recursive=true
     const tree = /^\/api\/datasets\/o\/acts\/tree\/main\/(.*)$/.exec(url.pathname);
     if (tree) {
@@ -67,24 +74,30 @@ before(async () => {
     // "truncate": the object on the server is shorter than its listing says — long ranges come back cut short
     const part = body.subarray(start, fault === "truncate" && end - start > 1000 ? end - 99 : end + 1);
     served.set(rel!, (served.get(rel!) ?? 0) + part.length);
-    res.writeHead(m ? 206 : 200, { "content-length": part.length, ...(m ? { "content-range": `bytes ${start}-${start + part.length - 1}/${body.length}` } : {}), "accept-ranges": "bytes" });
+    res.writeHead(m ? 206 : 200, { etag: `"${createHash("sha256").update(body).digest("hex")}"`, "content-length": part.length, ...(m ? { "content-range": `bytes ${start}-${start + part.length - 1}/${body.length}` } : {}), "accept-ranges": "bytes" });
     if (typeof fault === "object" && fault.times > 0 && part.length > fault.afterBytes) {
       fault.times--;
       res.write(part.subarray(0, fault.afterBytes), () => res.destroy());
       return;
     }
     res.end(part);
-  });
+  };
+  server = createServer(handler);
+  cdn = createServer(handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => cdn.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  cdnBase = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
   process.env.HF_ENDPOINT = base;
   Object.assign(process.env, { AWS_ENDPOINT_URL_S3: base, AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_REGION: "us-east-1" });
 });
 
 after(async () => {
   for (const k of ["HF_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]) delete process.env[k];
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  for (const s of [server, cdn]) {
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
 });
 
 test("fl.load of an http URL gives the file's rows, fetching its byte ranges", async () => {
@@ -111,6 +124,50 @@ test("hf://datasets paths: a file, and a folder listed through the Hub's tree AP
   assert.ok(Math.abs(sum - acts.vectors.reduce((a, b) => a + b, 0)) < 1e-2, "every row once");
   const share = await ActivationStream.open("hf://datasets/o/acts/data", { worker: 1, workers: 3 });
   assert.ok(share.numRows! > 0 && share.numRows! < N);
+});
+
+test("a Hub redirect to another host is followed, and the token stays with the Hub", async () => {
+  process.env.HF_TOKEN = "hf_test";
+  try {
+    authorised.length = 0;
+    const one = await load("hf://datasets/o/acts/lfs/one.parquet");
+    assert.deepEqual(one.vectors, acts.vectors);
+    const hub = new URL(base).host, other = new URL(cdnBase).host;
+    assert.ok(authorised.includes(`${hub}/datasets/o/acts/resolve/main/lfs/one.parquet`), "the token went to the Hub");
+    assert.deepEqual(authorised.filter((a) => a.startsWith(other)), [], "and not to the other host");
+  } finally {
+    delete process.env.HF_TOKEN;
+  }
+});
+
+test("hf:// files the Hugging Face cache holds are read from it: online by their ETag, offline by the snapshot", async () => {
+  const cache = join(dir, "hf-cache"), repo = join(cache, "datasets--o--acts");
+  const sha = (f: string) => createHash("sha256").update(readFileSync(f)).digest("hex");
+  mkdirSync(join(repo, "blobs"), { recursive: true });
+  copyFileSync(join(dir, "one.parquet"), join(repo, "blobs", sha(join(dir, "one.parquet"))));
+  const commit = "c".repeat(40);
+  mkdirSync(join(repo, "refs"), { recursive: true });
+  writeFileSync(join(repo, "refs", "main"), commit);
+  mkdirSync(join(repo, "snapshots", commit, "data"), { recursive: true });
+  for (const f of readdirSync(join(dir, "data"))) copyFileSync(join(dir, "data", f), join(repo, "snapshots", commit, "data", f));
+  process.env.HF_HUB_CACHE = cache;
+  try {
+    served.clear();
+    const one = await load("hf://datasets/o/acts/one.parquet");
+    assert.deepEqual(one.vectors, acts.vectors);
+    assert.equal(served.get("one.parquet"), 8, "only the first probe went to the Hub; the rest came from the cache");
+    process.env.HF_HUB_OFFLINE = "1";
+    served.clear();
+    const stream = await ActivationStream.open("hf://datasets/o/acts/data");
+    let rows = 0;
+    for await (const b of stream.rowBatches({ size: 1000 })) rows += b.rows;
+    assert.equal(rows, N);
+    assert.equal(served.size, 0, "offline, nothing was asked of the Hub");
+    await assert.rejects(load("hf://datasets/o/acts/one.parquet"), /hf:\/\/datasets\/o\/acts\/one\.parquet: is not in the Hugging Face cache \(.*snapshots.*one\.parquet\), and HF_HUB_OFFLINE is set/);
+  } finally {
+    delete process.env.HF_HUB_CACHE;
+    delete process.env.HF_HUB_OFFLINE;
+  }
 });
 
 test("a connection dropped mid-body is retried; a server that keeps failing, a truncated body, a 404 are reported naming the URL", async () => {
