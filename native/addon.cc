@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include "optimiser.h"
 #include "sae_steps.h"
+#include "lapack.h"
 
 namespace {
 
@@ -123,6 +124,48 @@ napi_value Dgemm(napi_env env, napi_callback_info info) {
   OneThreadIfSmall scope(M, N, K);
   cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   return undefined(env);
+}
+
+// LAPACK's info as an error naming the routine (0 is success).
+napi_value lapackResult(napi_env env, const char* fn, int info) {
+  if (info != 0) {
+    napi_throw_error(env, nullptr, (std::string("featurelab native ") + fn + ": LAPACK info " + std::to_string(info) + (info > 0 ? " (did not converge)" : " (bad argument)")).c_str());
+    return nullptr;
+  }
+  return undefined(env);
+}
+
+// symEig(n, A, w): A (n × n symmetric, row-major) becomes its eigenvectors as rows; w their values, ascending.
+napi_value SymEigFn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "symEig");
+  const int n = a.integer(0, "n");
+  double* A = a.f64(1, "A", (size_t)n * n);
+  double* w = a.f64(2, "w", (size_t)n);
+  if (a.failed) return nullptr;
+  return lapackResult(env, "symEig", SymEig(n, A, w));
+}
+
+// svd(m, n, A, s, U, Vt): thin SVD of row-major A (m × n, overwritten); k = min(m, n) values in s, descending.
+napi_value SvdFn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "svd");
+  const int m = a.integer(0, "m"), n = a.integer(1, "n"), k = m < n ? m : n;
+  double* A = a.f64(2, "A", (size_t)m * n);
+  double* s = a.f64(3, "s", (size_t)k);
+  double* U = a.f64(4, "U", (size_t)m * k);
+  double* Vt = a.f64(5, "Vt", (size_t)k * n);
+  if (a.failed) return nullptr;
+  return lapackResult(env, "svd", Svd(m, n, A, s, U, Vt));
+}
+
+// eigenvalues(n, A, re, im): eigenvalues of a general row-major A (overwritten).
+napi_value EigenvaluesFn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "eigenvalues");
+  const int n = a.integer(0, "n");
+  double* A = a.f64(1, "A", (size_t)n * n);
+  double* re = a.f64(2, "re", (size_t)n);
+  double* im = a.f64(3, "im", (size_t)n);
+  if (a.failed) return nullptr;
+  return lapackResult(env, "eigenvalues", Eigenvalues(n, A, re, im));
 }
 
 void deleteWorkspace(napi_env, void* data, void*) { delete static_cast<Workspace*>(data); }
@@ -370,7 +413,8 @@ napi_value Init(napi_env env, napi_value exports) {
   } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
              {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info},
-             {"hugeBuffer", HugeBuffer}, {"zstdDecompress", ZstdDecompressFn}};
+             {"hugeBuffer", HugeBuffer}, {"zstdDecompress", ZstdDecompressFn}, {"symEig", SymEigFn},
+             {"svd", SvdFn}, {"eigenvalues", EigenvaluesFn}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);
