@@ -87,7 +87,7 @@ async function exercise(fl: Fl, format: Format, target: string): Promise<{ outco
   const name = basename(target);
   const calls: [string, () => Promise<string | undefined>][] =
     format === "saelens" || format === "sparsify" ? [["loadDictionary", () => fl.loadDictionary(target).then((d) => checkDictionary(fl, d))]]
-    : format === "arrow" || format === "parquet" ? [["load", () => fl.load(target).then(checkSet)], ["open", () => fl.open(target).then(checkStream)]]
+    : format === "arrow" || format === "parquet" || format === "parquet-fast" ? [["load", () => fl.load(target).then(checkSet)], ["open", () => fl.open(target).then(checkStream)]]
     : [["load", () => fl.load(target).then(checkSet)]];
   let worst: { outcome: Outcome; detail?: string } = { outcome: "ok" };
   for (const [call, run] of calls) {

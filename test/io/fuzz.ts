@@ -12,6 +12,7 @@ import { Rng } from "../../src/engine/random.js";
 import { writeNpy } from "../../src/io/npy.js";
 import { writeNpz } from "../../src/io/npz.js";
 import { legacyParquet } from "./fuzz-seed-parquet.js";
+import { writeParquet } from "../../src/io/parquet-write.js";
 import { writeSafetensors } from "../../src/io/safetensors.js";
 import type { NdArray } from "../../src/io/ndarray.js";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -72,6 +73,15 @@ async function writeSeeds(format: Format, scratch: string): Promise<Seed[]> {
         { label: "fl.write", files: { "m.parquet": await written("s.parquet", async (p) => legacyParquet(p, { vectors: VALUES, dim: D, vectorName: "vector", metadata: actsColumns })) } },
         { label: "snappy, 4 row groups", files: { "m.parquet": await written("g.parquet", async (p) => legacyParquet(p, table, { rowGroupSize: 4 })) } },
         { label: "uncompressed", files: { "m.parquet": await written("u.parquet", async (p) => legacyParquet(p, table, { compression: "UNCOMPRESSED" })) } },
+      ];
+    }
+    case "parquet-fast": {
+      // as fl.write writes them today: the vector column by its own writer (v2 pages of snappy literals), the rest by hyparquet-writer
+      const table = { vectors: VALUES, dim: D, vectorName: "resid", metadata: { doc: Int32Array.from({ length: N }, (_, i) => i >> 2), tok: Array.from({ length: N }, (_, i) => `t${i % 5}`) } };
+      return [
+        { label: "fl.write", files: { "m.parquet": await written("f.parquet", (p) => acts.write(p)) } },
+        { label: "4 row groups", files: { "m.parquet": await written("f4.parquet", (p) => writeParquet(p, table, { rowGroupSize: 4 })) } },
+        { label: "uncompressed", files: { "m.parquet": await written("fu.parquet", (p) => writeParquet(p, table, { compression: "UNCOMPRESSED" })) } },
       ];
     }
     case "npy":
