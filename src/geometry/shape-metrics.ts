@@ -53,8 +53,8 @@ export interface BuresDistanceOptions extends BuresSimilarityOptions {
   score?: ShapeScore;
 }
 
-export const SHAPE_OPTIONS = optionNames<ShapeDistanceOptions>({ alpha: true, score: true, center_columns: true, zero_pad: true });
-export const PERMUTATION_OPTIONS = optionNames<PermutationDistanceOptions>({ score: true, center_columns: true, zero_pad: true });
+const SHAPE_OPTIONS = optionNames<ShapeDistanceOptions>({ alpha: true, score: true, center_columns: true, zero_pad: true });
+const PERMUTATION_OPTIONS = optionNames<PermutationDistanceOptions>({ score: true, center_columns: true, zero_pad: true });
 const BURES_SIMILARITY_OPTIONS = optionNames<BuresSimilarityOptions>({ center_columns: true, gram: true });
 const BURES_DISTANCE_OPTIONS = optionNames<BuresDistanceOptions>({ center_columns: true, gram: true, score: true });
 
