@@ -20,40 +20,39 @@ export interface Assignment {
   total: number;
 }
 
+/** A cost matrix: rows of numbers, or flat row-major values with their shape. */
+export type CostMatrix = readonly ArrayLike<number>[] | { values: ArrayLike<number>; rows: number; cols: number };
+
 /**
- * The optimal one-to-one matching of the rows and columns of a rows × cols cost matrix (flat row-major
- * or number[][]), as scipy's linear_sum_assignment: min(rows, cols) pairs, rows ascending.
+ * The optimal one-to-one matching of the rows and columns of a rows × cols cost matrix, as scipy's
+ * linear_sum_assignment: min(rows, cols) pairs, rows ascending, least total (or greatest, `maximize`).
  * @example
  * const { rowInd, colInd } = fl.linearSumAssignment([[4, 1, 3], [2, 0, 5], [3, 2, 2]]);   // colInd = [1, 0, 2]
+ * fl.linearSumAssignment({ values: scores, rows: 64, cols: 64 }, { maximize: true });
  */
-export function linearSumAssignment(
-  cost: ArrayLike<number> | readonly ArrayLike<number>[],
-  rows?: number,
-  cols?: number,
-  opts: AssignmentOptions = {},
-): Assignment {
+export function linearSumAssignment(cost: CostMatrix, opts: AssignmentOptions = {}): Assignment {
   rejectUnknownOptions("linearSumAssignment", opts, ASSIGNMENT_OPTIONS);
-  let flat: ArrayLike<number>;
-  if (Array.isArray(cost) && cost.length > 0 && typeof cost[0] === "object") {
+  let flat: ArrayLike<number>, rows: number, cols: number;
+  if (Array.isArray(cost)) {
     const nested = cost as readonly ArrayLike<number>[];
     rows = nested.length;
-    cols = nested[0].length;
+    cols = rows > 0 ? nested[0].length : 0;
     const out = new Float64Array(rows * cols);
     nested.forEach((r, i) => {
       if (r.length !== cols) throw new InputError(undefined, `linearSumAssignment: row ${i} has ${r.length} entries, row 0 has ${cols}`);
-      for (let j = 0; j < cols!; j++) out[i * cols! + j] = r[j];
+      for (let j = 0; j < cols; j++) out[i * cols + j] = r[j];
     });
     flat = out;
   } else {
-    flat = cost as ArrayLike<number>;
-    if (rows === undefined || cols === undefined || rows * cols !== flat.length) {
-      throw new InputError(undefined, `linearSumAssignment: a flat cost matrix needs rows and cols with rows × cols = ${flat.length}; got ${rows} × ${cols}`);
+    ({ values: flat, rows, cols } = cost as { values: ArrayLike<number>; rows: number; cols: number });
+    if (!flat || !Number.isInteger(rows) || !Number.isInteger(cols) || rows * cols !== flat.length) {
+      throw new InputError(undefined, `linearSumAssignment: { values, rows, cols } needs rows × cols = values.length (${flat?.length}); got ${rows} × ${cols}`);
     }
   }
   for (let e = 0; e < flat.length; e++) {
-    if (!Number.isFinite(flat[e])) throw new InputError(undefined, `linearSumAssignment: entry (${Math.floor(e / cols!)}, ${e % cols!}) of the ${rows}×${cols} cost matrix is ${flat[e]}`);
+    if (!Number.isFinite(flat[e])) throw new InputError(undefined, `linearSumAssignment: entry (${Math.floor(e / cols)}, ${e % cols}) of the ${rows}×${cols} cost matrix is ${flat[e]}`);
   }
-  const r = rows!, c = cols!;
+  const r = rows, c = cols;
   const sign = opts.maximize ? -1 : 1;
   // The solver wants no more rows than columns: solve the transpose otherwise.
   const transposed = r > c;

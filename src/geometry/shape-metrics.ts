@@ -285,7 +285,7 @@ export function shapeDistance(x: Rows, y: Rows, opts: ShapeDistanceOptions = {})
 export function permutationAligned(x: ShapeRep, y: ShapeRep): Aligned {
   const n = x.n, p = x.p, q = y.p;
   // Zero-padded columns add zero rows or columns to XᵀY, which change neither the matching of the real units nor its value.
-  const { rowInd, colInd, total } = linearSumAssignment(matMul(x.x, y.x, p, n, q, true, false), p, q, { maximize: true });
+  const { rowInd, colInd, total } = linearSumAssignment({ values: matMul(x.x, y.x, p, n, q, true, false), rows: p, cols: q }, { maximize: true });
   const k = rowInd.length;
   return {
     p,

@@ -202,7 +202,7 @@ test("linearSumAssignment agrees with scipy's linear_sum_assignment (rectangular
     [Ct, true, [0, 1, 2, 3, 4], [1, 3, 6, 0, 5], 4.442449240895695],
   ];
   for (const [M, maximize, rows, cols, total] of cases) {
-    const r = linearSumAssignment(M, undefined, undefined, { maximize });
+    const r = linearSumAssignment(M, { maximize });
     assert.deepEqual([...r.rowInd], rows);
     assert.deepEqual([...r.colInd], cols);
     close(r.total, total, 1e-12, "total");
@@ -216,7 +216,7 @@ test("linearSumAssignment agrees with scipy's linear_sum_assignment (rectangular
     for (let j = 0; j < 6; j++) if (!(used & (1 << j))) walk(row + 1, used | (1 << j), s + B[row][j]);
   };
   walk(0, 0, 0);
-  close(linearSumAssignment(B.flat(), 6, 6).total, best, 0, "6 × 6 with ties");
+  close(linearSumAssignment({ values: B.flat(), rows: 6, cols: 6 }).total, best, 0, "6 × 6 with ties");
 });
 
 test("bad input: errors name the function and the shapes", () => {
@@ -230,7 +230,7 @@ test("bad input: errors name the function and the shapes", () => {
   assert.throws(() => shapeDistances({ X, W }), /network 'W' is 8×10 and 'X' is 12×5/);
   assert.throws(() => shapeDistances({ X }), /at least 2 networks/);
   assert.throws(() => shapeDistances({ X, Y }, { metric: "permutation", alpha: 0.5 }), /alpha applies to the linear metric/);
-  assert.throws(() => linearSumAssignment([1, 2, 3], 2, 2), /rows × cols = 3; got 2 × 2/);
+  assert.throws(() => linearSumAssignment({ values: [1, 2, 3], rows: 2, cols: 2 }), /rows × cols = values.length \(3\); got 2 × 2/);
   assert.throws(() => linearSumAssignment([[1, NaN], [0, 1]]), /entry \(0, 1\) of the 2×2 cost matrix is NaN/);
   assert.throws(() => shapeDistance({ values: [1, 2, 3], dim: 2 }, Y), /do not split into rows of dim 2/);
 });
