@@ -51,11 +51,6 @@ export interface SimilarityTransformResult {
   loss: number;
 }
 
-const transpose = (X: Float64Array, n: number) => {
-  const T = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) T[j * n + i] = X[i * n + j];
-  return T;
-};
 const invert = (X: Float64Array, n: number) =>
   Float64Array.from(inverse(new Matrix(Array.from({ length: n }, (_, i) => Array.from(X.subarray(i * n, (i + 1) * n))))).to1DArray());
 const mm = (X: Float64Array, Y: Float64Array, n: number, tX = false, tY = false) => matMul(X, Y, n, n, n, tX, tY);

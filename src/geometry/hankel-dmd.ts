@@ -35,7 +35,7 @@ export interface HankelDmd {
 }
 
 /** The trials as a flat list of time × dims blocks, checked for a common shape. */
-export function trialsOf(data: Trajectories, fn: string): { trials: Float64Array[]; time: number; dims: number } {
+function trialsOf(data: Trajectories, fn: string): { trials: Float64Array[]; time: number; dims: number } {
   if (!Array.isArray(data) || data.length === 0) throw new InputError(undefined, `${fn}: trajectories must be a non-empty time × dims or trials × time × dims array`);
   const batch = Array.isArray(data[0]) && Array.isArray((data[0] as unknown[])[0]);
   const list = (batch ? data : [data]) as readonly (readonly (readonly number[])[])[];
