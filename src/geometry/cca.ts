@@ -58,7 +58,11 @@ export interface CcaResult {
 const CCA_OPTIONS = optionNames<CcaOptions>({ epsilon: true });
 const SVCCA_OPTIONS = optionNames<SvccaOptions>({ keep: true, epsilon: true });
 
-/** A representation as flat rows; `{ data, rows, cols }` is checked and viewed without a copy. */
+/**
+ * A representation as flat rows; `{ data, rows, cols }` is checked and viewed without a copy.
+ * @example
+ * const { values, rows, dim } = ccaRows({ data: new Float64Array(6), rows: 3, cols: 2 }, "cca: X");
+ */
 export function ccaRows(x: CcaInput, what: string): FlatRows {
   const o = x as { data?: unknown; rows?: unknown; cols?: unknown };
   if (o && typeof o === "object" && "data" in o && "cols" in o) {

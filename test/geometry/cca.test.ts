@@ -57,6 +57,16 @@ test("cca agrees with cca_core.get_cca_similarity: ρ, directions and variates; 
   close(cca(flat, Y).rho[0], RHO_XY[0], 1e-12, "flat input");
 });
 
+// The same with a sixth X column of variance ~1e-6 (scaled ~1e-6 < ε = 1e-4), which cca_core drops
+// (x_idxs False): ρ, the weights (a zero row for the dropped column) and the variates.
+test("cca drops the columns whose scaled variance is below epsilon, as cca_core's remove_small", () => {
+  const X6 = X.map((r, i) => [...r, 1e-3 * Math.cos(i)]);
+  const r = cca(X6, Y, { epsilon: 1e-4 });
+  [0.9170824205878934, 0.6670475278858486, 0.4156947084687654, 0.04425397910660302].forEach((v, i) => close(r.rho[i], v, 1e-12, `ρ ${i}`));
+  closeColumns(r.xWeights, [0.0896486086746786, 0.08233344039830608, 0.3618801880726915, 1.9694497377756348, -0.3466393588572194, 0.5512655594843711, -1.1617335204954349, 0.49819055563012005, 1.1606731458534658, 1.4866858483998364, 0.4283384052382077, -0.20226083708271284, -0.4571144555190528, 0.17177502247322965, 1.3315996008094193, -0.1897483101407498, -0.033499675576277574, 0.022283358917979335, -0.5545604288495734, 0.5179649632028022, 0, 0, 0, 0], 4, 1e-10, "xWeights");
+  closeColumns(r.xScores.slice(0, 8), [1.2113304557112496, -1.0383147776920252, -0.9437462869824574, 1.5677661075674574, 1.8120687362990517, -0.027577309250624626, 1.559038559897939, 0.7842303991297639], 4, 1e-10, "xScores");
+});
+
 test("cca known answers: a rotated and scaled copy gives ρ all 1; independent noise gives small ρ", () => {
   const rng = new Rng(3);
   const N = 400, p = 6;
