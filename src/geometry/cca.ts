@@ -226,23 +226,39 @@ export function svcca(X: CcaInput, Y: CcaInput, opts: SvccaOptions = {}): number
   return s / r.rho.length;
 }
 
-/** Q of a thin QR of the n × k matrix whose columns are the rows of `D` (k × n), by twice-run Gram-Schmidt. */
+/**
+ * Q of a thin QR of the n × k matrix whose columns are the rows of `D` (k × n): Gram-Schmidt in order, run
+ * twice (CGS2), by blocks of rows so the bulk is two BLAS products per block.
+ */
 function orthonormalRows(D: Float64Array, k: number, n: number): Float64Array {
   const Q = Float64Array.from(D);
-  for (let i = 0; i < k; i++) {
-    const qi = Q.subarray(i * n, (i + 1) * n);
-    for (let pass = 0; pass < 2; pass++) {
-      for (let j = 0; j < i; j++) {
-        const qj = Q.subarray(j * n, (j + 1) * n);
-        let dot = 0;
-        for (let t = 0; t < n; t++) dot += qi[t] * qj[t];
-        for (let t = 0; t < n; t++) qi[t] -= dot * qj[t];
+  const BLOCK = 64;
+  for (let b0 = 0; b0 < k; b0 += BLOCK) {
+    const b1 = Math.min(k, b0 + BLOCK), bs = b1 - b0;
+    if (b0 > 0) {
+      const prev = Q.slice(0, b0 * n);
+      for (let pass = 0; pass < 2; pass++) {
+        const blk = Q.slice(b0 * n, b1 * n);
+        const upd = matMul(matMul(blk, prev, bs, n, b0, false, true), prev, bs, b0, n);
+        for (let e = 0; e < blk.length; e++) blk[e] -= upd[e];
+        Q.set(blk, b0 * n);
       }
     }
-    let norm = 0;
-    for (let t = 0; t < n; t++) norm += qi[t] * qi[t];
-    norm = Math.sqrt(norm);
-    for (let t = 0; t < n; t++) qi[t] = norm > 0 ? qi[t] / norm : 0;
+    for (let i = b0; i < b1; i++) {
+      const qi = Q.subarray(i * n, (i + 1) * n);
+      for (let pass = 0; pass < 2; pass++) {
+        for (let j = b0; j < i; j++) {
+          const qj = Q.subarray(j * n, (j + 1) * n);
+          let dot = 0;
+          for (let t = 0; t < n; t++) dot += qi[t] * qj[t];
+          for (let t = 0; t < n; t++) qi[t] -= dot * qj[t];
+        }
+      }
+      let norm = 0;
+      for (let t = 0; t < n; t++) norm += qi[t] * qi[t];
+      norm = Math.sqrt(norm);
+      for (let t = 0; t < n; t++) qi[t] = norm > 0 ? qi[t] / norm : 0;
+    }
   }
   return Q;
 }
@@ -258,7 +274,8 @@ function orthonormalRows(D: Float64Array, k: number, n: number): Float64Array {
  * direction i, which makes its value depend on the sign LAPACK happens to give each singular vector —
  * featurelab leaves it out, so the two agree exactly on column-centred inputs; and its branch for a
  * narrower Y indexes acts1 with Y's columns and fails — featurelab takes Y's activations there, the
- * evident intent, so pwcca(X, Y) = compute_pwcca(Yᵀ, Xᵀ).
+ * evident intent, so pwcca(X, Y) = compute_pwcca(Yᵀ, Xᵀ). Where canonical correlations tie (e.g. several
+ * at 1), the weights — here as in the reference — depend on the basis the SVD picks within the tie.
  * @example
  * fl.pwcca(layer0, layer1, { epsilon: 1e-10 });
  */

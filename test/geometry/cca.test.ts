@@ -112,6 +112,17 @@ test("pwcca agrees with compute_pwcca: the narrower side's directions weight; eq
   close(pwcca(X, X), 1, 1e-10, "pwcca(X, X)");
 });
 
+// compute_pwcca(A.T, B.T) on 300 × 80 and 300 × 90 inputs made by featurelab's Rng(11) (normals; B's columns
+// a scaled column of A plus noise), passed to Python as JSON and column-centred there: more directions
+// than one block of featurelab's blocked Gram-Schmidt. (Distinct ρ: with tied ρ the reference's value
+// depends on which basis LAPACK picks for the tied singular vectors.)
+test("pwcca with many directions (blocked orthogonalisation) agrees with compute_pwcca", () => {
+  const rng = new Rng(11);
+  const A = Array.from({ length: 300 }, () => Array.from({ length: 80 }, () => rng.normal()));
+  const B = A.map((r) => Array.from({ length: 90 }, (_, j) => r[(3 * j) % 80] * (0.2 + 0.01 * j) + rng.normal()));
+  close(pwcca(A, B), 0.6918795171956686, 1e-10, "pwcca 300×80 vs 300×90");
+});
+
 test("bad input is refused naming the shapes", () => {
   assert.throws(() => cca(X, Y.slice(0, 30)), /X is 40×5 and Y is 30×4/);
   assert.throws(() => cca(mat(4, 6, (i, j) => i + j * j), mat(4, 2, (i, j) => i * j)), /X is 4×6; CCA needs more rows/);
