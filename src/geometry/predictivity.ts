@@ -25,7 +25,7 @@ export interface LinearPredictivityOptions {
   method?: "ridge" | "pls";
   /** Ridge penalty (default 1, as Brain-Score's ridge_regression). */
   alpha?: number;
-  /** Ridge penalties to choose from by an inner `folds`-fold CV on each training set (instead of `alpha`). */
+  /** Ridge penalties to choose from by an inner `folds`-fold CV on each training set, least squared error (instead of `alpha`). */
   alphas?: number[];
   /** PLS components (default 25, as Brain-Score's pls_regression, capped at the source's columns). */
   components?: number;
@@ -268,7 +268,7 @@ function plsPredict(X: Float64Array, Y: Float64Array, Xt: Float64Array, n: numbe
 /** The α of `alphas` with the least inner-CV squared error on (X, Y); the first on ties. */
 function chooseAlpha(X: Float64Array, Y: Float64Array, n: number, p: number, t: number, alphas: number[], folds: number, rng: Rng): number {
   const err = new Float64Array(alphas.length);
-  for (const test of kFolds(n, folds, rng)) {
+  for (const test of kFolds(n, Math.min(folds, n), rng)) {
     const train = complement(n, test);
     const path = new RidgePath(takeRows(X, p, train), takeRows(Y, t, train), takeRows(X, p, test), train.length, p, t, test.length);
     const truth = takeRows(Y, t, test);
