@@ -13,6 +13,7 @@ import { similarityPlot } from "./display/plots/geometry/cka-plot.js";
 import { rdmPlot } from "./display/plots/geometry/rdm-plot.js";
 import { rdmMdsPlot } from "./display/plots/geometry/rdm-mds-plot.js";
 import { modelComparisonPlot } from "./display/plots/geometry/rsa-plot.js";
+import { eigenSpectrumPlot } from "./display/plots/geometry/eigen-spectrum-plot.js";
 import { ablationHeatmap } from "./display/plots/ablation/ablation-heatmap.js";
 import { suppressionPlot } from "./display/plots/features/suppression-plot.js";
 import { comparisonPlot, e2eTrainingPlot } from "./display/plots/features/dictionary-comparison-plot.js";
@@ -136,6 +137,24 @@ export { noiseCeiling, bootstrapCompare, permutationTest, poolRdms, ModelCompari
 export { covFromResiduals, precFromResiduals, type CovarianceMethod, type ResidualOptions } from "./geometry/noise-precision.js";
 export type { RdmPlotOptions } from "./display/plots/geometry/rdm-plot.js";
 export type { ModelComparisonPlotOptions } from "./display/plots/geometry/rsa-plot.js";
+export {
+  shapeDistance,
+  permutationDistance,
+  buresSimilarity,
+  buresDistance,
+  type ShapeScore,
+  type ShapeDistanceOptions,
+  type PermutationDistanceOptions,
+  type BuresSimilarityOptions,
+  type BuresDistanceOptions,
+} from "./geometry/shape-metrics.js";
+export { shapeDistances, type ShapeDistancesOptions } from "./geometry/shape-metrics-pairwise.js";
+export { linearSumAssignment, type AssignmentOptions, type Assignment, type CostMatrix } from "./geometry/linear-assignment.js";
+export { cca, svcca, pwcca, type CcaInput, type CcaOptions, type SvccaOptions, type CcaResult } from "./geometry/cca.js";
+export { linearPredictivity, type LinearPredictivityOptions, type PredictivityResult } from "./geometry/predictivity.js";
+export { hankelDmd, type Trajectories, type HankelDmdOptions, type HankelDmd } from "./geometry/hankel-dmd.js";
+export { dsa, similarityTransformDist, type DsaScore, type DsaOptions, type SimilarityTransformOptions, type SimilarityTransformResult } from "./geometry/dsa.js";
+export type { Spectrum, EigenSpectrumOptions } from "./display/plots/geometry/eigen-spectrum-plot.js";
 
 /**
  * Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them.
@@ -295,6 +314,12 @@ export const plot = {
    * fl.show(fl.plot.modelComparison(mc));
    */
   modelComparison: modelComparisonPlot,
+  /**
+   * Eigenvalues of linear dynamics (fl.hankelDmd's operators) in the complex plane, over the unit circle.
+   * @example
+   * fl.show(fl.plot.eigenSpectrum({ rnn1: fl.hankelDmd(states1, { delays: 4, rank: 6 }), rnn2: fl.hankelDmd(states2, { delays: 4, rank: 6 }) }));
+   */
+  eigenSpectrum: eigenSpectrumPlot,
   /**
    * Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression).
    * @example

@@ -176,6 +176,9 @@ declare const subjectRdms: fl.RDM[], subjects: fl.RDM[], models: fl.RDM[], s1: f
 declare const dataRdm: fl.RDM, modelRdm: fl.RDM, split: { train: fl.ActivationSet; test: fl.ActivationSet }, truth: fl.Directions;
 declare const a: fl.Dictionary, b: fl.Dictionary, c: fl.Dictionary, sae512: fl.Dictionary, sae4096: fl.Dictionary;
 declare const texts: string[];
+declare const layer3: fl.ActivationSet, layer4: fl.ActivationSet, netA: fl.ActivationSet, netB: fl.ActivationSet, neurons: fl.ActivationSet, trials: fl.ActivationSet[];
+declare const K1: number[][], K2: number[][], scores: Float64Array, dmdX: fl.HankelDmd, dmdY: fl.HankelDmd;
+declare const trajectory: number[][], trajX: number[][], trajY: number[][], states1: number[][], states2: number[][], h1: number[][], h2: number[][];
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;
 declare const slider: fl.widgets.IntSlider, label: fl.widgets.Label, view: fl.widgets.FigureWidget, out: fl.widgets.Output, state: fl.ProgressState;

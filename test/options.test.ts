@@ -168,6 +168,7 @@ before(async () => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** entry → [a misspelt key, the option it should suggest, the entry called with small valid arguments and that key]. */
+const spiral = Array.from({ length: 12 }, (_, t) => [Math.cos(0.4 * t) * 0.95 ** t, Math.sin(0.4 * t) * 0.95 ** t]);
 const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   // data
   fromVectors: ["nonfinte", "nonFinite", (o) => fl.fromVectors(acts.vectors, 4, {}, o)],
@@ -222,6 +223,20 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   permutationTest: ["sede", "seed", (o) => fl.permutationTest(rdmA, rdmB, { n: 2, ...o })],
   covFromResiduals: ["dfo", "dof", (o) => fl.covFromResiduals([[1, 2], [2, 1], [0, 1]], o)],
   precFromResiduals: ["channel", "channels", (o) => fl.precFromResiduals([[1, 2], [2, 1], [0, 1]], o)],
+  shapeDistance: ["alfa", "alpha", (o) => fl.shapeDistance(acts, acts, o)],
+  permutationDistance: ["scor", "score", (o) => fl.permutationDistance(acts, acts, o)],
+  buresSimilarity: ["grm", "gram", (o) => fl.buresSimilarity(acts, acts, o)],
+  buresDistance: ["scores", "score", (o) => fl.buresDistance(acts, acts, o)],
+  shapeDistances: ["metrc", "metric", (o) => fl.shapeDistances([acts, acts], o)],
+  linearSumAssignment: ["maximise", "maximize", (o) => fl.linearSumAssignment([[1, 2], [3, 4]], o)],
+  cca: ["epsilion", "epsilon", (o) => fl.cca(acts, acts, o)],
+  svcca: ["keeps", "keep", (o) => fl.svcca(acts, acts, o)],
+  pwcca: ["epsilion", "epsilon", (o) => fl.pwcca(acts, acts, o)],
+  linearPredictivity: ["fold", "folds", (o) => fl.linearPredictivity(acts, acts, o)],
+  hankelDmd: ["delay", "delays", (o) => fl.hankelDmd(spiral, o)],
+  similarityTransformDist: ["restart", "restarts", (o) => fl.similarityTransformDist([1, 0, 0, 1], [0, 1, -1, 0], 2, o)],
+  dsa: ["rnak", "rank", (o) => fl.dsa(spiral, spiral, o)],
+  "plot.eigenSpectrum": ["titel", "title", (o) => fl.plot.eigenSpectrum({ a: { re: [1], im: [0] } }, o)],
   // models
   "Transformer.init": ["seeds", "seed", (o) => fl.Transformer.init({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4 }, o)],
   "new Transformer": ["tokeniser", "tokenizer", (o) => new fl.Transformer(model.cfg, model.params, o)],

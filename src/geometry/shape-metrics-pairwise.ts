@@ -23,7 +23,7 @@ const SHAPE_DISTANCES_OPTIONS = optionNames<ShapeDistancesOptions>({ metric: tru
  * networks (labels = the names, or "0", "1", … for an array). Options as `shapeDistance`, plus
  * `metric: "permutation"` for netrep's PermutationMetric (alpha does not apply).
  * @example
- * const D = fl.shapeDistances({ net1: a, net2: b, net3: c }, { alpha: 0.5 });
+ * const D = fl.shapeDistances({ net1: layer0, net2: layer1, net3: layer3 }, { alpha: 0.5 });
  * fl.show(D);
  * const shapeSpace = fl.classicalMds(D);
  */
