@@ -1,0 +1,359 @@
+// RSA models as rsatoolbox.model defines them: a fixed RDM, a selection among RDMs, a weighted sum of
+// RDMs and an interpolation between neighbouring RDMs, each with rsatoolbox's default fitter
+// (fit_mock, fit_select, fit_regress, fit_interpolate) and the closed-form fitters of fitter.py
+// (fit_regress: ridge least squares; fit_regress_nn: non-negative least squares, Bro & de Jong 1997).
+import { RDM } from "./rdm.js";
+import { InputError } from "../io/errors.js";
+import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { checkMethod, compareVectors, named, type CompareMethod, type RdmCollection } from "./compare-rdms.js";
+import { poolVectors } from "./rsa-inference.js";
+
+/** Options of `model.fit` and the fitters. */
+export interface ModelFitOptions {
+  /** Comparison the fit maximises (rsatoolbox's method). Default "cosine". */
+  method?: CompareMethod;
+  /** Ridge weight of fitRegress / fitRegressNn. Default 0. */
+  ridgeWeight?: number;
+  /** Scale θ to unit norm (fitRegress / fitRegressNn; the comparison ignores the scale). Default true. */
+  normalize?: boolean;
+  /** A fitter other than the model's default. */
+  fitter?: Fitter;
+}
+export const MODEL_FIT_OPTIONS = optionNames<ModelFitOptions>({ method: true, ridgeWeight: true, normalize: true, fitter: true });
+
+/** A fitter: model + data RDMs → θ (rsatoolbox's fitter signature). */
+export type Fitter = (model: RsaModel, data: RdmCollection, opts?: ModelFitOptions) => number[];
+
+type RdmsInput = RDM | readonly RDM[] | readonly (ArrayLike<number>)[];
+
+function toRdms(fn: string, rdm: RdmsInput): RDM[] {
+  const list = rdm instanceof RDM ? [rdm] : (rdm as readonly (RDM | ArrayLike<number>)[]).map((r) => (r instanceof RDM ? r : new RDM(r)));
+  if (list.length === 0) throw new InputError(undefined, `${fn}: no RDMs`);
+  const K = list[0].nConditions;
+  list.forEach((r, i) => {
+    if (r.nConditions !== K) throw new InputError(undefined, `${fn}: RDM ${i} has ${r.nConditions} conditions, expected ${K} (${K * (K - 1) / 2} dissimilarities)`);
+  });
+  return list;
+}
+
+/** The shared shape of rsatoolbox's models: a name, RDMs, a number of parameters, a default fitter. */
+export abstract class RsaModel {
+  readonly name: string;
+  /** The model's RDMs (one for ModelFixed). */
+  readonly rdms: readonly RDM[];
+  abstract readonly nParam: number;
+  abstract readonly defaultFitter: Fitter;
+
+  constructor(fn: string, name: string, rdm: RdmsInput) {
+    this.name = name;
+    this.rdms = Object.freeze(toRdms(fn, rdm));
+  }
+
+  get nConditions(): number {
+    return this.rdms[0].nConditions;
+  }
+
+  /** The predicted dissimilarity vector for parameters θ. */
+  abstract predict(theta?: readonly number[]): Float64Array;
+
+  /**
+   * The prediction as an RDM (labels and measure of the model's first RDM).
+   * @example
+   * const r = model.predictRdm([0.5, 0.5]);
+   */
+  predictRdm(theta?: readonly number[]): RDM {
+    const r = this.rdms[0];
+    return new RDM(this.predict(theta), { labels: r.labels, dissimilarityMeasure: r.dissimilarityMeasure, name: this.name });
+  }
+
+  /**
+   * θ fitted to the data RDMs with the model's default fitter (or `opts.fitter`).
+   * @example
+   * const theta = model.fit(subjectRdms, { method: "corr" });
+   */
+  fit(data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+    rejectUnknownOptions(`${this.constructor.name}.fit`, opts, MODEL_FIT_OPTIONS);
+    return (opts.fitter ?? this.defaultFitter)(this, data, opts);
+  }
+}
+
+/**
+ * rsatoolbox's ModelFixed: predicts one RDM (the mean of the given RDMs); no parameters.
+ * @example
+ * const m = new fl.ModelFixed("animacy", animacyRdm);
+ */
+export class ModelFixed extends RsaModel {
+  readonly nParam = 0;
+  readonly defaultFitter: Fitter = fitMock;
+  private readonly mean: Float64Array;
+  constructor(name: string, rdm: RdmsInput) {
+    super("ModelFixed", name, rdm);
+    const n = this.rdms[0].nPairs;
+    this.mean = new Float64Array(n);
+    for (const r of this.rdms) for (let p = 0; p < n; p++) this.mean[p] += r.vector[p] / this.rdms.length;
+  }
+  predict(): Float64Array {
+    return this.mean.slice();
+  }
+}
+
+/**
+ * rsatoolbox's ModelSelect: predicts one of its RDMs; θ = [index].
+ * @example
+ * const m = new fl.ModelSelect("layers", layerRdms); m.fit(data); // → [best layer]
+ */
+export class ModelSelect extends RsaModel {
+  readonly nParam = 1;
+  readonly defaultFitter: Fitter = fitSelect;
+  constructor(name: string, rdm: RdmsInput) {
+    super("ModelSelect", name, rdm);
+  }
+  predict(theta: readonly number[] = [0]): Float64Array {
+    const i = theta[0];
+    if (!Number.isInteger(i) || i < 0 || i >= this.rdms.length) throw new InputError(undefined, `ModelSelect.predict: θ = [${i}] is not an index into ${this.rdms.length} RDMs`);
+    return this.rdms[i].vector.slice();
+  }
+}
+
+function weightedSum(fn: string, rdms: readonly RDM[], theta: readonly number[]): Float64Array {
+  if (theta.length !== rdms.length) throw new InputError(undefined, `${fn}: θ has ${theta.length} weights for ${rdms.length} RDMs`);
+  const out = new Float64Array(rdms[0].nPairs);
+  rdms.forEach((r, k) => { for (let p = 0; p < out.length; p++) out[p] += r.vector[p] * theta[k]; });
+  return out;
+}
+
+/**
+ * rsatoolbox's ModelWeighted: Σ θ_k·RDM_k (θ defaults to ones); default fitter fitRegress (rsatoolbox
+ * uses fit_optimize, whose optimum fit_regress gives in closed form for cosine and corr).
+ * @example
+ * const m = new fl.ModelWeighted("features", [rdmA, rdmB]); const theta = m.fit(data, { fitter: fl.fitRegressNn });
+ */
+export class ModelWeighted extends RsaModel {
+  readonly defaultFitter: Fitter = fitRegress;
+  constructor(name: string, rdm: RdmsInput) {
+    super("ModelWeighted", name, rdm);
+  }
+  get nParam(): number {
+    return this.rdms.length;
+  }
+  predict(theta?: readonly number[]): Float64Array {
+    return weightedSum("ModelWeighted.predict", this.rdms, theta ?? this.rdms.map(() => 1));
+  }
+}
+
+/**
+ * rsatoolbox's ModelInterpolate: a mix of two neighbouring RDMs of an ordered list (θ defaults to ½, ½, 0…).
+ * @example
+ * const m = new fl.ModelInterpolate("noise levels", rdms); const theta = m.fit(data);
+ */
+export class ModelInterpolate extends RsaModel {
+  readonly defaultFitter: Fitter = fitInterpolate;
+  constructor(name: string, rdm: RdmsInput) {
+    super("ModelInterpolate", name, rdm);
+    if (this.rdms.length < 2) throw new InputError(undefined, `ModelInterpolate: needs at least 2 RDMs, got ${this.rdms.length}`);
+  }
+  get nParam(): number {
+    return this.rdms.length;
+  }
+  predict(theta?: readonly number[]): Float64Array {
+    return weightedSum("ModelInterpolate.predict", this.rdms, theta ?? this.rdms.map((_, k) => (k < 2 ? 0.5 : 0)));
+  }
+}
+
+function dataList(fn: string, model: RsaModel, data: RdmCollection): RDM[] {
+  const list = named(data).map(([, r]) => r);
+  if (list.length === 0) throw new InputError(undefined, `${fn}: no data RDMs`);
+  list.forEach((r, i) => {
+    if (r.nConditions !== model.nConditions) throw new InputError(undefined, `${fn}: data RDM ${i} has ${r.nConditions} conditions, the model ${model.nConditions}`);
+  });
+  return list;
+}
+
+// Mean comparison of a predicted vector with every data RDM (rsatoolbox's np.mean(compare(pred, data))).
+function meanScore(pred: Float64Array, data: readonly RDM[], method: CompareMethod): number {
+  let s = 0;
+  for (const r of data) s += compareVectors(pred, r.vector, method);
+  return s / data.length;
+}
+
+/**
+ * rsatoolbox's fit_mock: θ of zeros (the fixed model's fitter).
+ * @example
+ * fl.fitMock(model, data); // []
+ */
+export function fitMock(model: RsaModel, _data: RdmCollection, _opts: ModelFitOptions = {}): number[] {
+  return new Array<number>(model.nParam).fill(0);
+}
+
+/**
+ * rsatoolbox's fit_select: the index of the RDM with the best mean comparison to the data.
+ * @example
+ * const [best] = fl.fitSelect(selectModel, data, { method: "spearman" });
+ */
+export function fitSelect(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  const method = opts.method ?? "cosine";
+  checkMethod(method);
+  const list = dataList("fitSelect", model, data);
+  let best = 0, bestScore = -Infinity;
+  model.rdms.forEach((r, i) => {
+    const s = meanScore(r.vector, list, method);
+    if (s > bestScore) { bestScore = s; best = i; } // first maximum, as np.argmax
+  });
+  return [best];
+}
+
+// Golden-section search on [0, 1] for the minimum of a unimodal-ish function.
+function minimiseOnUnit(f: (w: number) => number): { x: number; fun: number } {
+  const g = (Math.sqrt(5) - 1) / 2;
+  let a = 0, b = 1, c = b - g * (b - a), d = a + g * (b - a), fc = f(c), fd = f(d);
+  while (b - a > 1e-10) {
+    if (fc < fd) { b = d; d = c; fd = fc; c = b - g * (b - a); fc = f(c); }
+    else { a = c; c = d; fc = fd; d = a + g * (b - a); fd = f(d); }
+  }
+  const candidates = [[a, f(a)], [b, f(b)], [c, fc], [d, fd]] as [number, number][];
+  candidates.sort((u, v) => u[1] - v[1]);
+  return { x: candidates[0][0], fun: candidates[0][1] };
+}
+
+/**
+ * rsatoolbox's fit_interpolate: for each neighbouring pair (k, k+1) the mix w·RDM_k + (1−w)·RDM_{k+1}
+ * maximising the mean comparison (bounded 1-D search), and the best pair's θ.
+ * @example
+ * const theta = fl.fitInterpolate(interpModel, data, { method: "corr" });
+ */
+export function fitInterpolate(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  const method = opts.method ?? "cosine";
+  checkMethod(method);
+  const list = dataList("fitInterpolate", model, data);
+  const R = model.rdms.length;
+  if (R < 2) throw new InputError(undefined, `fitInterpolate: needs a model with at least 2 RDMs, got ${R}`);
+  let best = { pair: 0, x: 0.5, fun: Infinity };
+  for (let k = 0; k < R - 1; k++) {
+    const a = model.rdms[k].vector, b = model.rdms[k + 1].vector;
+    const r = minimiseOnUnit((w) => -meanScore(a.map((x, p) => w * x + (1 - w) * b[p]), list, method));
+    if (r.fun < best.fun) best = { pair: k, ...r };
+  }
+  const theta = new Array<number>(R).fill(0);
+  theta[best.pair] = best.x;
+  theta[best.pair + 1] = 1 - best.x;
+  return theta;
+}
+
+// The regression design of fit_regress(_nn): model vectors (rows) and the pooled data vector, NaN
+// pairs dropped, centred for corr.
+function regressionDesign(fn: string, model: RsaModel, data: RdmCollection, method: CompareMethod): { X: Float64Array[]; y: Float64Array } {
+  if (method !== "cosine" && method !== "corr") throw new InputError(undefined, `${fn}: method must be "cosine" or "corr" (the closed forms rsatoolbox's fit_regress has without a pattern covariance), got ${String(method)}`);
+  const list = dataList(fn, model, data);
+  const y0 = poolVectors(list.map((r) => r.vector), method);
+  const keep: number[] = [];
+  for (let p = 0; p < y0.length; p++) if (!Number.isNaN(y0[p]) && model.rdms.every((r) => !Number.isNaN(r.vector[p]))) keep.push(p);
+  const y = Float64Array.from(keep, (p) => y0[p]);
+  const X = model.rdms.map((r) => {
+    const v = Float64Array.from(keep, (p) => r.vector[p]);
+    if (method === "corr") {
+      let m = 0;
+      for (const x of v) m += x;
+      m /= v.length;
+      for (let p = 0; p < v.length; p++) v[p] -= m;
+    }
+    return v;
+  });
+  return { X, y };
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+// Solves A x = b (small, dense) by Gaussian elimination with partial pivoting.
+function solve(A: number[][], b: number[]): number[] {
+  const n = b.length;
+  const M = A.map((row, i) => [...row, b[i]]);
+  for (let c = 0; c < n; c++) {
+    let piv = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[piv][c])) piv = r;
+    if (M[piv][c] === 0) throw new InputError(undefined, "fitRegress: the model RDMs are linearly dependent (singular normal equations); add ridgeWeight");
+    [M[c], M[piv]] = [M[piv], M[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = M[r][c] / M[c][c];
+      for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let s = M[r][n];
+    for (let k = r + 1; k < n; k++) s -= M[r][k] * x[k];
+    x[r] = s / M[r][r];
+  }
+  return x;
+}
+
+function normalised(theta: number[], normalize: boolean): number[] {
+  if (!normalize) return theta;
+  const n = Math.sqrt(dot(theta, theta));
+  return n === 0 ? theta : theta.map((t) => t / n);
+}
+
+function checkRidge(fn: string, w: number): void {
+  if (!(w >= 0)) throw new InputError(undefined, `${fn}: ridgeWeight must be ≥ 0, got ${w}`);
+}
+
+/**
+ * rsatoolbox's fit_regress: θ = (XXᵀ + λI)⁻¹ X y with X the model RDMs and y the data pooled for the
+ * method (cosine: scaled; corr: z-scored, models centred), then scaled to unit norm.
+ * @example
+ * const theta = fl.fitRegress(weightedModel, data, { method: "corr", ridgeWeight: 0.1 });
+ */
+export function fitRegress(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  const method = opts.method ?? "cosine", ridge = opts.ridgeWeight ?? 0;
+  checkRidge("fitRegress", ridge);
+  const { X, y } = regressionDesign("fitRegress", model, data, method);
+  const G = X.map((a, i) => X.map((b, j) => dot(a, b) + (i === j ? ridge : 0)));
+  return normalised(solve(G, X.map((a) => dot(a, y))), opts.normalize ?? true);
+}
+
+/**
+ * rsatoolbox's fit_regress_nn: as fitRegress with θ ≥ 0 (the active-set NNLS of Bro & de Jong 1997,
+ * with the ridge term), scaled to unit norm.
+ * @example
+ * const theta = fl.fitRegressNn(weightedModel, data, { method: "cosine" });
+ */
+export function fitRegressNn(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  const method = opts.method ?? "cosine", ridge = opts.ridgeWeight ?? 0;
+  checkRidge("fitRegressNn", ridge);
+  const { X, y } = regressionDesign("fitRegressNn", model, data, method);
+  const n = X.length;
+  const ATA = X.map((a, i) => X.map((b, j) => dot(a, b) + (i === j ? ridge : 0)));
+  const Aty = X.map((a) => dot(a, y));
+  const x = new Array<number>(n).fill(0);
+  const P = new Array<boolean>(n).fill(false);
+  const solveP = (): number[] => {
+    const idx = P.flatMap((on, i) => (on ? [i] : []));
+    return solve(idx.map((i) => idx.map((j) => ATA[i][j])), idx.map((i) => Aty[i]));
+  };
+  let w = Aty.slice();
+  const tol = 100 * 2.220446049250313e-16;
+  for (let iter = 0; iter < 10 * n + 10 && Math.max(...w) > tol; iter++) {
+    P[w.indexOf(Math.max(...w))] = true;
+    let idx = P.flatMap((on, i) => (on ? [i] : []));
+    let s = solveP();
+    while (s.some((v) => v < 0)) {
+      // Step toward s until the first coefficient hits 0; drop it from the active set.
+      let alpha = Infinity, drop = -1;
+      s.forEach((v, k) => {
+        const a = v > 0 ? 1 : x[idx[k]] / (x[idx[k]] - v);
+        if (a < alpha) { alpha = a; drop = k; }
+      });
+      idx.forEach((i, k) => { x[i] += alpha * (s[k] - x[i]); });
+      x[idx[drop]] = 0;
+      P[idx[drop]] = false;
+      idx = P.flatMap((on, i) => (on ? [i] : []));
+      s = solveP();
+    }
+    idx.forEach((i, k) => { x[i] = s[k]; });
+    w = Aty.map((v, i) => v - dot(ATA[i], x));
+  }
+  return normalised(x, opts.normalize ?? true);
+}
