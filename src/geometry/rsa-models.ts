@@ -53,6 +53,16 @@ export abstract class RsaModel {
     return this.rdms[0].nConditions;
   }
 
+  /**
+   * The same model on a subset of the conditions (indices or labels), for cross-validation.
+   * @example
+   * const train = model.subset([0, 1, 2, 4]);
+   */
+  subset(conditions: readonly (string | number)[]): this {
+    const Ctor = this.constructor as new (name: string, rdm: RdmsInput) => this;
+    return new Ctor(this.name, this.rdms.map((r) => r.subset(conditions)));
+  }
+
   /** The predicted dissimilarity vector for parameters θ. */
   abstract predict(theta?: readonly number[]): Float64Array;
 
