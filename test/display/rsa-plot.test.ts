@@ -60,3 +60,25 @@ test("many-vs-many comparisons show as a table; a model comparison as a table an
   const perm = represent(permutationTest(a, subs, { n: 20 }));
   assert.match(String(perm["text/plain"]), /Permutation test of condition labels/);
 });
+
+test("model comparison significance: Golan wings, Nili bars, above-0 and below-ceiling markers", () => {
+  // Three models of clearly different quality against five subjects: good ≫ mid ≫ bad.
+  const truth = Array.from({ length: 45 }, (_, p) => 1 + Math.sin(1.3 * p));
+  const subs = [0, 1, 2, 3, 4].map((s) => new RDM(truth.map((v, p) => v + 0.15 * Math.cos(2.1 * p + s)), { name: `s${s}` }));
+  const mid = new RDM(truth.map((v, p) => v + 0.6 * Math.cos(0.7 * p)));
+  const bad = new RDM(truth.map((_, p) => 1 + Math.cos(0.9 * p)));
+  const res = bootstrapCompare({ good: new RDM(truth), mid, bad }, subs, { method: "corr", n: 200, seed: 1 });
+  const nili = modelComparisonPlot(res, { testPairComparisons: "nili", testAbove0: true, testBelowNoiseCeil: true, sort: "descending" });
+  const lines = (nili.layout.shapes as any[]).filter((s) => s.type === "line" && s.yref === "paper");
+  assert.ok(lines.length >= 2, `Nili bars drawn for the significant pairs, got ${lines.length}`);
+  assert.ok(lines.every((l) => l.y0 > 0.72 && l.y0 <= 1 && l.x0 < l.x1), "bars sit in the band above the plot");
+  assert.deepEqual((nili.layout.yaxis as any).domain, [0, 0.72]);
+  const up = nili.data.find((t: any) => t.marker?.symbol === "triangle-up") as any;
+  assert.ok(up.x.includes("good"), "good is above 0");
+  const golan = modelComparisonPlot(res, { testPairComparisons: "golan", multiplePairTesting: "bonferroni" });
+  const wings = (golan.layout.shapes as any[]).filter((s) => s.type === "circle");
+  assert.ok(wings.length >= 2, "Golan wings have a dot on the winner and on each beaten model");
+  assert.throws(() => modelComparisonPlot(res, { testPairComparisons: "x" as never }), /"golan", "nili" or false/);
+  const none = bootstrapCompare({ good: new RDM(truth) }, subs, { method: "corr", n: 0 });
+  assert.throws(() => modelComparisonPlot(none, { testAbove0: true }), /need bootstrap samples/);
+});
