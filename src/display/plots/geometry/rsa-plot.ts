@@ -173,7 +173,7 @@ function significanceDisplay(result: ModelComparison, order: number[], opts: Mod
     const M = order.length;
     const means = order.map((_, k) => rows.reduce((s, r) => s + r[k], 0) / n);
     const line = (x0: number, x1: number, y: number, color: string) => ({ type: "line", xref: "x", yref: "paper", x0, x1, y0: y, y1: y, line: { color, width: 2 } });
-    const dot = (x: number, y: number, color: string) => ({ type: "circle", xref: "x", yref: "paper", x0: x - 0.07, x1: x + 0.07, y0: y - 0.01, y1: y + 0.01, fillcolor: color, line: { width: 0 } });
+    const dot = (x: number, y: number, color: string) => ({ type: "circle", xref: "x", yref: "paper", x0: x - 0.025, x1: x + 0.025, y0: y - 0.012, y1: y + 0.012, fillcolor: color, line: { width: 0 } });
     if (pair === "nili") {
       let level = 0;
       const pairs: [number, number][] = [];
