@@ -155,6 +155,36 @@ export { linearPredictivity, type LinearPredictivityOptions, type PredictivityRe
 export { hankelDmd, type Trajectories, type HankelDmdOptions, type HankelDmd } from "./geometry/hankel-dmd.js";
 export { dsa, similarityTransformDist, type DsaScore, type DsaOptions, type SimilarityTransformOptions, type SimilarityTransformResult } from "./geometry/dsa.js";
 export type { Spectrum, EigenSpectrumOptions } from "./display/plots/geometry/eigen-spectrum-plot.js";
+export {
+  RsaModel,
+  ModelFixed,
+  ModelSelect,
+  ModelWeighted,
+  ModelInterpolate,
+  fitMock,
+  fitSelect,
+  fitInterpolate,
+  fitRegress,
+  fitRegressNn,
+  type Fitter,
+  type ModelFitOptions,
+} from "./geometry/rsa-models.js";
+export { RsaResult, evalFixed, crossval, setsKFold, type EvalFixedOptions, type CrossvalSet, type CrossvalOptions, type SetsKFoldOptions } from "./geometry/rsa-crossval.js";
+export {
+  studentTCdf,
+  tTestsPairwise,
+  tTestZero,
+  tTestNoiseCeiling,
+  bootstrapPairTests,
+  extractVariances,
+  significantPairs,
+  fdrAdjust,
+  bonferroniAdjust,
+  type Evaluations,
+  type EvaluationVariances,
+  type ExtractVariancesOptions,
+  type MultipleTesting,
+} from "./geometry/rsa-tests.js";
 
 /**
  * Open activations too large for memory (Arrow IPC file, Parquet file or folder) to stream them.

@@ -113,6 +113,7 @@ function checkData(fn: string, data: RdmCollection): RDM[] {
   return list;
 }
 
+/** Options of `evalFixed`. */
 export interface EvalFixedOptions {
   method?: CompareMethod;
   /** One θ per model (default: each model's predict default). */
@@ -157,6 +158,7 @@ export interface CrossvalSet {
   testConditions: readonly number[];
 }
 
+/** Options of `crossval`. */
 export interface CrossvalOptions {
   method?: CompareMethod;
   /** One fitter per model (default: each model's own). */
@@ -206,6 +208,7 @@ export function crossval(models: RsaModel | readonly RsaModel[], data: RdmCollec
   return new RsaResult({ models: ms.map((m) => m.name), evaluations, method, cvMethod: "crossvalidation", noiseCeiling: [lower, upper], dof: 1 });
 }
 
+/** Options of `setsKFold`. */
 export interface SetsKFoldOptions {
   /** Number of subjects (for kRdm > 1). */
   nRdm?: number;

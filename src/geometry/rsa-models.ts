@@ -49,6 +49,7 @@ export abstract class RsaModel {
     this.rdms = Object.freeze(toRdms(fn, rdm));
   }
 
+  /** Conditions of the model's RDMs. */
   get nConditions(): number {
     return this.rdms[0].nConditions;
   }
@@ -56,20 +57,24 @@ export abstract class RsaModel {
   /**
    * The same model on a subset of the conditions (indices or labels), for cross-validation.
    * @example
-   * const train = model.subset([0, 1, 2, 4]);
+   * const train = weighted.subset([0, 1, 2, 4]);
    */
   subset(conditions: readonly (string | number)[]): this {
     const Ctor = this.constructor as new (name: string, rdm: RdmsInput) => this;
     return new Ctor(this.name, this.rdms.map((r) => r.subset(conditions)));
   }
 
-  /** The predicted dissimilarity vector for parameters θ. */
+  /**
+   * The predicted dissimilarity vector (upper triangle) for parameters θ.
+   * @example
+   * const v = weighted.predict(weighted.fit(subjectRdms));
+   */
   abstract predict(theta?: readonly number[]): Float64Array;
 
   /**
    * The prediction as an RDM (labels and measure of the model's first RDM).
    * @example
-   * const r = model.predictRdm([0.5, 0.5]);
+   * const r = weighted.predictRdm([0.5, 0.5]);
    */
   predictRdm(theta?: readonly number[]): RDM {
     const r = this.rdms[0];
@@ -79,7 +84,7 @@ export abstract class RsaModel {
   /**
    * θ fitted to the data RDMs with the model's default fitter (or `opts.fitter`).
    * @example
-   * const theta = model.fit(subjectRdms, { method: "corr" });
+   * const theta = weighted.fit(subjectRdms, { method: "corr" });
    */
   fit(data: RdmCollection, opts: ModelFitOptions = {}): number[] {
     rejectUnknownOptions(`${this.constructor.name}.fit`, opts, MODEL_FIT_OPTIONS);
@@ -102,6 +107,11 @@ export class ModelFixed extends RsaModel {
     this.mean = new Float64Array(n);
     for (const r of this.rdms) for (let p = 0; p < n; p++) this.mean[p] += r.vector[p] / this.rdms.length;
   }
+  /**
+   * The mean of the model's RDMs, whatever θ.
+   * @example
+   * const v = new fl.ModelFixed("animacy", animacyRdm).predict();
+   */
   predict(): Float64Array {
     return this.mean.slice();
   }
@@ -110,7 +120,7 @@ export class ModelFixed extends RsaModel {
 /**
  * rsatoolbox's ModelSelect: predicts one of its RDMs; θ = [index].
  * @example
- * const m = new fl.ModelSelect("layers", layerRdms); m.fit(data); // → [best layer]
+ * const m = new fl.ModelSelect("layers", layerRdms); m.fit(subjectRdms); // → [best layer]
  */
 export class ModelSelect extends RsaModel {
   readonly nParam = 1;
@@ -118,6 +128,11 @@ export class ModelSelect extends RsaModel {
   constructor(name: string, rdm: RdmsInput) {
     super("ModelSelect", name, rdm);
   }
+  /**
+   * The RDM θ[0] selects.
+   * @example
+   * const v = new fl.ModelSelect("layers", layerRdms).predict([2]);
+   */
   predict(theta: readonly number[] = [0]): Float64Array {
     const i = theta[0];
     if (!Number.isInteger(i) || i < 0 || i >= this.rdms.length) throw new InputError(undefined, `ModelSelect.predict: θ = [${i}] is not an index into ${this.rdms.length} RDMs`);
@@ -136,16 +151,22 @@ function weightedSum(fn: string, rdms: readonly RDM[], theta: readonly number[])
  * rsatoolbox's ModelWeighted: Σ θ_k·RDM_k (θ defaults to ones); default fitter fitRegress (rsatoolbox
  * uses fit_optimize, whose optimum fit_regress gives in closed form for cosine and corr).
  * @example
- * const m = new fl.ModelWeighted("features", [rdmA, rdmB]); const theta = m.fit(data, { fitter: fl.fitRegressNn });
+ * const m = new fl.ModelWeighted("features", [rdmA, rdmB]); const theta = m.fit(subjectRdms, { fitter: fl.fitRegressNn });
  */
 export class ModelWeighted extends RsaModel {
   readonly defaultFitter: Fitter = fitRegress;
   constructor(name: string, rdm: RdmsInput) {
     super("ModelWeighted", name, rdm);
   }
+  /** One weight per RDM. */
   get nParam(): number {
     return this.rdms.length;
   }
+  /**
+   * Σ θ_i · RDM_i (θ defaults to all ones).
+   * @example
+   * const v = new fl.ModelWeighted("features", [rdmA, rdmB]).predict([0.7, 0.3]);
+   */
   predict(theta?: readonly number[]): Float64Array {
     return weightedSum("ModelWeighted.predict", this.rdms, theta ?? this.rdms.map(() => 1));
   }
@@ -154,7 +175,7 @@ export class ModelWeighted extends RsaModel {
 /**
  * rsatoolbox's ModelInterpolate: a mix of two neighbouring RDMs of an ordered list (θ defaults to ½, ½, 0…).
  * @example
- * const m = new fl.ModelInterpolate("noise levels", rdms); const theta = m.fit(data);
+ * const m = new fl.ModelInterpolate("noise levels", rdms); const theta = m.fit(subjectRdms);
  */
 export class ModelInterpolate extends RsaModel {
   readonly defaultFitter: Fitter = fitInterpolate;
@@ -162,9 +183,15 @@ export class ModelInterpolate extends RsaModel {
     super("ModelInterpolate", name, rdm);
     if (this.rdms.length < 2) throw new InputError(undefined, `ModelInterpolate: needs at least 2 RDMs, got ${this.rdms.length}`);
   }
+  /** One weight per RDM (only two neighbours non-zero). */
   get nParam(): number {
     return this.rdms.length;
   }
+  /**
+   * Σ θ_i · RDM_i over the ordered RDMs (θ defaults to ½, ½, 0…).
+   * @example
+   * const v = interpModel.predict([0, 0.3, 0.7]);
+   */
   predict(theta?: readonly number[]): Float64Array {
     return weightedSum("ModelInterpolate.predict", this.rdms, theta ?? this.rdms.map((_, k) => (k < 2 ? 0.5 : 0)));
   }
@@ -189,18 +216,20 @@ function meanScore(pred: Float64Array, data: readonly RDM[], method: CompareMeth
 /**
  * rsatoolbox's fit_mock: θ of zeros (the fixed model's fitter).
  * @example
- * fl.fitMock(model, data); // []
+ * fl.fitMock(fixedModel, subjectRdms); // []
  */
 export function fitMock(model: RsaModel, _data: RdmCollection, _opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitMock", _opts, MODEL_FIT_OPTIONS);
   return new Array<number>(model.nParam).fill(0);
 }
 
 /**
  * rsatoolbox's fit_select: the index of the RDM with the best mean comparison to the data.
  * @example
- * const [best] = fl.fitSelect(selectModel, data, { method: "spearman" });
+ * const [best] = fl.fitSelect(selectModel, subjectRdms, { method: "spearman" });
  */
 export function fitSelect(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitSelect", opts, MODEL_FIT_OPTIONS);
   const method = opts.method ?? "cosine";
   checkMethod(method);
   const list = dataList("fitSelect", model, data);
@@ -229,9 +258,10 @@ function minimiseOnUnit(f: (w: number) => number): { x: number; fun: number } {
  * rsatoolbox's fit_interpolate: for each neighbouring pair (k, k+1) the mix w·RDM_k + (1−w)·RDM_{k+1}
  * maximising the mean comparison (bounded 1-D search), and the best pair's θ.
  * @example
- * const theta = fl.fitInterpolate(interpModel, data, { method: "corr" });
+ * const theta = fl.fitInterpolate(interpModel, subjectRdms, { method: "corr" });
  */
 export function fitInterpolate(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitInterpolate", opts, MODEL_FIT_OPTIONS);
   const method = opts.method ?? "cosine";
   checkMethod(method);
   const list = dataList("fitInterpolate", model, data);
@@ -314,9 +344,10 @@ function checkRidge(fn: string, w: number): void {
  * rsatoolbox's fit_regress: θ = (XXᵀ + λI)⁻¹ X y with X the model RDMs and y the data pooled for the
  * method (cosine: scaled; corr: z-scored, models centred), then scaled to unit norm.
  * @example
- * const theta = fl.fitRegress(weightedModel, data, { method: "corr", ridgeWeight: 0.1 });
+ * const theta = fl.fitRegress(weightedModel, subjectRdms, { method: "corr", ridgeWeight: 0.1 });
  */
 export function fitRegress(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitRegress", opts, MODEL_FIT_OPTIONS);
   const method = opts.method ?? "cosine", ridge = opts.ridgeWeight ?? 0;
   checkRidge("fitRegress", ridge);
   const { X, y } = regressionDesign("fitRegress", model, data, method);
@@ -328,9 +359,10 @@ export function fitRegress(model: RsaModel, data: RdmCollection, opts: ModelFitO
  * rsatoolbox's fit_regress_nn: as fitRegress with θ ≥ 0 (the active-set NNLS of Bro & de Jong 1997,
  * with the ridge term), scaled to unit norm.
  * @example
- * const theta = fl.fitRegressNn(weightedModel, data, { method: "cosine" });
+ * const theta = fl.fitRegressNn(weightedModel, subjectRdms, { method: "cosine" });
  */
 export function fitRegressNn(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitRegressNn", opts, MODEL_FIT_OPTIONS);
   const method = opts.method ?? "cosine", ridge = opts.ridgeWeight ?? 0;
   checkRidge("fitRegressNn", ridge);
   const { X, y } = regressionDesign("fitRegressNn", model, data, method);

@@ -184,6 +184,7 @@ export interface EvaluationVariances {
   ncVar: number[][];
 }
 
+/** Options of `extractVariances`. */
 export interface ExtractVariancesOptions {
   /** The last two entries (rows/cols) are the lower and upper noise ceilings (rsatoolbox's nc_included). Default true. */
   ncIncluded?: boolean;
