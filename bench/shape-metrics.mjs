@@ -11,16 +11,12 @@
 // sklearn and tqdm imports are stood in for when they are not installed (it uses only BaseEstimator,
 // check_is_fitted and check_array from them). Without it, featurelab's times only.
 //   node bench/shape-metrics.mjs [--n 2000] [--p 768] [--networks 20] [--rows 500] [--dim 64] [--repeats 3] [--netrep <dir>] [--json]
-// Before featurelab exports these (or before a build), run it as `node --import tsx bench/shape-metrics.mjs`.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-let fl = await import("featurelab");
-if (typeof fl.shapeDistance !== "function") {
-  fl = { ...fl, ...(await import("../src/geometry/shape-metrics.ts")), ...(await import("../src/geometry/shape-metrics-pairwise.ts")) };
-}
+import * as fl from "featurelab";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
