@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const FORMATS = ["arrow", "parquet", "parquet-fast", "npy", "npz", "safetensors", "saelens", "sparsify"] as const;
+export const FORMATS = ["arrow", "parquet", "npy", "npz", "safetensors", "saelens", "sparsify", "parquet-fast"] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type Outcome = "ok" | "error" | "unnamed" | "inconsistent" | "allocation" | "hang" | "crash";
