@@ -95,31 +95,41 @@ export class CofacetIterator {
   }
 
   next(): boolean {
-    const { rc, vs, dim } = this;
+    // The state lives in locals inside the loop (this runs for every cofacet of every column).
+    const { rc, vs, dim, topOnly, simplexDiameter } = this;
     const { dist, n, threshold } = rc;
-    for (; this.v >= 0; this.v--) {
-      const v = this.v;
-      if (this.pos <= dim && v === vs[this.pos]) {
-        if (this.topOnly) return false;
+    let v = this.v, k = this.k, pos = this.pos, below = this.below, above = this.above;
+    let nextInSimplex = pos <= dim ? vs[pos] : -1;
+    let found = false;
+    for (; v >= 0; v--) {
+      if (v === nextInSimplex) {
+        if (topOnly) break;
         // v is in the simplex: from here on the cofacet's vertices above the new one include it.
-        this.below -= rc.choose(v, this.k);
-        this.above += rc.choose(v, this.k + 1);
-        this.k--;
-        this.pos++;
+        below -= rc.choose(v, k);
+        above += rc.choose(v, k + 1);
+        k--;
+        pos++;
+        nextInSimplex = pos <= dim ? vs[pos] : -1;
         continue;
       }
-      let diam = this.simplexDiameter;
+      let diam = simplexDiameter;
       const row = v * n;
       for (let p = 0; p <= dim; p++) {
         const d = dist[row + vs[p]];
         if (d > diam) diam = d;
       }
       if (diam > threshold) continue;
-      this.index = this.above + rc.choose(v, this.k + 1) + this.below;
+      this.index = above + rc.choose(v, k + 1) + below;
       this.diameter = diam;
-      this.v--;
-      return true;
+      v--;
+      found = true;
+      break;
     }
-    return false;
+    this.v = v;
+    this.k = k;
+    this.pos = pos;
+    this.below = below;
+    this.above = above;
+    return found;
   }
 }
