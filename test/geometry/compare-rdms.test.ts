@@ -172,10 +172,9 @@ test("bures and bures_metric: rsatoolbox's formula, without its √ε noise", ()
   // rsatoolbox (rdm/compare.py compare_bures_similarity / compare_bures_metric) on these RDMs,
   // evaluated exactly: its formula (G = double-centred −D/2, tr((A₊^½ B A₊^½)₊^½) over √(tr A·tr B),
   // tr A + tr B − 2·that) with mpmath at 50 digits on the patterns above. rsatoolbox's own float64
-  // results differ from these by up to 1.3e-8 (bures) and 6.6e-8 (bures_metric): it takes square
-  // roots of eigenvalues that are zero up to rounding (e.g. bures(P1, P1) = 1.0000000096615318,
-  // bures(P1, P2) = 0.7865700985363477 one way and 0.7865701087636258 the other); featurelab drops
-  // eigenvalues below K·ε·max and agrees with the exact values to 4e-15 (asserted at 1e-13).
+  // results differ from these by up to 3.2e-8 (it takes square roots of eigenvalues that are zero
+  // up to rounding; e.g. bures(P1, P1) = 1.0000000096615318, bures(P1, P2) = 0.7865700985363477 one
+  // way and 0.7865701087636258 the other); featurelab drops eigenvalues below K·ε·max and agrees to 1e-13.
   const R = [euclid(P1, "p1"), euclid(P2, "p2"), euclid(P3, "p3")];
   const exact: Record<string, [number, number]> = {
     "01": [0.7865700964246094, 1.1372869640396035],
