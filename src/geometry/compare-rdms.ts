@@ -2,14 +2,14 @@
 // average ranks), kendall (tau-b, as scipy), tau-a, rho-a, cosine_cov and corr_cov (whitened), and
 // bures / bures_metric (of the kernel matrices the RDMs imply).
 // Pairs where either RDM is NaN are left out (rsatoolbox requires NaNs in the same places and
-// leaves those out); bures needs complete RDMs (rsatoolbox's raises too). Ranks of an RDM are
-// computed once and kept, so comparing one data RDM with many models ranks it once.
+// leaves those out); bures needs complete RDMs (rsatoolbox's raises too). Ranks of an RDM are computed once and kept, so comparing one data RDM with
+// many models ranks it once.
 import type { RDM } from "./rdm.js";
 import { InputError } from "../io/errors.js";
 import { rankInfo, pairCounts, type RankInfo, type PairCounts } from "./ranks.js";
 import { covWeightedCosine } from "./cov-weighted.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
-import { matMul, svd, symEig } from "../engine/linalg.js";
+import { symEig } from "../engine/linalg.js";
 
 /**
  * How two RDMs are compared, with rsatoolbox's names (cosine, Pearson, Spearman, Kendall's τ variants,
@@ -247,8 +247,6 @@ interface Kernel {
   L: Float64Array;
   rank: number;
   trace: number;
-  /** No eigenvalue below −(rounding): the RDM is squared-Euclidean. */
-  psd: boolean;
 }
 
 /**
@@ -257,19 +255,29 @@ interface Kernel {
  * F = tr((A₊^½ B A₊^½)₊^½) is the fidelity, bures = F / √(tr A · tr B), bures_metric = tr A + tr B − 2F.
  * As in rsatoolbox, negative eigenvalues (an RDM that is not squared-Euclidean) are dropped from
  * A's square root and from the product, while B and the traces keep them (so for such RDMs the
- * comparison is not symmetric). Eigenvalues below rounding (K·ε·max) count as 0: rsatoolbox takes
- * square roots of them, so the zero eigenvalue every centred kernel has comes out as √ε ≈ 1e-8 noise
- * in its results. With A₊ = LLᵀ, F is the sum of the singular values of LᵀM when B = MMᵀ (no rounding
- * error is square-rooted), else the sum of the square roots of the positive eigenvalues of LᵀBL.
+ * comparison is not symmetric). The product's nonzero eigenvalues are those of LᵀBL (A₊ = LLᵀ);
+ * eigenvalues below rounding (K·ε·max) count as 0: rsatoolbox takes square roots of them, so the zero
+ * eigenvalue every centred kernel has comes out as √ε ≈ 1e-8 noise in its results.
  */
 function bures(x: Float64Array, y: Float64Array, method: "bures" | "bures_metric"): number {
   const a = kernelOf(x), b = kernelOf(y);
   const { K, L, rank: r } = a;
   let F = 0;
-  if (r > 0 && b.psd) {
-    if (b.rank > 0) for (const s of svd(matMul(L, b.L, r, K, b.rank, true), r, b.rank).S) F += s;
-  } else if (r > 0) {
-    const M = matMul(L, matMul(b.G, L, K, K, r), r, K, r, true); // Lᵀ B L
+  if (r > 0) {
+    const BL = new Float64Array(K * r);
+    for (let i = 0; i < K; i++) {
+      for (let k = 0; k < K; k++) {
+        const g = b.G[i * K + k];
+        for (let c = 0; c < r; c++) BL[i * r + c] += g * L[k * r + c];
+      }
+    }
+    const M = new Float64Array(r * r); // Lᵀ B L
+    for (let i = 0; i < K; i++) {
+      for (let c = 0; c < r; c++) {
+        const l = L[i * r + c];
+        for (let d = 0; d < r; d++) M[c * r + d] += l * BL[i * r + d];
+      }
+    }
     for (let c = 0; c < r; c++) for (let d = 0; d < c; d++) M[c * r + d] = M[d * r + c] = (M[c * r + d] + M[d * r + c]) / 2;
     for (const mu of positiveEigen(M, r).values) F += Math.sqrt(mu);
   }
@@ -278,18 +286,15 @@ function bures(x: Float64Array, y: Float64Array, method: "bures" | "bures_metric
   return denom > 0 ? F / denom : NaN; // rsatoolbox: 0/0 for an all-zero RDM
 }
 
-/**
- * Eigenvalues of a symmetric n × n matrix above rounding (n·ε·max|λ|); `index` says which of
- * symEig's (rows of `vectors`) they are; `psd` that none is below −(rounding).
- */
-function positiveEigen(A: Float64Array, n: number): { values: Float64Array; vectors: Float64Array; index: number[]; psd: boolean } {
+/** Eigenvalues of a symmetric n × n matrix above rounding (n·ε·max|λ|); `index` says which of symEig's (rows of `vectors`) they are. */
+function positiveEigen(A: Float64Array, n: number): { values: Float64Array; vectors: Float64Array; index: number[] } {
   const { values, vectors } = symEig(A, n);
   let max = 0;
   for (const l of values) max = Math.max(max, Math.abs(l));
   const tol = n * Number.EPSILON * max;
   const index: number[] = [];
   values.forEach((l, i) => l > tol && index.push(i));
-  return { values: Float64Array.from(index, (i) => values[i]), vectors, index, psd: values.every((l) => l >= -tol) };
+  return { values: Float64Array.from(index, (i) => values[i]), vectors, index };
 }
 
 /** G = −½·J·D·J of an RDM vector and its factor L (K × rank, G ≈ LLᵀ over the positive eigenvalues). */
@@ -320,14 +325,14 @@ function kernelOf(v: Float64Array): Kernel {
     for (let j = 0; j < K; j++) G[i * K + j] += all - row[i] - row[j];
     trace += G[i * K + i];
   }
-  const { values, vectors, index, psd } = positiveEigen(G, K);
+  const { values, vectors, index } = positiveEigen(G, K);
   const rank = index.length;
   const L = new Float64Array(K * rank);
   index.forEach((e, c) => {
     const s = Math.sqrt(values[c]);
     for (let i = 0; i < K; i++) L[i * rank + c] = vectors[e * K + i] * s;
   });
-  kernels.set(v, (k = { K, G, L, rank, trace, psd }));
+  kernels.set(v, (k = { K, G, L, rank, trace }));
   return k;
 }
 

@@ -76,7 +76,8 @@ export function crossValidated(obs: Observations, opts: RdmOptions, descriptors:
   const sums = new Float64Array(nCells * C);
   for (let r = 0; r < N; r++) for (let c = 0, o = rowCell[r] * C; c < C; c++) sums[o + c] += obs.data[r * C + c];
   const prior = distance === "poisson_cv" ? poissonPrior(opts, obs, descriptors) : null;
-  const w = prior ? undefined : whitener(opts, obs, groupMeans(obs.data, C, obs.condition, K).means, descriptors);
+  const { means } = groupMeans(obs.data, C, obs.condition, K);
+  const w = prior ? undefined : whitener(opts, obs, means, descriptors);
   descriptors.nFolds = F;
   if (opts.unbalanced) {
     descriptors.unbalanced = true;

@@ -217,7 +217,7 @@ export class RDM {
    * Square roots of the dissimilarities, negatives first set to 0 (rsatoolbox's sqrt_transform):
    * squared euclidean becomes euclidean.
    * @example
-   * const e = fl.rdm(acts, { by: "stimulus" }).sqrt();   // euclidean / √C instead of squared
+   * const e = fl.rdm(patterns).sqrt();   // euclidean / √C instead of squared
    */
   sqrt(): RDM {
     return this.transformed(sqrtTransform(this.vector, this.dissimilarityMeasure));
