@@ -10,7 +10,7 @@
 // whitening, the aligned inner product is the nuclear norm of D_x·X̃ᵀỸ·D_y, so no n × n matrix is formed.
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
-import { flatRows, type Rows } from "./rows.js";
+import { centred, flatRows, type Rows } from "./rows.js";
 import { matMul, svd, symEig } from "../engine/linalg.js";
 import { linearSumAssignment } from "./linear-assignment.js";
 
@@ -104,13 +104,7 @@ export class ShapeRep {
 export function prepareRows(input: Rows, what: string, center: boolean): ShapeRep {
   const r = flatRows(input, what);
   if (r.rows < 1 || r.dim < 1) throw new InputError(undefined, `${what} is ${r.rows}×${r.dim}; it needs at least one row and one column`);
-  const x = Float64Array.from(r.values);
-  if (center) {
-    const mean = new Float64Array(r.dim);
-    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.dim; j++) mean[j] += x[i * r.dim + j];
-    for (let i = 0; i < r.rows; i++) for (let j = 0; j < r.dim; j++) x[i * r.dim + j] -= mean[j] / r.rows;
-  }
-  return new ShapeRep(x, r.rows, r.dim, what);
+  return new ShapeRep(center ? centred(r) : Float64Array.from(r.values), r.rows, r.dim, what);
 }
 
 /** A feature map A of an n × n PSD Gram matrix K (K = AAᵀ, A = V·√Λ over the positive eigenvalues). */
