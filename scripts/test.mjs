@@ -12,7 +12,7 @@ import { root, setupTests } from "./setup.mjs";
 // (each of the last four takes 15–60 s; out/test-times.txt has the current figures).
 const SLOW = [
   "test/notebooks.test.ts", "test/kernel/", "test/display/", "test/build.test.ts", "test/package.test.ts", "test/docs.test.ts", "test/data/load.test.ts",
-  "test/io/parquet.test.ts", "test/dictionaries/known-answers.test.ts", "test/io/fuzz.test.ts", "test/circuits/e2e-sae.test.ts",
+  "test/io/parquet.test.ts", "test/dictionaries/known-answers.test.ts", "test/io/fuzz.test.ts", "test/circuits/e2e/sae.test.ts",
 ];
 
 function findTests(dir) {

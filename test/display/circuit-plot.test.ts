@@ -6,7 +6,7 @@ import { ready, tf } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary } from "../../src/dictionaries/dictionary.js";
-import { transcoderCircuit } from "../../src/circuits/transcoder-circuit.js";
+import { transcoderCircuit } from "../../src/circuits/transcoders/circuit.js";
 import { circuitGraph, contributionsPlot } from "../../src/display/plots/circuits/circuit-plot.js";
 import { represent } from "../../src/display/core/represent.js";
 import { CEILING, CHROMIUM } from "../browser.js";

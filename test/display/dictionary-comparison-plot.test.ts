@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { ready, tf } from "../../src/engine/backend.js";
 import { architecture } from "../../src/dictionaries/registry.js";
 import { Dictionary, type TrainingRecord } from "../../src/dictionaries/dictionary.js";
-import { DictionaryComparison, type ComparisonRow } from "../../src/circuits/dictionary-comparison.js";
-import type { E2ETrainingRecord } from "../../src/circuits/e2e-sae.js";
+import { DictionaryComparison, type ComparisonRow } from "../../src/circuits/e2e/dictionary-comparison.js";
+import type { E2ETrainingRecord } from "../../src/circuits/e2e/sae.js";
 import { comparisonBundle, comparisonPlot, e2eTrainingPlot } from "../../src/display/plots/features/dictionary-comparison-plot.js";
 import { represent } from "../../src/display/core/represent.js";
 

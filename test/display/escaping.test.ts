@@ -21,8 +21,8 @@ import { frontierPlot } from "../../src/display/plots/features/frontier-plot.js"
 import { similarityPlot } from "../../src/display/plots/geometry/cka-plot.js";
 import { dashboard } from "../../src/display/plots/features/feature-dashboard.js";
 import type { MimeBundle } from "../../src/display/core/bundle.js";
-import { TranscoderCircuit } from "../../src/circuits/transcoder-circuit.js";
-import { FeatureContributions } from "../../src/circuits/feature-contributions.js";
+import { TranscoderCircuit } from "../../src/circuits/transcoders/circuit.js";
+import { FeatureContributions } from "../../src/circuits/transcoders/feature-contributions.js";
 import { CEILING, CHROMIUM } from "../browser.js";
 import { identityDictionary } from "../ablation/fixtures.js";
 import { clickPoint, hoverFirst, open, writePage } from "./widget-page.js";

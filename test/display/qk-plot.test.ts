@@ -8,7 +8,7 @@ import { ready, tf } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { Transformer } from "../../src/models/transformer.js";
 import { WordLevelTokenizer } from "../../src/models/tokenizer.js";
-import { qkDictionary, type QkDictionary } from "../../src/circuits/qk-dictionary.js";
+import { qkDictionary, type QkDictionary } from "../../src/circuits/qk/dictionary.js";
 import { qkPairsPlot } from "../../src/display/plots/circuits/qk-plot.js";
 import { represent } from "../../src/display/core/represent.js";
 import { CEILING, CHROMIUM } from "../browser.js";

@@ -13,7 +13,7 @@ import { tf, ready } from "../../src/engine/backend.js";
 import { loadModel } from "../../src/models/load-model.js";
 import { Decoder, decoderForward } from "../../src/models/decoder.js";
 import type { DecoderConfig } from "../../src/models/decoder-config.js";
-import { trainE2E } from "../../src/circuits/e2e-sae.js";
+import { trainE2E } from "../../src/circuits/e2e/sae.js";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.js";
 import { PYTHON, scratchDir, skipWithoutTorch } from "../python.js";
 

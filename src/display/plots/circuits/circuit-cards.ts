@@ -1,7 +1,7 @@
 // A card per feature of a circuit graph, shown beside it on hover and kept on click (as the geometry
 // plot's): how often it fires, its strongest activations with ± context tokens, and its strongest
 // edges in and out. Built from the circuit's own activations, embedded in the page: works without a kernel.
-import type { TranscoderCircuit, CircuitEdge, FeatureRef } from "../../../circuits/transcoder-circuit.js";
+import type { TranscoderCircuit, CircuitEdge, FeatureRef } from "../../../circuits/transcoders/circuit.js";
 import { escapeHtml } from "../../core/escape.js";
 import { examplesHtml, FONT, histogramHtml, listHtml, PANEL, topRows, TokenIndex } from "../features/feature-card.js";
 

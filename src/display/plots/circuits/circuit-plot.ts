@@ -2,8 +2,8 @@
 // traced MLP layer, line width ∝ |attribution|, blue excites, red inhibits; hover a node for its
 // frequency and top tokens, an edge's midpoint for its numbers), and one feature's per-token
 // decomposition as bars. Token text comes from data: escaped before it reaches plotly or HTML.
-import type { TranscoderCircuit, CircuitEdge, CircuitFeature } from "../../../circuits/transcoder-circuit.js";
-import type { FeatureContributions, ContributionKind } from "../../../circuits/feature-contributions.js";
+import type { TranscoderCircuit, CircuitEdge, CircuitFeature } from "../../../circuits/transcoders/circuit.js";
+import type { FeatureContributions, ContributionKind } from "../../../circuits/transcoders/feature-contributions.js";
 import type { MimeBundle } from "../../core/bundle.js";
 import { escapePlotlyText } from "../../core/escape.js";
 import { Figure } from "../../core/plotly.js";

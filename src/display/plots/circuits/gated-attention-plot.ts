@@ -7,9 +7,9 @@ import { escapeHtml, escapePlotlyText } from "../../core/escape.js";
 import { Figure } from "../../core/plotly.js";
 import { formatCell, type Cell } from "../../core/table.js";
 import { figureWithTable } from "../../core/figure-table.js";
-import type { AttentionOnlyModel } from "../../../circuits/attention-only-model.js";
-import type { GatedAttention } from "../../../circuits/gated-attention.js";
-import { TrigramHeadMap } from "../../../circuits/trigram-heads.js";
+import type { AttentionOnlyModel } from "../../../circuits/gated-attention/attention-only-model.js";
+import type { GatedAttention } from "../../../circuits/gated-attention/gated-attention.js";
+import { TrigramHeadMap } from "../../../circuits/gated-attention/trigram-heads.js";
 import { optionNames, rejectUnknownOptions } from "../../../io/options.js";
 
 export function attentionOnlyBundle(m: AttentionOnlyModel): MimeBundle {

@@ -4,10 +4,10 @@
 // heatmap of scale·M_h over the pairs' query × key features whose cells, hovered or clicked, show the
 // pair's examples beside it (cards embedded in the page, so exported HTML needs no kernel), above a
 // table of the pairs with their examples. Every token string is escaped.
-import type { QkDictionary } from "../../../circuits/qk-dictionary.js";
-import type { QkMask } from "../../../circuits/qk-mask.js";
-import type { QkPair, QkPairExample, QkPairs, QkFeatureTokens } from "../../../circuits/qk-pairs.js";
-import type { QkScoreTerms } from "../../../circuits/qk-score-terms.js";
+import type { QkDictionary } from "../../../circuits/qk/dictionary.js";
+import type { QkMask } from "../../../circuits/qk/mask.js";
+import type { QkPair, QkPairExample, QkPairs, QkFeatureTokens } from "../../../circuits/qk/pairs.js";
+import type { QkScoreTerms } from "../../../circuits/qk/score-terms.js";
 import type { MimeBundle } from "../../core/bundle.js";
 import { escapeHtml, escapePlotlyText } from "../../core/escape.js";
 import { Figure, liveViews } from "../../core/plotly.js";

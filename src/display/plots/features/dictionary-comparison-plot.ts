@@ -1,8 +1,8 @@
 // Braun et al.'s Pareto plots for a DictionaryComparison: ΔCE against L0 (log axis) and against the
 // number of alive features, one line per method (its λ sweep), lower left better. And the end-to-end
 // training curves of trainE2E dictionaries: KL, L1, local and downstream MSE, L0 by step.
-import type { DictionaryComparison, ComparisonRow } from "../../../circuits/dictionary-comparison.js";
-import type { E2ETrainingRecord } from "../../../circuits/e2e-sae.js";
+import type { DictionaryComparison, ComparisonRow } from "../../../circuits/e2e/dictionary-comparison.js";
+import type { E2ETrainingRecord } from "../../../circuits/e2e/sae.js";
 import type { Dictionary } from "../../../dictionaries/dictionary.js";
 import type { MimeBundle } from "../../core/bundle.js";
 import { escapePlotlyText } from "../../core/escape.js";
