@@ -5,14 +5,11 @@
 // would build every triangle of the cloud (~10^8 simplices), so featurelab alone is timed there too
 // — its default, which gives the full barcode.
 //   node bench/persistence.mjs [--n 1000] [--threshold 0.5] [--json]
-// Before featurelab exports persistence (or before a build), run it as `node --import tsx bench/persistence.mjs`.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-let fl = await import("featurelab");
-if (typeof fl.persistence !== "function") fl = { ...fl, ...(await import("../src/geometry/persistence.ts")) };
+import * as fl from "featurelab";
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

@@ -14,6 +14,7 @@ import { rdmPlot } from "./display/plots/geometry/rdm-plot.js";
 import { rdmMdsPlot } from "./display/plots/geometry/rdm-mds-plot.js";
 import { modelComparisonPlot } from "./display/plots/geometry/rsa-plot.js";
 import { eigenSpectrumPlot } from "./display/plots/geometry/eigen-spectrum-plot.js";
+import { barcodePlot, persistenceDiagramPlot } from "./display/plots/geometry/persistence-plot.js";
 import { ablationHeatmap } from "./display/plots/ablation/ablation-heatmap.js";
 import { suppressionPlot } from "./display/plots/features/suppression-plot.js";
 import { comparisonPlot, e2eTrainingPlot } from "./display/plots/features/dictionary-comparison-plot.js";
@@ -131,6 +132,7 @@ export type { GeometryPlotOptions } from "./display/plots/features/geometry-plot
 export { dashboard, FeatureDashboard, logitEffects, type DashboardOptions, type LogitEffect } from "./display/plots/features/feature-dashboard.js";
 export type { FrontierPoint } from "./display/plots/features/frontier-plot.js";
 export { rdm, RDM, categoricalRdm, type DistanceMethod, type RdmOptions, type RdmInit } from "./geometry/rdm.js";
+export type { RankMethod } from "./geometry/rdm-transforms.js";
 export type { PatternInput } from "./geometry/patterns.js";
 export { compareRdms, RdmComparisons, COMPARE_METHODS, type CompareMethod, type CompareOptions, type RdmCollection } from "./geometry/compare-rdms.js";
 export { noiseCeiling, bootstrapCompare, permutationTest, poolRdms, ModelComparison, PermutationTest, type NoiseCeiling, type BootstrapOptions } from "./geometry/rsa-inference.js";
@@ -154,6 +156,8 @@ export { cca, svcca, pwcca, type CcaInput, type CcaOptions, type SvccaOptions, t
 export { linearPredictivity, type LinearPredictivityOptions, type PredictivityResult } from "./geometry/predictivity.js";
 export { hankelDmd, type Trajectories, type HankelDmdOptions, type HankelDmd } from "./geometry/hankel-dmd.js";
 export { dsa, similarityTransformDist, type DsaScore, type DsaOptions, type SimilarityTransformOptions, type SimilarityTransformResult } from "./geometry/dsa.js";
+export { persistence, type PersistenceOptions, type PersistenceResult, type PersistencePair, type PersistenceMetric } from "./geometry/persistence.js";
+export type { PersistencePlotOptions } from "./display/plots/geometry/persistence-plot.js";
 export type { Spectrum, EigenSpectrumOptions } from "./display/plots/geometry/eigen-spectrum-plot.js";
 export {
   RsaModel,
@@ -350,6 +354,18 @@ export const plot = {
    * fl.show(fl.plot.eigenSpectrum({ rnn1: fl.hankelDmd(states1, { delays: 4, rank: 6 }), rnn2: fl.hankelDmd(states2, { delays: 4, rank: 6 }) }));
    */
   eigenSpectrum: eigenSpectrumPlot,
+  /**
+   * The barcode of a persistence result (fl.persistence): one bar per class from birth to death, grouped by dimension.
+   * @example
+   * fl.show(fl.plot.barcode(fl.persistence(ring, { maxDim: 1 }), { minPersistence: 0.05 }));
+   */
+  barcode: barcodePlot,
+  /**
+   * The persistence diagram of a persistence result: a point (birth, death) per class, over the diagonal.
+   * @example
+   * fl.show(fl.plot.persistenceDiagram(fl.persistence(ring, { maxDim: 1 })));
+   */
+  persistenceDiagram: persistenceDiagramPlot,
   /**
    * Shrinkage γ and L2 ratio by activation strength and feature frequency, for one or several dictionaries (fl.suppression).
    * @example

@@ -181,6 +181,7 @@ declare const K1: number[][], K2: number[][], scores: Float64Array, dmdX: fl.Han
 declare const animacyRdm: fl.RDM, rdms: fl.RDM[], layerRdms: fl.RDM[], rdmA: fl.RDM, rdmB: fl.RDM, result: fl.RsaResult, bootEvals: number[][], covariance: number[][];
 declare const p: number[][], evals: number[][], variances: fl.EvaluationVariances, ceiling: fl.NoiseCeiling;
 declare const weighted: fl.ModelWeighted, weightedModel: fl.ModelWeighted, modelA: fl.RsaModel, modelB: fl.RsaModel, fixedModel: fl.ModelFixed, selectModel: fl.ModelSelect, interpModel: fl.ModelInterpolate;
+declare const ring: number[][], points: number[][];
 declare const trajectory: number[][], trajX: number[][], trajY: number[][], states1: number[][], states2: number[][], h1: number[][], h2: number[][];
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;

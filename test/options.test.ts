@@ -253,6 +253,9 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   similarityTransformDist: ["restart", "restarts", (o) => fl.similarityTransformDist([1, 0, 0, 1], [0, 1, -1, 0], 2, o)],
   dsa: ["rnak", "rank", (o) => fl.dsa(spiral, spiral, o)],
   "plot.eigenSpectrum": ["titel", "title", (o) => fl.plot.eigenSpectrum({ a: { re: [1], im: [0] } }, o)],
+  persistence: ["maxDims", "maxDim", (o) => fl.persistence(spiral, o)],
+  "plot.barcode": ["minPersistance", "minPersistence", (o) => fl.plot.barcode(fl.persistence(spiral), o)],
+  "plot.persistenceDiagram": ["titel", "title", (o) => fl.plot.persistenceDiagram(fl.persistence(spiral), o)],
   // models
   "Transformer.init": ["seeds", "seed", (o) => fl.Transformer.init({ d_model: 4, n_layers: 1, n_heads: 1, d_vocab: 4, n_ctx: 4 }, o)],
   "new Transformer": ["tokeniser", "tokenizer", (o) => new fl.Transformer(model.cfg, model.params, o)],

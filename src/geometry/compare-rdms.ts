@@ -1,19 +1,24 @@
 // Comparing RDMs, as rsatoolbox's rdm.compare: cosine (its default), corr, spearman (Pearson r of
-// average ranks), kendall (tau-b, as scipy), tau-a, rho-a, cosine_cov and corr_cov (whitened).
+// average ranks), kendall (tau-b, as scipy), tau-a, rho-a, cosine_cov and corr_cov (whitened), and
+// bures / bures_metric (of the kernel matrices the RDMs imply).
 // Pairs where either RDM is NaN are left out (rsatoolbox requires NaNs in the same places and
-// leaves those out). Ranks of an RDM are computed once and kept, so comparing one data RDM with
-// many models ranks it once.
+// leaves those out); bures needs complete RDMs (rsatoolbox's raises too). Ranks of an RDM are
+// computed once and kept, so comparing one data RDM with many models ranks it once.
 import type { RDM } from "./rdm.js";
 import { InputError } from "../io/errors.js";
 import { rankInfo, pairCounts, type RankInfo, type PairCounts } from "./ranks.js";
 import { covWeightedCosine } from "./cov-weighted.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import { matMul, svd, symEig } from "../engine/linalg.js";
 
-/** How two RDMs are compared, with rsatoolbox's names (cosine, Pearson, Spearman, Kendall's τ variants, covariance-weighted). */
-export type CompareMethod = "cosine" | "corr" | "spearman" | "kendall" | "tau-b" | "tau-a" | "rho-a" | "cosine_cov" | "corr_cov";
+/**
+ * How two RDMs are compared, with rsatoolbox's names (cosine, Pearson, Spearman, Kendall's τ variants,
+ * covariance-weighted, Bures similarity and the squared Bures metric — a distance: 0 for equal RDMs).
+ */
+export type CompareMethod = "cosine" | "corr" | "spearman" | "kendall" | "tau-b" | "tau-a" | "rho-a" | "cosine_cov" | "corr_cov" | "bures" | "bures_metric";
 
 /** Every `CompareMethod`. */
-export const COMPARE_METHODS: readonly CompareMethod[] = ["cosine", "corr", "spearman", "kendall", "tau-b", "tau-a", "rho-a", "cosine_cov", "corr_cov"];
+export const COMPARE_METHODS: readonly CompareMethod[] = ["cosine", "corr", "spearman", "kendall", "tau-b", "tau-a", "rho-a", "cosine_cov", "corr_cov", "bures", "bures_metric"];
 
 /** Options of `compareRdms` (for the covariance-weighted methods). */
 export interface CompareOptions {
@@ -138,6 +143,7 @@ function ranksOf(v: Float64Array): RankInfo {
  */
 export function compareVectors(x0: Float64Array, y0: Float64Array, method: CompareMethod, opts: CompareOptions = {}): number {
   if (x0.length !== y0.length) throw new InputError(undefined, `compareRdms: RDM vectors of different lengths (${x0.length}, ${y0.length})`);
+  if (method === "bures" || method === "bures_metric") return bures(x0, y0, method);
   const fx = factsOf(x0), fy = factsOf(y0);
   let x = x0, y = y0, keep: Uint8Array | null = null;
   if (fx.nan > 0 || fy.nan > 0) {
@@ -228,6 +234,101 @@ function sigmaOf(s: CompareOptions["sigmaK"], K: number): { sigma: Float64Array 
   if (flat.length === K) return { sigma: flat, matrix: false };
   if (flat.length === K * K) return { sigma: flat, matrix: true };
   throw new InputError(undefined, `compareRdms: sigmaK must be ${K} variances or a ${K}×${K} matrix, got ${flat.length} values`);
+}
+
+// The kernel of an RDM vector and its factor, kept like its ranks: one data RDM against many models factors it once.
+const kernels = new WeakMap<Float64Array, Kernel>();
+
+interface Kernel {
+  K: number;
+  /** G = −½·J·D·J, K × K. */
+  G: Float64Array;
+  /** K × rank: G₊ = LLᵀ over the eigenvalues above rounding. */
+  L: Float64Array;
+  rank: number;
+  trace: number;
+  /** No eigenvalue below −(rounding): the RDM is squared-Euclidean. */
+  psd: boolean;
+}
+
+/**
+ * rsatoolbox's compare_bures_similarity / compare_bures_metric. Each RDM becomes the kernel
+ * G = −½·J·D·J (J = I − 11ᵀ/K: the Gram matrix of centred patterns when D holds squared distances);
+ * F = tr((A₊^½ B A₊^½)₊^½) is the fidelity, bures = F / √(tr A · tr B), bures_metric = tr A + tr B − 2F.
+ * As in rsatoolbox, negative eigenvalues (an RDM that is not squared-Euclidean) are dropped from
+ * A's square root and from the product, while B and the traces keep them (so for such RDMs the
+ * comparison is not symmetric). Eigenvalues below rounding (K·ε·max) count as 0: rsatoolbox takes
+ * square roots of them, so the zero eigenvalue every centred kernel has comes out as √ε ≈ 1e-8 noise
+ * in its results. With A₊ = LLᵀ, F is the sum of the singular values of LᵀM when B = MMᵀ (no rounding
+ * error is square-rooted), else the sum of the square roots of the positive eigenvalues of LᵀBL.
+ */
+function bures(x: Float64Array, y: Float64Array, method: "bures" | "bures_metric"): number {
+  const a = kernelOf(x), b = kernelOf(y);
+  const { K, L, rank: r } = a;
+  let F = 0;
+  if (r > 0 && b.psd) {
+    if (b.rank > 0) for (const s of svd(matMul(L, b.L, r, K, b.rank, true), r, b.rank).S) F += s;
+  } else if (r > 0) {
+    const M = matMul(L, matMul(b.G, L, K, K, r), r, K, r, true); // Lᵀ B L
+    for (let c = 0; c < r; c++) for (let d = 0; d < c; d++) M[c * r + d] = M[d * r + c] = (M[c * r + d] + M[d * r + c]) / 2;
+    for (const mu of positiveEigen(M, r).values) F += Math.sqrt(mu);
+  }
+  if (method === "bures_metric") return a.trace + b.trace - 2 * F;
+  const denom = Math.sqrt(a.trace * b.trace);
+  return denom > 0 ? F / denom : NaN; // rsatoolbox: 0/0 for an all-zero RDM
+}
+
+/**
+ * Eigenvalues of a symmetric n × n matrix above rounding (n·ε·max|λ|); `index` says which of
+ * symEig's (rows of `vectors`) they are; `psd` that none is below −(rounding).
+ */
+function positiveEigen(A: Float64Array, n: number): { values: Float64Array; vectors: Float64Array; index: number[]; psd: boolean } {
+  const { values, vectors } = symEig(A, n);
+  let max = 0;
+  for (const l of values) max = Math.max(max, Math.abs(l));
+  const tol = n * Number.EPSILON * max;
+  const index: number[] = [];
+  values.forEach((l, i) => l > tol && index.push(i));
+  return { values: Float64Array.from(index, (i) => values[i]), vectors, index, psd: values.every((l) => l >= -tol) };
+}
+
+/** G = −½·J·D·J of an RDM vector and its factor L (K × rank, G ≈ LLᵀ over the positive eigenvalues). */
+function kernelOf(v: Float64Array): Kernel {
+  let k = kernels.get(v);
+  if (k) return k;
+  const K = Math.round((1 + Math.sqrt(1 + 8 * v.length)) / 2);
+  if ((K * (K - 1)) / 2 !== v.length) {
+    throw new InputError(undefined, `compareRdms: bures needs whole RDMs; a vector of ${v.length} dissimilarities is not K(K−1)/2 (conditions drawn twice in a bootstrap leave pairs out)`);
+  }
+  const G = new Float64Array(K * K);
+  for (let i = 0, p = 0; i < K; i++) {
+    for (let j = i + 1; j < K; j++, p++) {
+      if (v[p] !== v[p]) throw new InputError(undefined, `compareRdms: bures needs complete RDMs; the dissimilarity of conditions ${i} and ${j} is NaN`);
+      G[i * K + j] = G[j * K + i] = -v[p] / 2;
+    }
+  }
+  const row = new Float64Array(K);
+  let all = 0;
+  for (let i = 0; i < K; i++) {
+    for (let j = 0; j < K; j++) row[i] += G[i * K + j];
+    row[i] /= K;
+    all += row[i];
+  }
+  all /= K;
+  let trace = 0;
+  for (let i = 0; i < K; i++) {
+    for (let j = 0; j < K; j++) G[i * K + j] += all - row[i] - row[j];
+    trace += G[i * K + i];
+  }
+  const { values, vectors, index, psd } = positiveEigen(G, K);
+  const rank = index.length;
+  const L = new Float64Array(K * rank);
+  index.forEach((e, c) => {
+    const s = Math.sqrt(values[c]);
+    for (let i = 0; i < K; i++) L[i * rank + c] = vectors[e * K + i] * s;
+  });
+  kernels.set(v, (k = { K, G, L, rank, trace, psd }));
+  return k;
 }
 
 function cosine(x: Float64Array, y: Float64Array, mx: number, my: number): number {

@@ -1,27 +1,29 @@
 // Representational dissimilarity matrices, with rsatoolbox's conventions so numbers carry over:
 // an RDM of K conditions is stored as its upper triangle, row by row (scipy's squareform order),
 // K(K−1)/2 values; distances are rsatoolbox's (squared Euclidean and Mahalanobis divided by the
-// number of channels, crossnobis cross-validated over folds); conditions are sorted as np.unique
-// sorts them unless asked otherwise.
+// number of channels, crossnobis cross-validated over folds, poisson the symmetrised KL divergence
+// of Poisson rates); conditions are sorted as np.unique sorts them unless asked otherwise.
 import { InputError } from "../io/errors.js";
-import { observations, groupMeans, groupValues, firstDuplicate, type PatternInput, type PatternOptions, type Observations } from "./patterns.js";
-import {
-  squaredEuclidean,
-  correlationDistance,
-  cosineDistance,
-  crossnobis,
-  precisionWhitener,
-  covarianceWhitener,
-  upperTriangle,
-  type Whitener,
-} from "./pattern-distances.js";
-import { covFromResiduals, type CovarianceMethod } from "./noise-precision.js";
+import { observations, groupMeans, firstDuplicate, type PatternInput, type PatternOptions } from "./patterns.js";
+import { squaredEuclidean, correlationDistance, cosineDistance, crossnobis, poissonRates, upperTriangle } from "./pattern-distances.js";
+import { crossValidated, poissonPrior, whitener, isNested } from "./rdm-crossvalidated.js";
+import type { CovarianceMethod } from "./noise-precision.js";
 import { averageLinkageOrder } from "./cluster-order.js";
 import { compareRdms, COMPARE_OPTIONS, type CompareMethod, type CompareOptions } from "./compare-rdms.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
+import {
+  rankTransform,
+  sqrtTransform,
+  positiveTransform,
+  mapTransform,
+  minmaxTransform,
+  geotopologicalTransform,
+  type RankMethod,
+  type Transformed,
+} from "./rdm-transforms.js";
 
 /** The dissimilarities `rdm` computes, with rsatoolbox's names. */
-export type DistanceMethod = "euclidean" | "correlation" | "cosine" | "mahalanobis" | "crossnobis";
+export type DistanceMethod = "euclidean" | "correlation" | "cosine" | "mahalanobis" | "crossnobis" | "poisson" | "poisson_cv";
 
 /** rsatoolbox's dissimilarity_measure for each distance. */
 const MEASURE: Record<DistanceMethod, string> = {
@@ -30,6 +32,8 @@ const MEASURE: Record<DistanceMethod, string> = {
   cosine: "cosine",
   mahalanobis: "squared mahalanobis",
   crossnobis: "crossnobis",
+  poisson: "poisson",
+  poisson_cv: "poisson_cv",
 };
 
 /** Labels, name and provenance of an RDM. */
@@ -200,6 +204,64 @@ export class RDM {
   }
 
   /**
+   * The dissimilarities replaced by their ranks 1…n (rsatoolbox's rank_transform; ties share the
+   * average rank unless another of scipy's methods is named). NaN stays NaN.
+   * @example
+   * fl.show(d.rank());
+   */
+  rank(method: RankMethod = "average"): RDM {
+    return this.transformed(rankTransform(this.vector, this.dissimilarityMeasure, method));
+  }
+
+  /**
+   * Square roots of the dissimilarities, negatives first set to 0 (rsatoolbox's sqrt_transform):
+   * squared euclidean becomes euclidean.
+   * @example
+   * const e = fl.rdm(acts, { by: "stimulus" }).sqrt();   // euclidean / √C instead of squared
+   */
+  sqrt(): RDM {
+    return this.transformed(sqrtTransform(this.vector, this.dissimilarityMeasure));
+  }
+
+  /**
+   * Negative dissimilarities (cross-validated estimates below 0) set to 0 (rsatoolbox's positive_transform).
+   * @example
+   * const d0 = fl.rdm(acts, { by: "stimulus", distance: "crossnobis", folds: "run" }).positive();
+   */
+  positive(): RDM {
+    return this.transformed(positiveTransform(this.vector, this.dissimilarityMeasure));
+  }
+
+  /**
+   * Any function of each dissimilarity (rsatoolbox's transform); missing pairs (NaN) stay missing.
+   * The measure becomes "transformed <measure>" unless named.
+   * @example
+   * const similarity = d.transform((x) => Math.exp(-x), "exp(−d)");
+   */
+  transform(fn: (value: number, index: number) => number, measure?: string): RDM {
+    return this.transformed(mapTransform(this.vector, this.dissimilarityMeasure, fn, measure));
+  }
+
+  /**
+   * The dissimilarities scaled to span [0, 1]: (d − min) / (max − min) (rsatoolbox's minmax_transform), NaN left out.
+   * @example
+   * const scaled = d.minmax();
+   */
+  minmax(): RDM {
+    return this.transformed(minmaxTransform(this.vector, this.dissimilarityMeasure));
+  }
+
+  /**
+   * The geo-topological transform (Lin & Kriegeskorte 2023; rsatoolbox's geotopological_transform):
+   * below the `low` quantile 0, above the `up` quantile 1, linear in between.
+   * @example
+   * const gt = d.geotopological(0.1, 0.9);
+   */
+  geotopological(low: number, up: number): RDM {
+    return this.transformed(geotopologicalTransform(this.vector, this.dissimilarityMeasure, low, up));
+  }
+
+  /**
    * Similarity to another RDM of the same conditions (rsatoolbox's compare; default "cosine").
    * @example
    * d.compare(modelRdm, "tau-a");
@@ -212,6 +274,10 @@ export class RDM {
   /** "RDM(K conditions, measure)". */
   toString(): string {
     return `RDM(${this.name ? this.name + ", " : ""}${this.nConditions} conditions, ${this.dissimilarityMeasure})`;
+  }
+
+  private transformed(t: Transformed): RDM {
+    return new RDM(t.vector, { labels: this.labels, dissimilarityMeasure: t.measure, name: this.name, descriptors: this.descriptors });
   }
 
   private pick(idx: number[], extra: Record<string, unknown>): RDM {
@@ -253,11 +319,38 @@ export interface RdmOptions extends PatternOptions {
    * "shrinkage_diag"; see covFromResiduals). rsatoolbox uses the identity when no noise is given.
    */
   precision?: readonly (readonly number[])[] | Float64Array | Float32Array | "identity" | CovarianceMethod;
+  /**
+   * crossnobis / poisson_cv: cross-validate over pairs of measurements from different folds, as
+   * rsatoolbox's calc_rdm_unbalanced, instead of fold means against the means of the other folds.
+   * For designs where conditions have different numbers of measurements per fold or are missing
+   * from some folds: every measurement pair counts once. Without `folds`, each measurement is its
+   * own fold (only a measurement's product with itself is left out), as rsatoolbox does.
+   */
+  unbalanced?: boolean;
+  /** poisson / poisson_cv: prior rate λ (default 1, rsatoolbox's prior_lambda). */
+  priorLambda?: number;
+  /** poisson / poisson_cv: weight w of the prior (default 0.1): rates are (x + λ·w) / (1 + w). */
+  priorWeight?: number;
   /** A name for the RDM (a subject, a region). */
   name?: string;
 }
 
-const RDM_OPTIONS = optionNames<RdmOptions>({ distance: true, precision: true, name: true, by: true, folds: true, conditions: true, channels: true, labels: true, order: true });
+const RDM_OPTIONS = optionNames<RdmOptions>({
+  distance: true,
+  precision: true,
+  unbalanced: true,
+  priorLambda: true,
+  priorWeight: true,
+  name: true,
+  by: true,
+  folds: true,
+  conditions: true,
+  channels: true,
+  labels: true,
+  order: true,
+});
+
+const CROSS_VALIDATED: readonly DistanceMethod[] = ["crossnobis", "poisson_cv"];
 
 /**
  * The RDM of an ActivationSet (rows grouped into conditions by the metadata column `by`, averaged)
@@ -272,6 +365,9 @@ export function rdm(input: PatternInput, opts: RdmOptions = {}): RDM {
   if (!(distance in MEASURE)) {
     throw new InputError(undefined, `rdm: unknown distance '${distance}'; use one of ${Object.keys(MEASURE).join(", ")}`);
   }
+  if (opts.unbalanced && !CROSS_VALIDATED.includes(distance)) {
+    throw new InputError(undefined, `rdm: \`unbalanced\` is for the cross-validated distances (${CROSS_VALIDATED.join(", ")}); ${distance} averages each condition's measurements, whatever their number`);
+  }
   const obs = observations(input, opts);
   const K = obs.labels.length, C = obs.channels;
   const { means } = groupMeans(obs.data, C, obs.condition, K);
@@ -284,99 +380,13 @@ export function rdm(input: PatternInput, opts: RdmOptions = {}): RDM {
   else if (distance === "mahalanobis") {
     const w = whitener(opts, obs, means, descriptors);
     vector = squaredEuclidean(w ? w(means, K) : means, K, C);
+  } else if (distance === "poisson") {
+    const { rates, logs } = poissonRates(means, ...poissonPrior(opts, obs, descriptors));
+    vector = crossnobis([rates], [logs], K, C); // (λ_i − λ_j)·(log λ_i − log λ_j) / C
   } else {
-    vector = crossnobisOf(obs, opts, descriptors);
+    vector = crossValidated(obs, opts, descriptors, distance);
   }
   return new RDM(vector, { labels: obs.labels, dissimilarityMeasure: MEASURE[distance], name: opts.name, descriptors });
-}
-
-function crossnobisOf(obs: Observations, opts: RdmOptions, descriptors: Record<string, unknown>): Float64Array {
-  const K = obs.labels.length, C = obs.channels;
-  let fold = obs.fold, foldLabels = obs.foldLabels;
-  if (!fold) {
-    // rsatoolbox's default: the k-th measurement of each condition belongs to fold k.
-    const seen = new Int32Array(K);
-    const k = Int32Array.from(obs.condition, (c) => seen[c]++);
-    if (!seen.every((n) => n === seen[0])) {
-      const c = seen.findIndex((n) => n !== seen[0]);
-      throw new InputError(undefined, `rdm: crossnobis without \`folds\` needs the same number of measurements per condition; '${obs.labels[0]}' has ${seen[0]}, '${obs.labels[c]}' has ${seen[c]}`);
-    }
-    ({ index: fold, labels: foldLabels } = groupValues(k, "fold", "sorted"));
-  } else descriptors.folds = typeof opts.folds === "string" ? opts.folds : "given";
-  const F = foldLabels!.length;
-  if (F < 2) throw new InputError(undefined, `rdm: crossnobis needs at least 2 folds; ${typeof opts.folds === "string" ? `column '${opts.folds}'` : "the data"} has ${F}`);
-  // Sums per (fold, condition); the train patterns of fold f are the means over the other folds.
-  const sums = new Float64Array(F * K * C);
-  const counts = new Int32Array(F * K);
-  for (let r = 0; r < obs.rows; r++) {
-    const g = fold[r] * K + obs.condition[r];
-    counts[g]++;
-    for (let c = 0; c < C; c++) sums[g * C + c] += obs.data[r * C + c];
-  }
-  for (let f = 0; f < F; f++) {
-    for (let k = 0; k < K; k++) {
-      if (counts[f * K + k] === 0) throw new InputError(undefined, `rdm: crossnobis: condition '${obs.labels[k]}' has no measurement in fold '${foldLabels![f]}'`);
-    }
-  }
-  const { means } = groupMeans(obs.data, C, obs.condition, K);
-  const w = whitener(opts, obs, means, descriptors);
-  const total = new Float64Array(K * C);
-  const totalCount = new Int32Array(K);
-  for (let f = 0; f < F; f++) {
-    for (let k = 0; k < K; k++) {
-      totalCount[k] += counts[f * K + k];
-      for (let c = 0; c < C; c++) total[k * C + c] += sums[(f * K + k) * C + c];
-    }
-  }
-  const train: Float64Array[] = [], test: Float64Array[] = [];
-  for (let f = 0; f < F; f++) {
-    const a = new Float64Array(K * C), b = new Float64Array(K * C);
-    for (let k = 0; k < K; k++) {
-      const n = counts[f * K + k], rest = totalCount[k] - n;
-      for (let c = 0; c < C; c++) {
-        const s = sums[(f * K + k) * C + c];
-        b[k * C + c] = s / n;
-        a[k * C + c] = (total[k * C + c] - s) / rest;
-      }
-    }
-    train.push(w ? w(a, K) : a);
-    test.push(w ? w(b, K) : b);
-  }
-  descriptors.nFolds = F;
-  return crossnobis(train, test, K, C);
-}
-
-/** The noise whitening for mahalanobis/crossnobis: given, identity (undefined), or estimated from residuals. */
-function whitener(opts: RdmOptions, obs: Observations, means: Float64Array, descriptors: Record<string, unknown>): Whitener | undefined {
-  const C = obs.channels, K = obs.labels.length;
-  const p = opts.precision;
-  if (p === "identity") {
-    descriptors.noise = "identity";
-    return undefined;
-  }
-  if (p !== undefined && typeof p !== "string") {
-    const flat = isNested(p) ? Float64Array.from((p as number[][]).flat()) : Float64Array.from(p as ArrayLike<number>);
-    if (flat.length !== C * C) {
-      throw new InputError(undefined, `rdm: the precision matrix must be ${C}×${C} (channels × channels), got ${isNested(p) ? `${(p as number[][]).length} rows` : `${flat.length} values`}`);
-    }
-    descriptors.noise = "precision given";
-    return precisionWhitener(flat, C);
-  }
-  const method = p ?? "shrinkage_diag";
-  const dof = obs.rows - K;
-  if (dof <= 0) {
-    throw new InputError(
-      undefined,
-      `rdm: ${opts.distance} needs a noise precision: pass { precision } (a ${C}×${C} matrix or "identity"), or repeated measurements per condition (\`by\`) to estimate it from their residuals (${obs.rows} rows, ${K} conditions)`,
-    );
-  }
-  const residuals = new Float64Array(obs.rows * C);
-  for (let r = 0; r < obs.rows; r++) {
-    const m = obs.condition[r] * C;
-    for (let c = 0; c < C; c++) residuals[r * C + c] = obs.data[r * C + c] - means[m + c];
-  }
-  descriptors.noise = `${method} from residuals (dof ${dof})`;
-  return covarianceWhitener(covFromResiduals(residuals, { channels: C, method, dof }), C);
 }
 
 /**
@@ -394,9 +404,6 @@ export function categoricalRdm(categories: ArrayLike<unknown>, init: RdmInit = {
   return new RDM(v, { dissimilarityMeasure: "categorical", ...init });
 }
 
-function isNested(m: unknown): boolean {
-  return Array.isArray(m) && m.length > 0 && typeof m[0] === "object" && m[0] !== null;
-}
 
 function preview(labels: readonly string[]): string {
   return labels.length <= 12 ? labels.join(", ") : `${labels.slice(0, 12).join(", ")}, … (${labels.length})`;

@@ -23,6 +23,11 @@ export interface NoiseCeiling {
  * rank methods). NaN wherever any RDM is NaN.
  */
 export function poolVectors(vectors: readonly Float64Array[], method: CompareMethod): Float64Array {
+  // rsatoolbox's pool_rdm has no pooling for the Bures comparisons (no closed-form best RDM), so
+  // neither a pooled RDM nor a noise ceiling exists for them there; say so instead of guessing one.
+  if (method === "bures" || method === "bures_metric") {
+    throw new InputError(undefined, `no pooled RDM (and so no noise ceiling) for method '${method}': rsatoolbox's pool_rdm defines none; use a correlation or rank method for the ceiling`);
+  }
   const n = vectors[0].length;
   const out = new Float64Array(n);
   for (const v0 of vectors) {

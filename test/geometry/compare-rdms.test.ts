@@ -23,8 +23,11 @@ test("every method matches rsatoolbox on RDMs with ties", () => {
     "rho-a": 0.8242424242424242,
     cosine_cov: 0.9451947093524533,
     corr_cov: 0.9098850028575961,
+    // rsatoolbox's formula evaluated with 50-digit mpmath (see the bures test below).
+    bures: 1.0927500747784167,
+    bures_metric: -0.5648796991791494,
   };
-  for (const m of COMPARE_METHODS) near(compareRdms(a, b, m), expected[m], 1e-14, m);
+  for (const m of COMPARE_METHODS) near(compareRdms(a, b, m), expected[m], m.startsWith("bures") ? 1e-13 : 1e-14, m);
   assert.equal(a.compare(b), compareRdms(a, b, "cosine"), "cosine is the default, as in rsatoolbox");
 });
 
@@ -86,10 +89,14 @@ test("NaN pairs are left out, as rsatoolbox does", () => {
     cosine_cov: 0.9506160924062343,
     corr_cov: 0.9143117000448976,
   };
-  for (const m of COMPARE_METHODS) near(compareRdms(an, bn, m), expected[m], 1e-13, m);
+  const pairwise = COMPARE_METHODS.filter((m) => !m.startsWith("bures"));
+  for (const m of pairwise) near(compareRdms(an, bn, m), expected[m], 1e-13, m);
   // NaN in only one RDM: the pair is dropped from both (rsatoolbox requires the same NaN places).
   const only = new RDM(a.vector.map((v, i) => (i === 1 || i === 6 ? NaN : v)));
-  for (const m of COMPARE_METHODS) near(compareRdms(only, b, m), expected[m], 1e-13, `one-sided ${m}`);
+  for (const m of pairwise) near(compareRdms(only, b, m), expected[m], 1e-13, `one-sided ${m}`);
+  // The Bures comparisons need the whole kernel matrix: rsatoolbox raises, and so do we, naming the pair.
+  assert.throws(() => compareRdms(an, bn, "bures"), /bures needs complete RDMs; the dissimilarity of conditions 0 and 2 is NaN/);
+  assert.throws(() => compareVectors(Float64Array.from([1, 2]), Float64Array.from([2, 1]), "bures_metric"), /a vector of 2 dissimilarities is not K\(K−1\)\/2/);
 });
 
 /** O(n²) definitions to check the O(n log n) ones. */
@@ -146,6 +153,67 @@ test("values far apart in magnitude and sharing their high bits still rank corre
   near(compareVectors(x, y, "spearman"), -1, 1e-15);
   const big = Float64Array.from([1e300, -1e300, 5e-324, -5e-324, 0, 1]);
   near(compareVectors(big, Float64Array.from([6, 1, 4, 2, 3, 5]), "tau-a"), 1, 1e-15);
+});
+
+// Six conditions × four channels in closed form; squared euclidean / C RDMs (rank 4 kernels: each has
+// a zero eigenvalue besides the one centring gives).
+const K6 = 6, C4 = 4;
+const patterns = (f: (k: number, c: number) => number) => Array.from({ length: K6 }, (_, k) => Array.from({ length: C4 }, (_, c) => f(k, c)));
+const P1 = patterns((k, c) => Math.sin(k + 1 + 0.7 * c));
+const P2 = patterns((k, c) => Math.cos(0.5 * k + 0.3 * c * c) + 0.1 * k);
+const P3 = patterns((k, c) => P1[k][c] + 0.3 * P2[k][c]);
+const euclid = (P: number[][], name: string) => {
+  const v: number[] = [];
+  for (let i = 0; i < K6; i++) for (let j = i + 1; j < K6; j++) v.push(P[i].reduce((s, x, c) => s + (x - P[j][c]) ** 2, 0) / C4);
+  return new RDM(v, { name });
+};
+
+test("bures and bures_metric: rsatoolbox's formula, without its √ε noise", () => {
+  // rsatoolbox (rdm/compare.py compare_bures_similarity / compare_bures_metric) on these RDMs,
+  // evaluated exactly: its formula (G = double-centred −D/2, tr((A₊^½ B A₊^½)₊^½) over √(tr A·tr B),
+  // tr A + tr B − 2·that) with mpmath at 50 digits on the patterns above. rsatoolbox's own float64
+  // results differ from these by up to 1.3e-8 (bures) and 6.6e-8 (bures_metric): it takes square
+  // roots of eigenvalues that are zero up to rounding (e.g. bures(P1, P1) = 1.0000000096615318,
+  // bures(P1, P2) = 0.7865700985363477 one way and 0.7865701087636258 the other); featurelab drops
+  // eigenvalues below K·ε·max and agrees with the exact values to 4e-15 (asserted at 1e-13).
+  const R = [euclid(P1, "p1"), euclid(P2, "p2"), euclid(P3, "p3")];
+  const exact: Record<string, [number, number]> = {
+    "01": [0.7865700964246094, 1.1372869640396035],
+    "02": [0.993248842030517, 0.12262049711132077],
+    "12": [0.8483629312183606, 1.28532455716008],
+  };
+  for (const [ij, [sim, metric]] of Object.entries(exact)) {
+    const [x, y] = [R[+ij[0]], R[+ij[1]]];
+    near(compareRdms(x, y, "bures"), sim, 1e-13, `bures ${ij}`);
+    near(compareRdms(y, x, "bures"), sim, 1e-13, `bures ${ij} reversed`);
+    near(compareRdms(x, y, "bures_metric"), metric, 1e-13, `bures_metric ${ij}`);
+  }
+  for (const r of R) {
+    near(compareRdms(r, r, "bures"), 1, 1e-13, `bures self ${r.name}`);
+    near(compareRdms(r, r, "bures_metric"), 0, 1e-13, `bures_metric self ${r.name}`);
+  }
+  // The Bures similarity does not see scale; the metric is the squared distance √A ↔ √B, so scales with it.
+  const twice = new RDM(R[1].vector.map((v) => 2 * v));
+  near(compareRdms(R[0], twice, "bures"), exact["01"][0], 1e-13, "scale-free");
+  // Many-vs-many, as the other methods.
+  const table = compareRdms(R, R, "bures_metric");
+  near(table.values[2][1], exact["12"][1], 1e-13, "table");
+  // RDMs that are not squared-euclidean (the ties RDMs above) are not symmetric under bures, as in
+  // rsatoolbox: A's negative eigenvalues are dropped, B's kept. Exact values (mpmath) of both orders;
+  // rsatoolbox float64: 1.092750080571919, −0.5648797345147649 for (a, b) and 1.093550509524642,
+  // −0.5697616949929847 for (b, a).
+  near(compareRdms(a, b, "bures"), 1.0927500747784167, 1e-13, "ties a,b");
+  near(compareRdms(b, a, "bures"), 1.0935505008617799, 1e-13, "ties b,a");
+  near(compareRdms(b, a, "bures_metric"), -0.569761642156626, 1e-13, "ties b,a metric");
+  // Mixed: q is not squared-Euclidean (its kernel has eigenvalue −0.39), P1's RDM is. Exact (mpmath);
+  // rsatoolbox float64: 0.5933485572445251, 2.921149624375002 and 0.5834954161686863, 2.98979246470439.
+  const q = new RDM([1, 2, 1, 3, 0.5, 2.5, 1, 2, 1.5, 3, 0.5, 1, 2, 2.5, 1]);
+  near(compareRdms(q, R[0], "bures"), 0.5933485493141527, 1e-13, "q, p1");
+  near(compareRdms(q, R[0], "bures_metric"), 2.9211496796226926, 1e-13, "q, p1 metric");
+  near(compareRdms(R[0], q, "bures"), 0.5834954108171042, 1e-13, "p1, q");
+  near(compareRdms(R[0], q, "bures_metric"), 2.989792501986694, 1e-13, "p1, q metric");
+  // An all-zero RDM has no kernel: rsatoolbox's 0/0.
+  assert.ok(Number.isNaN(compareRdms(new RDM([0, 0, 0]), new RDM([1, 2, 3]), "bures")));
 });
 
 test("many-vs-many: a matrix of similarities and a tidy table", () => {

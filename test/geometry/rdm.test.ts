@@ -126,6 +126,72 @@ test("precision estimated from residuals around the condition means, as rsatoolb
   close(rdm(X, { by: byA, distance: "mahalanobis" }).vector, cases.shrinkage_diag[0], 1e-12, "default");
 });
 
+// An unbalanced design: 11 measurements × 3 channels in closed form; 'a' has two measurements in
+// fold 0, 'c' none there. rsatoolbox: rdm/calc_unbalanced.py calc_rdm_unbalanced(Dataset(U, cond,
+// fold), 'crossnobis', descriptor='cond', cv_descriptor='fold', noise=…) run from source (its
+// cengine/similarity.pyx calc() run as Python with the Cython types removed; Cython is not installed).
+const U = Array.from({ length: 11 }, (_, r) => Array.from({ length: 3 }, (_, c) => Math.sin(0.9 * r + 1.7 * c) + 0.5 * Math.cos(2.1 * r * c + 0.3)));
+const uCond = ["a", "a", "a", "a", "b", "b", "b", "c", "c", "c", "c"];
+const uFold = [0, 0, 1, 2, 0, 1, 1, 1, 2, 2, 2];
+
+test("crossnobis on an unbalanced design matches rsatoolbox's calc_rdm_unbalanced", () => {
+  const run = (precision: any, folds: number[] | null = uFold) => rdm(U, { by: uCond, folds: folds ?? undefined, distance: "crossnobis", unbalanced: true, precision });
+  close(run("identity").vector, [0.3435550983992039, -0.41169451547598346, 0.689214810992038], 1e-12, "identity");
+  close(run(Prec).vector, [0.7251511687227483, -0.5692783794990699, 1.036630158469866], 1e-12, "given precision");
+  // noise = rsatoolbox's prec_from_unbalanced(dataset, 'cond', method=…), as featurelab estimates it.
+  close(run(undefined).vector, [3.232614554575529, -1.219161040917875, 3.0167102076866925], 1e-12, "shrinkage_diag");
+  close(run("full").vector, [3.7555922011234184, -1.2291557575763123, 2.8415316154388215], 1e-12, "full");
+  // Without folds rsatoolbox makes each measurement its own fold: only self-products are left out.
+  const own = run("identity", null);
+  close(own.vector, [0.7127517226163564, -0.217921739831879, 0.8461594141563743], 1e-12, "no folds");
+  assert.equal(own.descriptors.folds, "each measurement");
+  assert.equal(run("identity").descriptors.unbalanced, true);
+  assert.equal(run("identity").dissimilarityMeasure, "crossnobis");
+  // One measurement per condition and fold: the pairs estimator is the fold-means one (rsatoolbox's
+  // calc_rdm_unbalanced gives 0.9733333333333334, 1.051111111111111, 1.2755555555555558 here).
+  const balanced = rdm(X, { by: byA, folds: fold, distance: "crossnobis", precision: "identity" }).vector;
+  close(rdm(X, { by: byA, folds: fold, distance: "crossnobis", precision: "identity", unbalanced: true }).vector, Array.from(balanced), 1e-14, "balanced");
+  // Folds given as an ActivationSet column, rows in another order: the same numbers.
+  const perm = [7, 3, 10, 0, 5, 8, 1, 9, 2, 6, 4];
+  const acts = fromVectors(Float32Array.from(perm.flatMap((r) => U[r])), 3, { cond: perm.map((r) => uCond[r]), run: perm.map((r) => uFold[r]) });
+  close(rdm(acts, { by: "cond", folds: "run", distance: "crossnobis", unbalanced: true, precision: "identity" }).vector, [0.3435550983992039, -0.41169451547598346, 0.689214810992038], 1e-6, "column");
+});
+
+// Spike counts: 12 measurements × 4 channels, conditions x, y, z once in each of folds 0–3.
+const Y = Array.from({ length: 12 }, (_, r) => Array.from({ length: 4 }, (_, c) => Math.floor(3 + 2.5 * Math.sin(1.1 * r + 0.6 * c) + c)));
+const yCond = Y.map((_, r) => ["x", "y", "z"][r % 3]);
+const yFold = Y.map((_, r) => Math.floor(r / 3));
+
+test("poisson and poisson_cv: symmetrised KL of Poisson rates, as rsatoolbox's calc_rdm_poisson(_cv)", () => {
+  assert.deepEqual(Y[0], [3, 5, 7, 8]); // the same counts as the Python script's
+  // rsatoolbox calc_rdm(Dataset(Y, cond), 'poisson', descriptor='cond') (prior_lambda 1, prior_weight 0.1).
+  const p = rdm(Y, { by: yCond, distance: "poisson" });
+  close(p.vector, [0.015321993264399758, 0.04073609878572526, 0.011512608840534178], 1e-12, "poisson");
+  assert.equal(p.dissimilarityMeasure, "poisson");
+  assert.deepEqual(p.descriptors.prior, { lambda: 1, weight: 0.1 });
+  close(rdm(Y, { by: yCond, distance: "poisson", priorLambda: 2, priorWeight: 0.5 }).vector, [0.008894103189474478, 0.023046030003027518, 0.006700017530837599], 1e-12, "prior");
+  // By hand for two rates: λ = (x + 0.1)/1.1 per channel, d = Σ(λ₁ − λ₂)(log λ₁ − log λ₂)/C.
+  const l1 = [1.1 / 1.1, 3.1 / 1.1], l2 = [2.1 / 1.1, 0.1 / 1.1];
+  const hand = l1.reduce((s, a, c) => s + (a - l2[c]) * (Math.log(a) - Math.log(l2[c])), 0) / 2;
+  close(rdm([[1, 3], [2, 0]], { distance: "poisson" }).vector, [hand], 1e-14, "hand");
+  // poisson_cv: rsatoolbox's calc_rdm_poisson_cv returns only the last fold's term (its loop over
+  // folds overwrites the result: −0.5042989065897459, −0.5483514716006153, −0.2810251873673486 here).
+  // featurelab averages the folds, as crossnobis does; the terms are rsatoolbox's, each fold in turn
+  // relabelled to sort last, and their mean:
+  close(rdm(Y, { by: yCond, folds: yFold, distance: "poisson_cv" }).vector, [-0.4050910177475052, -0.6001073754595929, -0.30364646961889386], 1e-12, "poisson_cv");
+  // Default folds: the k-th measurement of each condition (here the same folds).
+  close(rdm(Y, { by: yCond, distance: "poisson_cv" }).vector, [-0.4050910177475052, -0.6001073754595929, -0.30364646961889386], 1e-12, "default folds");
+  // Unbalanced: rsatoolbox's calc_rdm_unbalanced(…, 'poisson_cv', cv_descriptor='fold') on counts in U's design.
+  const YU = Y.slice(0, 11);
+  close(rdm(YU, { by: uCond, folds: uFold, distance: "poisson_cv", unbalanced: true }).vector, [-0.5835566143202455, -0.07431129769485789, -0.8223451446603169], 1e-12, "unbalanced");
+  close(
+    rdm(YU, { by: uCond, folds: uFold, distance: "poisson_cv", unbalanced: true, priorLambda: 2, priorWeight: 0.5 }).vector,
+    [-0.32571061901530396, -0.11043589882131521, -0.35953412805547935],
+    1e-12,
+    "unbalanced prior",
+  );
+});
+
 test("covFromResiduals: full, diag and both shrinkage estimators as rsatoolbox's cov_from_residuals", () => {
   const R = [
     [0.0, 0.18, 0.04], [-0.89, -0.99, -0.89], [0.06, 0.85, 0.49], [-0.62, -0.2, 0.2], [0.11, -0.47, -0.45], [0.7, -0.25, -0.65],
@@ -217,6 +283,18 @@ test("bad input is refused with an error naming the column, shape or condition",
   assert.throws(() => new RDM([1, Infinity, 3]), /dissimilarity 1 is Infinity/);
   assert.throws(() => RDM.fromMatrix([[0, 1], [2, 0]]), /not symmetric at \(0, 1\)/);
   assert.throws(() => RDM.fromMatrix([[1, 1], [1, 0]]), /diagonal entry \(0, 0\) is 1/);
+  assert.throws(() => rdm(P, { distance: "poisson_kl" as any }), /unknown distance 'poisson_kl'; use one of euclidean, correlation, cosine, mahalanobis, crossnobis, poisson, poisson_cv/);
+  // Unbalanced designs: the balanced estimator names the missing cell and points to `unbalanced`.
+  assert.throws(() => rdm(U, { by: uCond, folds: uFold, distance: "crossnobis", precision: "identity" }), /condition 'c' has no measurement in fold '0' \(pass unbalanced: true/);
+  assert.throws(() => rdm(U, { by: uCond, distance: "crossnobis" }), /'a' has 4, 'b' has 3 \(or pass unbalanced: true\)/);
+  // A condition in one fold only has no cross-validated pattern of its own.
+  const oneFold = uFold.map((f, r) => (uCond[r] === "b" ? 1 : f));
+  assert.throws(() => rdm(U, { by: uCond, folds: oneFold, distance: "crossnobis", unbalanced: true }), /condition 'b' is measured only in fold '1'; cross-validation needs each condition in two folds/);
+  assert.throws(() => rdm(U.slice(0, 8), { by: uCond.slice(0, 8), distance: "crossnobis", unbalanced: true }), /condition 'c' has a single measurement/);
+  assert.throws(() => rdm(U, { by: uCond, distance: "euclidean", unbalanced: true }), /`unbalanced` is for the cross-validated distances \(crossnobis, poisson_cv\)/);
+  assert.throws(() => rdm([[1, 2], [0, -1]], { distance: "poisson" }), /poisson needs rates \(counts\) with x \+ priorLambda·priorWeight > 0; row 1 \(condition '1'\), channel 1 is -1/);
+  assert.throws(() => rdm([[1, 2], [0, 0]], { distance: "poisson", priorWeight: 0 }), /row 1 \(condition '1'\), channel 0 is 0/);
+  assert.throws(() => rdm([[1, 2], [0, 1]], { distance: "poisson", priorLambda: -1 }), /priorLambda and priorWeight must be finite and ≥ 0, got -1 and 0.1/);
   const r = RDM.fromMatrix([[0, 1], [1, 0]], { labels: ["a", "b"] });
   assert.throws(() => r.get("a", "c"), /no condition 'c'; conditions: a, b/);
   assert.throws(() => r.reorder(["a"]), /exactly once/);

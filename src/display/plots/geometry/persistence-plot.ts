@@ -76,7 +76,8 @@ export function barcodePlot(result: PersistenceResult, opts: PersistencePlotOpti
       title: { text: opts.title ?? `Barcode (${result.nPoints} points)` },
       xaxis: { title: { text: "filtration value (edge length)" }, range: [0, top], zeroline: false },
       yaxis: { autorange: "reversed", showticklabels: false, zeroline: false, showgrid: false },
-      annotations: [{ x: inf, y: 0, yref: "paper", yanchor: "top", text: "∞", showarrow: false }],
+      // Above the plot: below it, the ∞ mark would sit among the axis tick labels.
+      annotations: [{ x: inf, y: 1, yref: "paper", yanchor: "bottom", text: "∞", showarrow: false }],
       height: Math.max(320, Math.min(900, 120 + 4 * row)),
     },
   });
@@ -110,9 +111,11 @@ export function persistenceDiagramPlot(result: PersistenceResult, opts: Persiste
     data: traces,
     layout: {
       title: { text: opts.title ?? `Persistence diagram (${result.nPoints} points)` },
-      xaxis: { title: { text: "birth" }, range: [0, top], zeroline: false },
-      yaxis: { title: { text: "death" }, range: [0, top], zeroline: false, scaleanchor: "x" },
-      annotations: [{ x: 0, xref: "paper", xanchor: "right", y: inf, text: "∞", showarrow: false }],
+      // Equal scales by narrowing the plot, not by widening the birth axis into negative values.
+      // (The axes start a little below 0 so that H0's points, all born at 0, are not cut in half.)
+      xaxis: { title: { text: "birth" }, range: [-0.02 * top, top], zeroline: false, constrain: "domain" },
+      yaxis: { title: { text: "death" }, range: [-0.02 * top, top], zeroline: false, scaleanchor: "x", constrain: "domain" },
+      annotations: [{ x: -0.02 * top, xanchor: "right", xshift: -4, y: inf, text: "∞", showarrow: false }],
       height: 520,
     },
   });
