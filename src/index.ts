@@ -36,6 +36,7 @@ setProgressFactory(() => widgetProgress() ?? notebookProgress() ?? terminalProgr
 export { ready, engine, tf, type EngineInfo } from "./engine/backend.js";
 export { Rng } from "./engine/random.js";
 export { ActivationSet, GroupedActivationSet, fromVectors, type FromVectorsOptions, type Metadata, type Normalization } from "./data/activation-set.js";
+export { sideBySide } from "./data/paired.js";
 export { load, type LoadOptions } from "./data/load.js";
 export { sql, type SqlOptions, type SqlSource, type SparseCodes } from "./data/sql.js";
 export { ActivationStream, type OpenOptions } from "./data/stream.js";

@@ -33,28 +33,29 @@ export interface JumpReluOptions {
   preActLossCoefficient: number | undefined;
 }
 
-const OPTION_NAMES = ["initThreshold", "bandwidth", "sparsityLossMode", "tanhScale", "preActLossCoefficient"] as const satisfies readonly (keyof JumpReluOptions)[];
+export const JUMPRELU_OPTION_NAMES = ["initThreshold", "bandwidth", "sparsityLossMode", "tanhScale", "preActLossCoefficient"] as const satisfies readonly (keyof JumpReluOptions)[];
 
-function numberOption(options: Record<string, unknown>, name: keyof JumpReluOptions, fallback: number | undefined, min: "> 0" | "≥ 0"): number | undefined {
+function numberOption(who: string, options: Record<string, unknown>, name: keyof JumpReluOptions, fallback: number | undefined, min: "> 0" | "≥ 0"): number | undefined {
   const v = options[name] ?? fallback;
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isFinite(v) || (min === "> 0" ? v <= 0 : v < 0)) {
-    throw new Error(`featurelab: jumprelu: option '${name}' must be a finite number ${min} (default ${fallback ?? "off"}); got ${JSON.stringify(v) ?? String(v)}`);
+    throw new Error(`featurelab: ${who}: option '${name}' must be a finite number ${min} (default ${fallback ?? "off"}); got ${JSON.stringify(v) ?? String(v)}`);
   }
   return v;
 }
 
-function readOptions(options: Record<string, unknown>): JumpReluOptions {
-  const mode = options.sparsityLossMode ?? "step";
+/** The JumpReLU options with their defaults filled in (`who` names the architecture in errors; the CLT defaults to "tanh"). */
+export function readJumpReluOptions(options: Record<string, unknown>, who = "jumprelu", defaultMode: SparsityLossMode = "step"): JumpReluOptions {
+  const mode = options.sparsityLossMode ?? defaultMode;
   if (!SPARSITY_LOSS_MODES.includes(mode as SparsityLossMode)) {
-    throw new Error(`featurelab: jumprelu: option 'sparsityLossMode' must be one of ${SPARSITY_LOSS_MODES.map((m) => `"${m}"`).join(", ")} (default "step"); got ${JSON.stringify(mode) ?? String(mode)}`);
+    throw new Error(`featurelab: ${who}: option 'sparsityLossMode' must be one of ${SPARSITY_LOSS_MODES.map((m) => `"${m}"`).join(", ")} (default "${defaultMode}"); got ${JSON.stringify(mode) ?? String(mode)}`);
   }
   return {
-    initThreshold: numberOption(options, "initThreshold", 0.01, "> 0")!,
-    bandwidth: numberOption(options, "bandwidth", 0.05, "> 0")!,
+    initThreshold: numberOption(who, options, "initThreshold", 0.01, "> 0")!,
+    bandwidth: numberOption(who, options, "bandwidth", 0.05, "> 0")!,
     sparsityLossMode: mode as SparsityLossMode,
-    tanhScale: numberOption(options, "tanhScale", 4, "> 0")!,
-    preActLossCoefficient: numberOption(options, "preActLossCoefficient", undefined, "≥ 0"),
+    tanhScale: numberOption(who, options, "tanhScale", 4, "> 0")!,
+    preActLossCoefficient: numberOption(who, options, "preActLossCoefficient", undefined, "≥ 0"),
   };
 }
 
@@ -105,16 +106,26 @@ function straightThrough(eps: number) {
   return { jump, heaviside };
 }
 
+/**
+ * How a JumpReLU dictionary reads and writes: an SAE encodes x − b_dec and reconstructs x; a
+ * (cross-layer) transcoder encodes x as it is and predicts another vector, b_dec being only its output bias.
+ */
+export interface JumpReluPaths {
+  centreInput: boolean;
+}
+
+const SAE_PATHS: JumpReluPaths = { centreInput: true };
+
 /** The same loss in plain tfjs ops (autodiff through ReLU(θ), tanh and ‖W_dec‖; the kernel by customGrad). */
-function referenceLoss(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead }: LossOptions): tf.Scalar {
+export function jumpReluReferenceLoss(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead, target }: LossOptions, paths: JumpReluPaths = SAE_PATHS): tf.Scalar {
   const { jump, heaviside } = straightThrough(o.bandwidth);
   return tf.tidy(() => {
-    const pre = preActivations(x, p);
+    const pre = paths.centreInput ? preActivations(x, p) : (tf.add(tf.matMul(x, p.W_enc as tf.Tensor2D), p.b_enc) as tf.Tensor2D);
     const theta = tf.relu(p.threshold);
     const f = jump(pre, theta);
     const xHat = tf.add(tf.matMul(f, p.W_dec as tf.Tensor2D), p.b_dec);
     const norms = tf.norm(p.W_dec, "euclidean", 1);
-    const terms = [tf.mean(tf.sum(tf.square(tf.sub(xHat, x)), 1))];
+    const terms = [tf.mean(tf.sum(tf.square(tf.sub(xHat, target ?? x)), 1))];
     const perRow = o.sparsityLossMode === "step" ? heaviside(pre, theta) : tf.tanh(tf.mul(tf.mul(f, norms), o.tanhScale));
     terms.push(tf.mul(l1, tf.mean(tf.sum(perRow, 1))));
     if (o.preActLossCoefficient !== undefined && dead) {
@@ -126,19 +137,19 @@ function referenceLoss(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead
 }
 
 /** Forward and backward by hand, with only untransposed matMuls (see relu.ts for why). */
-function step(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead }: LossOptions): StepResult {
+export function jumpReluStep(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead, target }: LossOptions, paths: JumpReluPaths = SAE_PATHS): StepResult {
   return tf.tidy(() => {
     const B = x.shape[0];
     const eps = o.bandwidth;
     const W_enc = p.W_enc as tf.Tensor2D;
     const W_dec = p.W_dec as tf.Tensor2D;
     const theta = tf.relu(p.threshold) as tf.Tensor1D;
-    const saeIn = tf.sub(x, p.b_dec) as tf.Tensor2D;
+    const saeIn = (paths.centreInput ? tf.sub(x, p.b_dec) : x) as tf.Tensor2D;
     const pre = tf.add(tf.matMul(saeIn, W_enc), p.b_enc) as tf.Tensor2D;
     const on = fires(pre, theta);
     const f = tf.mul(pre, on) as tf.Tensor2D;
     const xHat = tf.add(tf.matMul(f, W_dec), p.b_dec) as tf.Tensor2D;
-    const err = tf.sub(xHat, x);
+    const err = tf.sub(xHat, target ?? x);
     const mse = tf.div(tf.sum(tf.square(err)), B) as tf.Scalar;
     const norms = tf.norm(W_dec, "euclidean", 1) as tf.Tensor1D;
     const inWindow = kernel(pre, theta, eps);
@@ -185,8 +196,8 @@ function step(o: JumpReluOptions, x: tf.Tensor2D, p: Params, { l1, dead }: LossO
     if (gNorms) gWdec = tf.add(gWdec, tf.mul(tf.reshape(tf.div(gNorms, norms), [-1, 1]), W_dec)) as tf.Tensor2D;
     const gWenc = tf.matMul(tf.transpose(saeIn), gPre);
     const gBenc = tf.sum(gPre, 0);
-    // b_dec enters twice: added to x̂, subtracted from the encoder input.
-    const gBdec = tf.sub(tf.sum(g, 0), tf.reshape(tf.matMul(W_enc, tf.reshape(gBenc, [-1, 1])), [-1]));
+    // An SAE's b_dec enters twice: added to x̂, subtracted from the encoder input.
+    const gBdec = paths.centreInput ? tf.sub(tf.sum(g, 0), tf.reshape(tf.matMul(W_enc, tf.reshape(gBenc, [-1, 1])), [-1])) : tf.sum(g, 0);
     // θ⁺ = ReLU(θ): a threshold at or below 0 gets no gradient (as torch's relu backward).
     const gThreshold = tf.mul(gTheta, tf.step(p.threshold, 0));
     return {
@@ -212,8 +223,8 @@ function saeLensDetails(o: JumpReluOptions, recorded: Record<string, unknown>): 
   };
 }
 
-export const jumprelu = defineArchitecture("jumprelu", "jumprelu", OPTION_NAMES, (options) => {
-  const o = readOptions(options);
+export const jumprelu = defineArchitecture("jumprelu", "jumprelu", JUMPRELU_OPTION_NAMES, (options) => {
+  const o = readJumpReluOptions(options);
   const { preActLossCoefficient, ...always } = o;
   return {
     name: "jumprelu",
@@ -222,8 +233,8 @@ export const jumprelu = defineArchitecture("jumprelu", "jumprelu", OPTION_NAMES,
     init: (dIn, width, rng) => init(dIn, width, rng, o.initThreshold),
     encode,
     decode,
-    step: (x, p, opts) => step(o, x, p, opts),
-    referenceLoss: (x, p, opts) => referenceLoss(o, x, p, opts),
+    step: (x, p, opts) => jumpReluStep(o, x, p, opts),
+    referenceLoss: (x, p, opts) => jumpReluReferenceLoss(o, x, p, opts),
     saeLensDetails: (recorded) => saeLensDetails(o, recorded),
     // SAELens stores θ as `threshold`, as featurelab trains it; older checkpoints held log θ.
     fromSaeLens: ({ log_threshold, ...rest }) => {

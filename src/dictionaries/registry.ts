@@ -7,8 +7,9 @@ import { topk } from "./topk.js";
 import { batchtopk } from "./batchtopk.js";
 import { matryoshka } from "./matryoshka.js";
 import { transcoder, skipTranscoder } from "./transcoder.js";
+import { crossLayerTranscoder } from "./cross-layer-transcoder.js";
 
-const registry = new Map<string, ArchitectureFactory>([relu, jumprelu, gated, topk, batchtopk, matryoshka, transcoder, skipTranscoder].map((f) => [f.archName, f]));
+const registry = new Map<string, ArchitectureFactory>([relu, jumprelu, gated, topk, batchtopk, matryoshka, transcoder, skipTranscoder, crossLayerTranscoder].map((f) => [f.archName, f]));
 
 export function architecture(name: string, options: Record<string, unknown> = {}): Architecture {
   return factory(name)(options);

@@ -92,8 +92,8 @@ test("every architecture saves to a SAELens folder and loads back encoding the s
   const output = fromVectors(toy.acts.vectors.map((v) => Math.max(0, v)).slice(0, toy.acts.numRows * 4), 4);
   const input = toy.acts;
   for (const name of architectures()) {
-    const paired = name.includes("transcoder");
-    const options: Record<string, unknown> = { width: 16, l1: 0.1, ...(/topk|matryoshka/.test(name) ? { k: 2 } : {}) };
+    const paired = name.includes("transcoder") || name === "clt";
+    const options: Record<string, unknown> = { width: 16, l1: 0.1, ...(/topk|matryoshka/.test(name) ? { k: 2 } : {}), ...(name === "clt" ? { nLayers: 2 } : {}) };
     const sae = await dictionary(name, options as any).fit(paired ? { input, output } : input, { steps: 3, batchSize: 32, seed: 0, progress: false });
     const folder = join(dir, `all-${name}`);
     await sae.save(folder);
