@@ -171,10 +171,13 @@ export {
   fitInterpolate,
   fitRegress,
   fitRegressNn,
+  fitOptimize,
+  fitOptimizePositive,
   type Fitter,
   type ModelFitOptions,
 } from "./geometry/rsa-models.js";
-export { RsaResult, evalFixed, crossval, setsKFold, type EvalFixedOptions, type CrossvalSet, type CrossvalOptions, type SetsKFoldOptions } from "./geometry/rsa-crossval.js";
+export { RsaResult, evalFixed, crossval, setsKFold, setsLeaveOneOut, type RsaCvMethod, type EvalFixedOptions, type CrossvalSet, type CrossvalOptions, type SetsKFoldOptions, type SetsLeaveOneOutOptions } from "./geometry/rsa-crossval.js";
+export { bootstrapCrossval, evalDualBootstrap, type BootstrapSample, type BootstrapCrossvalOptions, type EvalDualBootstrapOptions } from "./geometry/rsa-bootstrap-crossval.js";
 export {
   studentTCdf,
   tTestsPairwise,

@@ -1,8 +1,11 @@
 // RSA models as rsatoolbox.model defines them: a fixed RDM, a selection among RDMs, a weighted sum of
 // RDMs and an interpolation between neighbouring RDMs, each with rsatoolbox's default fitter
-// (fit_mock, fit_select, fit_regress, fit_interpolate) and the closed-form fitters of fitter.py
-// (fit_regress: ridge least squares; fit_regress_nn: non-negative least squares, Bro & de Jong 1997).
+// (fit_mock, fit_select, fit_optimize, fit_interpolate) and the closed-form fitters of fitter.py
+// (fit_regress: ridge least squares; fit_regress_nn: non-negative least squares, Bro & de Jong 1997)
+// and the general ones (fit_optimize, fit_optimize_positive: BFGS from several starts).
 import { RDM } from "./rdm.js";
+import { Rng } from "../engine/random.js";
+import { minimizeBfgs } from "../engine/minimize.js";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { checkMethod, compareVectors, named, type CompareMethod, type RdmCollection } from "./compare-rdms.js";
@@ -12,14 +15,16 @@ import { poolVectors } from "./rsa-inference.js";
 export interface ModelFitOptions {
   /** Comparison the fit maximises (rsatoolbox's method). Default "cosine". */
   method?: CompareMethod;
-  /** Ridge weight of fitRegress / fitRegressNn. Default 0. */
+  /** Ridge weight of fitRegress / fitRegressNn (on the normal equations) and fitOptimize* (ridgeWeight·|θ|² added to the loss). Default 0. */
   ridgeWeight?: number;
   /** Scale θ to unit norm (fitRegress / fitRegressNn; the comparison ignores the scale). Default true. */
   normalize?: boolean;
   /** A fitter other than the model's default. */
   fitter?: Fitter;
+  /** Seed of the random starting points of fitOptimize / fitOptimizePositive. Default 0. */
+  seed?: number;
 }
-export const MODEL_FIT_OPTIONS = optionNames<ModelFitOptions>({ method: true, ridgeWeight: true, normalize: true, fitter: true });
+export const MODEL_FIT_OPTIONS = optionNames<ModelFitOptions>({ method: true, ridgeWeight: true, normalize: true, fitter: true, seed: true });
 
 /** A fitter: model + data RDMs → θ (rsatoolbox's fitter signature). */
 export type Fitter = (model: RsaModel, data: RdmCollection, opts?: ModelFitOptions) => number[];
@@ -148,13 +153,13 @@ function weightedSum(fn: string, rdms: readonly RDM[], theta: readonly number[])
 }
 
 /**
- * rsatoolbox's ModelWeighted: Σ θ_k·RDM_k (θ defaults to ones); default fitter fitRegress (rsatoolbox
- * uses fit_optimize, whose optimum fit_regress gives in closed form for cosine and corr).
+ * rsatoolbox's ModelWeighted: Σ θ_k·RDM_k (θ defaults to ones); default fitter fitOptimize, as
+ * rsatoolbox's fit_optimize (fitRegress gives the same optimum in closed form for cosine and corr).
  * @example
  * const m = new fl.ModelWeighted("features", [rdmA, rdmB]); const theta = m.fit(subjectRdms, { fitter: fl.fitRegressNn });
  */
 export class ModelWeighted extends RsaModel {
-  readonly defaultFitter: Fitter = fitRegress;
+  readonly defaultFitter: Fitter = fitOptimize;
   constructor(name: string, rdm: RdmsInput) {
     super("ModelWeighted", name, rdm);
   }
@@ -239,6 +244,62 @@ export function fitSelect(model: RsaModel, data: RdmCollection, opts: ModelFitOp
     if (s > bestScore) { bestScore = s; best = i; } // first maximum, as np.argmax
   });
   return [best];
+}
+
+// The best of BFGS runs from several starts (the first of equal losses, as np.argmin) — a NaN loss
+// (an undefined comparison) never wins.
+function bestOfStarts(loss: (theta: number[]) => number, starts: readonly number[][]): number[] {
+  let best: number[] = starts[0], bestLoss = Infinity;
+  for (const x0 of starts) {
+    const r = minimizeBfgs(loss, x0);
+    if (r.fun < bestLoss) { bestLoss = r.fun; best = r.x; }
+  }
+  return best;
+}
+
+// rsatoolbox's _loss: −mean comparison of the prediction with the data + ridge·|θ|².
+function optimizeLoss(fn: string, model: RsaModel, data: RdmCollection, opts: ModelFitOptions): (theta: number[]) => number {
+  const method = opts.method ?? "cosine", ridge = opts.ridgeWeight ?? 0;
+  checkMethod(method);
+  checkRidge(fn, ridge);
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new InputError(undefined, `${fn}: seed must be an integer, got ${seed}`);
+  const list = dataList(fn, model, data);
+  return (theta) => -meanScore(model.predict(theta), list, method) + ridge * dot(theta, theta);
+}
+
+/**
+ * rsatoolbox's fit_optimize: θ maximising the mean comparison with the data (minus ridgeWeight·|θ|²),
+ * by BFGS from 2·nParam uniform random starts in [0, 1) (seeded), the best run kept, scaled to unit
+ * norm. Any comparison method; the score of cosine and corr ignores θ's scale.
+ * @example
+ * const theta = fl.fitOptimize(weightedModel, subjectRdms, { method: "corr", seed: 1 });
+ */
+export function fitOptimize(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitOptimize", opts, MODEL_FIT_OPTIONS);
+  const loss = optimizeLoss("fitOptimize", model, data, opts);
+  const rng = new Rng(opts.seed ?? 0);
+  const starts = Array.from({ length: 2 * model.nParam }, () => Array.from({ length: model.nParam }, () => rng.uniform()));
+  return normalised(starts.length ? bestOfStarts(loss, starts) : [], opts.normalize ?? true);
+}
+
+/**
+ * rsatoolbox's fit_optimize_positive: as fitOptimize with θ ≥ 0 through θ = φ² (BFGS over φ), from
+ * φ = 0, one uniform random start (seeded) and, per parameter, a start of 1 there and 0.001 elsewhere;
+ * θ = φ² of the best run, scaled to unit norm.
+ * @example
+ * const theta = fl.fitOptimizePositive(weightedModel, subjectRdms, { method: "cosine" });
+ */
+export function fitOptimizePositive(model: RsaModel, data: RdmCollection, opts: ModelFitOptions = {}): number[] {
+  rejectUnknownOptions("fitOptimizePositive", opts, MODEL_FIT_OPTIONS);
+  const loss = optimizeLoss("fitOptimizePositive", model, data, opts);
+  const n = model.nParam, rng = new Rng(opts.seed ?? 0);
+  // φ = 0 stays put (the loss is even in each φ_i, so its central-difference gradient is 0): it is
+  // rsatoolbox's unoptimised candidate θ = 0.
+  const starts = [new Array<number>(n).fill(0), Array.from({ length: n }, () => rng.uniform())];
+  for (let i = 0; i < n; i++) starts.push(Array.from({ length: n }, (_, j) => (i === j ? 1 : 0.001)));
+  const phi = bestOfStarts((p) => loss(p.map((v) => v * v)), starts);
+  return normalised(phi.map((v) => v * v), opts.normalize ?? true);
 }
 
 // Golden-section search on [0, 1] for the minimum of a unimodal-ish function.

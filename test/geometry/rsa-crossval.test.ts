@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RDM } from "../../src/geometry/rdm.js";
 import { ModelFixed, ModelWeighted, fitRegress } from "../../src/geometry/rsa-models.js";
-import { evalFixed, crossval, setsKFold, type CrossvalSet } from "../../src/geometry/rsa-crossval.js";
+import { evalFixed, crossval, setsKFold, setsLeaveOneOut, type CrossvalSet } from "../../src/geometry/rsa-crossval.js";
 import { InputError } from "../../src/io/errors.js";
 
 const nearAll = (a: ArrayLike<number>, b: readonly number[], tol: number, what = "") => {
@@ -58,10 +58,69 @@ test("setsKFold gives disjoint test groups that cover every condition", () => {
   assert.deepEqual(sets.slice(0, 3).flatMap((s) => s.testConditions), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
 });
 
+// Python: crossvalsets.sets_k_fold(rdms, k_rdm=2, k_pattern=3, random=False) on 5 RDMs of 11 conditions;
+// rows [trainSubjects, trainConditions, testSubjects, testConditions]: the n mod k left-over ids join the
+// first groups from the end (group 0 gets 10 and subject 4).
+test("setsKFold forms rsatoolbox's groups when n is not a multiple of k", () => {
+  const want = [
+    [[2, 3], [3, 4, 5, 6, 7, 8, 9], [0, 1, 4], [0, 1, 2, 10]],
+    [[2, 3], [0, 1, 2, 6, 7, 8, 10], [0, 1, 4], [3, 4, 5, 9]],
+    [[2, 3], [0, 1, 2, 3, 4, 5, 9, 10], [0, 1, 4], [6, 7, 8]],
+    [[0, 1, 4], [3, 4, 5, 6, 7, 8, 9], [2, 3], [0, 1, 2, 10]],
+    [[0, 1, 4], [0, 1, 2, 6, 7, 8, 10], [2, 3], [3, 4, 5, 9]],
+    [[0, 1, 4], [0, 1, 2, 3, 4, 5, 9, 10], [2, 3], [6, 7, 8]],
+  ];
+  assert.deepEqual(setsKFold(11, { kPattern: 3, kRdm: 2, nRdm: 5 }).map((s) => [s.trainSubjects, s.trainConditions, s.testSubjects, s.testConditions]), want);
+});
+
+test("setsKFold with random shuffles (seeded): subjects once, conditions anew per subject group", () => {
+  const opts = { kPattern: 3, kRdm: 2, nRdm: 6, random: true, seed: 5 } as const;
+  const sets = setsKFold(12, opts);
+  assert.deepEqual(setsKFold(12, opts), sets, "same seed, same sets");
+  assert.notDeepEqual(setsKFold(12, { ...opts, seed: 6 }), sets);
+  assert.notDeepEqual(sets, setsKFold(12, { kPattern: 3, kRdm: 2, nRdm: 6 }), "differs from the fixed groups");
+  for (const g of [0, 1]) {
+    const block = sets.slice(3 * g, 3 * g + 3);
+    assert.deepEqual(block.flatMap((s) => s.testConditions).sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
+    for (const s of block) {
+      assert.deepEqual([...s.trainConditions, ...s.testConditions].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
+      assert.deepEqual(s.testSubjects, block[0].testSubjects);
+    }
+  }
+  assert.deepEqual([...sets[0].testSubjects!, ...sets[3].testSubjects!].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.notDeepEqual(sets.slice(0, 3).map((s) => s.testConditions), sets.slice(3).map((s) => s.testConditions), "new condition groups for the second subject group");
+});
+
+// Python: sets_leave_one_out_pattern(rdms, 'g') with g = b a b c a c b a c c a over 11 conditions, and
+// sets_leave_one_out_rdm(rdms, 'h') with h = 2 1 2 1 3 over 5 subjects: groups in sorted order of the values.
+test("setsLeaveOneOut matches rsatoolbox's sets_leave_one_out_pattern and _rdm", () => {
+  const all = Array.from({ length: 11 }, (_, i) => i);
+  const byCondition = setsLeaveOneOut(11, { groups: ["b", "a", "b", "c", "a", "c", "b", "a", "c", "c", "a"] });
+  assert.deepEqual(byCondition.map((s) => s.testConditions), [[1, 4, 7, 10], [0, 2, 6], [3, 5, 8, 9]]);
+  assert.deepEqual(byCondition.map((s) => s.trainConditions.length), [7, 8, 7]);
+  assert.ok(byCondition.every((s) => s.trainSubjects === undefined));
+  const bySubject = setsLeaveOneOut(11, { over: "subjects", groups: [2, 1, 2, 1, 3] });
+  assert.deepEqual(bySubject.map((s) => [s.trainSubjects, s.testSubjects]), [[[0, 2, 4], [1, 3]], [[1, 3, 4], [0, 2]], [[0, 1, 2, 3], [4]]]);
+  assert.ok(bySubject.every((s) => s.trainConditions.length === 11 && s.testConditions.length === 11));
+  assert.deepEqual(setsLeaveOneOut(4), [0, 1, 2, 3].map((i) => ({ trainConditions: [0, 1, 2, 3].filter((j) => j !== i), testConditions: [i] })));
+  assert.deepEqual(setsLeaveOneOut(11, { over: "subjects", nRdm: 1 }), [{ trainConditions: all, testConditions: all }], "one group: everything on both sides");
+  // Scored by crossval: each held-out subject group on all conditions.
+  const r = crossval([f0], data, setsLeaveOneOut(6, { over: "subjects", nRdm: 4 }));
+  assert.equal(r.evaluations[0][0].length, 4);
+  assert.ok(r.evaluations[0][0].every((x) => x > 0.8 && x <= 1));
+});
+
 test("bad input is rejected with the shape named", () => {
   assert.throws(() => evalFixed([f0], [new RDM([1, 2, 3])]), (e: unknown) => e instanceof InputError && /model 0 \(f0\) has 6 conditions, the data 3/.test((e as Error).message));
   assert.throws(() => crossval([f0], data, [{ trainConditions: [0, 1, 9], testConditions: [3, 4, 5] }]), /set 0 trainConditions has index 9, outside 0…5/);
   assert.throws(() => setsKFold(5, { kPattern: 2 }), /kPattern 2 needs at least 6 conditions/);
   assert.throws(() => evalFixed([f0], data, { methd: "corr" } as never), /methd/);
   assert.throws(() => crossval([f0], data, [], {}), /no cross-validation sets/);
+  assert.throws(() => crossval([f0], data, setsKFold(6, { kPattern: 2 }), { fitter: [] }), /fitter must list one fitter \(or undefined\) per model: 1, got 0/);
+  assert.throws(() => setsKFold(9, { kPattern: 2.5 }), /kPattern must be an integer ≥ 1, got 2.5/);
+  assert.throws(() => setsKFold(9, { kPattern: 3, random: true, seed: 0.5 }), /seed must be an integer/);
+  assert.throws(() => setsLeaveOneOut(6, { groups: [0, 0, 1] }), (e: unknown) => e instanceof InputError && /groups must have one entry per condition: 6, got 3/.test((e as Error).message));
+  assert.throws(() => setsLeaveOneOut(6, { over: "subjects" }), /nRdm must be an integer ≥ 1, got undefined/);
+  assert.throws(() => setsLeaveOneOut(6, { over: "rdm" as never }), /over must be "conditions" or "subjects"/);
+  assert.throws(() => setsLeaveOneOut(6, { grups: [] } as never), /unknown option 'grups' — did you mean 'groups'\?/);
 });

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RDM } from "../../src/geometry/rdm.js";
-import { ModelFixed, ModelSelect, ModelWeighted, ModelInterpolate, fitRegress, fitRegressNn, fitSelect, fitInterpolate, fitMock } from "../../src/geometry/rsa-models.js";
+import { ModelFixed, ModelSelect, ModelWeighted, ModelInterpolate, fitRegress, fitRegressNn, fitSelect, fitInterpolate, fitMock, fitOptimize, fitOptimizePositive } from "../../src/geometry/rsa-models.js";
 import { InputError } from "../../src/io/errors.js";
 
 const nearAll = (a: ArrayLike<number>, b: readonly number[], tol: number, what = "") => {
@@ -51,8 +51,42 @@ test("fitRegress and fitRegressNn match rsatoolbox's fit_regress and fit_regress
     const got = w.fit(data, { method: m, fitter, ridgeWeight: kind.endsWith("_r") ? (kind.startsWith("nn") ? 0.5 : 0.1) : 0, normalize: kind !== "regu" });
     nearAll(got, want, 1e-10, name);
   }
-  // The default fitter of ModelWeighted is fitRegress.
-  nearAll(w.fit(data, { method: "corr" }), cases[5][1], 1e-10, "default");
+  // The default fitter of ModelWeighted is fitOptimize (rsatoolbox's), which reaches fitRegress's optimum.
+  assert.equal(w.defaultFitter, fitOptimize);
+  nearAll(w.fit(data, { method: "corr" }), cases[5][1], 1e-6, "default");
+});
+
+// Python: np.random.seed(0); fit_optimize / fit_optimize_positive(ModelWeighted(M), data, method) (BFGS,
+// tol 1e-6, from rsatoolbox's random starts) and np.mean(compare(predict_rdm(θ), data, method)).
+test("fitOptimize and fitOptimizePositive reach rsatoolbox's fit_optimize and fit_optimize_positive optima", () => {
+  const w = new ModelWeighted("w", M);
+  const score = (theta: number[], method: "cosine" | "corr") => data.reduce((s, d) => s + d.compare(w.predictRdm(theta), method), 0) / data.length;
+  const cases: [typeof fitOptimize, "cosine" | "corr", number[], number][] = [
+    [fitOptimize, "cosine", [0.7921361406702092, 0.25669132319455157, 0.5537417261149251], 0.9977707629691525],
+    [fitOptimizePositive, "cosine", [0.792136040158193, 0.25669157064553905, 0.5537417551910132], 0.9977707629691528],
+    [fitOptimize, "corr", [0.8376572980301692, 0.48334140321514835, -0.2543842349572936], 0.9718581120325052],
+    [fitOptimizePositive, "corr", [0.8949699142870887, 0.44612649833983287, 4.5800431316924186e-11], 0.9717757618235087],
+  ];
+  for (const [fit, method, want, wantScore] of cases) {
+    const theta = fit(w, data, { method });
+    const what = `${fit.name} ${method}`;
+    // scipy's BFGS stops at a gradient of 1e-6: its θ is within ~3e-6 of the optimum, its score ~1e-13.
+    nearAll(theta, want, 5e-6, what);
+    assert.ok(Math.abs(score(theta, method) - wantScore) < 1e-12, `${what}: score ${score(theta, method)} vs ${wantScore}`);
+    assert.ok(score(theta, method) >= wantScore - 1e-15, `${what}: not below rsatoolbox's optimum`);
+    // The closed forms: fit_regress (cosine, corr) and fit_regress_nn (θ ≥ 0) have the same optimum.
+    nearAll(theta, (fit === fitOptimize ? fitRegress : fitRegressNn)(w, data, { method }), 1e-7, `${what} vs closed form`);
+  }
+  // θ ≥ 0 from the positive fitter; unnormalised θ keeps the scale; the seed only moves the starts.
+  assert.ok(fitOptimizePositive(w, data, { method: "corr" }).every((t) => t >= 0));
+  const raw = fitOptimize(w, data, { method: "cosine", normalize: false });
+  nearAll(raw.map((t) => t / Math.hypot(...raw)), cases[0][2], 5e-6, "unnormalised");
+  nearAll(fitOptimize(w, data, { method: "cosine", seed: 7 }), cases[0][2], 5e-6, "seed 7");
+  assert.deepEqual(fitOptimize(w, data, { seed: 7 }), fitOptimize(w, data, { seed: 7 }));
+  assert.throws(() => fitOptimize(w, data, { seed: 0.5 }), (e: unknown) => e instanceof InputError && /fitOptimize: seed must be an integer, got 0.5/.test((e as Error).message));
+  assert.throws(() => fitOptimizePositive(w, data, { ridgeWeight: -1 }), /fitOptimizePositive: ridgeWeight must be ≥ 0, got -1/);
+  assert.throws(() => fitOptimize(w, [new RDM([1, 2, 3])]), /data RDM 0 has 3 conditions, the model 5/);
+  assert.throws(() => fitOptimize(w, data, { sed: 1 } as never), /unknown option 'sed' — did you mean 'seed'\?/);
 });
 
 test("fitSelect and fitInterpolate match rsatoolbox's fit_select and fit_interpolate", () => {
