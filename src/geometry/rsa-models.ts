@@ -265,7 +265,27 @@ function optimizeLoss(fn: string, model: RsaModel, data: RdmCollection, opts: Mo
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed)) throw new InputError(undefined, `${fn}: seed must be an integer, got ${seed}`);
   const list = dataList(fn, model, data);
-  return (theta) => -meanScore(model.predict(theta), list, method) + ridge * dot(theta, theta);
+  const keep = method === "cosine" || method === "corr" ? sharedPairs([...list, ...model.rdms]) : null;
+  if (!keep) return (theta) => -meanScore(model.predict(theta), list, method) + ridge * dot(theta, theta);
+  const compact = (v: Float64Array) => Float64Array.from(keep, (p) => v[p]);
+  const kept = list.map((r) => compact(r.vector));
+  return (theta) => {
+    const pred = compact(model.predict(theta));
+    return -kept.reduce((s, v) => s + compareVectors(pred, v, method), 0) / kept.length + ridge * dot(theta, theta);
+  };
+}
+
+// The pairs every RDM has, when all miss the same ones (a bootstrap sample's pairs of a condition with
+// its own copy) and there are at least 3 of them — then cosine and corr may compare those alone, which
+// is what they would do pair by pair, without filtering at every step; null otherwise.
+function sharedPairs(rdms: readonly RDM[]): number[] | null {
+  const first = rdms[0].vector, keep: number[] = [];
+  for (let p = 0; p < first.length; p++) {
+    const missing = Number.isNaN(first[p]);
+    for (const r of rdms) if (Number.isNaN(r.vector[p]) !== missing) return null;
+    if (!missing) keep.push(p);
+  }
+  return keep.length < first.length && keep.length >= 3 ? keep : null;
 }
 
 /**

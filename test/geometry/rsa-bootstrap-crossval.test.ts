@@ -137,6 +137,30 @@ for (const [name, c] of Object.entries(CASES)) {
   });
 }
 
+// Python: as above with the fixed and the weighted model only, the weighted one fitted by its default
+// fit_optimize (BFGS from numpy's random starts, stopped at a gradient of 1e-6).
+const OPTIMIZE_CASE: Case = {
+    opts: { method: "corr", kPattern: 2, kRdm: 2, nCv: 2 },
+    samples: [[[3, 3, 1, 2, 3], [3, 0, 6, 1, 4, 5, 9, 2, 6, 0], [[[[1], [1, 2, 4, 5], [2, 3], [0, 3, 6, 9]], [[1], [0, 3, 6, 9], [2, 3], [1, 2, 4, 5]], [[2, 3], [0, 1, 2, 3], [1], [4, 5, 6, 9]], [[2, 3], [4, 5, 6, 9], [1], [0, 1, 2, 3]]], [[[2], [1, 2, 4, 5], [1, 3], [0, 3, 6, 9]], [[2], [0, 3, 6, 9], [1, 3], [1, 2, 4, 5]], [[1, 3], [2, 3, 4, 9], [2], [0, 1, 5, 6]], [[1, 3], [0, 1, 5, 6], [2], [2, 3, 4, 9]]]]], [[3, 4, 0, 1, 4], [6, 5, 4, 2, 0, 1, 2, 5, 2, 0], [[[[0, 1], [1, 2, 6], [3, 4], [0, 4, 5]], [[0, 1], [0, 4, 5], [3, 4], [1, 2, 6]], [[3, 4], [0, 1, 6], [0, 1], [2, 4, 5]], [[3, 4], [2, 4, 5], [0, 1], [0, 1, 6]]], [[[3, 4], [0, 4, 6], [0, 1], [1, 2, 5]], [[3, 4], [1, 2, 5], [0, 1], [0, 4, 6]], [[0, 1], [2, 4, 5], [3, 4], [0, 1, 6]], [[0, 1], [0, 1, 6], [3, 4], [2, 4, 5]]]]], [[3, 0, 1, 1, 0], [6, 6, 1, 3, 0, 5, 5, 3, 3, 7], [[[[3], [1, 3, 6], [0, 1], [0, 5, 7]], [[3], [0, 5, 7], [0, 1], [1, 3, 6]], [[0, 1], [3, 5, 7], [3], [0, 1, 6]], [[0, 1], [0, 1, 6], [3], [3, 5, 7]]], [[[3], [1, 5, 7], [0, 1], [0, 3, 6]], [[3], [0, 3, 6], [0, 1], [1, 5, 7]], [[0, 1], [3, 6, 7], [3], [0, 1, 5]], [[0, 1], [0, 1, 5], [3], [3, 6, 7]]]]]],
+    first: [[0.8944778871203474, 0.8936770094527253, 0.9434039206119061, 0.9446456406763362, 0.8485054456066764, 0.9857134823172435, 0.9503254778747853, 0.9304489090261234], [0.955591031911906, 0.9782631110584351, 0.9740332298903956, 0.9711064748473532, 0.8833053842533731, 0.9909984045991631, 0.9703731027363961, 0.9559515153492395]],
+    perSample: [[0.9238997215857679, 0.9599527818307827], [0.9425640963075341, 0.9650026969473582], [0.8469614955659414, 0.8854281557087214]],
+    ceiling: [[0.9543904989773492, 0.9787116251867067], [0.8548249076141068, 0.9339168675819292], [0.7818153599034414, 0.9123936672670852]],
+    modelVar: [-0.00473469585040576, -0.0009574452155611962], diffVar: [-0.0010049288733969758], ncVar: [[0.004473092316218515, -0.0011086601377933727], [0.0021562609294996336, 0.0007135456358985879]],
+    means: [0.9044751044864144, 0.936794544828954], dof: 4, cvMethod: "bootstrap_crossval",
+};
+
+test("bootstrapCrossval with ModelWeighted's default fitter (fitOptimize) agrees with rsatoolbox's fit_optimize", () => {
+  const r = bootstrapCrossval([models[0], models[2]], data, { ...OPTIMIZE_CASE.opts, samples: toSamples(OPTIMIZE_CASE) });
+  // scipy stops BFGS at a gradient of 1e-6, so its θ and the held-out scores that depend on it agree to ~1e-6.
+  OPTIMIZE_CASE.perSample.forEach((row, b) => nearAll(r.evaluations[b].map(nanMean), row, 1e-6, `sample ${b}`));
+  OPTIMIZE_CASE.first.forEach((row, m) => nearAll(r.evaluations[0][m], row, 1e-6, "evaluations[0]"));
+  nearAll(r.means(), OPTIMIZE_CASE.means, 1e-6, "means");
+  nearAll(r.variances!.modelVar, OPTIMIZE_CASE.modelVar, 1e-6, "modelVar");
+  // The same splits with fitRegress, the closed form of the same optimum.
+  const closed = bootstrapCrossval([models[0], models[2]], data, { ...OPTIMIZE_CASE.opts, samples: toSamples(OPTIMIZE_CASE), fitter: [undefined, fitRegress] });
+  closed.evaluations.forEach((e, b) => nearAll(r.evaluations[b][1], e[1], 1e-7, `closed form, sample ${b}`));
+});
+
 // Simulated subjects: a true RDM (16 conditions), plus a subject's own share a_s ~ N(0, 1.5²) of an
 // unrelated RDM (individual differences, which make the variance across subjects), plus noise per pair.
 const KS = 16;
