@@ -108,6 +108,9 @@ export type { SuppressionPlotOptions, SuppressionMetric } from "./display/plots/
 export { transcoderCircuit, TranscoderCircuit, type TranscoderCircuitOptions, type CircuitEdge, type CircuitFeature, type FeatureRef, type LayerNormHandling } from "./circuits/transcoders/circuit.js";
 export { FeatureContributions, type Contribution, type ContributionKind } from "./circuits/transcoders/feature-contributions.js";
 export type { TranscoderAt, TranscoderInput } from "./circuits/transcoders/transcoder-set.js";
+export { attribute, AttributionGraph, type AttributeOptions, type PruneOptions, type GraphNode, type AttributionStats } from "./circuits/attribution/attribution-graph.js";
+export { LocalReplacementModel, type ActiveFeature, type ReplacementOptions, type Readout, type ReadoutGradients } from "./circuits/attribution/replacement-model.js";
+export type { PruneResult, NodeCounts } from "./circuits/attribution/influence.js";
 export type { CircuitGraphOptions } from "./display/plots/circuits/circuit-plot.js";
 export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk/dictionary.js";
 export { loadQkDictionary } from "./circuits/qk/folder.js";

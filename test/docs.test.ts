@@ -182,6 +182,7 @@ declare const animacyRdm: fl.RDM, rdms: fl.RDM[], layerRdms: fl.RDM[], rdmA: fl.
 declare const p: number[][], evals: number[][], variances: fl.EvaluationVariances, ceiling: fl.NoiseCeiling;
 declare const weighted: fl.ModelWeighted, weightedModel: fl.ModelWeighted, modelA: fl.RsaModel, modelB: fl.RsaModel, fixedModel: fl.ModelFixed, selectModel: fl.ModelSelect, interpModel: fl.ModelInterpolate;
 declare const ring: number[][], points: number[][];
+declare const clt: fl.Dictionary, graph: fl.AttributionGraph, lrm: fl.LocalReplacementModel;
 declare const trajectory: number[][], trajX: number[][], trajY: number[][], states1: number[][], states2: number[][], h1: number[][], h2: number[][];
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;

@@ -110,6 +110,7 @@ const EXEMPT: Record<string, string> = {
   "LanguageModelBase.batches": "as HookedModel.batches",
   "HookedLayersModel.batches": "as HookedModel.batches",
   "new ModelComparison": "a result that bootstrapCompare builds from the options it has checked",
+  "new AttributionGraph": "a result that fl.attribute builds from the options it has checked; its argument is the graph's parts",
   "new GatedAttention": "a result that gatedAttention builds from the options it has checked, defaults filled in",
   "RsaModel.defaultFitter": "a model's fitter as a value (the fitX functions below check their options)",
   "ModelFixed.defaultFitter": "as RsaModel.defaultFitter",
@@ -147,6 +148,8 @@ let trigrams: fl.SkipTrigramData;
 let attention: fl.AttentionOnlyModel;
 let toyModel: fl.ToySuperposition;
 let circuit: fl.TranscoderCircuit;
+let clt: fl.Dictionary;
+let graph: fl.AttributionGraph;
 
 before(async () => {
   await fl.ready();
@@ -160,6 +163,8 @@ before(async () => {
   saeResid = await fl.dictionary("relu", { width: 4 }).fit(resid, quiet);
   transcoder = await fl.dictionary("transcoder", { width: 4 }).fit({ input: resid, output: resid }, quiet);
   circuit = await fl.transcoderCircuit(model, { 0: transcoder }, docs);
+  clt = await fl.dictionary("clt", { width: 4, nLayers: 1 }).fit({ input: resid, output: resid }, quiet);
+  graph = await fl.attribute(model, clt, docs[0]);
   layers = await fl.hooked(fl.tf.sequential({ layers: [fl.tf.layers.dense({ units: 2, inputShape: [4] })] }));
   await acts.write(join(tmp, "acts.arrow"));
   stream = await fl.open(join(tmp, "acts.arrow"));
@@ -292,6 +297,9 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   trainE2E: ["widht", "width", (o) => fl.trainE2E(model, docs, { hook, width: 4, ...quiet, ...o })],
   compareDictionaries: ["ignorePosition", "ignorePositions", (o) => fl.compareDictionaries(model, { a: saeResid }, { input: docs, hook, ...o })],
   transcoderCircuit: ["edgesPerTargets", "edgesPerTarget", (o) => fl.transcoderCircuit(model, { 0: transcoder }, docs, o)],
+  attribute: ["maxLogit", "maxLogits", (o) => fl.attribute(model, clt, docs[0], o)],
+  "AttributionGraph.prune": ["nodeTreshold", "nodeThreshold", (o) => graph.prune(o)],
+  "LocalReplacementModel.build": ["prependBOS", "prependBos", (o) => fl.LocalReplacementModel.build(model, clt, docs[0], o)],
   qkDictionary: ["sparsty", "sparsity", (o) => fl.qkDictionary(model, docs, { layer: 0, width: 4, steps: 1, ...o })],
   "QkDictionary.mask": ["stpes", "steps", (o) => qk.mask({ steps: 1, ...o })],
   "QkDictionary.pairs": ["example", "examples", (o) => qk.pairs(0, o)],
