@@ -109,8 +109,9 @@ export { transcoderCircuit, TranscoderCircuit, type TranscoderCircuitOptions, ty
 export { FeatureContributions, type Contribution, type ContributionKind } from "./circuits/transcoders/feature-contributions.js";
 export type { TranscoderAt, TranscoderInput } from "./circuits/transcoders/transcoder-set.js";
 export { attribute, AttributionGraph, type AttributeOptions, type PruneOptions, type GraphNode, type AttributionStats } from "./circuits/attribution/attribution-graph.js";
-export { LocalReplacementModel, type ActiveFeature, type ReplacementOptions, type Readout, type ReadoutGradients } from "./circuits/attribution/replacement-model.js";
+export { LocalReplacementModel, type ActiveFeature, type ReplacementOptions, type Readout, type ReadoutGradients, type RunSpec } from "./circuits/attribution/replacement-model.js";
 export type { PruneResult, NodeCounts } from "./circuits/attribution/influence.js";
+export type { FeatureIntervention, InterventionOptions, InterventionResult, InterventionRow } from "./circuits/attribution/intervention.js";
 export type { CircuitGraphOptions } from "./display/plots/circuits/circuit-plot.js";
 export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk/dictionary.js";
 export { loadQkDictionary } from "./circuits/qk/folder.js";

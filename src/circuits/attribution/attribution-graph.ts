@@ -12,6 +12,8 @@ import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 import { LocalReplacementModel, type ActiveFeature, type Readout } from "./replacement-model.js";
 import { graphScores, influence, logitWeights, normalizeRows, pruneGraph, type NodeCounts, type PruneResult } from "./influence.js";
+import { intervene, type FeatureIntervention, type InterventionOptions, type InterventionResult } from "./intervention.js";
+import type { Tokenizer } from "../../models/tokenizer.js";
 
 /** A node of an attribution graph. */
 export type GraphNode =
@@ -72,10 +74,11 @@ export class AttributionGraph {
   readonly tokenText: string[];
   readonly replacementModel: LocalReplacementModel;
   readonly stats: AttributionStats;
+  private readonly tokenizer: Tokenizer | undefined;
 
   constructor(init: {
     nodes: GraphNode[]; adjacency: Float64Array; counts: NodeCounts; values: Float64Array; bias: Float64Array;
-    tokens: number[]; tokenText: string[]; replacementModel: LocalReplacementModel; stats: AttributionStats;
+    tokens: number[]; replacementModel: LocalReplacementModel; stats: AttributionStats; tokenizer?: Tokenizer;
   }) {
     this.nodes = init.nodes;
     this.adjacency = init.adjacency;
@@ -83,7 +86,8 @@ export class AttributionGraph {
     this.values = init.values;
     this.bias = init.bias;
     this.tokens = init.tokens;
-    this.tokenText = init.tokenText;
+    this.tokenizer = init.tokenizer;
+    this.tokenText = init.tokens.map((t) => this.textOf(t));
     this.replacementModel = init.replacementModel;
     this.stats = init.stats;
   }
@@ -137,17 +141,37 @@ export class AttributionGraph {
   }
 
   /**
+   * A token's text (its id as text when the model has no tokenizer).
+   * @example
+   * graph.textOf(graph.tokens[1]);
+   */
+  textOf(token: number): string {
+    return this.tokenizer ? this.tokenizer.token(token) : String(token);
+  }
+
+  /**
+   * Set features at positions of the prompt and read the last position's logits, beside what the
+   * graph predicts: "iterative" (default) lets later features respond, "constrained" keeps them (and
+   * attention, LayerNorm, errors) fixed, so only direct paths carry the change.
+   * @example
+   * const f = graph.nodes[0] as fl.ActiveFeature;
+   * fl.show(graph.intervene([{ ...f, value: 0 }]).rows);   // ablate the first feature node
+   */
+  intervene(interventions: readonly FeatureIntervention[], opts: InterventionOptions = {}): InterventionResult {
+    return intervene(this, interventions, opts);
+  }
+
+  /**
    * A short name for a node: "L1 F37 @5", "err L0 @3", "emb @2 "ba"", "logit "be"".
    * @example
    * graph.nodes.map((_, i) => graph.label(i));
    */
   label(i: number): string {
     const n = this.nodes[i];
-    const text = (t: number) => this.tokenText[this.tokens.indexOf(t)] ?? String(t);
     if (n.kind === "feature") return `L${n.layer} F${n.feature} @${n.position}`;
     if (n.kind === "error") return `err L${n.layer} @${n.position}`;
     if (n.kind === "embedding") return `emb @${n.position} ${JSON.stringify(this.tokenText[n.position] ?? String(n.token))}`;
-    return `logit ${JSON.stringify(text(n.token))}`;
+    return `logit ${JSON.stringify(this.textOf(n.token))}`;
   }
 
   /** One line: positions and node counts. */
@@ -374,7 +398,6 @@ export async function attribute(model: Transformer, clt: Dictionary, prompt: str
     values[nodes.length - 1] = last[tok] - meanLogit;
     bias[nodes.length - 1] = biasLogits[tok] - biasMean;
   });
-  const tokenizer = model.tokenizer;
   return new AttributionGraph({
     nodes,
     adjacency,
@@ -382,7 +405,7 @@ export async function attribute(model: Transformer, clt: Dictionary, prompt: str
     values,
     bias,
     tokens: lm.tokens,
-    tokenText: lm.tokens.map((t) => (tokenizer ? tokenizer.token(t) : String(t))),
+    tokenizer: model.tokenizer,
     replacementModel: lm,
     stats: { activeFeatures: F, backwardPasses, seconds: (performance.now() - t0) / 1000 },
   });

@@ -36,6 +36,7 @@ export interface ReplacementOptions {
 }
 
 const REPLACEMENT_OPTIONS = optionNames<ReplacementOptions>({ prependBos: true, zeroFirstPosition: true });
+const RUN_SPEC = optionNames<RunSpec>({ embeddings: true, mlpOut: true, freezeAttention: true, freezeLayerNorm: true });
 
 /** A place where a target reads the residual stream: after layer `layer`'s attention (layer = nLayers: the final residual). */
 export interface Readout {
@@ -75,6 +76,30 @@ interface ReplacementParts {
   lnF: { gamma: Float64Array; beta: Float64Array };
   unembed: Float64Array;
   unembedBias: Float64Array;
+  qk: QkWeights[];
+  eps: number;
+  zeroFirstPosition: boolean;
+}
+
+/** A layer's query and key weights, [d, H·d_head] and [H·d_head], and the score scale 1/√d_head (÷ (l+1) where GPT-2 asks). */
+interface QkWeights {
+  wQ: Float64Array;
+  bQ: Float64Array;
+  wK: Float64Array;
+  bK: Float64Array;
+  scale: number;
+}
+
+/** How `LocalReplacementModel.run` computes: the MLP outputs from the residual each layer's features read, and what stays frozen. */
+export interface RunSpec {
+  /** Embedding node vectors [T·d] (default: the prompt's). */
+  embeddings?: Float64Array;
+  /** Layer l's MLP output [T·d], given the residual after its attention [T·d]. */
+  mlpOut: (layer: number, residMid: Float64Array) => Float64Array;
+  /** Attention patterns as on the clean prompt (default true); false recomputes them from the residual. */
+  freezeAttention?: boolean;
+  /** LayerNorm scales as on the clean prompt (default true); false recomputes them. */
+  freezeLayerNorm?: boolean;
 }
 
 /**
@@ -108,6 +133,10 @@ export class LocalReplacementModel {
   private readonly attnBias: Float64Array[];
   private readonly ln1: { gamma: Float64Array; beta: Float64Array }[];
   private readonly lnF: { gamma: Float64Array; beta: Float64Array };
+  private readonly qk: QkWeights[];
+  /** Whether the first position's features are left out (their MLP output held in its error node). */
+  readonly zeroFirstPosition: boolean;
+  private readonly eps: number;
   /** [vocab·d] and [vocab] (zeros when the model has no unembedding bias). */
   readonly unembed: Float64Array;
   readonly unembedBias: Float64Array;
@@ -133,6 +162,9 @@ export class LocalReplacementModel {
     this.lnF = p.lnF;
     this.unembed = p.unembed;
     this.unembedBias = p.unembedBias;
+    this.qk = p.qk;
+    this.eps = p.eps;
+    this.zeroFirstPosition = p.zeroFirstPosition;
   }
 
   /**
@@ -188,7 +220,7 @@ export class LocalReplacementModel {
       return s;
     };
     const sigma1: Float64Array[] = [], patterns: Float64Array[] = [], ov: Float64Array[][] = [], attnBias: Float64Array[] = [], ln1: ReplacementParts["ln1"] = [];
-    const residMid: Float64Array[] = [], mlpOut: Float64Array[] = [];
+    const residMid: Float64Array[] = [], mlpOut: Float64Array[] = [], qk: QkWeights[] = [];
     for (let l = 0; l < L; l++) {
       const h = `h.${l}.`;
       sigma1.push(sigma(cached(`blocks.${l}.hook_resid_pre`)));
@@ -196,6 +228,8 @@ export class LocalReplacementModel {
       residMid.push(cached(`blocks.${l}.hook_resid_mid`));
       mlpOut.push(cached(`blocks.${l}.hook_mlp_out`));
       ln1.push({ gamma: host(`${h}ln_1.weight`), beta: host(`${h}ln_1.bias`) });
+      const scale = 1 / (Math.sqrt(dh) * (cfg.scale_attn_by_inverse_layer_idx ? l + 1 : 1));
+      qk.push({ wQ: host(`${h}attn.c_attn.q.weight`), bQ: host(`${h}attn.c_attn.q.bias`), wK: host(`${h}attn.c_attn.k.weight`), bK: host(`${h}attn.c_attn.k.bias`), scale });
       const wV = host(`${h}attn.c_attn.v.weight`), bV = host(`${h}attn.c_attn.v.bias`); // [d, H·dh], [H·dh]
       const wO = host(`${h}attn.c_proj.weight`), bO = host(`${h}attn.c_proj.bias`); // [H·dh, d], [d]
       const heads: Float64Array[] = [];
@@ -215,11 +249,11 @@ export class LocalReplacementModel {
     const lm = new LocalReplacementModel({
       tokens, T, L, d, H, vocab: V, clt: blocks, features: [], embeddings, errors: [],
       original: { residMid, mlpOut, logits }, sigma1, sigmaF, patterns, ov, attnBias, ln1,
-      lnF: { gamma: host("ln_f.weight"), beta: host("ln_f.bias") }, unembed, unembedBias,
+      lnF: { gamma: host("ln_f.weight"), beta: host("ln_f.bias") }, unembed, unembedBias, qk, eps: cfg.eps,
+      zeroFirstPosition: opts.zeroFirstPosition ?? true,
     });
-    const zeroFirst = opts.zeroFirstPosition ?? true;
     for (let l = 0; l < L; l++) {
-      for (const f of lm.encode(l, residMid[l])) if (!(zeroFirst && f.position === 0)) lm.features.push(f);
+      for (const f of lm.encode(l, residMid[l])) if (!(lm.zeroFirstPosition && f.position === 0)) lm.features.push(f);
     }
     // Errors: what the MLP wrote minus what the transcoder writes from the kept features (+ b_dec).
     const writes = lm.featureWrites(lm.features);
@@ -274,15 +308,29 @@ export class LocalReplacementModel {
    * const { residMid, final } = lrm.forward(lrm.embeddings, lrm.original.mlpOut);
    */
   forward(embeddings: Float64Array, mlpOut: readonly Float64Array[]): { residMid: Float64Array[]; final: Float64Array } {
+    return this.run({ embeddings, mlpOut: (l) => mlpOut[l] });
+  }
+
+  /**
+   * The replacement model forward, layer by layer: `mlpOut` gives each layer's MLP output from the
+   * residual its features read, so features can respond to what came before (iterative patching);
+   * attention patterns and LayerNorm scales frozen or recomputed.
+   * @example
+   * const { final } = lrm.run({ mlpOut: (l) => lrm.original.mlpOut[l], freezeAttention: false, freezeLayerNorm: false });
+   */
+  run(spec: RunSpec): { residMid: Float64Array[]; final: Float64Array } {
+    rejectUnknownOptions("LocalReplacementModel.run", spec, RUN_SPEC);
     const { T, d, L, H } = this;
-    let resid = Float64Array.from(embeddings);
+    const frozenAttention = spec.freezeAttention ?? true, frozenLn = spec.freezeLayerNorm ?? true;
+    let resid = Float64Array.from(spec.embeddings ?? this.embeddings);
     const residMid: Float64Array[] = [];
     for (let l = 0; l < L; l++) {
-      const x = this.lnFrozen(resid, this.sigma1[l], this.ln1[l].gamma, this.ln1[l].beta);
+      const x = this.lnFrozen(resid, frozenLn ? this.sigma1[l] : undefined, this.ln1[l].gamma, this.ln1[l].beta);
+      const patterns = frozenAttention ? this.patterns[l] : this.attentionPatterns(l, x);
       const mid = Float64Array.from(resid);
       for (let h = 0; h < H; h++) {
         const y = matMul(x, this.ov[l][h], T, d, d);
-        const P = this.patterns[l].subarray(h * T * T, (h + 1) * T * T);
+        const P = patterns.subarray(h * T * T, (h + 1) * T * T);
         for (let q = 0; q < T; q++) {
           for (let k = 0; k <= q; k++) {
             const w = P[q * T + k];
@@ -293,9 +341,41 @@ export class LocalReplacementModel {
       }
       for (let q = 0; q < T; q++) for (let j = 0; j < d; j++) mid[q * d + j] += this.attnBias[l][j];
       residMid.push(mid);
-      resid = Float64Array.from(mid, (v, i) => v + mlpOut[l][i]);
+      const out = spec.mlpOut(l, mid);
+      resid = Float64Array.from(mid, (v, i) => v + out[i]);
     }
     return { residMid, final: resid };
+  }
+
+  /** Layer l's attention patterns [H·T·T] from its normalised input x [T·d]: causal softmax of q·k scaled. */
+  private attentionPatterns(l: number, x: Float64Array): Float64Array {
+    const { T, d, H } = this;
+    const dh = d / H;
+    const w = this.qk[l];
+    const q = matMul(x, w.wQ, T, d, d), k = matMul(x, w.wK, T, d, d);
+    for (let t = 0; t < T; t++) {
+      for (let j = 0; j < d; j++) {
+        q[t * d + j] += w.bQ[j];
+        k[t * d + j] += w.bK[j];
+      }
+    }
+    const out = new Float64Array(H * T * T);
+    for (let h = 0; h < H; h++) {
+      for (let a = 0; a < T; a++) {
+        const row = out.subarray((h * T + a) * T, (h * T + a + 1) * T);
+        let m = -Infinity;
+        for (let b = 0; b <= a; b++) {
+          let s = 0;
+          for (let j = h * dh; j < (h + 1) * dh; j++) s += q[a * d + j] * k[b * d + j];
+          row[b] = s * w.scale;
+          m = Math.max(m, row[b]);
+        }
+        let z = 0;
+        for (let b = 0; b <= a; b++) z += (row[b] = Math.exp(row[b] - m));
+        for (let b = 0; b <= a; b++) row[b] /= z;
+      }
+    }
+    return out;
   }
 
   /**
@@ -303,8 +383,8 @@ export class LocalReplacementModel {
    * @example
    * const normalized = lrm.lnFinal(lrm.forward(lrm.embeddings, lrm.original.mlpOut).final);
    */
-  lnFinal(final: Float64Array): Float64Array {
-    return this.lnFrozen(final, this.sigmaF, this.lnF.gamma, this.lnF.beta);
+  lnFinal(final: Float64Array, frozen = true): Float64Array {
+    return this.lnFrozen(final, frozen ? this.sigmaF : undefined, this.lnF.gamma, this.lnF.beta);
   }
 
   /**
@@ -312,8 +392,8 @@ export class LocalReplacementModel {
    * @example
    * const logits = lrm.logitsAt(lrm.forward(lrm.embeddings, lrm.original.mlpOut).final, lrm.T - 1);
    */
-  logitsAt(final: Float64Array, position: number): Float64Array {
-    const x = this.lnFinal(final).subarray(position * this.d, (position + 1) * this.d);
+  logitsAt(final: Float64Array, position: number, frozenLayerNorm = true): Float64Array {
+    const x = this.lnFinal(final, frozenLayerNorm).subarray(position * this.d, (position + 1) * this.d);
     const out = matMul(Float64Array.from(x), this.unembed, 1, this.d, this.vocab, false, true);
     for (let v = 0; v < this.vocab; v++) out[v] += this.unembedBias[v];
     return out;
@@ -379,15 +459,21 @@ export class LocalReplacementModel {
     return { layer: this.L, position, vector: Float64Array.from(v) };
   }
 
-  /** (x − mean)/σ ⊙ γ + β per position, σ frozen. */
-  private lnFrozen(x: Float64Array, sigma: Float64Array, gamma: Float64Array, beta: Float64Array): Float64Array {
+  /** (x − mean)/σ ⊙ γ + β per position, σ frozen at the given scales or (undefined) computed from x. */
+  private lnFrozen(x: Float64Array, sigma: Float64Array | undefined, gamma: Float64Array, beta: Float64Array): Float64Array {
     const { T, d } = this;
     const out = new Float64Array(T * d);
     for (let t = 0; t < T; t++) {
       let m = 0;
       for (let j = 0; j < d; j++) m += x[t * d + j];
       m /= d;
-      for (let j = 0; j < d; j++) out[t * d + j] = ((x[t * d + j] - m) / sigma[t]) * gamma[j] + beta[j];
+      let sd = sigma?.[t];
+      if (sd === undefined) {
+        let v = 0;
+        for (let j = 0; j < d; j++) v += (x[t * d + j] - m) ** 2;
+        sd = Math.sqrt(v / d + this.eps);
+      }
+      for (let j = 0; j < d; j++) out[t * d + j] = ((x[t * d + j] - m) / sd) * gamma[j] + beta[j];
     }
     return out;
   }

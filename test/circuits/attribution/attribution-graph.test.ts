@@ -2,29 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ready, tf } from "../../../src/engine/backend.js";
 import { Rng } from "../../../src/engine/random.js";
-import { crossLayerTranscoder } from "../../../src/dictionaries/cross-layer-transcoder.js";
-import { Dictionary } from "../../../src/dictionaries/dictionary.js";
-import type { Params } from "../../../src/dictionaries/architecture.js";
 import { LocalReplacementModel } from "../../../src/circuits/attribution/replacement-model.js";
 import { attribute } from "../../../src/circuits/attribution/attribution-graph.js";
-import { scaledTransformer, D_MODEL } from "../fixtures.js";
-
-const PROMPT = [0, 4, 2, 7, 3, 5, 4, 2];
-
-/** A random CLT over the model's layers whose features fire often enough to make a busy graph. */
-function randomClt(layers: number, perLayer: number, seed: number, crossLayer = true): Dictionary {
-  const arch = crossLayerTranscoder({ nLayers: layers, crossLayer, d_out: layers * D_MODEL });
-  const rng = new Rng(seed);
-  const p: Params = {};
-  for (const [k, t] of Object.entries(arch.init(layers * D_MODEL, layers * perLayer, rng))) p[k] = tf.tensor(t.values, t.shape);
-  // Larger weights than the initialisation, so features fire and write visibly (the blocks stay masked).
-  p.W_enc = tf.mul(p.W_enc, 20);
-  p.W_dec = tf.mul(p.W_dec, 10);
-  p.b_enc = tf.tensor(rng.normals(layers * perLayer), [layers * perLayer]).mul(0.2);
-  p.b_dec = tf.tensor(rng.normals(layers * D_MODEL), [layers * D_MODEL]).mul(0.3);
-  p.threshold = tf.tensor(Array.from({ length: layers * perLayer }, (_, i) => 0.1 + 0.05 * (i % 3)), [layers * perLayer]);
-  return new Dictionary(arch, { architecture: "clt", d_in: layers * D_MODEL, d_sae: layers * perLayer, d_out: layers * D_MODEL }, p);
-}
+import { scaledTransformer } from "../fixtures.js";
+import { randomClt, PROMPT } from "./random-clt.js";
 
 test("local replacement model: transcoder writes plus error nodes are the MLP outputs (the model's logits come back bit for bit), and the frozen float64 model reproduces the residual stream and logits", async () => {
   await ready();
