@@ -79,10 +79,12 @@ export function setup({ quiet = false } = {}) {
 /**
  * What only the tests need: Debian's python3-torch and python3-sentencepiece, the independent references
  * of the model-family parity tests (test/models/decoder-reference.py) and of the SentencePiece-style
- * tokenizers (test/models/sentencepiece-reference.py). Installed as root; otherwise those tests skip and say why.
+ * tokenizers (test/models/sentencepiece-reference.py), and python3-pydantic, with which circuit-tracer's
+ * own models (frontend/graph_models.py) check our graph files (test/circuits/attribution/graph-json.test.ts).
+ * Installed as root; otherwise those tests skip and say why.
  */
 export function setupTests() {
-  const missing = [["torch", "python3-torch"], ["sentencepiece", "python3-sentencepiece"]]
+  const missing = [["torch", "python3-torch"], ["sentencepiece", "python3-sentencepiece"], ["pydantic", "python3-pydantic"]]
     .filter(([module]) => spawnSync(PYTHON, ["-c", `import ${module}`], { stdio: "ignore" }).status !== 0)
     .map(([, pkg]) => pkg);
   if (missing.length === 0) return;

@@ -111,6 +111,7 @@ export type { TranscoderAt, TranscoderInput } from "./circuits/transcoders/trans
 export { attribute, AttributionGraph, type AttributeOptions, type PruneOptions, type GraphNode, type AttributionStats } from "./circuits/attribution/attribution-graph.js";
 export { LocalReplacementModel, type ActiveFeature, type ReplacementOptions, type Readout, type ReadoutGradients, type RunSpec } from "./circuits/attribution/replacement-model.js";
 export type { PruneResult, NodeCounts } from "./circuits/attribution/influence.js";
+export { circuitTracerJson, writeCircuitTracerFiles, type CircuitTracerJsonOptions, type CircuitTracerGraph, type CircuitTracerNode } from "./circuits/attribution/graph-json.js";
 export type { FeatureIntervention, InterventionOptions, InterventionResult, InterventionRow } from "./circuits/attribution/intervention.js";
 export type { CircuitGraphOptions } from "./display/plots/circuits/circuit-plot.js";
 export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk/dictionary.js";

@@ -299,6 +299,8 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   transcoderCircuit: ["edgesPerTargets", "edgesPerTarget", (o) => fl.transcoderCircuit(model, { 0: transcoder }, docs, o)],
   attribute: ["maxLogit", "maxLogits", (o) => fl.attribute(model, clt, docs[0], o)],
   "AttributionGraph.prune": ["nodeTreshold", "nodeThreshold", (o) => graph.prune(o)],
+  circuitTracerJson: ["nodeTreshold", "nodeThreshold", (o) => fl.circuitTracerJson(graph, { slug: "g", scan: "clt", ...o })],
+  writeCircuitTracerFiles: ["edgeTreshold", "edgeThreshold", (o) => fl.writeCircuitTracerFiles(graph, join(tmp, "graphs"), { slug: "g", scan: "clt", ...o })],
   "AttributionGraph.intervene": ["freezeAtention", "freezeAttention", (o) => graph.intervene([{ layer: 0, position: 1, feature: 0, value: 0 }], o)],
   "LocalReplacementModel.run": ["freezeLayernorm", "freezeLayerNorm", (o) => graph.replacementModel.run({ mlpOut: (l) => graph.replacementModel.original.mlpOut[l], ...o })],
   "LocalReplacementModel.build": ["prependBOS", "prependBos", (o) => fl.LocalReplacementModel.build(model, clt, docs[0], o)],
