@@ -28,6 +28,8 @@ import { sharkeyToyData } from "./data/synthetic.js";
 import { ActivationStream } from "./data/stream.js";
 import { Dictionary as DictionaryClass } from "./dictionaries/dictionary.js";
 import { dashboard as dashboardOf } from "./display/plots/features/feature-dashboard.js";
+import { AttributionGraph as AttributionGraphClass } from "./circuits/attribution/attribution-graph.js";
+import { attributionGraph as attributionGraphView } from "./display/widgets/attribution-graph-widget.js";
 
 // Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
 // In a kernel, a live widget (updated through its state) comes first.
@@ -112,6 +114,8 @@ export { attribute, AttributionGraph, type AttributeOptions, type PruneOptions, 
 export { LocalReplacementModel, type ActiveFeature, type ReplacementOptions, type Readout, type ReadoutGradients, type RunSpec } from "./circuits/attribution/replacement-model.js";
 export type { PruneResult, NodeCounts } from "./circuits/attribution/influence.js";
 export { circuitTracerJson, writeCircuitTracerFiles, type CircuitTracerJsonOptions, type CircuitTracerGraph, type CircuitTracerNode } from "./circuits/attribution/graph-json.js";
+export { AttributionGraphWidget } from "./display/widgets/attribution-graph-widget.js";
+export type { AttributionGraphOptions, GraphCardsSource } from "./display/plots/circuits/attribution-layout.js";
 export type { FeatureIntervention, InterventionOptions, InterventionResult, InterventionRow } from "./circuits/attribution/intervention.js";
 export type { CircuitGraphOptions } from "./display/plots/circuits/circuit-plot.js";
 export { qkDictionary, QkDictionary, type QkDictionaryOptions, type QkConfig, type QkTrainingRecord } from "./circuits/qk/dictionary.js";
@@ -434,6 +438,13 @@ export const plot = {
    * fl.show(fl.plot.gatedHistory(gated));
    */
   gatedHistory: gatedHistoryPlot,
+  /**
+   * An attribution graph, interactive: nodes by position and layer, a node-threshold slider that re-prunes in the page, hover cards (with `cards`, each feature's top activating contexts), click to pin, pinned nodes grouped into supernodes, and an export of circuit-tracer's graph file.
+   * @example
+   * const codes = clt.encode(acts);   // the transcoder on cached activations, all layers side by side
+   * fl.show(fl.plot.attributionGraph(graph, { nodeThreshold: 0.8, cards: { codes, acts } }));
+   */
+  attributionGraph: attributionGraphView,
 };
 
 // dict.dashboard(acts, feature, opts): the same as fl.dashboard(dict, acts, feature, opts). Attached
@@ -450,4 +461,20 @@ declare module "./dictionaries/dictionary.js" {
 }
 DictionaryClass.prototype.dashboard = function (this: DictionaryClass, acts, feature, opts) {
   return dashboardOf(this, acts, feature, opts);
+};
+
+// An attribution graph displays as its interactive view (fl.show(graph), or the graph as a cell's last
+// expression). Attached here, at the top layer, so circuits/ keeps importing nothing from display/.
+declare module "./circuits/attribution/attribution-graph.js" {
+  interface AttributionGraph {
+    /**
+     * The graph's interactive view with the default options (fl.plot.attributionGraph).
+     * @example
+     * const bundle = graph.toMimeBundle();   // what fl.show(graph) displays
+     */
+    toMimeBundle(): Record<string, unknown>;
+  }
+}
+AttributionGraphClass.prototype.toMimeBundle = function (this: AttributionGraphClass) {
+  return attributionGraphView(this).toMimeBundle();
 };

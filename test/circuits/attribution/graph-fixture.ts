@@ -8,6 +8,7 @@ import { WordLevelTokenizer } from "../../../src/models/tokenizer.js";
 import { attribute, type AttributionGraph } from "../../../src/circuits/attribution/attribution-graph.js";
 import { scaledTransformer } from "../fixtures.js";
 import { randomClt, PROMPT } from "./random-clt.js";
+import { sideBySide } from "../../../src/data/paired.js";
 
 export { PROMPT };
 export const WORDS = ["<bos>", "the", "<b>", "cat", "&", "sat", "on", "\"mat\"", "a", "dog"];
@@ -24,4 +25,13 @@ export async function smallGraph(seed = 2): Promise<{ graph: AttributionGraph; m
   const clt = randomClt(3, 12, seed);
   const graph = await attribute(model, clt, PROMPT, { batchSize: 16 });
   return { graph, model, clt };
+}
+
+/** The transcoder's codes on a few documents' hook_resid_mid (all layers side by side), with their token metadata: what `cards` takes. */
+export async function cardSource(model: Transformer, clt: Dictionary, layers = 3) {
+  const docs = [[0, 1, 2, 3, 4, 5, 6, 7], [0, 8, 9, 5, 6, 1, 7], [0, 1, 3, 4, 8, 9, 5], [0, 2, 9, 6, 7, 4, 1, 3]];
+  const hooks = Array.from({ length: layers }, (_, l) => `blocks.${l}.hook_resid_mid`);
+  const { cache } = await model.run(docs, { cache: hooks });
+  const acts = sideBySide(hooks.map((h) => cache.get(h)));
+  return { codes: clt.encode(acts), acts };
 }
