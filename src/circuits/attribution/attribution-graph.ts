@@ -5,7 +5,7 @@
 // backward passes that read every source at once. A feature's value is its activation, a logit's its
 // demeaned logit; the graph is exact: a node's value is the sum of its incoming edges plus a bias term
 // (what LayerNorm, attention and transcoder biases contribute), which `bias` holds.
-import type { Transformer } from "../../models/transformer.js";
+import type { LanguageModel } from "../../models/language-model.js";
 import type { Dictionary } from "../../dictionaries/dictionary.js";
 import { matMul } from "../../engine/linalg.js";
 import { InputError } from "../../io/errors.js";
@@ -230,7 +230,7 @@ function partialInfluence(rows: Float64Array, rowNodes: readonly number[], N: nu
  * const graph = await fl.attribute(model, clt, [0, 5, 9, 12, 5, 9, 12, 5]);
  * graph.scores();   // { replacement, completeness }
  */
-export async function attribute(model: Transformer, clt: Dictionary, prompt: string | readonly number[], opts: AttributeOptions = {}): Promise<AttributionGraph> {
+export async function attribute(model: LanguageModel, clt: Dictionary, prompt: string | readonly number[], opts: AttributeOptions = {}): Promise<AttributionGraph> {
   rejectUnknownOptions("attribute", opts, ATTRIBUTE_OPTIONS);
   const maxLogits = opts.maxLogits ?? 10, logitP = opts.logitProbability ?? 0.95, batchSize = opts.batchSize ?? 64;
   if (!(Number.isInteger(maxLogits) && maxLogits >= 1)) throw new InputError(undefined, `attribute: maxLogits must be a whole number ≥ 1, got ${maxLogits}`);

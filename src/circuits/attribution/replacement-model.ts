@@ -13,6 +13,7 @@
 import { tf } from "../../engine/backend.js";
 import { matMul } from "../../engine/linalg.js";
 import { Transformer } from "../../models/transformer.js";
+import { withoutDecoder, type LanguageModel } from "../../models/language-model.js";
 import type { Dictionary } from "../../dictionaries/dictionary.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
@@ -173,11 +174,10 @@ export class LocalReplacementModel {
    * const lrm = await fl.LocalReplacementModel.build(model, clt, [0, 5, 9, 12, 5, 9]);
    * lrm.features.length;   // active features on the prompt
    */
-  static async build(model: Transformer, clt: Dictionary, prompt: string | readonly number[], opts: ReplacementOptions = {}): Promise<LocalReplacementModel> {
+  static async build(languageModel: LanguageModel, clt: Dictionary, prompt: string | readonly number[], opts: ReplacementOptions = {}): Promise<LocalReplacementModel> {
     rejectUnknownOptions("LocalReplacementModel.build", opts, REPLACEMENT_OPTIONS);
-    if (!(model instanceof Transformer)) {
-      throw new InputError(undefined, "attribution graphs are built for GPT-2-architecture transformers (fl.loadModel of a gpt2 folder, fl.Transformer); this model is another family");
-    }
+    const model = withoutDecoder(languageModel, "attribution (the local replacement model)");
+    if (!(model instanceof Transformer)) throw new InputError(undefined, "attribution graphs are built for language models from fl.loadModel or fl.Transformer");
     const cfg = model.cfg;
     const blocks = cltBlocks(clt);
     if (blocks.nLayers !== cfg.n_layers) throw new InputError(undefined, `attribution: the transcoder spans ${blocks.nLayers} layers; the model has ${cfg.n_layers}`);
