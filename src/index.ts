@@ -30,6 +30,7 @@ import { Dictionary as DictionaryClass } from "./dictionaries/dictionary.js";
 import { dashboard as dashboardOf } from "./display/plots/features/feature-dashboard.js";
 import { AttributionGraph as AttributionGraphClass } from "./circuits/attribution/attribution-graph.js";
 import { attributionGraph as attributionGraphView } from "./display/widgets/attribution-graph-widget.js";
+import { circuitTracerJson as circuitTracerJsonOf } from "./circuits/attribution/graph-json.js";
 
 // Training progress: an in-place display inside a notebook kernel, a bar on a terminal.
 // In a kernel, a live widget (updated through its state) comes first.
@@ -464,7 +465,8 @@ DictionaryClass.prototype.dashboard = function (this: DictionaryClass, acts, fea
 };
 
 // An attribution graph displays as its interactive view (fl.show(graph), or the graph as a cell's last
-// expression). Attached here, at the top layer, so circuits/ keeps importing nothing from display/.
+// expression), and writes circuit-tracer's file. Attached here, at the top layer, so circuits/ keeps
+// importing nothing from display/.
 declare module "./circuits/attribution/attribution-graph.js" {
   interface AttributionGraph {
     /**
@@ -473,8 +475,17 @@ declare module "./circuits/attribution/attribution-graph.js" {
      * const bundle = graph.toMimeBundle();   // what fl.show(graph) displays
      */
     toMimeBundle(): Record<string, unknown>;
+    /**
+     * The pruned graph as circuit-tracer's create_graph_files writes it (fl.circuitTracerJson).
+     * @example
+     * const json = graph.toCircuitTracerJson({ slug: "induction", scan: "tiny-clt", nodeThreshold: 0.8 });
+     */
+    toCircuitTracerJson(opts: import("./circuits/attribution/graph-json.js").CircuitTracerJsonOptions): import("./circuits/attribution/graph-json.js").CircuitTracerGraph;
   }
 }
 AttributionGraphClass.prototype.toMimeBundle = function (this: AttributionGraphClass) {
   return attributionGraphView(this).toMimeBundle();
+};
+AttributionGraphClass.prototype.toCircuitTracerJson = function (this: AttributionGraphClass, opts) {
+  return circuitTracerJsonOf(this, opts, undefined, "AttributionGraph.toCircuitTracerJson");
 };

@@ -300,6 +300,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   attribute: ["maxLogit", "maxLogits", (o) => fl.attribute(model, clt, docs[0], o)],
   "AttributionGraph.prune": ["nodeTreshold", "nodeThreshold", (o) => graph.prune(o)],
   circuitTracerJson: ["nodeTreshold", "nodeThreshold", (o) => fl.circuitTracerJson(graph, { slug: "g", scan: "clt", ...o })],
+  "AttributionGraph.toCircuitTracerJson": ["supernode", "supernodes", (o) => graph.toCircuitTracerJson({ slug: "g", scan: "clt", ...o })],
   writeCircuitTracerFiles: ["edgeTreshold", "edgeThreshold", (o) => fl.writeCircuitTracerFiles(graph, join(tmp, "graphs"), { slug: "g", scan: "clt", ...o })],
   "plot.attributionGraph": ["maxNode", "maxNodes", (o) => fl.plot.attributionGraph(graph, o)],
   "new AttributionGraphWidget": ["edgeTreshold", "edgeThreshold", (o) => new fl.AttributionGraphWidget(graph, o)],

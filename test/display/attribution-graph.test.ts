@@ -12,7 +12,7 @@ import { AttributionGraphWidget, attributionGraph } from "../../src/display/widg
 import { circuitTracerJson } from "../../src/circuits/attribution/graph-json.js";
 import type { AttributionGraph } from "../../src/circuits/attribution/attribution-graph.js";
 import { represent } from "../../src/display/core/represent.js";
-import "../../src/index.js"; // attaches graph.toMimeBundle
+import "../../src/index.js"; // attaches graph.toMimeBundle and graph.toCircuitTracerJson
 import { smallGraph } from "../circuits/attribution/graph-fixture.js";
 
 type Pruned = { nodes: Uint8Array; edges: Uint8Array };
@@ -132,7 +132,8 @@ test("the widget: its state (gzip'd payload, threshold, pins, supernodes), its m
   assert.doesNotMatch(html, /<b>|"&"/);
   assert.match(html, /\\u003cb\\u003e/);
   assert.match(String(bundle["text/plain"]), /^Attribution graph: /);
-  // The graph itself displays as its view.
+  // The graph itself displays as its view, and writes circuit-tracer's file.
+  assert.deepEqual(graph.toCircuitTracerJson({ slug: "a", scan: "b", nodeThreshold: 0.6 }), circuitTracerJson(graph, { slug: "a", scan: "b", nodeThreshold: 0.6 }));
   const shown = represent(graph);
   assert.match(shown["text/html"] as string, /featurelabAttributionGraph\(/);
 });
