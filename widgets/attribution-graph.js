@@ -5,7 +5,7 @@
 // (label, value, influence, strongest edges in and out, top activating contexts when the kernel sent them).
 // Click: pin it (listed beside); pinned nodes group into a named supernode. The slider re-prunes in the page
 // (graph-prune.js), and the export button downloads circuit-tracer's JSON of what is shown.
-// State: `graph` (gzip'd JSON bytes, or the object itself in the HTML fallback), `node_threshold`, `pinned`
+// State: `graph` (gzip'd JSON bytes; in the HTML fallback, the same bytes from base64), `node_threshold`, `pinned`
 // (node ids), `supernodes` ([name, ...ids]). Every string from data enters the page as text (textContent);
 // the only HTML is the contexts card, escaped in the kernel.
 
@@ -276,9 +276,9 @@ async function featurelabAttributionGraph(el, model) {
       });
       card.appendChild(box);
     });
-    if (n.card) {
+    if (n.card && p.cards[n.card] !== undefined) {
       var ctx = featurelabEl("div", { class: "flag-contexts", style: "margin-top:6px;overflow-x:auto" });
-      ctx.innerHTML = n.card; // escaped in the kernel (feature-card.ts's examplesHtml)
+      ctx.innerHTML = p.cards[n.card]; // escaped in the kernel (feature-card.ts's examplesHtml)
       card.appendChild(ctx);
     }
     // The node's edges stand out; the rest fade.

@@ -35,9 +35,11 @@ function viewScript(): string {
 export class AttributionGraphWidget extends AnyWidget {
   readonly graph: AttributionGraph;
   readonly payload: GraphPayload;
+  private readonly packed: Uint8Array;
 
   constructor(graph: AttributionGraph, opts: AttributionGraphOptions = {}) {
     const payload = graphPayload(graph, opts);
+    const packed = gzipSync(strToU8(JSON.stringify(payload)), { level: 6, mtime: 0 });
     super({
       esm: esmOf("attribution-graph-widget", "attribution-graph", "graph-prune"),
       name: "AttributionGraph",
@@ -47,10 +49,11 @@ export class AttributionGraphWidget extends AnyWidget {
         { name: "pinned", type: "array", default: [], items: { type: "string" } },
         { name: "supernodes", type: "array", default: [], items: { type: "array" } },
       ],
-      init: { graph: gzipSync(strToU8(JSON.stringify(payload)), { level: 6, mtime: 0 }), node_threshold: payload.nodeThreshold },
+      init: { graph: packed, node_threshold: payload.nodeThreshold },
     });
     this.graph = graph;
     this.payload = payload;
+    this.packed = packed;
   }
 
   /** The node threshold on show (the slider's value); setting it re-prunes every view. */
@@ -109,14 +112,19 @@ export class AttributionGraphWidget extends AnyWidget {
     });
   }
 
-  /** @internal The view drawn by an inline script, for pages without a widget manager. */
+  /**
+   * @internal The view drawn by an inline script, for pages without a widget manager: the payload as the
+   * same gzip'd bytes (base64), so the page holds it at the widget state's size.
+   */
   override fallbackHtml(): string {
     const id = newDisplayId();
-    const state = { graph: this.payload, node_threshold: this.nodeThreshold, pinned: this.pinned, supernodes: this.supernodes };
+    const state = { node_threshold: this.nodeThreshold, pinned: this.pinned, supernodes: this.supernodes };
+    const bytes = Buffer.from(this.packed).toString("base64");
     return (
       `<div id="${id}" class="featurelab-attribution-graph-host" style="min-height:${this.payload.height + 60}px"></div>` +
       `<script>(function(){${viewScript().replace(/<\/script/gi, "<\\/script")}\n` +
-      `featurelabAttributionGraph(document.getElementById(${JSON.stringify(id)}),featurelabStaticModel(${jsonForScript(state)}));})();</script>`
+      `var state=${jsonForScript(state)};state.graph=Uint8Array.from(atob("${bytes}"),function(c){return c.charCodeAt(0)});` +
+      `featurelabAttributionGraph(document.getElementById(${JSON.stringify(id)}),featurelabStaticModel(state));})();</script>`
     );
   }
 

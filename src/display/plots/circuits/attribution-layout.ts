@@ -1,7 +1,7 @@
 // What the attribution-graph view draws, computed in the kernel once: the nodes of the graph pruned at
 // the loosest slider setting (at most `maxNodes` features and errors, plus every embedding and logit),
 // each placed by prompt position (x) and layer (y: embeddings at the bottom, logits at the top), with its
-// influence, its circuit-tracer record and its card; the edges among them with their weights; and every
+// influence, its circuit-tracer record and its card (top activating contexts, once per feature); the edges among them with their weights; and every
 // node's influence, sorted, so that the page re-prunes as circuit-tracer does (widgets/graph-prune.js)
 // at any node threshold up to the loosest, with nothing asked of the kernel.
 import type { AttributionGraph } from "../../../circuits/attribution/attribution-graph.js";
@@ -71,9 +71,9 @@ export interface PayloadNode {
   cumulative: number;
   /** Activation (features), demeaned logit (logits), vector norm (errors, embeddings). */
   value: number;
-  /** circuit-tracer's record of the node (influence filled in by the page at its threshold). */
+  /** circuit-tracer's record of the node. */
   ct: CircuitTracerNode;
-  /** Top contexts, HTML escaped here. */
+  /** Key of the feature's card in `cards` ("layer/feature"), when it has one. */
   card?: string;
 }
 
@@ -83,6 +83,8 @@ export interface GraphPayload {
   tokens: string[];
   nLayers: number;
   nodes: PayloadNode[];
+  /** Top-context cards by "layer/feature" (HTML, escaped here), once per feature however many positions it fires at. */
+  cards: Record<string, string>;
   /** Edges among the nodes (indices into `nodes`), target-major, sources ascending: weight ≠ 0. */
   edges: { source: number[]; target: number[]; weight: number[] };
   /** Every node's influence in the whole graph, largest first (the node threshold's cut is taken over these). */
@@ -189,8 +191,7 @@ export function graphPayload(graph: AttributionGraph, opts: AttributionGraphOpti
     const ct = circuitTracerNode(graph, i, pruned.cumulativeScores[i]);
     const label = n.kind === "embedding" ? `emb ${JSON.stringify(graph.tokenText[n.position] ?? String(n.token))} @${n.position}` : n.kind === "logit" ? `logit ${JSON.stringify(tokenText(graph, n.token))}` : graph.label(i);
     const node: PayloadNode = { i, kind: base[k].kind, id: ct.node_id, label, layer: base[k].layer, pos: base[k].pos, x: places[k].x, row: places[k].row, influence: base[k].influence, cumulative: pruned.cumulativeScores[i], value: graph.values[i], ct };
-    const card = n.kind === "feature" ? cards?.get(`${n.layer}/${n.feature}`) : undefined;
-    if (card !== undefined) node.card = card;
+    if (n.kind === "feature" && cards?.has(`${n.layer}/${n.feature}`)) node.card = `${n.layer}/${n.feature}`;
     return node;
   });
   const source: number[] = [], target: number[] = [], weight: number[] = [];
@@ -211,6 +212,7 @@ export function graphPayload(graph: AttributionGraph, opts: AttributionGraphOpti
     tokens: [...graph.tokenText],
     nLayers: L,
     nodes,
+    cards: Object.fromEntries(cards ?? []),
     edges: { source, target, weight },
     sortedInfluence: Array.from(Float64Array.from(influence).sort().reverse()),
     logitWeight,
