@@ -6,6 +6,7 @@ import "./display/widgets/live-views.js"; // in a kernel, figures display as liv
 import { geometryPlot } from "./display/plots/features/geometry-plot.js";
 import { ablationPlot } from "./display/plots/ablation/ablation-plot.js";
 import { frontierPlot } from "./display/plots/features/frontier-plot.js";
+import { descriptionLengthPlot } from "./display/plots/features/description-length-plot.js";
 import { historyPlot } from "./display/plots/features/history-plot.js";
 import { embeddingPlot } from "./display/plots/features/embedding-plot.js";
 import { superpositionPlot, dimensionalityPlot } from "./display/plots/features/superposition-plot.js";
@@ -99,6 +100,9 @@ export { tokenizer, gpt2Tokenizer, WordLevelTokenizer, type Tokenizer } from "./
 export type { InductionOptions, InductionSequences } from "./models/induction-task.js";
 export { ablate, AblationSweep, type AblateSpec, type AblationRow, type AblationUnit, type PositionSelector } from "./ablation/sweep.js";
 export { spliceEval, SpliceEvaluation, type SpliceEvalOptions } from "./ablation/splice-eval.js";
+export { descriptionLength, descriptionLengthSweep, DescriptionLengthSweep, type DescriptionLengthOptions, type DescriptionLengthRow } from "./ablation/description-length.js";
+export { DescriptionLength, type FeatureBits, type GridChoice } from "./metrics/description-length.js";
+export type { DescriptionLengthPlotOptions } from "./display/plots/features/description-length-plot.js";
 export { trainE2E, type E2EOptions, type E2ETrainingRecord } from "./circuits/e2e/sae.js";
 export type { E2ELossKind } from "./circuits/e2e/loss.js";
 export { compareDictionaries, DictionaryComparison, type DictionaryComparisonOptions, type ComparisonRow, type MatchedRow } from "./circuits/e2e/dictionary-comparison.js";
@@ -311,6 +315,13 @@ export const plot = {
    * fl.show(fl.plot.frontier(points, { logX: true }));
    */
   frontier: frontierPlot,
+  /**
+   * Description length (bits per token) against dictionary width, one line per family, with the loss at the chosen grid below (fl.descriptionLengthSweep).
+   * @example
+   * const sweep = await fl.descriptionLengthSweep({ a, b, c }, acts, { target: 0.05 });
+   * fl.show(fl.plot.descriptionLength(sweep, { markWidth: 32 }));
+   */
+  descriptionLength: descriptionLengthPlot,
   /**
    * Loss, L0, FVU and dead fraction during training.
    * @example
