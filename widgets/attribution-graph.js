@@ -98,11 +98,14 @@ async function featurelabAttributionGraph(el, model) {
     perCell[k] = (perCell[k] || 0) + 1;
   });
   var colW = [], colX = [];
-  var left = 54, top = 64, bottom = 40, H = p.height, W = left;
+  // Narrow columns (a long prompt) slant the token labels and take room below for them.
+  var longest = Math.max.apply(null, p.tokens.map(function (t) { return t.length; }).concat([1]));
+  var slant = T > 12 || longest > 8;
+  var left = 54, top = 64, bottom = slant ? 24 + Math.min(longest, 16) * 6 : 40, H = p.height + (slant ? bottom - 40 : 0), W = left;
   for (var c = 0; c < T; c++) {
     var busiest = 1;
     for (var r0 = 0; r0 < rows; r0++) busiest = Math.max(busiest, perCell[c + "/" + r0] || 0);
-    colW.push(Math.max(64, Math.min(240, 15 * busiest + 20)));
+    colW.push(Math.max(slant ? 36 : 64, Math.min(240, 15 * busiest + 20)));
     colX.push(W);
     W += colW[c];
   }
@@ -116,7 +119,8 @@ async function featurelabAttributionGraph(el, model) {
     return n.kind === "logit" ? 4 + 9 * Math.sqrt(n.influence) : 3 + 9 * Math.sqrt(maxInf > 0 ? n.influence / maxInf : 0);
   };
   // Scaled to the width there is (never below ~48 px a position: then the holder scrolls).
-  var svg = featurelabEl("svg", { class: "flag-svg", viewBox: "0 0 " + W + " " + H, style: "display:block;width:100%;height:auto;max-width:" + W + "px;min-width:" + Math.min(W, left + T * 40) + "px" }, undefined, true);
+  // Drawn at its own size; the holder scrolls sideways when the prompt is longer than the room.
+  var svg = featurelabEl("svg", { class: "flag-svg", width: String(W), height: String(H), viewBox: "0 0 " + W + " " + H, style: "display:block" }, undefined, true);
   var gGrid = featurelabEl("g", { class: "flag-grid" }, undefined, true);
   var gSuper = featurelabEl("g", { class: "flag-super-layer" }, undefined, true);
   var gEdges = featurelabEl("g", { class: "flag-edges" }, undefined, true);
@@ -134,7 +138,9 @@ async function featurelabAttributionGraph(el, model) {
   for (var t = 0; t < T; t++) {
     var cx = colX[t] + colW[t] / 2;
     if (t > 0) gGrid.appendChild(featurelabEl("line", { x1: String(colX[t]), x2: String(colX[t]), y1: String(top - 8), y2: String(H - bottom + 8), stroke: "currentColor", "stroke-opacity": "0.08" }, undefined, true));
-    var tok = featurelabEl("text", { class: "flag-token", x: String(cx), y: String(H - 12), "text-anchor": "middle", fill: "currentColor", "font-size": "12", "xml:space": "preserve" }, p.tokens[t].replace(/\n/g, "↵"), true);
+    var tok = slant
+      ? featurelabEl("text", { class: "flag-token", transform: "translate(" + (cx + 4) + "," + (H - bottom + 16) + ") rotate(-45)", "text-anchor": "end", fill: "currentColor", "font-size": "12", "xml:space": "preserve" }, p.tokens[t].replace(/\n/g, "↵"), true)
+      : featurelabEl("text", { class: "flag-token", x: String(cx), y: String(H - 12), "text-anchor": "middle", fill: "currentColor", "font-size": "12", "xml:space": "preserve" }, p.tokens[t].replace(/\n/g, "↵"), true);
     tok.appendChild(featurelabEl("title", {}, "position " + t + ": " + JSON.stringify(p.tokens[t]), true));
     gGrid.appendChild(tok);
   }
