@@ -46,6 +46,8 @@ export async function saveSaeLens(dict: Dictionary, dir: string, extraCfg: Recor
     ...(details ? { metadata: { training_architecture: dict.arch.saeLensName, training_architecture_details: details, ...(extraCfg.metadata as object | undefined) } } : {}),
     featurelab: {
       architecture: dict.arch.name,
+      // The architecture's own options (a CLT's nLayers…) even when the config was built without them.
+      ...Object.fromEntries(Object.entries(dict.arch.options).filter(([k, v]) => k !== "d_out" && v !== undefined)),
       ...Object.fromEntries(Object.entries(dict.cfg).filter(([k]) => !["architecture", "d_in", "d_sae", "normalization"].includes(k))),
       ...(scale !== 1 ? { folded_normalization_scale: scale } : {}),
     },

@@ -127,3 +127,24 @@ test("attribution graph: maxFeatureNodes keeps the features most influential on 
   await assert.rejects(attribute(model, clt, PROMPT, { maxLogits: 0 }), /maxLogits must be a whole number ≥ 1/);
   await assert.rejects(attribute(model, randomClt(2, 12, 2), PROMPT), /transcoder spans 2 layers; the model has 3/);
 });
+
+test("a cross-layer transcoder assembled by hand saves and loads back with its layers (nLayers recorded from the architecture)", async () => {
+  await ready();
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { loadDictionary } = await import("../../../src/dictionaries/load-dictionary.js");
+  const dir = mkdtempSync(join(tmpdir(), "featurelab-clt-"));
+  try {
+    const clt = randomClt(3, 12, 4, false);
+    await clt.save(join(dir, "clt"));
+    const back = await loadDictionary(join(dir, "clt"));
+    assert.equal(back.arch.options.nLayers, 3);
+    assert.equal(back.arch.options.crossLayer, false);
+    const model = scaledTransformer(3);
+    const [a, b] = [await attribute(model, clt, PROMPT), await attribute(model, back, PROMPT)];
+    assert.deepEqual(Array.from(b.adjacency), Array.from(a.adjacency));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
