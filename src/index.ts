@@ -133,6 +133,10 @@ export type { SkipTrigramOptions, SkipTrigramData, SkipTrigram, PlantedTrigram }
 export { trainAttentionOnly, AttentionOnlyModel, type AttentionOnlyOptions, type TaskScore } from "./circuits/gated-attention/attention-only-model.js";
 export { gatedAttention, GatedAttention, type GatedAttentionOptions, type GatedAttentionMetrics } from "./circuits/gated-attention/gated-attention.js";
 export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/gated-attention/trigram-heads.js";
+export { spd, type SpdOptions } from "./circuits/parameter-decomposition/spd.js";
+export { ParameterDecomposition, type SpdTrainingRecord } from "./circuits/parameter-decomposition/decomposition.js";
+export { tmsTarget, TmsTarget, type TmsTargetOptions } from "./circuits/parameter-decomposition/tms-target.js";
+export type { SpdSigmoid } from "./circuits/parameter-decomposition/causal-importance.js";
 export type { TrigramHeadsPlotOptions } from "./display/plots/circuits/gated-attention-plot.js";
 export { show } from "./display/core/show.js";
 export * as widgets from "./display/widgets/index.js";

@@ -118,6 +118,7 @@ const EXEMPT: Record<string, string> = {
   "ModelWeighted.defaultFitter": "as RsaModel.defaultFitter",
   "ModelInterpolate.defaultFitter": "as RsaModel.defaultFitter",
   "new RsaResult": "a result that evalFixed and crossval build from the options they have checked",
+  "new ParameterDecomposition": "a result that fl.spd builds from the options it has checked",
 };
 
 // Small inputs for every entry: built once, each in well under a second.
@@ -223,6 +224,9 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   dimensionsPerFeature: ["Features", "features", (o) => fl.dimensionsPerFeature([[1, 0], [0, 1]], o)],
   toySuperposition: ["feature", "features", (o) => fl.toySuperposition({ steps: 1, ...o })],
   "new ToySuperposition": ["weight", "weights", (o) => new fl.ToySuperposition({ ...toyModel, featureProbability: [...toyModel.featureProbability], history: [...toyModel.history], ...o })],
+  tmsTarget: ["identiy", "identity", (o) => fl.tmsTarget({ steps: 1, batchSize: 4, ...o })],
+  "new TmsTarget": ["identiy", "identity", (o) => new fl.TmsTarget({ W: toyModel.W(0), b: toyModel.b(0), ...o })],
+  spd: ["component", "components", (o) => fl.spd(toyModel, { steps: 1, batchSize: 4, ...o })],
   rdm: ["distanse", "distance", (o) => fl.rdm(acts, { by: "label", ...o })],
   "new RDM": ["label", "labels", (o) => new fl.RDM([1, 2, 3], o)],
   "RDM.fromMatrix": ["nmae", "name", (o) => fl.RDM.fromMatrix([[0, 1], [1, 0]], o)],
