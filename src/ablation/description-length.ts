@@ -67,6 +67,9 @@ function quantizedDictionary(dict: Dictionary, step: number): Dictionary {
 async function measure(entry: string, dict: Dictionary, acts: ActivationSet, opts: DescriptionLengthOptions): Promise<DescriptionLength> {
   if (!(dict instanceof Dictionary)) throw new InputError(undefined, `${entry}: expected a dictionary (fl.dictionary(…).fit, fl.loadDictionary), got ${dict === null ? "null" : typeof dict}`);
   checkActs(entry, dict, acts);
+  if (dict.weights.W_dec.shape[1] !== dict.dIn) {
+    throw new InputError(undefined, `${entry}: the dictionary predicts vectors of dim ${dict.weights.W_dec.shape[1]} from inputs of dim ${dict.dIn} (a transcoder); description length here scores dictionaries that reconstruct their input`);
+  }
   const set = await encodeSet(dict, acts, opts.batchSize);
   try {
     const grid = { tolerance: opts.tolerance, target: opts.target, step: opts.step };
