@@ -163,11 +163,14 @@ test("bad input: clear errors naming the shape", () => {
 test("barcode and persistence diagram figures", () => {
   const r = persistence(polygon(6), { maxDim: 2 });
   const bar = barcodePlot(r);
-  const bars = bar.data.filter((t) => t.mode === "lines" && typeof t.name === "string");
+  const bars = bar.data.filter((t) => t.type === "bar");
   assert.deepEqual(bars.map((t) => t.name), ["H0 (6)", "H1 (1)", "H2 (1)"]);
-  // The essential H0 bar runs to the ∞ line, past every finite value.
-  const h0x = bars[0].x as (number | null)[];
-  assert.ok((h0x[1] as number) > 2);
+  // Bars start at birth; the essential H0 bar (the longest, first) runs to the ∞ line, past every finite value.
+  const [h0base, h0len] = [bars[0].base as number[], bars[0].x as number[]];
+  assert.equal(h0base[0], 0);
+  assert.ok(h0base[0] + h0len[0] > 2);
+  const [h1base, h1len] = [bars[1].base as number[], bars[1].x as number[]];
+  assert.ok(Math.abs(h1base[0] - 1) < 1e-12 && Math.abs(h1base[0] + h1len[0] - Math.sqrt(3)) < 1e-12, "H1 [1, √3)");
   const dgm = persistenceDiagramPlot(r, { minPersistence: 0.3 }); // drops the H2 class (persistence 2 − √3)
   const pts = dgm.data.filter((t) => t.mode === "markers");
   assert.deepEqual(pts.map((t) => (t.x as number[]).length), [6, 1, 0]);

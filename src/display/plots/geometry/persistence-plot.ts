@@ -50,24 +50,21 @@ export function barcodePlot(result: PersistenceResult, opts: PersistencePlotOpti
   diagrams.forEach((d, dim) => {
     // Longest bars first within a dimension, so the features stand at the top of each group.
     const bars = [...d].sort((a, b) => b[1] - b[0] - (a[1] - a[0]) || a[0] - b[0]);
-    const x: (number | null)[] = [], y: (number | null)[] = [], text: (string | null)[] = [];
-    for (const [b, e] of bars) {
-      const label = `H${dim} [${b.toPrecision(4)}, ${deathText(e)})`;
-      x.push(b, Number.isFinite(e) ? e : inf, null);
-      y.push(row, row, null);
-      text.push(label, label, null);
-      row++;
-    }
+    // Horizontal bars from birth (base) to death: the whole bar hovers, not only its ends.
     traces.push({
-      type: "scatter",
-      mode: "lines",
+      type: "bar",
+      orientation: "h",
       name: `H${dim} (${bars.length})`,
-      x,
-      y,
-      text,
-      line: { color: PALETTE[dim % PALETTE.length], width: bars.length > 200 ? 1.5 : 3 },
+      y: bars.map((_, i) => row + i),
+      base: bars.map(([b]) => b),
+      x: bars.map(([b, e]) => (Number.isFinite(e) ? e : inf) - b),
+      text: bars.map(([b, e]) => `H${dim} [${b.toPrecision(4)}, ${deathText(e)})`),
+      textposition: "none",
+      width: 0.7,
+      marker: { color: PALETTE[dim % PALETTE.length] },
       hovertemplate: "%{text}<extra></extra>",
     });
+    row += bars.length;
   });
   traces.push(infinityLine([inf, inf], [-0.5, Math.max(row - 0.5, 0.5)]));
   return new Figure({
@@ -76,6 +73,8 @@ export function barcodePlot(result: PersistenceResult, opts: PersistencePlotOpti
       title: { text: opts.title ?? `Barcode (${result.nPoints} points)` },
       xaxis: { title: { text: "filtration value (edge length)" }, range: [0, top], zeroline: false },
       yaxis: { autorange: "reversed", showticklabels: false, zeroline: false, showgrid: false },
+      barmode: "overlay",
+      bargap: 0,
       // Above the plot: below it, the ∞ mark would sit among the axis tick labels.
       annotations: [{ x: inf, y: 1, yref: "paper", yanchor: "bottom", text: "∞", showarrow: false }],
       height: Math.max(320, Math.min(900, 120 + 4 * row)),
