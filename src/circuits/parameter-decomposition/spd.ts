@@ -5,7 +5,8 @@
 // reconstruction 1, layer-wise 1, importance minimality 3e-3 with p = 1 (40-10: 1e-4, p = 2), Adam
 // (no weight decay) at 1e-3 on the repo's cosine schedule lr·cos(½π·t/(T−1)), batch 4096, 40k steps.
 // Measured here (bench/spd-tms.ts): 20k steps of 1024 rows give MMCS 0.9999, ML2R 0.992 on TMS 5-2
-// (the paper, 40k of 4096: 1.000, 0.993); 10k steps of 1024 are not enough (0.985, 0.45).
+// (the paper, 40k of 4096: 1.000, 0.993); 10k steps of 1024 are not enough (0.985, 0.45). TMS 5-2+ID,
+// 20k of 1024: MMCS 0.9998, ML2R 0.997, and the hidden identity in 2 subcomponents (as the paper's figure 3).
 // Initialisation as the repo: V columns and U rows random unit vectors, U_c then scaled by
 // V_cᵀ·Wᵀ·U_c (its overlap with the target). Tied weights (TMS's W_out = W_inᵀ) share one set of
 // factors: the repo points the second layer's U and V at the first's storage, so two Adam states
