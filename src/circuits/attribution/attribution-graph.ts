@@ -12,7 +12,7 @@ import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 import { LocalReplacementModel, type ActiveFeature, type Readout } from "./replacement-model.js";
 import { graphScores, influence, logitWeights, normalizeRows, pruneGraph, type NodeCounts, type PruneResult } from "./influence.js";
-import { intervene, type FeatureIntervention, type InterventionOptions, type InterventionResult } from "./intervention.js";
+import { intervene, softmax, type FeatureIntervention, type InterventionOptions, type InterventionResult } from "./intervention.js";
 import type { Tokenizer } from "../../models/tokenizer.js";
 
 /** A node of an attribution graph. */
@@ -183,17 +183,14 @@ export class AttributionGraph {
 
 /** The smallest set of most likely next tokens whose probabilities reach `p`, at most `max` (circuit-tracer's salient logits). */
 function salientLogits(logits: Float64Array, max: number, p: number): { tokens: number[]; probabilities: number[] } {
-  let m = -Infinity;
-  for (const x of logits) m = Math.max(m, x);
-  const e = Float64Array.from(logits, (x) => Math.exp(x - m));
-  const z = e.reduce((s, x) => s + x, 0);
-  const order = Array.from(e.keys()).sort((a, b) => e[b] - e[a]).slice(0, max);
+  const probs = softmax(logits);
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, max);
   const tokens: number[] = [], probabilities: number[] = [];
   let cum = 0;
   for (const t of order) {
     tokens.push(t);
-    probabilities.push(e[t] / z);
-    cum += e[t] / z;
+    probabilities.push(probs[t]);
+    cum += probs[t];
     if (cum >= p) break;
   }
   return { tokens, probabilities };

@@ -63,7 +63,8 @@ export interface InterventionResult {
 
 const key = (f: { layer: number; position: number; feature: number }) => `${f.layer}/${f.position}/${f.feature}`;
 
-function softmax(x: Float64Array): Float64Array {
+/** exp(x − max) normalised to sum 1: probabilities of logits. */
+export function softmax(x: Float64Array): Float64Array {
   let m = -Infinity;
   for (const v of x) m = Math.max(m, v);
   const e = Float64Array.from(x, (v) => Math.exp(v - m));
@@ -96,14 +97,17 @@ export function interveneLogits(lm: LocalReplacementModel, list: readonly Featur
   const freezeLn = opts.freezeLayerNorm ?? false;
   const chosen: ActiveFeature[] = [];
   const first = lm.zeroFirstPosition ? 1 : 0; // the first position's features stay in its error node
-  let writes: Float64Array[] = [];
+  // Writes accumulate layer by layer: layer l's features add to layers l … L−1, and earlier layers' are in.
+  const writes = lm.featureWrites([]);
   const run = lm.run({
     freezeAttention: opts.freezeAttention ?? false,
     freezeLayerNorm: freezeLn,
     mlpOut: (l, residMid) => {
-      for (const f of lm.encode(l, residMid)) if (f.position >= first && !set.has(key(f))) chosen.push(f);
-      for (const f of list) if (f.layer === l) chosen.push({ layer: l, position: f.position, feature: f.feature, activation: f.value });
-      writes = lm.featureWrites(chosen);
+      const layer: ActiveFeature[] = [];
+      for (const f of lm.encode(l, residMid)) if (f.position >= first && !set.has(key(f))) layer.push(f);
+      for (const f of list) if (f.layer === l) layer.push({ layer: l, position: f.position, feature: f.feature, activation: f.value });
+      lm.featureWrites(layer, writes);
+      chosen.push(...layer);
       return Float64Array.from(writes[l], (x, i) => x + lm.errors[l][i]);
     },
   });

@@ -55,6 +55,16 @@ export interface ReadoutGradients {
 
 const f64 = (t: tf.Tensor): Float64Array => Float64Array.from(t.dataSync());
 
+/** LayerNorm's scale √(var + eps) of row t of x [T·d]: what the frozen model keeps from the clean prompt. */
+function layerNormScale(x: Float64Array, t: number, d: number, eps: number): number {
+  let m = 0;
+  for (let j = 0; j < d; j++) m += x[t * d + j];
+  m /= d;
+  let v = 0;
+  for (let j = 0; j < d; j++) v += (x[t * d + j] - m) ** 2;
+  return Math.sqrt(v / d + eps);
+}
+
 /** What a local replacement model is made of (see the class for each field). */
 interface ReplacementParts {
   tokens: number[];
@@ -207,18 +217,7 @@ export class LocalReplacementModel {
     for (let i = 0; i < embeddings.length; i++) embeddings[i] += pos[i];
     const p = model.params;
     const host = (name: string) => f64(p[name]);
-    const sigma = (x: Float64Array) => {
-      const s = new Float64Array(T);
-      for (let t = 0; t < T; t++) {
-        let m = 0;
-        for (let j = 0; j < d; j++) m += x[t * d + j];
-        m /= d;
-        let v = 0;
-        for (let j = 0; j < d; j++) v += (x[t * d + j] - m) ** 2;
-        s[t] = Math.sqrt(v / d + cfg.eps);
-      }
-      return s;
-    };
+    const sigma = (x: Float64Array) => Float64Array.from({ length: T }, (_, t) => layerNormScale(x, t, d, cfg.eps));
     const sigma1: Float64Array[] = [], patterns: Float64Array[] = [], ov: Float64Array[][] = [], attnBias: Float64Array[] = [], ln1: ReplacementParts["ln1"] = [];
     const residMid: Float64Array[] = [], mlpOut: Float64Array[] = [], qk: QkWeights[] = [];
     for (let l = 0; l < L; l++) {
@@ -280,17 +279,20 @@ export class LocalReplacementModel {
   }
 
   /**
-   * What the transcoder writes to each layer's MLP output from these features, plus b_dec: [L][T·d].
+   * What the transcoder writes to each layer's MLP output from these features, plus b_dec: [L][T·d] (added into `into` when given).
    * @example
    * const writes = lrm.featureWrites(lrm.features.filter((f) => f.feature !== 12));   // feature 12 zeroed
    */
-  featureWrites(features: readonly ActiveFeature[]): Float64Array[] {
+  featureWrites(features: readonly ActiveFeature[], into?: Float64Array[]): Float64Array[] {
     const { d, T, L } = this;
-    const out = Array.from({ length: L }, (_, l) => {
-      const w = new Float64Array(T * d);
-      for (let t = 0; t < T; t++) w.set(this.clt.bDec[l], t * d);
-      return w;
-    });
+    // `into`: writes so far, to add these features' to (b_dec is already there).
+    const out =
+      into ??
+      Array.from({ length: L }, (_, l) => {
+        const w = new Float64Array(T * d);
+        for (let t = 0; t < T; t++) w.set(this.clt.bDec[l], t * d);
+        return w;
+      });
     for (const f of features) {
       this.clt.decoders[f.layer].forEach((W, k) => {
         const dst = out[f.layer + k];
@@ -467,12 +469,7 @@ export class LocalReplacementModel {
       let m = 0;
       for (let j = 0; j < d; j++) m += x[t * d + j];
       m /= d;
-      let sd = sigma?.[t];
-      if (sd === undefined) {
-        let v = 0;
-        for (let j = 0; j < d; j++) v += (x[t * d + j] - m) ** 2;
-        sd = Math.sqrt(v / d + this.eps);
-      }
+      const sd = sigma?.[t] ?? layerNormScale(x, t, d, this.eps);
       for (let j = 0; j < d; j++) out[t * d + j] = ((x[t * d + j] - m) / sd) * gamma[j] + beta[j];
     }
     return out;
