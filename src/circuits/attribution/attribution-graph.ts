@@ -358,11 +358,14 @@ export async function attribute(model: LanguageModel, clt: Dictionary, prompt: s
   const nodeOfColumn = new Int32Array(NAll).fill(-1);
   columns.forEach((c, i) => (nodeOfColumn[c] = i));
   const adjacency = new Float64Array(N * N);
-  const all = stack();
-  rowNodes.forEach((node, r) => {
-    const target = nodeOfColumn[node];
-    for (let c = 0; c < N; c++) adjacency[target * N + c] = all[r * NAll + columns[c]];
-  });
+  let r = 0;
+  for (const block of rowBlocks) {
+    // Straight from each block of rows: no stacked copy of all of them beside the adjacency.
+    for (let at = 0; at < block.length; at += NAll, r++) {
+      const target = nodeOfColumn[rowNodes[r]];
+      for (let c = 0; c < N; c++) adjacency[target * N + c] = block[at + columns[c]];
+    }
+  }
 
   // Values, and bias terms from the frozen model run on biases alone (no embedding, no feature, no error).
   const zeroWrites = lm.featureWrites([]);
