@@ -10,7 +10,7 @@ import { Rng } from "../engine/random.js";
 import { InputError } from "../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../io/options.js";
 import { checkMethod, compareVectors, named, type CompareMethod, type RdmCollection } from "./compare-rdms.js";
-import { poolVectors, resample } from "./rsa-inference.js";
+import { ceilingOf, poolVectors, resample } from "./rsa-inference.js";
 import { RsaModel, type Fitter } from "./rsa-models.js";
 import { extractVariances } from "./rsa-tests.js";
 import { RsaResult, checkFitters, crossvalFolds, kFoldSets, type CrossvalSet, type RsaCvMethod } from "./rsa-crossval.js";
@@ -77,21 +77,6 @@ function positions(drawn: readonly number[], ids: readonly number[]): number[] {
   return drawn.flatMap((v, q) => (want.has(v) ? [q] : []));
 }
 
-// rsatoolbox's boot_noise_ceiling on a sample: each distinct subject (with its copies) left out once;
-// a single distinct subject is its own training set (sets_leave_one_out_rdm's one-group case).
-function leaveOneOutCeiling(vectors: readonly Float64Array[], ids: readonly number[], method: CompareMethod): [number, number] {
-  const all = poolVectors(vectors, method);
-  const groups = distinct(ids);
-  let lower = 0, upper = 0;
-  for (const g of groups) {
-    const test = vectors.filter((_, i) => ids[i] === g);
-    const train = groups.length > 1 ? poolVectors(vectors.filter((_, i) => ids[i] !== g), method) : all;
-    lower += mean(test.map((t) => compareVectors(train, t, method)));
-    upper += mean(test.map((t) => compareVectors(all, t, method)));
-  }
-  return [lower / groups.length, upper / groups.length];
-}
-
 // rsatoolbox's cv_noise_ceiling on a sample (positions): per split, the pool of the training subjects
 // on the test conditions (lower) and the pool of all subjects restricted to them (upper), each scored
 // on the test subjects; both averaged over the splits.
@@ -139,7 +124,8 @@ function evaluateSample(st: Setup, rdmIdx: readonly number[], patternIdx: readon
       testSubjects: set.testSubjects && positions(rdmIdx, set.testSubjects),
     }));
     evals.push(crossvalFolds(models, data, local, st.method, st.fitter, false).folds);
-    ceiling.push(cv ? cvCeiling(data, local, st.method) : leaveOneOutCeiling(data.map((r) => r.vector), rdmIdx, st.method));
+    // Without folds, rsatoolbox's boot_noise_ceiling: each distinct subject (with its copies) left out once.
+    ceiling.push(cv ? cvCeiling(data, local, st.method) : ceilingOf(data.map((r) => r.vector), rdmIdx, st.method, {}, true));
   }
   return { evals, ceiling };
 }

@@ -88,15 +88,19 @@ export function noiseCeiling(data: RdmCollection, opts: CompareMethod | ({ metho
   return { lower, upper, method };
 }
 
-/** Noise ceiling over vectors tagged with subject ids (a bootstrap sample repeats ids; a subject's copies leave together). */
-function ceilingOf(vectors: readonly Float64Array[], ids: readonly number[], method: CompareMethod, opts: CompareOptions): [number, number] {
+/**
+ * Noise ceiling over vectors tagged with subject ids (a bootstrap sample repeats ids; a subject's copies
+ * leave together). With one distinct subject there is no other to pool: NaN, or — `alonePoolsAll`, as
+ * rsatoolbox's sets_leave_one_out_rdm does inside bootstrap_crossval — the subject's own pool.
+ */
+export function ceilingOf(vectors: readonly Float64Array[], ids: readonly number[], method: CompareMethod, opts: CompareOptions, alonePoolsAll = false): [number, number] {
   const all = poolVectors(vectors, method);
   const unique = [...new Set(ids)];
-  if (unique.length < 2) return [NaN, NaN];
+  if (unique.length < 2 && !alonePoolsAll) return [NaN, NaN];
   let lower = 0, upper = 0;
   for (const u of unique) {
     const test = vectors.filter((_, i) => ids[i] === u);
-    const rest = poolVectors(vectors.filter((_, i) => ids[i] !== u), method);
+    const rest = unique.length > 1 ? poolVectors(vectors.filter((_, i) => ids[i] !== u), method) : all;
     lower += mean(test.map((t) => compareVectors(rest, t, method, opts))) / unique.length;
     upper += mean(test.map((t) => compareVectors(all, t, method, opts))) / unique.length;
   }
