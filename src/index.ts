@@ -136,6 +136,7 @@ export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/ga
 export { spd, type SpdOptions } from "./circuits/parameter-decomposition/spd.js";
 export { ParameterDecomposition, type SpdTrainingRecord } from "./circuits/parameter-decomposition/decomposition.js";
 export { tmsTarget, TmsTarget, type TmsTargetOptions } from "./circuits/parameter-decomposition/tms-target.js";
+export { MechanismDescriptionLength, type MechanismBitsOptions, type SubcomponentBits } from "./circuits/parameter-decomposition/mechanism-bits.js";
 export type { SpdSigmoid } from "./circuits/parameter-decomposition/causal-importance.js";
 export type { TrigramHeadsPlotOptions } from "./display/plots/circuits/gated-attention-plot.js";
 export { show } from "./display/core/show.js";

@@ -227,6 +227,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   tmsTarget: ["identiy", "identity", (o) => fl.tmsTarget({ steps: 1, batchSize: 4, ...o })],
   "new TmsTarget": ["identiy", "identity", (o) => new fl.TmsTarget({ W: toyModel.W(0), b: toyModel.b(0), ...o })],
   spd: ["component", "components", (o) => fl.spd(toyModel, { steps: 1, batchSize: 4, ...o })],
+  "ParameterDecomposition.descriptionLength": ["tolerence", "tolerance", async (o) => (await fl.spd(toyModel, { steps: 1, batchSize: 4 })).descriptionLength(fl.TmsTarget.fromToy(toyModel).sample(8), o)],
   rdm: ["distanse", "distance", (o) => fl.rdm(acts, { by: "label", ...o })],
   "new RDM": ["label", "labels", (o) => new fl.RDM([1, 2, 3], o)],
   "RDM.fromMatrix": ["nmae", "name", (o) => fl.RDM.fromMatrix([[0, 1], [1, 0]], o)],

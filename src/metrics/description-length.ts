@@ -308,6 +308,31 @@ export function reconstructionLoss(model: Reconstructor, set: EncodedSet): Quant
 }
 
 /**
+ * The least e ≥ 0 (the coarsest setting 2^−e) whose loss is within the bound: e = 0, 1, … up to
+ * `halvings`, then `refinements` bisections between the last failing and the first passing e. When no
+ * e passes, the finest (`halvings`) with `within` false.
+ */
+export async function coarsestWithin(lossAt: (e: number) => number | Promise<number>, bound: number, halvings: number, refinements: number): Promise<{ e: number; loss: number; within: boolean }> {
+  for (let e = 0; e <= halvings; e++) {
+    const l = await lossAt(e);
+    if (l > bound) continue;
+    let lo = e - 1, hi = e, at = l;
+    if (e > 0) {
+      for (let r = 0; r < refinements; r++) {
+        const mid = (lo + hi) / 2;
+        const m = await lossAt(mid);
+        if (m <= bound) {
+          hi = mid;
+          at = m;
+        } else lo = mid;
+      }
+    }
+    return { e: hi, loss: at, within: true };
+  }
+  return { e: halvings, loss: await lossAt(halvings), within: false };
+}
+
+/**
  * The description length of an encoded set, the grid chosen by `loss`: the coarsest step of the ladder
  * maxAbs·2^(−b), b = 0, 1, …, whose loss is within the bound, refined by bisection in log step
  * between it and the next coarser (failing) one. The bound is `target` if given, else the unquantised
@@ -334,34 +359,11 @@ export async function describe(set: EncodedSet, loss: QuantizedLoss, lossName: "
     meetsTarget = at <= bound;
   } else {
     const stepAt = (e: number) => set.maxAbs * 2 ** -e;
-    let hi = -1;
-    let atHi = NaN;
-    for (let e = 0; e <= MAX_HALVINGS; e++) {
-      const l = await loss(stepAt(e));
-      if (l <= bound) {
-        hi = e;
-        atHi = l;
-        break;
-      }
-    }
-    if (hi < 0) {
-      // Not even the finest grid stays within the bound (float noise at the bound): keep the finest.
-      hi = MAX_HALVINGS;
-      atHi = await loss(stepAt(hi));
-      meetsTarget = false;
-    } else if (hi > 0) {
-      let lo = hi - 1;
-      for (let r = 0; r < REFINEMENTS; r++) {
-        const mid = (lo + hi) / 2;
-        const l = await loss(stepAt(mid));
-        if (l <= bound) {
-          hi = mid;
-          atHi = l;
-        } else lo = mid;
-      }
-    }
-    step = stepAt(hi);
-    at = atHi;
+    const found = await coarsestWithin((e) => loss(stepAt(e)), bound, MAX_HALVINGS, REFINEMENTS);
+    // Not even the finest grid stays within the bound (float noise at the bound): the finest is kept.
+    if (!found.within) meetsTarget = false;
+    step = stepAt(found.e);
+    at = found.loss;
   }
   const acc = new BitsAccumulator(set.width);
   for (const b of set.batches) acc.add(b.codes, b.rows, Number.isNaN(step) ? 1 : step);

@@ -7,6 +7,7 @@
 // (Row-vector storage here: V [d_in, C], U [C, d_out], so the paper's U_{:,c} is our row U[c].)
 import { InputError } from "../../io/errors.js";
 import { gateForward, stepFactors, type GateScratch, type StepLayout, type StepModel } from "./spd-step.js";
+import { mechanismDescriptionLength, type MechanismBitsOptions, type MechanismDescriptionLength } from "./mechanism-bits.js";
 
 /** One logged step of SPD training: the unweighted loss terms and the schedule. */
 export interface SpdTrainingRecord {
@@ -185,6 +186,67 @@ export class ParameterDecomposition {
     const lay = this.layout;
     const pre = gateForward(a, this.theta, lay.wIn[l], lay.bIn[l], lay.wOut[l], lay.bOut[l], B, C, H, scratch);
     return Array.from({ length: B }, (_, b) => Array.from(pre.subarray(b * C, (b + 1) * C), (v) => Math.min(1, Math.max(0, v))));
+  }
+
+  /** The chain run on rows x: each layer the target's W, or (with masks) its subcomponents Σ_c m_c U_cᵀ V_cᵀ; then + bias, ReLU. */
+  private run(x: number[][], masks?: number[][][]): number[][] {
+    const { layers, C, bias } = this.model;
+    if (x.some((r) => r.length !== layers[0].din)) throw new InputError(undefined, `ParameterDecomposition: inputs must have ${layers[0].din} entries per row`);
+    if (masks && (masks.length !== layers.length || masks.some((m) => m.length !== x.length || m.some((r) => r.length !== C)))) {
+      throw new InputError(undefined, `ParameterDecomposition: masks must be one [${x.length}, ${C}] array per layer (${layers.length} layers)`);
+    }
+    return x.map((row, r) => {
+      let h = row;
+      layers.forEach((ly, l) => {
+        if (!masks) {
+          h = Array.from({ length: ly.dout }, (_, o) => h.reduce((s, v, i) => s + v * ly.W[o * ly.din + i], 0));
+          return;
+        }
+        const { V, U } = stepFactors(this.model, this.layout, this.theta, l);
+        const q = Array.from({ length: C }, (_, c) => masks[l][r][c] * h.reduce((s, v, i) => s + v * V[i * C + c], 0));
+        h = Array.from({ length: ly.dout }, (_, o) => q.reduce((s, v, c) => s + v * U[c * ly.dout + o], 0));
+      });
+      return h.map((v, o) => Math.max(0, v + bias[o]));
+    });
+  }
+
+  /**
+   * The target's outputs for inputs x (rows of the model's input).
+   * @example
+   * dec.targetOutput([[0.75, 0, 0, 0, 0]]);
+   */
+  targetOutput(x: number[][]): number[][] {
+    return this.run(x);
+  }
+
+  /**
+   * The decomposed model's outputs with each subcomponent kept in proportion to its mask (one [rows, C]
+   * array per layer; 1 keeps, 0 ablates). All ones is Σ_c of the subcomponents, what faithfulness fits.
+   * @example
+   * const x = [[0.75, 0, 0, 0, 0]];
+   * dec.maskedOutput(x, dec.layerNames.map((_, l) => dec.causalImportances(x, l)));
+   */
+  maskedOutput(x: number[][], masks: number[][][]): number[][] {
+    return this.run(x, masks);
+  }
+
+  /**
+   * The description length of (network, dataset) in this decomposition's mechanisms: bits per input
+   * to say which subcomponents are causally important (above a threshold τ chosen as high as keeps
+   * the output's FVU within `tolerance` of all subcomponents kept), each coded on its own and, as
+   * `jointBits`, the firing pattern coded whole. The network computes the magnitudes, so none are sent.
+   * @example
+   * const dl = await dec.descriptionLength(target.sample(4000), { tolerance: 0.01 });
+   * fl.show(dl.toRecord());
+   */
+  descriptionLength(x: number[][], opts: MechanismBitsOptions = {}): Promise<MechanismDescriptionLength> {
+    return mechanismDescriptionLength("ParameterDecomposition.descriptionLength", {
+      layerNames: this.layerNames,
+      components: this.components,
+      importances: (rows) => this.layerNames.map((_, l) => this.causalImportances(rows, l)),
+      maskedOutput: (rows, masks) => this.run(rows, masks),
+      targetOutput: (rows) => this.run(rows),
+    }, x, opts);
   }
 
   /**

@@ -7,7 +7,8 @@
 // Trained with featurelab's toySuperposition, which is this model; the differences from the repo
 // are in the start only: W ~ xavier-normal (the repo: nn.Linear's kaiming-uniform, U(±1/√n)) and
 // b = 0 (the repo: U(±1/√m) for 5-2, 0 for 40-10).
-import { toySuperposition, type ToySuperposition } from "../../models/toy-superposition.js";
+import { Rng } from "../../engine/random.js";
+import { sampleFeatures, toySuperposition, type ToySuperposition } from "../../models/toy-superposition.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 
@@ -88,6 +89,17 @@ export class TmsTarget {
       const h = this.W.map((w) => w.reduce((s, v, i) => s + v * row[i], 0));
       return this.b.map((bi, i) => Math.max(0, bi + h.reduce((s, hv, k) => s + hv * this.W[k][i], 0)));
     });
+  }
+
+  /**
+   * Rows of input drawn as the target was trained: each feature U[0, 1) with its probability, else 0.
+   * @example
+   * const x = target.sample(1000, 7);
+   */
+  sample(rows: number, seed = 0): number[][] {
+    if (!Number.isInteger(rows) || rows < 1) throw new InputError(undefined, `TmsTarget.sample: rows must be a positive integer, got ${rows}`);
+    const flat = sampleFeatures(new Rng(seed), [this.featureProbability], rows, this.features);
+    return Array.from({ length: rows }, (_, r) => Array.from(flat.subarray(r * this.features, (r + 1) * this.features)));
   }
 
   /** "TmsTarget(5-2)", "TmsTarget(5-2+ID)". */
