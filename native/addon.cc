@@ -12,6 +12,7 @@
 #include "optimiser.h"
 #include "sae_steps.h"
 #include "lapack.h"
+#include "spd_gates.h"
 
 namespace {
 
@@ -123,6 +124,46 @@ napi_value Dgemm(napi_env env, napi_callback_info info) {
   if (a.failed) return nullptr;
   OneThreadIfSmall scope(M, N, K);
   cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  return undefined(env);
+}
+
+// spdGateForward(a, wIn, bIn, wOut, bOut, B, C, H, cdf, pdf, pre): SPD's causal-importance MLPs (spd_gates.cc).
+napi_value SpdGateForwardFn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "spdGateForward");
+  const int B = a.integer(5, "B"), C = a.integer(6, "C"), H = a.integer(7, "H");
+  const size_t BC = (size_t)B * C, CH = (size_t)C * H;
+  const double* x = a.f64(0, "a", BC);
+  const double* wIn = a.f64(1, "wIn", CH);
+  const double* bIn = a.f64(2, "bIn", CH);
+  const double* wOut = a.f64(3, "wOut", CH);
+  const double* bOut = a.f64(4, "bOut", C);
+  double* cdf = a.f64(8, "cdf", BC * H);
+  double* pdf = a.f64(9, "pdf", BC * H);
+  double* pre = a.f64(10, "pre", BC);
+  if (a.failed) return nullptr;
+  SpdGateForward(x, wIn, bIn, wOut, bOut, B, C, H, cdf, pdf, pre);
+  return undefined(env);
+}
+
+// spdGateBackward(a, dpre, wIn, bIn, wOut, B, C, H, cdf, pdf, gwIn, gbIn, gwOut, gbOut, da).
+napi_value SpdGateBackwardFn(napi_env env, napi_callback_info info) {
+  Args a(env, info, "spdGateBackward");
+  const int B = a.integer(5, "B"), C = a.integer(6, "C"), H = a.integer(7, "H");
+  const size_t BC = (size_t)B * C, CH = (size_t)C * H;
+  const double* x = a.f64(0, "a", BC);
+  const double* dpre = a.f64(1, "dpre", BC);
+  const double* wIn = a.f64(2, "wIn", CH);
+  const double* bIn = a.f64(3, "bIn", CH);
+  const double* wOut = a.f64(4, "wOut", CH);
+  const double* cdf = a.f64(8, "cdf", BC * H);
+  const double* pdf = a.f64(9, "pdf", BC * H);
+  double* gwIn = a.f64(10, "gwIn", CH);
+  double* gbIn = a.f64(11, "gbIn", CH);
+  double* gwOut = a.f64(12, "gwOut", CH);
+  double* gbOut = a.f64(13, "gbOut", C);
+  double* da = a.f64(14, "da", BC);
+  if (a.failed) return nullptr;
+  SpdGateBackward(x, dpre, wIn, bIn, wOut, B, C, H, cdf, pdf, gwIn, gbIn, gwOut, gbOut, da);
   return undefined(env);
 }
 
@@ -414,7 +455,7 @@ napi_value Init(napi_env env, napi_value exports) {
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
              {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info},
              {"hugeBuffer", HugeBuffer}, {"zstdDecompress", ZstdDecompressFn}, {"symEig", SymEigFn},
-             {"svd", SvdFn}, {"eigenvalues", EigenvaluesFn}};
+             {"svd", SvdFn}, {"eigenvalues", EigenvaluesFn}, {"spdGateForward", SpdGateForwardFn}, {"spdGateBackward", SpdGateBackwardFn}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &fn);

@@ -24,6 +24,10 @@ export interface NativeAddon {
   info(): { blas: string; core: string; blasThreads: number; ompThreads: number };
   /** An ArrayBuffer of `bytes` on transparent huge pages (not zero-filled when memory is reused). */
   hugeBuffer(bytes: number): ArrayBuffer;
+  /** SPD's causal-importance MLPs for inner activations a [B, C]: pre [B, C], and Φ, φ of every GELU input [B, C, H]. */
+  spdGateForward(a: Float64Array, wIn: Float64Array, bIn: Float64Array, wOut: Float64Array, bOut: Float64Array, B: number, C: number, H: number, cdf: Float64Array, pdf: Float64Array, pre: Float64Array): void;
+  /** Their backward pass: accumulates gwIn, gbIn, gwOut, gbOut; writes da [B, C]. */
+  spdGateBackward(a: Float64Array, dpre: Float64Array, wIn: Float64Array, bIn: Float64Array, wOut: Float64Array, B: number, C: number, H: number, cdf: Float64Array, pdf: Float64Array, gwIn: Float64Array, gbIn: Float64Array, gwOut: Float64Array, gbOut: Float64Array, da: Float64Array): void;
   /** Decompress a zstd frame into `output` with the system's libzstd: bytes written, or −1 without libzstd. */
   zstdDecompress(input: Uint8Array, output: Uint8Array): number;
 }

@@ -6,6 +6,9 @@
 // Layout: every parameter lives in one flat vector θ (V, U of each untied layer, then each gate's
 // W_in, b_in, W_out, b_out) so Adam and the finite-difference check see a single array.
 
+import { matMul } from "../../engine/linalg.js";
+import { loadNative, type NativeAddon } from "../../engine/native.js";
+
 /** One weight matrix of the target chain, [d_out, d_in] row-major. */
 export interface StepLayer {
   din: number;
@@ -117,55 +120,28 @@ function normalCdfPdf(z: number, cdf: Float64Array, pdf: Float64Array, j: number
 
 /** a [B, C] = h [B, d] · V [d, C]. */
 function project(h: Float64Array, V: Float64Array, B: number, d: number, C: number): Float64Array {
-  const a = new Float64Array(B * C);
-  for (let b = 0; b < B; b++) {
-    const ao = b * C;
-    for (let i = 0; i < d; i++) {
-      const v = h[b * d + i];
-      if (v === 0) continue;
-      const vo = i * C;
-      for (let c = 0; c < C; c++) a[ao + c] += v * V[vo + c];
-    }
-  }
-  return a;
+  return matMul(h, V, B, d, C);
 }
 
 /** y [B, dout] = q [B, C] · U [C, dout]. */
 function expand(q: Float64Array, U: Float64Array, B: number, C: number, dout: number): Float64Array {
-  const y = new Float64Array(B * dout);
-  for (let b = 0; b < B; b++) {
-    for (let c = 0; c < C; c++) {
-      const v = q[b * C + c];
-      for (let o = 0; o < dout; o++) y[b * dout + o] += v * U[c * dout + o];
-    }
-  }
-  return y;
+  return matMul(q, U, B, C, dout);
 }
 
 /** y [B, dout] = h [B, din] · Wᵀ (W [dout, din]). */
 function linear(h: Float64Array, W: Float64Array, B: number, din: number, dout: number): Float64Array {
-  const y = new Float64Array(B * dout);
-  for (let b = 0; b < B; b++) {
-    for (let o = 0; o < dout; o++) {
-      let s = 0;
-      for (let i = 0; i < din; i++) s += h[b * din + i] * W[o * din + i];
-      y[b * dout + o] = s;
-    }
-  }
-  return y;
+  return matMul(h, W, B, din, dout, false, true);
 }
 
 /** dh [B, din] = dy [B, dout] · W. */
 function linearBack(dy: Float64Array, W: Float64Array, B: number, din: number, dout: number): Float64Array {
-  const dh = new Float64Array(B * din);
-  for (let b = 0; b < B; b++) {
-    for (let o = 0; o < dout; o++) {
-      const g = dy[b * dout + o];
-      if (g === 0) continue;
-      for (let i = 0; i < din; i++) dh[b * din + i] += g * W[o * din + i];
-    }
-  }
-  return dh;
+  return matMul(dy, W, B, dout, din);
+}
+
+/** The native addon's fused gate kernels (native/spd_gates.cc: the same arithmetic, vectorised), when built; FEATURELAB_NATIVE=0 turns them off. */
+function nativeGates(): NativeAddon | undefined {
+  const addon = loadNative().addon;
+  return addon && typeof addon.spdGateForward === "function" ? addon : undefined;
 }
 
 /** Scratch for the gates: Φ(z), φ(z) of every GELU input, kept from the forward sweep for the backward one. */
@@ -178,6 +154,17 @@ export interface GateScratch {
 export function gateForward(a: Float64Array, theta: Float64Array, wIn: number, bIn: number, wOut: number, bOut: number, B: number, C: number, H: number, scratch?: GateScratch): Float64Array {
   const pre = new Float64Array(B * C);
   const cdf = scratch?.cdf ?? new Float64Array(B * C * H), pdf = scratch?.pdf ?? new Float64Array(B * C * H);
+  const native = nativeGates();
+  if (native) {
+    const CH = C * H;
+    native.spdGateForward(a, theta.subarray(wIn, wIn + CH), theta.subarray(bIn, bIn + CH), theta.subarray(wOut, wOut + CH), theta.subarray(bOut, bOut + C), B, C, H, cdf, pdf, pre);
+    return pre;
+  }
+  return gateForwardLoops(a, theta, wIn, bIn, wOut, bOut, B, C, H, cdf, pdf, pre);
+}
+
+/** gateForward in JavaScript loops (without the addon). */
+export function gateForwardLoops(a: Float64Array, theta: Float64Array, wIn: number, bIn: number, wOut: number, bOut: number, B: number, C: number, H: number, cdf: Float64Array, pdf: Float64Array, pre: Float64Array): Float64Array {
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < C; c++) {
       const av = a[b * C + c];
@@ -194,8 +181,20 @@ export function gateForward(a: Float64Array, theta: Float64Array, wIn: number, b
 }
 
 /** Backward through the gates (Φ, φ from the forward sweep): accumulates their parameter gradients into g and returns ∂/∂a. */
-function gateBackward(a: Float64Array, dpre: Float64Array, theta: Float64Array, g: Float64Array, wIn: number, bIn: number, wOut: number, bOut: number, B: number, C: number, H: number, scratch: GateScratch): Float64Array {
+export function gateBackward(a: Float64Array, dpre: Float64Array, theta: Float64Array, g: Float64Array, wIn: number, bIn: number, wOut: number, bOut: number, B: number, C: number, H: number, scratch: GateScratch): Float64Array {
   const da = new Float64Array(B * C);
+  const { cdf, pdf } = scratch;
+  const native = nativeGates();
+  if (native) {
+    const CH = C * H;
+    native.spdGateBackward(a, dpre, theta.subarray(wIn, wIn + CH), theta.subarray(bIn, bIn + CH), theta.subarray(wOut, wOut + CH), B, C, H, cdf, pdf, g.subarray(wIn, wIn + CH), g.subarray(bIn, bIn + CH), g.subarray(wOut, wOut + CH), g.subarray(bOut, bOut + C), da);
+    return da;
+  }
+  return gateBackwardLoops(a, dpre, theta, g, wIn, bIn, wOut, bOut, B, C, H, scratch, da);
+}
+
+/** gateBackward in JavaScript loops (without the addon). */
+export function gateBackwardLoops(a: Float64Array, dpre: Float64Array, theta: Float64Array, g: Float64Array, wIn: number, bIn: number, wOut: number, bOut: number, B: number, C: number, H: number, scratch: GateScratch, da: Float64Array): Float64Array {
   const { cdf, pdf } = scratch;
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < C; c++) {
@@ -223,13 +222,12 @@ function gateBackward(a: Float64Array, dpre: Float64Array, theta: Float64Array, 
 
 /** gV [d, C] += hᵀ [d, B] · dp [B, C]. */
 function accumulateV(gV: Float64Array, h: Float64Array, dp: Float64Array, B: number, d: number, C: number): void {
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < d; i++) {
-      const v = h[b * d + i];
-      if (v === 0) continue;
-      for (let c = 0; c < C; c++) gV[i * C + c] += v * dp[b * C + c];
-    }
-  }
+  addInto(gV, matMul(h, dp, d, B, C, true, false));
+}
+
+/** a += b. */
+function addInto(a: Float64Array, b: Float64Array): void {
+  for (let j = 0; j < a.length; j++) a[j] += b[j];
 }
 
 /**
@@ -237,31 +235,16 @@ function accumulateV(gV: Float64Array, h: Float64Array, dp: Float64Array, B: num
  * gradient with respect to the mask, and returns ∂/∂z (when `needInput`).
  */
 function maskedLayerBack(z: Float64Array, p: Float64Array, m: Float64Array, dy: Float64Array, V: Float64Array, U: Float64Array, gV: Float64Array, gU: Float64Array, dm: Float64Array, B: number, din: number, C: number, dout: number, needInput: boolean): Float64Array | undefined {
-  const dp = new Float64Array(B * C);
-  for (let b = 0; b < B; b++) {
-    for (let c = 0; c < C; c++) {
-      const q = p[b * C + c] * m[b * C + c];
-      let dq = 0;
-      for (let o = 0; o < dout; o++) {
-        const g = dy[b * dout + o];
-        gU[c * dout + o] += q * g;
-        dq += g * U[c * dout + o];
-      }
-      dm[b * C + c] += dq * p[b * C + c];
-      dp[b * C + c] = dq * m[b * C + c];
-    }
+  const dq = matMul(dy, U, B, dout, C, false, true);
+  const q = new Float64Array(B * C), dp = new Float64Array(B * C);
+  for (let j = 0; j < B * C; j++) {
+    q[j] = p[j] * m[j];
+    dm[j] += dq[j] * p[j];
+    dp[j] = dq[j] * m[j];
   }
+  addInto(gU, matMul(q, dy, C, B, dout, true, false));
   accumulateV(gV, z, dp, B, din, C);
-  if (!needInput) return undefined;
-  const dz = new Float64Array(B * din);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < din; i++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) s += dp[b * C + c] * V[i * C + c];
-      dz[b * din + i] = s;
-    }
-  }
-  return dz;
+  return needInput ? matMul(dp, V, B, C, din, false, true) : undefined;
 }
 
 const scratches = new WeakMap<StepModel, { B: number; gates: GateScratch[] }>();
