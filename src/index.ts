@@ -136,8 +136,12 @@ export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/ga
 export { spd, type SpdOptions } from "./circuits/parameter-decomposition/spd.js";
 export { ParameterDecomposition, type SpdTrainingRecord } from "./circuits/parameter-decomposition/decomposition.js";
 export { tmsTarget, TmsTarget, type TmsTargetOptions } from "./circuits/parameter-decomposition/tms-target.js";
+export { ComponentDecomposition, type ColumnMatch } from "./circuits/parameter-decomposition/component-decomposition.js";
 export { MechanismDescriptionLength, type MechanismBitsOptions, type SubcomponentBits } from "./circuits/parameter-decomposition/mechanism-bits.js";
 export type { SpdSigmoid } from "./circuits/parameter-decomposition/causal-importance.js";
+export { apd, type ApdOptions } from "./circuits/parameter-decomposition/apd.js";
+export { ApdDecomposition, type ApdTrainingRecord } from "./circuits/parameter-decomposition/apd-decomposition.js";
+export type { ApdAttributionSource } from "./circuits/parameter-decomposition/apd-attribution.js";
 export type { TrigramHeadsPlotOptions } from "./display/plots/circuits/gated-attention-plot.js";
 export { show } from "./display/core/show.js";
 export * as widgets from "./display/widgets/index.js";

@@ -186,7 +186,7 @@ declare const clt: fl.Dictionary, graph: fl.AttributionGraph, lrm: fl.LocalRepla
 declare const trajectory: number[][], trajX: number[][], trajY: number[][], states1: number[][], states2: number[][], h1: number[][], h2: number[][];
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;
-declare const dec: fl.ParameterDecomposition, target: fl.TmsTarget;
+declare const dec: fl.ParameterDecomposition, target: fl.TmsTarget, apdDec: fl.ApdDecomposition;
 declare const slider: fl.widgets.IntSlider, label: fl.widgets.Label, view: fl.widgets.FigureWidget, out: fl.widgets.Output, state: fl.ProgressState;
 `;
 

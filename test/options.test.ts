@@ -119,6 +119,7 @@ const EXEMPT: Record<string, string> = {
   "ModelInterpolate.defaultFitter": "as RsaModel.defaultFitter",
   "new RsaResult": "a result that evalFixed and crossval build from the options they have checked",
   "new ParameterDecomposition": "a result that fl.spd builds from the options it has checked",
+  "new ApdDecomposition": "a result that fl.apd builds from the options it has checked",
 };
 
 // Small inputs for every entry: built once, each in well under a second.
@@ -227,6 +228,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   tmsTarget: ["identiy", "identity", (o) => fl.tmsTarget({ steps: 1, batchSize: 4, ...o })],
   "new TmsTarget": ["identiy", "identity", (o) => new fl.TmsTarget({ W: toyModel.W(0), b: toyModel.b(0), ...o })],
   spd: ["component", "components", (o) => fl.spd(toyModel, { steps: 1, batchSize: 4, ...o })],
+  apd: ["topK", "topk", (o) => fl.apd(toyModel, { steps: 1, batchSize: 8, ...o })],
   "ParameterDecomposition.descriptionLength": ["tolerence", "tolerance", async (o) => (await fl.spd(toyModel, { steps: 1, batchSize: 4 })).descriptionLength(fl.TmsTarget.fromToy(toyModel).sample(8), o)],
   rdm: ["distanse", "distance", (o) => fl.rdm(acts, { by: "label", ...o })],
   "new RDM": ["label", "labels", (o) => new fl.RDM([1, 2, 3], o)],

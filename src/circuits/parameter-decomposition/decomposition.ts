@@ -6,6 +6,7 @@
 //   ML2R = mean_j ‖U_{c*} V_{c*,j}‖ / ‖W_:,j‖,  c* the argmax of that cosine.
 // (Row-vector storage here: V [d_in, C], U [C, d_out], so the paper's U_{:,c} is our row U[c].)
 import { InputError } from "../../io/errors.js";
+import { ComponentDecomposition, matchColumns, type ColumnMatch } from "./component-decomposition.js";
 import { gateForward, stepFactors, type GateScratch, type StepLayout, type StepModel } from "./spd-step.js";
 import { mechanismDescriptionLength, type MechanismBitsOptions, type MechanismDescriptionLength } from "./mechanism-bits.js";
 
@@ -22,32 +23,16 @@ export interface SpdTrainingRecord {
 }
 
 /** A decomposed target (see `fl.spd`). */
-export class ParameterDecomposition {
-  /** Names of the decomposed matrices, in the order the model applies them. */
-  readonly layerNames: readonly string[];
-  /** C, subcomponents per matrix. */
-  readonly components: number;
-  readonly history: readonly SpdTrainingRecord[];
-  /** Wall-clock seconds of training. */
-  readonly seconds: number;
+export class ParameterDecomposition extends ComponentDecomposition<SpdTrainingRecord> {
   private readonly model: StepModel;
   private readonly layout: StepLayout;
   private readonly theta: Float64Array;
 
   constructor(init: { names: string[]; model: StepModel; layout: StepLayout; theta: Float64Array; history: SpdTrainingRecord[]; seconds: number }) {
-    this.layerNames = Object.freeze([...init.names]);
+    super({ names: init.names, components: init.model.C, history: init.history, seconds: init.seconds });
     this.model = init.model;
     this.layout = init.layout;
     this.theta = init.theta;
-    this.components = init.model.C;
-    this.history = Object.freeze(init.history);
-    this.seconds = init.seconds;
-  }
-
-  private index(layer: string | number): number {
-    const l = typeof layer === "number" ? layer : this.layerNames.indexOf(layer);
-    if (!Number.isInteger(l) || l < 0 || l >= this.layerNames.length) throw new InputError(undefined, `ParameterDecomposition: no layer ${JSON.stringify(layer)}; its layers are ${this.layerNames.join(", ")}`);
-    return l;
   }
 
   /**
@@ -107,56 +92,9 @@ export class ParameterDecomposition {
   }
 
   /** For each column j of W: the best-aligned subcomponent, its cosine and its norm ratio. */
-  private matches(truth: number[][] | undefined, layer: string | number): { c: number; cos: number; ratio: number }[] {
+  protected matches(truth: number[][] | undefined, layer: string | number): ColumnMatch[] {
     const V = this.V(layer), U = this.U(layer);
-    const W = truth ?? this.targetWeight(layer);
-    const dout = U[0].length, din = V.length;
-    if (W.length !== dout || W.some((r) => r.length !== din)) throw new InputError(undefined, `ParameterDecomposition: the true directions must be a [${dout}, ${din}] matrix (one column per input feature), got [${W.length}, ${W[0]?.length ?? 0}]`);
-    const uNorm = U.map((u) => Math.hypot(...u));
-    return Array.from({ length: din }, (_, j) => {
-      const w = W.map((r) => r[j]);
-      const wNorm = Math.hypot(...w);
-      let best = { c: -1, cos: -Infinity, ratio: 0 };
-      for (let c = 0; c < this.components; c++) {
-        const v = V[j][c];
-        const size = Math.abs(v) * uNorm[c];
-        if (size === 0 || wNorm === 0) continue;
-        const cos = (v * U[c].reduce((s, u, o) => s + u * w[o], 0)) / (size * wNorm);
-        if (cos > best.cos) best = { c, cos, ratio: size / wNorm };
-      }
-      return best;
-    });
-  }
-
-  /**
-   * Mean max cosine similarity of the subcomponents' columns to the columns of a known W
-   * [d_out, d_in] (default: the target's own weight of that layer), as the SPD paper's Table 1.
-   * @example
-   * dec.mmcs();                                 // 1.000 when every feature has its subcomponent
-   * dec.mmcs(target.W, "linear1");
-   */
-  mmcs(truth?: number[][], layer: string | number = 0): number {
-    const m = this.matches(truth, layer);
-    return m.reduce((s, r) => s + r.cos, 0) / m.length;
-  }
-
-  /**
-   * Mean L2 ratio ‖U_{c*}V_{c*,j}‖/‖W_:,j‖ of each column's best-aligned subcomponent (1: no shrinkage).
-   * @example
-   * dec.ml2r();
-   */
-  ml2r(truth?: number[][], layer: string | number = 0): number {
-    const m = this.matches(truth, layer);
-    return m.reduce((s, r) => s + r.ratio, 0) / m.length;
-  }
-
-  /**
-   * The subcomponent that best matches each column of W (input feature), with its cosine and norm ratio.
-   * @example
-   * console.table(dec.featureMatches());
-   */
-  featureMatches(truth?: number[][], layer: string | number = 0): { feature: number; component: number; cosine: number; l2Ratio: number }[] {
-    return this.matches(truth, layer).map((r, j) => ({ feature: j, component: r.c, cosine: r.cos, l2Ratio: r.ratio }));
+    return matchColumns("ParameterDecomposition", truth ?? this.targetWeight(layer), (c, j) => U[c].map((u) => u * V[j][c]), this.components, U[0].length, V.length);
   }
 
   /**
