@@ -15,7 +15,8 @@
 // A [instances, C, d_in, m] taken for one instance: √(2/((C + 1)·d_in·m)) (B likewise with m·d_out);
 // the repo's runs decomposed 12 (5-2) or 3 (40-10) instances at once, which only shrinks this start.
 // The gradient is apd-step.ts's written-out backward pass (tests check it against tfjs autodiff and
-// finite differences): tfjs took 2× its time at TMS sizes, since it cannot skip the dropped pairs.
+// finite differences): on TMS 5-2 at B = 2048 a whole training step here takes ≈ 1.4 ms, tfjs
+// autodiff of the same loss (wasm, mask given) ≈ 20 ms, since a dense graph cannot skip the dropped pairs.
 import { Rng } from "../../engine/random.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
