@@ -3,8 +3,9 @@
 //   A_c(x) = Σ_f ( Σ_l ∂f/∂h_{l+1} · (h_l · P_{c,l}) )²
 // with h_l the target's input to layer l (detached), h_{l+1} its output, and the gradient taken
 // through the target model, ReLU included (∂ReLU at 0 is 0). For a chain of linear maps
-// ∂f/∂h_{l+1} = 1[pre_f > 0]·(W_{L−1}···W_{l+1})[f, :], so the sum is x-by-x a product with the
-// precomputed Q_{c,l} = P_{c,l}·(W_{L−1}···W_{l+1})ᵀ, summed only where pre_f > 0.
+// ∂f/∂h_{l+1} = 1[pre_f > 0]·(W_{L−1}···W_{l+1})[f, :] and h_l = x·(W_{l−1}···W_0)ᵀ, so the inner
+// sum is x·R_c[:, f] with R_c [n, n_out] precomputed once a batch: only x's few nonzeros and the
+// outputs with pre_f > 0 are touched per row.
 // No gradient flows through the attributions: the repo takes ∂f/∂h with torch.autograd.grad and no
 // create_graph, and although h_l·P_c is still in the graph, the top-k form uses the attributions only
 // through topk(...).indices, which carry none. So they are computed here as plain numbers.
