@@ -136,6 +136,8 @@ export { trigramHeads, TrigramHeadMap, type TrigramHeadRow } from "./circuits/ga
 export { spd, type SpdOptions } from "./circuits/parameter-decomposition/spd.js";
 export { ParameterDecomposition, type SpdTrainingRecord } from "./circuits/parameter-decomposition/decomposition.js";
 export { tmsTarget, TmsTarget, type TmsTargetOptions } from "./circuits/parameter-decomposition/tms-target.js";
+export { residMlpTarget, ResidMlpTarget, type ResidMlpTargetOptions, type ResidMlpLayer } from "./circuits/parameter-decomposition/resid-mlp-target.js";
+export { ResidMlpDecomposition, type AliveOptions, type ResidLossOptions } from "./circuits/parameter-decomposition/resid-mlp-decomposition.js";
 export { ComponentDecomposition, type ColumnMatch } from "./circuits/parameter-decomposition/component-decomposition.js";
 export { MechanismDescriptionLength, type MechanismBitsOptions, type SubcomponentBits } from "./circuits/parameter-decomposition/mechanism-bits.js";
 export type { SpdSigmoid } from "./circuits/parameter-decomposition/causal-importance.js";

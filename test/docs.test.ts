@@ -187,6 +187,7 @@ declare const trajectory: number[][], trajX: number[][], trajY: number[][], stat
 declare const residuals: number[][], direction: Float32Array, tfModel: fl.tf.LayersModel, hm: fl.HookedLayersModel;
 declare const evalA: fl.SpliceEvaluation, evalB: fl.SpliceEvaluation, rng: fl.Rng;
 declare const dec: fl.ParameterDecomposition, target: fl.TmsTarget, apdDec: fl.ApdDecomposition;
+declare const residTarget: fl.ResidMlpTarget, residDec: fl.ResidMlpDecomposition;
 declare const slider: fl.widgets.IntSlider, label: fl.widgets.Label, view: fl.widgets.FigureWidget, out: fl.widgets.Output, state: fl.ProgressState;
 `;
 

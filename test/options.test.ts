@@ -120,6 +120,7 @@ const EXEMPT: Record<string, string> = {
   "new RsaResult": "a result that evalFixed and crossval build from the options they have checked",
   "new ParameterDecomposition": "a result that fl.spd builds from the options it has checked",
   "new ApdDecomposition": "a result that fl.apd builds from the options it has checked",
+  "new ResidMlpDecomposition": "a result that fl.spd builds from the options it has checked",
 };
 
 // Small inputs for every entry: built once, each in well under a second.
@@ -228,6 +229,10 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   tmsTarget: ["identiy", "identity", (o) => fl.tmsTarget({ steps: 1, batchSize: 4, ...o })],
   "new TmsTarget": ["identiy", "identity", (o) => new fl.TmsTarget({ W: toyModel.W(0), b: toyModel.b(0), ...o })],
   spd: ["component", "components", (o) => fl.spd(toyModel, { steps: 1, batchSize: 4, ...o })],
+  residMlpTarget: ["neuron", "neurons", (o) => fl.residMlpTarget({ features: 4, resid: 8, neurons: 2, steps: 1, batchSize: 4, ...o })],
+  "new ResidMlpTarget": ["histroy", "history", (o) => new fl.ResidMlpTarget({ W_E: [[1, 0], [0, 1]], layers: [{ W_in: [[1, 0]], W_out: [[1], [0]] }], ...o })],
+  "ResidMlpDecomposition.aliveSubcomponents": ["treshold", "threshold", async (o) => (await fl.spd(await fl.residMlpTarget({ features: 4, resid: 8, neurons: 2, steps: 1, batchSize: 4 }), { steps: 1, batchSize: 4, components: 3 })).aliveSubcomponents(o)],
+  "ResidMlpDecomposition.losses": ["row", "rows", async (o) => (await fl.spd(await fl.residMlpTarget({ features: 4, resid: 8, neurons: 2, steps: 1, batchSize: 4 }), { steps: 1, batchSize: 4, components: 3 })).losses({ rows: 8, ...o })],
   apd: ["topK", "topk", (o) => fl.apd(toyModel, { steps: 1, batchSize: 8, ...o })],
   "ParameterDecomposition.descriptionLength": ["tolerence", "tolerance", async (o) => (await fl.spd(toyModel, { steps: 1, batchSize: 4 })).descriptionLength(fl.TmsTarget.fromToy(toyModel).sample(8), o)],
   rdm: ["distanse", "distance", (o) => fl.rdm(acts, { by: "label", ...o })],

@@ -12,6 +12,7 @@ import { initGate } from "../../src/circuits/parameter-decomposition/causal-impo
 import { spdLossTerms, type Chain, type SpdParams } from "../../src/circuits/parameter-decomposition/spd-loss.js";
 import { spdStep, stepLayout, type StepConfig, type StepModel } from "../../src/circuits/parameter-decomposition/spd-step.js";
 import { ParameterDecomposition } from "../../src/circuits/parameter-decomposition/decomposition.js";
+import { assertBlocksMatch, assertFiniteDifferences } from "./gradient-checks.js";
 import { annealedP, spdLearningRate } from "../../src/circuits/parameter-decomposition/spd.js";
 
 // A TMS 5-2 target trained by fl.tmsTarget({ seed: 0 }) (10k steps; the pentagon), rounded.
@@ -69,15 +70,7 @@ test("the written-out SPD gradient equals tfjs autodiff of the loss (TMS 5-2+ID,
     assert.ok(Math.abs(value.dataSync()[0] - ours.total) < 1e-5 * Math.max(1, ours.total), `loss ${value.dataSync()[0]} vs ${ours.total}`);
     const blocks: [tf.Variable, number][] = [[params.V[0] as tf.Variable, lay.V[0]], [params.U[0] as tf.Variable, lay.U[0]], [params.V[1] as tf.Variable, lay.V[1]], [params.U[1] as tf.Variable, lay.U[1]]];
     params.gates.forEach((g, l) => blocks.push([g.wIn as tf.Variable, lay.wIn[l]], [g.bIn as tf.Variable, lay.bIn[l]], [g.wOut as tf.Variable, lay.wOut[l]], [g.bOut as tf.Variable, lay.bOut[l]]));
-    for (const [variable, at] of blocks) {
-      const g = grads[variable.name].dataSync();
-      let num = 0, den = 0;
-      for (let j = 0; j < g.length; j++) {
-        num += (g[j] - grad[at + j]) ** 2;
-        den += grad[at + j] ** 2;
-      }
-      assert.ok(Math.sqrt(num / den) < 1e-4, `${cfg.p}/${cfg.sigmoid}: block at ${at} differs by ${Math.sqrt(num / den)} (relative)`);
-    }
+    assertBlocksMatch(grads, blocks, grad, 1e-4, `${cfg.p}/${cfg.sigmoid}`);
     tf.dispose([value, ...Object.values(grads), ...blocks.map(([t]) => t), X, chain.bias, ...chain.layers.map((l) => l.weight)]);
   }
 });
@@ -90,25 +83,10 @@ test("the SPD gradient matches central finite differences (float64, directional 
   const scratch = new Float64Array(lay.size);
   spdStep(model, lay, theta, grad, f.x, B, f.uFull, f.uLayer, CFG);
   const loss = (t: Float64Array) => spdStep(model, lay, t, scratch, f.x, B, f.uFull, f.uLayer, CFG).total;
-  const rng = new Rng(11);
-  const eps = 1e-5;
-  // Directional derivatives along random directions through every parameter at once…
-  for (let k = 0; k < 4; k++) {
-    const d = Float64Array.from(rng.normals(lay.size));
-    const plus = theta.map((v, j) => v + eps * d[j]), minus = theta.map((v, j) => v - eps * d[j]);
-    const fd = (loss(plus) - loss(minus)) / (2 * eps);
-    const an = grad.reduce((s, g, j) => s + g * d[j], 0);
-    assert.ok(Math.abs(fd - an) < 1e-5 * Math.max(1, Math.abs(an)), `direction ${k}: finite difference ${fd}, gradient ${an}`);
-  }
-  // …and one coordinate from each block (V, U of both owned layers, every gate's four tensors).
+  // Directional derivatives along random directions through every parameter at once, and one
+  // coordinate from each block (V, U of both owned layers, every gate's four tensors).
   const coords = [lay.V[0] + 3, lay.U[0] + 1, lay.V[1] + 2, lay.U[1] + 5, ...[0, 1, 2].flatMap((l) => [lay.wIn[l] + 2, lay.bIn[l] + 5, lay.wOut[l] + 7, lay.bOut[l] + 1])];
-  for (const j of coords) {
-    const plus = Float64Array.from(theta), minus = Float64Array.from(theta);
-    plus[j] += eps;
-    minus[j] -= eps;
-    const fd = (loss(plus) - loss(minus)) / (2 * eps);
-    assert.ok(Math.abs(fd - grad[j]) < 1e-6 + 1e-4 * Math.abs(grad[j]), `θ[${j}]: finite difference ${fd}, gradient ${grad[j]}`);
-  }
+  assertFiniteDifferences(loss, theta, grad, coords);
 });
 
 test("MMCS and ML2R: 1 for the exact answer, and they see sign, shrinkage and a shared direction", () => {

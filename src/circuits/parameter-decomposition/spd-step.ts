@@ -250,7 +250,7 @@ function maskedLayerBack(z: Float64Array, p: Float64Array, m: Float64Array, dy: 
 const scratches = new WeakMap<StepModel, { B: number; gates: GateScratch[] }>();
 
 /** The gate scratch of a model for batches of B rows, kept between steps (it is ~20 MB at B = 4096, C = 20). */
-function scratchFor(model: StepModel, B: number): GateScratch[] {
+export function scratchFor(model: StepModel, B: number): GateScratch[] {
   let s = scratches.get(model);
   if (!s || s.B !== B) {
     const size = B * model.C * model.H;
@@ -258,6 +258,65 @@ function scratchFor(model: StepModel, B: number): GateScratch[] {
     scratches.set(model, s);
   }
   return s.gates;
+}
+
+/** Causal importances from the gates' outputs: `ci` for the masks (lower-leaky or hard sigmoid), `ciUp` for importance minimality (upper-leaky or hard). */
+export function hardSigmoids(pre: Float64Array, leaky: boolean): { ci: Float64Array; ciUp: Float64Array } {
+  const ci = new Float64Array(pre.length), ciUp = new Float64Array(pre.length);
+  for (let j = 0; j < pre.length; j++) {
+    const v = pre[j];
+    ci[j] = leaky ? (v > 0 ? (v < 1 ? v : 1) : 0.01 * v) : v > 0 ? (v < 1 ? v : 1) : 0;
+    ciUp[j] = v > 1 ? (leaky ? 1 + 0.01 * (v - 1) : 1) : v > 0 ? v : 0;
+  }
+  return { ci, ciUp };
+}
+
+/** ∂loss/∂pre through both sigmoids, from ∂/∂ci and ∂/∂ciUp. */
+export function hardSigmoidsBack(pre: Float64Array, dci: Float64Array, dciUp: Float64Array, leaky: boolean): Float64Array {
+  const dpre = new Float64Array(pre.length);
+  for (let j = 0; j < pre.length; j++) {
+    const v = pre[j];
+    const inside = v >= 0 && v <= 1;
+    const dLower = leaky ? (v > 1 ? 0 : v > 0 ? 1 : 0.01) : inside ? 1 : 0;
+    const dUpper = leaky ? (v > 1 ? 0.01 : inside ? 1 : 0) : inside ? 1 : 0;
+    dpre[j] = dci[j] * dLower + dciUp[j] * dUpper;
+  }
+  return dpre;
+}
+
+/**
+ * Importance minimality of one matrix, Σ ĝ^p / B (without its coefficient); adds coeff·∂/∂ĝ into
+ * dciUp. `rowWeights` (one per row of ĝ) counts a row as that many rows of the batch.
+ */
+export function minimalityTerm(ciUp: Float64Array, dciUp: Float64Array, p: number, coeff: number, B: number, rowWeights?: ArrayLike<number>): number {
+  let sum = 0;
+  const k = coeff / B;
+  const C = rowWeights ? ciUp.length / rowWeights.length : 0;
+  for (let j = 0; j < ciUp.length; j++) {
+    const g = ciUp[j];
+    const w = rowWeights ? rowWeights[(j / C) | 0] : 1;
+    if (p === 1) {
+      sum += w * g;
+      dciUp[j] += w * k;
+    } else {
+      const gp = Math.pow(g + 1e-12, p);
+      sum += w * gp;
+      dciUp[j] += (w * k * p * gp) / (g + 1e-12);
+    }
+  }
+  return sum / B;
+}
+
+/** The stochastic mask m = g + (1 − g)·u. */
+export function stochasticMask(ci: Float64Array, u: ArrayLike<number>): Float64Array {
+  const m = new Float64Array(ci.length);
+  for (let j = 0; j < ci.length; j++) m[j] = ci[j] + (1 - ci[j]) * u[j];
+  return m;
+}
+
+/** ∂/∂ci of a mask m = g + (1 − g)·u is (1 − u): dci += dm·(1 − u). */
+export function foldMaskGrad(dci: Float64Array, dm: Float64Array, u: ArrayLike<number>): void {
+  for (let j = 0; j < dci.length; j++) dci[j] += dm[j] * (1 - u[j]);
 }
 
 /**
@@ -305,30 +364,11 @@ export function spdStep(model: StepModel, lay: StepLayout, theta: Float64Array, 
   const scratch = scratchFor(model, B);
   const pre = layers.map((_, l) => gateForward(a[l], theta, lay.wIn[l], lay.bIn[l], lay.wOut[l], lay.bOut[l], B, C, H, scratch[l]));
   const leaky = cfg.sigmoid === "leaky_hard";
-  const ci = pre.map((p) => {
-    const out = new Float64Array(B * C);
-    for (let j = 0; j < B * C; j++) {
-      const v = p[j];
-      out[j] = leaky ? (v > 0 ? (v < 1 ? v : 1) : 0.01 * v) : v > 0 ? (v < 1 ? v : 1) : 0;
-    }
-    return out;
-  });
-  const ciUp = pre.map((p) => {
-    const out = new Float64Array(B * C);
-    for (let j = 0; j < B * C; j++) {
-      const v = p[j];
-      out[j] = v > 1 ? (leaky ? 1 + 0.01 * (v - 1) : 1) : v > 0 ? v : 0;
-    }
-    return out;
-  });
+  const sig = pre.map((p) => hardSigmoids(p, leaky));
+  const ci = sig.map((s) => s.ci), ciUp = sig.map((s) => s.ciUp);
   const dci = layers.map(() => new Float64Array(B * C));
   const dciUp = layers.map(() => new Float64Array(B * C));
-  const maskOf = (l: number, u: ArrayLike<number>) => {
-    const m = new Float64Array(B * C);
-    const g = ci[l];
-    for (let j = 0; j < B * C; j++) m[j] = g[j] + (1 - g[j]) * u[j];
-    return m;
-  };
+  const maskOf = (l: number, u: ArrayLike<number>) => stochasticMask(ci[l], u);
   const times = (p: Float64Array, m: Float64Array) => {
     const q = new Float64Array(p.length);
     for (let j = 0; j < p.length; j++) q[j] = p[j] * m[j];
@@ -347,10 +387,7 @@ export function spdStep(model: StepModel, lay: StepLayout, theta: Float64Array, 
     }
     return { loss: loss / (B * nOut), dz };
   };
-  // ∂/∂ci of a mask m = g + (1 − g)·u is (1 − u).
-  const foldMask = (l: number, dm: Float64Array, u: ArrayLike<number>) => {
-    for (let j = 0; j < B * C; j++) dci[l][j] += dm[j] * (1 - u[j]);
-  };
+  const foldMask = (l: number, dm: Float64Array, u: ArrayLike<number>) => foldMaskGrad(dci[l], dm, u);
 
   // Stochastic reconstruction, every layer masked.
   let recon = 0;
@@ -393,33 +430,12 @@ export function spdStep(model: StepModel, lay: StepLayout, theta: Float64Array, 
 
   // Importance minimality: Σ_l mean_B Σ_c ĝ^p.
   let minimality = 0;
-  const kMin = cfg.importanceMinimality / B;
-  for (let l = 0; l < L; l++) {
-    for (let j = 0; j < B * C; j++) {
-      const g = ciUp[l][j];
-      if (cfg.p === 1) {
-        minimality += g;
-        dciUp[l][j] += kMin;
-      } else {
-        const gp = Math.pow(g + 1e-12, cfg.p);
-        minimality += gp;
-        dciUp[l][j] += (kMin * cfg.p * gp) / (g + 1e-12);
-      }
-    }
-  }
-  minimality /= B;
+  for (let l = 0; l < L; l++) minimality += minimalityTerm(ciUp[l], dciUp[l], cfg.p, cfg.importanceMinimality, B);
 
   // Through the sigmoids, the gates, and a = h·V.
   for (let l = 0; l < L; l++) {
     const ly = layers[l];
-    const dpre = new Float64Array(B * C);
-    for (let j = 0; j < B * C; j++) {
-      const v = pre[l][j];
-      const inside = v >= 0 && v <= 1;
-      const dLower = leaky ? (v > 1 ? 0 : v > 0 ? 1 : 0.01) : inside ? 1 : 0;
-      const dUpper = leaky ? (v > 1 ? 0.01 : inside ? 1 : 0) : inside ? 1 : 0;
-      dpre[j] = dci[l][j] * dLower + dciUp[l][j] * dUpper;
-    }
+    const dpre = hardSigmoidsBack(pre[l], dci[l], dciUp[l], leaky);
     const da = gateBackward(a[l], dpre, theta, grad, lay.wIn[l], lay.bIn[l], lay.wOut[l], lay.bOut[l], B, C, H, scratch[l]);
     accumulateV(gV[l], h[l], da, B, ly.din, C);
   }

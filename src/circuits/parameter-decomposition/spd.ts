@@ -15,28 +15,37 @@
 // fractions of training) as the current repo allows; its TMS configs keep p fixed.
 // The gradient is spd-step.ts's written-out backward pass (tests check it against tfjs autodiff
 // of spd-loss.ts and against finite differences).
+// A residual MLP (fl.residMlpTarget, the toy model of compressed computation) decomposes every
+// mlp_in and mlp_out with resid-mlp-step.ts's structured step, the paper's appendix settings as
+// defaults: 1 layer C = 100, Adam at a constant 2e-3, 30k steps of 2048, importance minimality 1e-5
+// with p = 2, gates of 16; 2 layers C = 400, 1e-3, 50k steps (the June 2025 repo config, no
+// faithfulness warm-up; the repo's later configs changed the losses).
 import { Rng } from "../../engine/random.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
 import { ToySuperposition, sampleFeatures } from "../../models/toy-superposition.js";
 import { initGate, type SpdSigmoid } from "./causal-importance.js";
 import { ParameterDecomposition, type SpdTrainingRecord } from "./decomposition.js";
-import { spdStep, stepLayout, type StepConfig, type StepModel } from "./spd-step.js";
+import { spdStep, stepLayout, type SpdLossValues, type StepConfig, type StepLayout, type StepModel } from "./spd-step.js";
 import { TmsTarget } from "./tms-target.js";
+import { matMul } from "../../engine/linalg.js";
+import { ResidMlpTarget, sampleResidFeatures } from "./resid-mlp-target.js";
+import { residSpdStep, residStepModel } from "./resid-mlp-step.js";
+import { ResidMlpDecomposition } from "./resid-mlp-decomposition.js";
 
 /** Options of `spd`. */
 export interface SpdOptions {
-  /** C, subcomponents per matrix (default 20; the paper's 40-10 runs use 200). */
+  /** C, subcomponents per matrix (default 20; the paper's 40-10 runs use 200; residual MLP 100, 2 layers 400). */
   components?: number;
   /** GELU neurons of each causal-importance MLP (default 16). */
   gateHidden?: number;
-  /** Training steps (default 40 000, the paper's; the repo's configs now use 10 000). */
+  /** Training steps (default 40 000, the paper's for TMS; the repo's configs now use 10 000; residual MLP 30 000, 2 layers 50 000). */
   steps?: number;
-  /** Rows per step (default 4096). */
+  /** Rows per step (default 4096; residual MLP 2048). */
   batchSize?: number;
-  /** Peak learning rate of Adam (default 1e-3). */
+  /** Peak learning rate of Adam (default 1e-3; residual MLP 2e-3, 2 layers 1e-3). */
   lr?: number;
-  /** "cosine" (default, the repo's quarter period cos(½π·t/(T−1)) down to 0), "linear" or "constant". */
+  /** "cosine" (default for TMS, the repo's quarter period cos(½π·t/(T−1)) down to 0), "linear" or "constant" (default for the residual MLP). */
   lrSchedule?: "cosine" | "linear" | "constant";
   /** Coefficient of ‖W − Σ U Vᵀ‖² / (number of weights) (default 1). */
   faithfulness?: number;
@@ -44,9 +53,9 @@ export interface SpdOptions {
   stochasticRecon?: number;
   /** Coefficient of the layer-wise stochastic reconstruction MSE (default 1). */
   stochasticReconLayerwise?: number;
-  /** Coefficient of importance minimality Σ|g|^p (default 3e-3 for n ≤ 5 features, else 1e-4, as the paper). */
+  /** Coefficient of importance minimality Σ|g|^p (default 3e-3 for n ≤ 5 features, else 1e-4, as the paper; residual MLP 1e-5). */
   importanceMinimality?: number;
-  /** p of importance minimality (default 1 for n ≤ 5 features, else 2). */
+  /** p of importance minimality (default 1 for n ≤ 5 features, else 2; residual MLP 2). */
   p?: number;
   /** Anneal p linearly to this value (default: no annealing). */
   pFinal?: number;
@@ -56,7 +65,7 @@ export interface SpdOptions {
   pAnnealEnd?: number;
   /** Hard sigmoid of the causal importances: "leaky_hard" (default; lower-leaky for masks, upper-leaky for minimality) or "hard". */
   sigmoid?: SpdSigmoid;
-  /** Feature probability of the training data (default: the target's, 0.05). */
+  /** Feature probability of the training data (default: the target's: 0.05 for TMS, 0.01 for the residual MLP). */
   featureProbability?: number;
   /** Which model of a ToySuperposition to decompose (default 0). */
   model?: number;
@@ -94,16 +103,22 @@ export function spdLearningRate(step: number, steps: number, lr: number, schedul
 }
 
 /**
- * Decompose a toy model of superposition with Stochastic Parameter Decomposition: each weight
- * matrix into C rank-one subcomponents, with a causal-importance function per subcomponent.
+ * Decompose a toy model with Stochastic Parameter Decomposition: each weight matrix into C rank-one
+ * subcomponents, with a causal-importance function per subcomponent. A TMS target (or a
+ * ToySuperposition) decomposes its W (and identity); a residual MLP (`fl.residMlpTarget`) every
+ * mlp_in and mlp_out, with the paper's residual-MLP settings as defaults (1 layer: C = 100, lr 2e-3
+ * constant, 30k steps of 2048, importance minimality 1e-5 with p = 2; 2 layers: C = 400, lr 1e-3, 50k steps).
  * @example
  * const target = await fl.tmsTarget({ seed: 0 });                // TMS 5-2, as the paper trains it
  * const dec = await fl.spd(target, { steps: 20_000, batchSize: 1024, seed: 0 });   // ~8 min on 2 cores
  * dec.mmcs();                                                     // 0.9999 (the paper: 1.000)
  * dec.ml2r();                                                     // 0.992 (the paper: 0.993)
  */
-export async function spd(target: TmsTarget | ToySuperposition, opts: SpdOptions = {}): Promise<ParameterDecomposition> {
+export async function spd(target: ResidMlpTarget, opts?: SpdOptions): Promise<ResidMlpDecomposition>;
+export async function spd(target: TmsTarget | ToySuperposition, opts?: SpdOptions): Promise<ParameterDecomposition>;
+export async function spd(target: TmsTarget | ToySuperposition | ResidMlpTarget, opts: SpdOptions = {}): Promise<ParameterDecomposition | ResidMlpDecomposition> {
   rejectUnknownOptions("spd", opts, SPD_OPTIONS);
+  if (target instanceof ResidMlpTarget) return spdResidMlp(target, opts);
   let tms: TmsTarget;
   if (target instanceof TmsTarget) {
     if (opts.model !== undefined && opts.model !== 0) throw new InputError(undefined, "spd: `model` picks a model of a ToySuperposition; a TmsTarget is one model");
@@ -112,45 +127,77 @@ export async function spd(target: TmsTarget | ToySuperposition, opts: SpdOptions
     const k = opts.model ?? 0;
     if (!Number.isInteger(k) || k < 0 || k >= target.models) throw new InputError(undefined, `spd: model ${k} out of range 0..${target.models - 1}`);
     tms = TmsTarget.fromToy(target, k);
-  } else throw new InputError(undefined, "spd: the target must be a TmsTarget (fl.tmsTarget) or a ToySuperposition (fl.toySuperposition)");
+  } else throw new InputError(undefined, "spd: the target must be a TmsTarget (fl.tmsTarget), a ToySuperposition (fl.toySuperposition) or a ResidMlpTarget (fl.residMlpTarget)");
   const n = tms.features;
-  const C = positiveInt("components", opts.components ?? 20);
+  const run = runSettings(opts, { components: 20, steps: 40_000, batchSize: 4096, lr: 1e-3, lrSchedule: "cosine", importanceMinimality: n <= 5 ? 3e-3 : 1e-4, p: n <= 5 ? 1 : 2, featureProbability: tms.featureProbability });
+  const layers = tms.layers();
+  const model: StepModel = {
+    layers: layers.map((ly) => ({ din: ly.W[0].length, dout: ly.W.length, W: Float64Array.from(ly.W.flat()), tiedTo: ly.tiedTo })),
+    bias: Float64Array.from(tms.b),
+    C: run.C,
+    H: run.H,
+  };
+  const lay = stepLayout(model);
+  const rng = new Rng(opts.seed ?? 0);
+  const theta = initialTheta(rng, model, lay);
+  const grad = new Float64Array(lay.size);
+  const trained = await train(run, opts, rng, theta, grad, model.layers.length, () => sampleFeatures(rng, [run.prob], run.B, n), (x, uFull, uLayer) => spdStep(model, lay, theta, grad, x, run.B, uFull, uLayer, run.cfg));
+  return new ParameterDecomposition({ names: layers.map((ly) => ly.name), model, layout: lay, theta, history: trained.history, seconds: trained.seconds });
+}
+
+/** SPD of a residual MLP: every mlp_in and mlp_out, the structured float64 step of resid-mlp-step.ts. */
+async function spdResidMlp(target: ResidMlpTarget, opts: SpdOptions): Promise<ResidMlpDecomposition> {
+  if (opts.model !== undefined && opts.model !== 0) throw new InputError(undefined, "spd: `model` picks a model of a ToySuperposition; a ResidMlpTarget is one model");
+  const one = target.layers.length === 1;
+  const run = runSettings(opts, { components: one ? 100 : 400, steps: one ? 30_000 : 50_000, batchSize: 2048, lr: one ? 2e-3 : 1e-3, lrSchedule: "constant", importanceMinimality: 1e-5, p: 2, featureProbability: target.featureProbability });
+  const { features: n, resid: d, neurons: h } = target;
+  const rm = residStepModel(Float64Array.from(target.W_E.flat()), n, d, target.layers.map((ly) => ({ Win: Float64Array.from(ly.W_in.flat()), Wout: Float64Array.from(ly.W_out.flat()) })), h, run.C, run.H);
+  const lay = stepLayout(rm.step);
+  const rng = new Rng(opts.seed ?? 0);
+  const theta = initialTheta(rng, rm.step, lay);
+  const grad = new Float64Array(lay.size);
+  const trained = await train(run, opts, rng, theta, grad, rm.step.layers.length, () => sampleResidFeatures(rng, run.prob, run.B, n), (x, uFull, uLayer) => residSpdStep(rm, lay, theta, grad, x, run.B, uFull, uLayer, run.cfg));
+  return new ResidMlpDecomposition({ target, model: rm, layout: lay, theta, history: trained.history, seconds: trained.seconds, featureProbability: run.prob });
+}
+
+/** The validated settings of a run, from the options and the target's defaults. */
+function runSettings(opts: SpdOptions, dflt: { components: number; steps: number; batchSize: number; lr: number; lrSchedule: "cosine" | "linear" | "constant"; importanceMinimality: number; p: number; featureProbability: number }) {
+  const C = positiveInt("components", opts.components ?? dflt.components);
   const H = positiveInt("gateHidden", opts.gateHidden ?? 16);
-  const steps = positiveInt("steps", opts.steps ?? 40_000);
-  const B = positiveInt("batchSize", opts.batchSize ?? 4096);
+  const steps = positiveInt("steps", opts.steps ?? dflt.steps);
+  const B = positiveInt("batchSize", opts.batchSize ?? dflt.batchSize);
   const logEvery = positiveInt("logEvery", opts.logEvery ?? Math.max(1, Math.floor(steps / 100)));
-  const lr = opts.lr ?? 1e-3;
+  const lr = opts.lr ?? dflt.lr;
   if (!(lr > 0 && Number.isFinite(lr))) throw new InputError(undefined, `spd: lr must be a positive number, got ${lr}`);
-  const schedule = opts.lrSchedule ?? "cosine";
+  const schedule = opts.lrSchedule ?? dflt.lrSchedule;
   if (!["cosine", "linear", "constant"].includes(schedule)) throw new InputError(undefined, `spd: lrSchedule must be "cosine", "linear" or "constant", got ${JSON.stringify(schedule)}`);
   const sigmoid = opts.sigmoid ?? "leaky_hard";
   if (sigmoid !== "leaky_hard" && sigmoid !== "hard") throw new InputError(undefined, `spd: sigmoid must be "leaky_hard" or "hard", got ${JSON.stringify(sigmoid)}`);
-  const p0 = opts.p ?? (n <= 5 ? 1 : 2);
+  const p0 = opts.p ?? dflt.p;
   if (!(p0 > 0 && Number.isFinite(p0))) throw new InputError(undefined, `spd: p must be a positive number, got ${p0}`);
   if (opts.pFinal !== undefined && !(opts.pFinal > 0 && Number.isFinite(opts.pFinal))) throw new InputError(undefined, `spd: pFinal must be a positive number, got ${opts.pFinal}`);
   const pStart = opts.pAnnealStart ?? 0, pEnd = opts.pAnnealEnd ?? 1;
   if (!(pStart >= 0 && pStart <= 1 && pEnd >= pStart && pEnd <= 1)) throw new InputError(undefined, `spd: need 0 ≤ pAnnealStart ≤ pAnnealEnd ≤ 1, got ${pStart} and ${pEnd}`);
-  const prob = opts.featureProbability ?? tms.featureProbability;
+  const prob = opts.featureProbability ?? dflt.featureProbability;
   if (!(prob > 0 && prob <= 1)) throw new InputError(undefined, `spd: featureProbability must be in (0, 1], got ${prob}`);
   const cfg: StepConfig = {
     faithfulness: nonNegative("faithfulness", opts.faithfulness ?? 1),
     stochasticRecon: nonNegative("stochasticRecon", opts.stochasticRecon ?? 1),
     stochasticReconLayerwise: nonNegative("stochasticReconLayerwise", opts.stochasticReconLayerwise ?? 1),
-    importanceMinimality: nonNegative("importanceMinimality", opts.importanceMinimality ?? (n <= 5 ? 3e-3 : 1e-4)),
+    importanceMinimality: nonNegative("importanceMinimality", opts.importanceMinimality ?? dflt.importanceMinimality),
     p: p0,
     sigmoid,
   };
   if (opts.onLog !== undefined && typeof opts.onLog !== "function") throw new InputError(undefined, "spd: onLog must be a function");
+  return { C, H, steps, B, logEvery, lr, schedule, p0, pStart, pEnd, prob, cfg };
+}
 
-  const layers = tms.layers();
-  const model: StepModel = {
-    layers: layers.map((ly) => ({ din: ly.W[0].length, dout: ly.W.length, W: Float64Array.from(ly.W.flat()), tiedTo: ly.tiedTo })),
-    bias: Float64Array.from(tms.b),
-    C,
-    H,
-  };
-  const lay = stepLayout(model);
-  const rng = new Rng(opts.seed ?? 0);
+/**
+ * θ at the start, as the repo: V columns and U rows random unit vectors, U_c then scaled by
+ * V_cᵀ·Wᵀ·U_c (how much of the target this direction pair already carries); gates as initGate.
+ */
+function initialTheta(rng: Rng, model: StepModel, lay: StepLayout): Float64Array {
+  const C = model.C;
   const theta = new Float64Array(lay.size);
   model.layers.forEach((ly, l) => {
     if (ly.tiedTo !== undefined) return;
@@ -161,39 +208,45 @@ export async function spd(target: TmsTarget | ToySuperposition, opts: SpdOptions
       for (let o = 0; o < ly.dout; o++) un += U[c * ly.dout + o] ** 2;
       for (let i = 0; i < ly.din; i++) V[i * C + c] /= Math.sqrt(vn);
       for (let o = 0; o < ly.dout; o++) U[c * ly.dout + o] /= Math.sqrt(un);
-      // Scale U_c by V_cᵀ·Wᵀ·U_c, how much of the target this direction pair already carries.
+    }
+    // overlap_c = Σ_{o,i} V[i,c]·U[c,o]·W[o,i] = Σ_o U[c,o]·(W·V)[o,c]
+    const WV = matMul(ly.W, V, ly.dout, ly.din, C);
+    for (let c = 0; c < C; c++) {
       let overlap = 0;
-      for (let o = 0; o < ly.dout; o++) for (let i = 0; i < ly.din; i++) overlap += V[i * C + c] * U[c * ly.dout + o] * ly.W[o * ly.din + i];
+      for (let o = 0; o < ly.dout; o++) overlap += U[c * ly.dout + o] * WV[o * C + c];
       for (let o = 0; o < ly.dout; o++) U[c * ly.dout + o] *= overlap;
     }
     theta.set(V, lay.V[l]);
     theta.set(U, lay.U[l]);
   });
   model.layers.forEach((_, l) => {
-    const g = initGate(rng, C, H);
+    const g = initGate(rng, C, model.H);
     theta.set(g.wIn, lay.wIn[l]);
     theta.set(g.bIn, lay.bIn[l]);
     theta.set(g.wOut, lay.wOut[l]);
     theta.set(g.bOut, lay.bOut[l]);
   });
+  return theta;
+}
 
-  // Adam as torch.optim.AdamW with weight_decay 0 (β 0.9, 0.999, ε 1e-8).
-  const grad = new Float64Array(lay.size), m1 = new Float64Array(lay.size), m2 = new Float64Array(lay.size);
-  const L = model.layers.length;
-  const uniforms = () => Array.from({ length: L }, () => {
+/** The training loop: Adam as torch.optim.AdamW with weight_decay 0 (β 0.9, 0.999, ε 1e-8), the schedules, logging. */
+async function train(run: ReturnType<typeof runSettings>, opts: SpdOptions, rng: Rng, theta: Float64Array, grad: Float64Array, nMatrices: number, sample: () => ArrayLike<number>, step: (x: ArrayLike<number>, uFull: Float32Array[], uLayer: Float32Array[]) => SpdLossValues): Promise<{ history: SpdTrainingRecord[]; seconds: number }> {
+  const { steps, lr, schedule, cfg, B, C, logEvery } = run;
+  const out = { history: [] as SpdTrainingRecord[], seconds: 0 };
+  const m1 = new Float64Array(theta.length), m2 = new Float64Array(theta.length);
+  const uniforms = () => Array.from({ length: nMatrices }, () => {
     const u = new Float32Array(B * C);
     for (let j = 0; j < u.length; j++) u[j] = rng.uniform();
     return u;
   });
-  const history: SpdTrainingRecord[] = [];
   const started = performance.now();
-  for (let step = 0; step < steps; step++) {
-    const rate = spdLearningRate(step, steps, lr, schedule);
-    cfg.p = annealedP(step / steps, p0, opts.pFinal, pStart, pEnd);
-    const x = sampleFeatures(rng, [prob], B, n);
-    const loss = spdStep(model, lay, theta, grad, x, B, uniforms(), uniforms(), cfg);
-    if (!Number.isFinite(loss.total)) throw new Error(`featurelab: spd: the loss became ${loss.total} at step ${step}; try a smaller lr`);
-    const t = step + 1;
+  for (let t0 = 0; t0 < steps; t0++) {
+    const rate = spdLearningRate(t0, steps, lr, schedule);
+    cfg.p = annealedP(t0 / steps, run.p0, opts.pFinal, run.pStart, run.pEnd);
+    const x = sample();
+    const loss = step(x, uniforms(), uniforms());
+    if (!Number.isFinite(loss.total)) throw new Error(`featurelab: spd: the loss became ${loss.total} at step ${t0}; try a smaller lr`);
+    const t = t0 + 1;
     const c1 = 1 - 0.9 ** t, c2 = Math.sqrt(1 - 0.999 ** t);
     for (let j = 0; j < theta.length; j++) {
       const g = grad[j];
@@ -201,13 +254,14 @@ export async function spd(target: TmsTarget | ToySuperposition, opts: SpdOptions
       m2[j] = 0.999 * m2[j] + 0.001 * g * g;
       theta[j] -= (rate / c1) * (m1[j] / (Math.sqrt(m2[j]) / c2 + 1e-8));
     }
-    if (step % logEvery === 0 || step === steps - 1) {
-      const record: SpdTrainingRecord = { step, lr: rate, p: cfg.p, ...loss };
-      history.push(record);
+    if (t0 % logEvery === 0 || t0 === steps - 1) {
+      const record: SpdTrainingRecord = { step: t0, lr: rate, p: cfg.p, ...loss };
+      out.history.push(record);
       opts.onLog?.(record);
     }
     // Let a notebook's interrupt and output through now and then.
-    if (step % 25 === 24) await new Promise((r) => setImmediate(r));
+    if (t0 % 25 === 24) await new Promise((r) => setImmediate(r));
   }
-  return new ParameterDecomposition({ names: layers.map((ly) => ly.name), model, layout: lay, theta, history, seconds: (performance.now() - started) / 1000 });
+  out.seconds = (performance.now() - started) / 1000;
+  return out;
 }
