@@ -4,7 +4,8 @@
 // recipe; APD's targets were trained 5k steps of 1024 (5-2) and 2k of 2048 (40-10)), then fl.apd with
 // the repo's tms_topk_config.yaml except what the flags change.
 // `node --import tsx bench/apd-tms.ts [--features 5 --hidden 2] [--identity] [--steps 20000]
-//   [--batch 2048] [--seed 0] [--target-steps 10000] [--attributions target|apd]`
+//   [--batch 2048] [--seed 0] [--target-steps 10000] [--attributions target|apd] [--components C]
+//   [--topk k] [--minimality c] [--simplicity c] [--p p]` (unset: fl.apd's defaults, the repo's configs)
 // prints the losses as it goes and one JSON line at the end.
 import * as fl from "../src/index.js";
 
@@ -13,7 +14,8 @@ const option = (name: string, dflt: number) => (args.includes(name) ? Number(arg
 const features = option("--features", 5), hidden = option("--hidden", 2);
 const identity = args.includes("--identity");
 const steps = option("--steps", 20_000), batchSize = option("--batch", 2048), seed = option("--seed", 0);
-const attributions = (args.includes("--attributions") ? args[args.indexOf("--attributions") + 1] : "target") as fl.ApdAttributionSource;
+const attributions = args[args.indexOf("--attributions") + 1] as fl.ApdAttributionSource;
+const tuned = Object.fromEntries((["components", "topk", "minimality", "simplicity", "p"] as const).filter((k) => args.includes(`--${k}`)).map((k) => [k, option(`--${k}`, NaN)]));
 const PAPER: Record<string, { mmcs: number; ml2r: number }> = { "5-2": { mmcs: 0.998, ml2r: 0.893 }, "40-10": { mmcs: 0.996, ml2r: 0.935 } };
 
 let t0 = performance.now();
@@ -25,7 +27,8 @@ const dec = await fl.apd(target, {
   steps,
   batchSize,
   seed,
-  attributions,
+  ...tuned,
+  ...(args.includes("--attributions") ? { attributions } : {}),
   logEvery: Math.max(1, Math.floor(steps / 20)),
   onLog: (r) => console.error(`step ${r.step}  lr ${r.lr.toExponential(2)}  faithfulness ${r.faithfulness.toExponential(2)}  minimality ${r.minimality.toExponential(2)}  simplicity ${r.simplicity.toExponential(3)}  (${((performance.now() - t0) / 1000).toFixed(0)} s)`),
 });
@@ -36,7 +39,8 @@ console.log(JSON.stringify({
   batchSize,
   components: dec.components,
   topk: dec.topk,
-  attributions,
+  attributions: dec.attributionSource,
+  ...tuned,
   seed,
   mmcs: +dec.mmcs().toFixed(4),
   ml2r: +dec.ml2r().toFixed(4),
