@@ -120,6 +120,7 @@ const EXEMPT: Record<string, string> = {
   "new RsaResult": "a result that evalFixed and crossval build from the options they have checked",
   "new ParameterDecomposition": "a result that fl.spd builds from the options it has checked",
   "new ApdDecomposition": "a result that fl.apd builds from the options it has checked",
+  "new ComponentDecomposition": "the abstract base of ParameterDecomposition and ApdDecomposition, built only through them",
   "new ResidMlpDecomposition": "a result that fl.spd builds from the options it has checked",
 };
 

@@ -14,6 +14,7 @@ import { batchTopkMask, gradientAttributions } from "../../src/circuits/paramete
 import { apdLossTerms, type ApdParams } from "../../src/circuits/parameter-decomposition/apd-loss.js";
 import { apdLearningRate } from "../../src/circuits/parameter-decomposition/apd.js";
 import type { Chain } from "../../src/circuits/parameter-decomposition/spd-loss.js";
+import { assertBlocksMatch, assertFiniteDifferences } from "./gradient-checks.js";
 
 // A TMS 5-2 target trained by fl.tmsTarget({ seed: 0 }) (10k steps; the pentagon), rounded.
 const W52 = [
@@ -55,15 +56,7 @@ test("the written-out APD gradient equals tfjs autodiff of the loss (TMS 5-2+ID,
     const { value, grads } = tf.variableGrads(() => apdLossTerms(chain, params, X, M, cfg).total);
     assert.ok(Math.abs(value.dataSync()[0] - ours.total) < 1e-5 * Math.max(1, ours.total), `loss ${value.dataSync()[0]} vs ${ours.total}`);
     const blocks: [tf.Variable, number][] = [[params.A[0] as tf.Variable, lay.A[0]], [params.B[0] as tf.Variable, lay.B[0]], [params.A[1] as tf.Variable, lay.A[1]], [params.B[1] as tf.Variable, lay.B[1]]];
-    for (const [variable, at] of blocks) {
-      const g = grads[variable.name].dataSync();
-      let num = 0, den = 0;
-      for (let j = 0; j < g.length; j++) {
-        num += (g[j] - grad[at + j]) ** 2;
-        den += grad[at + j] ** 2;
-      }
-      assert.ok(den > 0 && Math.sqrt(num / den) < 1e-4, `p ${cfg.p}: block at ${at} differs by ${Math.sqrt(num / den)} (relative)`);
-    }
+    assertBlocksMatch(grads, blocks, grad, 1e-4, `p ${cfg.p}`);
     tf.dispose([value, ...Object.values(grads), ...blocks.map(([t]) => t), X, M, chain.bias, ...chain.layers.map((l) => l.weight)]);
   }
 });
@@ -77,21 +70,7 @@ test("the APD gradient matches central finite differences (float64, directional 
   for (const cfg of [CFG, { ...CFG, p: 0.9, minimality: 3 }]) {
     apdLossAndGrad(model, lay, theta, grad, f.x, B, f.mask, cfg);
     const loss = (t: Float64Array) => apdLossAndGrad(model, lay, t, scratch, f.x, B, f.mask, cfg).total;
-    const rng = new Rng(11);
-    const eps = 1e-5;
-    for (let k = 0; k < 4; k++) {
-      const d = Float64Array.from(rng.normals(lay.size));
-      const fd = (loss(theta.map((v, j) => v + eps * d[j])) - loss(theta.map((v, j) => v - eps * d[j]))) / (2 * eps);
-      const an = grad.reduce((s, g, j) => s + g * d[j], 0);
-      assert.ok(Math.abs(fd - an) < 1e-6 * Math.max(1, Math.abs(an)), `direction ${k}: finite difference ${fd}, gradient ${an}`);
-    }
-    for (const j of [lay.A[0] + 7, lay.B[0] + 3, lay.A[1] + 2, lay.B[1] + 5, lay.A[0] + 40, lay.B[1] + 20]) {
-      const plus = Float64Array.from(theta), minus = Float64Array.from(theta);
-      plus[j] += eps;
-      minus[j] -= eps;
-      const fd = (loss(plus) - loss(minus)) / (2 * eps);
-      assert.ok(Math.abs(fd - grad[j]) < 1e-7 + 1e-5 * Math.abs(grad[j]), `θ[${j}]: finite difference ${fd}, gradient ${grad[j]}`);
-    }
+    assertFiniteDifferences(loss, theta, grad, [lay.A[0] + 7, lay.B[0] + 3, lay.A[1] + 2, lay.B[1] + 5, lay.A[0] + 40, lay.B[1] + 20], 1e-6);
   }
 });
 
