@@ -1,6 +1,6 @@
 // One SPD training step on TMS 5-2 (C = 20, H = 16, B = 4096, the paper's shapes), featurelab
 // against PyTorch (bench/torch_spd_step.py, written from the paper's definitions) on this machine.
-// `node --import tsx bench/spd-step.ts [--steps T] [--repeats R] [--batch B]` prints one JSON line:
+// `node --import tsx bench/spd-step.ts [--tms 40-10] [--steps T] [--repeats R] [--batch B]` prints one JSON line:
 //   {"case","featurelab_ms","torch_ms","ratio","agree","featurelab_blocks_ms","torch_blocks_ms"}
 // ratio = torch_ms / featurelab_ms (> 1: featurelab is faster); each time is the median over R
 // blocks of the mean step in a block of T steps, batch sampling and mask noise included (featurelab's
@@ -20,12 +20,16 @@ import { spdStep, stepLayout, type StepModel } from "../src/circuits/parameter-d
 const args = process.argv.slice(2);
 const option = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
 const T = option("--steps", 20), R = option("--repeats", 5), B = option("--batch", 4096);
-const n = 5, m = 2, C = 20, H = 16, PROB = 0.05, COEFF = 3e-3, LR = 1e-3;
-const W = [
-  [1.103, 0.593, 0.078, -1.056, -0.728],
-  [0.26, -0.963, 1.128, 0.422, -0.859],
-];
-const b = [-0.25, -0.239, -0.235, -0.246, -0.239];
+// --tms 40-10: the paper's larger model (C 200, importance minimality 1e-4 with p = 2) on a fixed random W.
+const big = args.includes("--tms") && args[args.indexOf("--tms") + 1] === "40-10";
+const n = big ? 40 : 5, m = big ? 10 : 2, C = big ? 200 : 20, H = 16, PROB = 0.05, COEFF = big ? 1e-4 : 3e-3, PNORM = big ? 2 : 1, LR = 1e-3;
+const W = big
+  ? Array.from({ length: m }, (_, r) => Array.from({ length: n }, (_, i) => 0.3 * Math.cos(1.7 * r + 2.3 * i + 0.4 * r * i)))
+  : [
+      [1.103, 0.593, 0.078, -1.056, -0.728],
+      [0.26, -0.963, 1.128, 0.422, -0.859],
+    ];
+const b = big ? Array(n).fill(-0.1) : [-0.25, -0.239, -0.235, -0.246, -0.239];
 const target = new fl.TmsTarget({ W, b });
 
 // The agreement check: one loss at shared random parameters, batch and noise.
@@ -50,13 +54,13 @@ for (let l = 0; l < 2; l++) {
   theta.set(blocks[`wOut${l}`], lay.wOut[l]);
   theta.set(blocks[`bOut${l}`], lay.bOut[l]);
 }
-const ours = spdStep(model, lay, theta, new Float64Array(lay.size), blocks.x, B, [blocks.uF0, blocks.uF1], [blocks.uL0, blocks.uL1], { faithfulness: 1, stochasticRecon: 1, stochasticReconLayerwise: 1, importanceMinimality: COEFF, p: 1, sigmoid: "leaky_hard" }).total;
+const ours = spdStep(model, lay, theta, new Float64Array(lay.size), blocks.x, B, [blocks.uF0, blocks.uF1], [blocks.uL0, blocks.uL1], { faithfulness: 1, stochasticRecon: 1, stochasticReconLayerwise: 1, importanceMinimality: COEFF, p: PNORM, sigmoid: "leaky_hard" }).total;
 
 // featurelab: fl.spd's loop, R blocks of T steps (a short warm-up first).
-await fl.spd(target, { steps: 3, batchSize: B, seed: 0 });
+await fl.spd(target, { components: C, importanceMinimality: COEFF, p: PNORM, steps: 3, batchSize: B, seed: 0 });
 const flBlocks: number[] = [];
 for (let r = 0; r < R; r++) {
-  const dec = await fl.spd(target, { steps: T, batchSize: B, seed: r, logEvery: T });
+  const dec = await fl.spd(target, { components: C, importanceMinimality: COEFF, p: PNORM, steps: T, batchSize: B, seed: r, logEvery: T });
   flBlocks.push((dec.seconds * 1000) / T);
 }
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -65,7 +69,7 @@ let torch: { loss: number; torch_ms: number; blocks_ms: number[] } | undefined;
 const dir = mkdtempSync(join(tmpdir(), "spd-bench-"));
 try {
   for (const [k, v] of Object.entries(blocks)) writeFileSync(join(dir, `${k}.f32`), Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-  const run = spawnSync("/usr/bin/python3", [join(import.meta.dirname, "torch_spd_step.py"), JSON.stringify({ n, m, C, H, B, prob: PROB, coeff: COEFF, lr: LR, steps: T, repeats: R, dir })], { encoding: "utf8" });
+  const run = spawnSync("/usr/bin/python3", [join(import.meta.dirname, "torch_spd_step.py"), JSON.stringify({ n, m, C, H, B, prob: PROB, coeff: COEFF, pnorm: PNORM, lr: LR, steps: T, repeats: R, dir })], { encoding: "utf8" });
   if (run.status === 0) torch = JSON.parse(run.stdout.trim().split("\n").pop()!);
   else console.error(`PyTorch skipped: ${run.stderr.trim().split("\n").pop()}`);
 } finally {
@@ -73,7 +77,7 @@ try {
 }
 const featurelabMs = median(flBlocks);
 console.log(JSON.stringify({
-  case: `TMS 5-2, C=${C}, H=${H}, B=${B}`,
+  case: `TMS ${n}-${m}, C=${C}, H=${H}, B=${B}, p=${PNORM}`,
   featurelab_ms: +featurelabMs.toFixed(2),
   torch_ms: torch ? +torch.torch_ms.toFixed(2) : null,
   ratio: torch ? +(torch.torch_ms / featurelabMs).toFixed(3) : null,

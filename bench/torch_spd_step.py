@@ -5,7 +5,7 @@ causal-importance MLP per subcomponent (1 -> H GELU -> 1), lower-leaky hard sigm
 m = g + (1 - g) u, upper-leaky for importance minimality; loss = faithfulness + stochastic recon +
 layer-wise stochastic recon + coeff * sum_C g^p (p = 1), Adam.
 
-argv[1]: JSON {n, m, C, H, B, prob, coeff, lr, steps, repeats, dir}. Reads float32 files from dir
+argv[1]: JSON {n, m, C, H, B, prob, coeff, pnorm (default 1), lr, steps, repeats, dir}. Reads float32 files from dir
 (W, b, V, U, the two gates' wIn, bIn, wOut, bOut, x, uF0, uF1, uL0, uL1), prints one JSON line:
 the loss at those parameters and inputs (for the agreement check) and the median over `repeats`
 blocks of the mean step time in ms (sampling the batch and the mask noise included).
@@ -69,7 +69,8 @@ def loss_fn(x, uF, uL):
     out0 = F.relu((((x @ V1) * ml[0]) @ U1) @ W2.T + b)
     out1 = F.relu(((h @ V2) * ml[1]) @ U2 + b)
     layerwise = (((out0 - target) ** 2).mean() + ((out1 - target) ** 2).mean()) / 2
-    minimality = (ci_up[0].sum(-1) + ci_up[1].sum(-1)).mean()
+    pn = case.get("pnorm", 1)
+    minimality = (((ci_up[0] + 1e-12) ** pn).sum(-1) + ((ci_up[1] + 1e-12) ** pn).sum(-1)).mean() if pn != 1 else (ci_up[0].sum(-1) + ci_up[1].sum(-1)).mean()
     return faith + recon + layerwise + case["coeff"] * minimality
 
 
