@@ -235,6 +235,7 @@ const CALLS: Record<string, [string, string, (o: object) => unknown]> = {
   "ResidMlpDecomposition.aliveSubcomponents": ["treshold", "threshold", async (o) => (await fl.spd(await fl.residMlpTarget({ features: 4, resid: 8, neurons: 2, steps: 1, batchSize: 4 }), { steps: 1, batchSize: 4, components: 3 })).aliveSubcomponents(o)],
   "ResidMlpDecomposition.losses": ["row", "rows", async (o) => (await fl.spd(await fl.residMlpTarget({ features: 4, resid: 8, neurons: 2, steps: 1, batchSize: 4 }), { steps: 1, batchSize: 4, components: 3 })).losses({ rows: 8, ...o })],
   apd: ["topK", "topk", (o) => fl.apd(toyModel, { steps: 1, batchSize: 8, ...o })],
+  "ApdDecomposition.descriptionLength": ["treshold", "threshold", async (o) => (await fl.apd(toyModel, { steps: 1, batchSize: 8 })).descriptionLength(fl.TmsTarget.fromToy(toyModel).sample(8), o)],
   "ParameterDecomposition.descriptionLength": ["tolerence", "tolerance", async (o) => (await fl.spd(toyModel, { steps: 1, batchSize: 4 })).descriptionLength(fl.TmsTarget.fromToy(toyModel).sample(8), o)],
   rdm: ["distanse", "distance", (o) => fl.rdm(acts, { by: "label", ...o })],
   "new RDM": ["label", "labels", (o) => new fl.RDM([1, 2, 3], o)],

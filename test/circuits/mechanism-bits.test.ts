@@ -146,3 +146,20 @@ test("dec.descriptionLength on an exact SPD decomposition of TMS 5-2: zero loss,
   assert.throws(() => dec.maskedOutput(x, [[[1]]]), /masks must be one \[3000, 5\] array per layer/);
   assert.throws(() => tms.sample(0), /rows must be a positive integer/);
 });
+
+test("apdDec.descriptionLength: one group of whole-network components, each active feature's component fires", async () => {
+  const fl = await import("../../src/index.js");
+  const target = new fl.TmsTarget({ W: [W.map((w) => w[0]), W.map((w) => w[1])], b: [-0.25, -0.239, -0.235, -0.246, -0.239] });
+  const apdDec = await fl.apd(target, { steps: 3000, batchSize: 1024, seed: 0 });
+  const x = target.sample(3000, 6);
+  const dl = await apdDec.descriptionLength(x);
+  assert.ok(dl.meetsTarget && dl.loss <= dl.bound, `FVU ${dl.loss} bound ${dl.bound}`);
+  assert.deepEqual(dl.perLayer.map((p) => p.layer), ["components"]);
+  // Every row with a clearly active feature fires that feature's component, so L0 is at least the inputs' L0.
+  const inputL0 = x.reduce((s, r) => s + r.filter((v) => v > 0).length, 0) / x.length;
+  assert.ok(dl.l0 >= 0.9 * inputL0, `L0 ${dl.l0} vs the inputs' ${inputL0}`);
+  // The firing pattern costs about what the inputs' own firing pattern does (1.4 bits at p = 0.05).
+  const expected = 5 * binaryEntropy(0.05);
+  assert.ok(dl.jointBits > 0.6 * expected && dl.jointBits < 1.6 * expected, `joint ${dl.jointBits} vs ${expected}`);
+  await assert.rejects(apdDec.descriptionLength([[1, 2]]), /rows of 5 numbers/);
+});

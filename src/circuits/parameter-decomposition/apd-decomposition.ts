@@ -6,6 +6,7 @@ import { InputError } from "../../io/errors.js";
 import { batchTopkMask, gradientAttributions, type ApdAttributionSource } from "./apd-attribution.js";
 import { apdFactors, componentMatrix, type ApdLayout, type ApdModel } from "./apd-step.js";
 import { ComponentDecomposition, matchColumns, type ColumnMatch } from "./component-decomposition.js";
+import { mechanismDescriptionLength, type MechanismBitsOptions, type MechanismDescriptionLength } from "./mechanism-bits.js";
 
 /** One logged step of APD training: the unweighted loss terms and the learning rate. */
 export interface ApdTrainingRecord {
@@ -145,6 +146,50 @@ export class ApdDecomposition extends ComponentDecomposition<ApdTrainingRecord> 
     const a = gradientAttributions(this.model, this.layout, this.theta, this.rows(x), x.length, this.attributionSource);
     const mask = batchTopkMask(a, x.length, C, topk);
     return Array.from({ length: x.length }, (_, b) => [...Array(C).keys()].filter((c) => mask[b * C + c] === 1));
+  }
+
+  /** The chain on rows x: each layer's target W, or (with masks [rows][C]) Σ_c m_c P_{c,l}; then + bias, ReLU. */
+  private run(x: number[][], mask?: number[][]): number[][] {
+    const { layers, bias } = this.model;
+    const C = this.components;
+    const P = mask ? layers.map((_, l) => Array.from({ length: C }, (_, c) => this.component_(l, c))) : [];
+    return x.map((row, r) => {
+      let h = row;
+      layers.forEach((ly, l) => {
+        const out = new Array<number>(ly.dout).fill(0);
+        for (let i = 0; i < ly.din; i++) {
+          if (h[i] === 0) continue;
+          if (!mask) for (let o = 0; o < ly.dout; o++) out[o] += h[i] * ly.W[o * ly.din + i];
+          else for (let c = 0; c < C; c++) if (mask[r][c] !== 0) for (let o = 0; o < ly.dout; o++) out[o] += mask[r][c] * h[i] * P[l][c][i * ly.dout + o];
+        }
+        h = out;
+      });
+      return h.map((v, o) => Math.max(0, v + bias[o]));
+    });
+  }
+
+  /**
+   * The description length of (network, dataset) in APD's components, as `ParameterDecomposition.descriptionLength`
+   * measures SPD's: bits per input to name the components an input needs. A component spans every layer, so there
+   * is one group of C; it counts as needed when its attribution exceeds τ × the largest attribution on these
+   * inputs, τ as high as keeps the output FVU within `tolerance` of all components kept.
+   * @example
+   * fl.show((await apdDec.descriptionLength(target.sample(4000))).toRecord());
+   */
+  async descriptionLength(x: number[][], opts: MechanismBitsOptions = {}): Promise<MechanismDescriptionLength> {
+    this.rows(x);
+    return mechanismDescriptionLength("ApdDecomposition.descriptionLength", {
+      layerNames: ["components"],
+      components: this.components,
+      importances: (rows) => {
+        const a = this.attributions(rows);
+        let max = 0;
+        for (const r of a) for (const v of r) if (v > max) max = v;
+        return [a.map((r) => r.map((v) => (max > 0 ? v / max : 0)))];
+      },
+      maskedOutput: (rows, masks) => this.run(rows, masks[0]),
+      targetOutput: (rows) => this.run(rows),
+    }, x, opts);
   }
 
   /**
