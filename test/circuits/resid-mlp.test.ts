@@ -170,6 +170,18 @@ test("SPD on a residual MLP with a known answer: each feature's computation in i
     assert.ok(cos > 0.99, `feature ${r.feature}: cosine ${cos}`);
   }
   // The decomposed model with causal-importance masks computes what the target does.
+  // Against the answer itself (column i of mlp_in's truth is neuron i reading feature i's embedding
+  // along one residual direction): with the embeddings as the basis, MMCS is 1.
+  const E = target.W_E;
+  const inFeatureBasis = (W: number[][]) => W.map((row) => E.map((e) => row.reduce((s, v, k) => s + v * e[k], 0)));
+  const Vf = dec.V("layers.0.mlp_in"), Uf = dec.U("layers.0.mlp_in");
+  const perFeatureCols = E.map((e) => Uf.map((u, c) => u.map((x) => x * e.reduce((s, v, k) => s + v * Vf[k][c], 0))));
+  for (let i = 0; i < n; i++) {
+    const truth = inFeatureBasis(target.layers[0].W_in).map((r) => r[i]);
+    const best = Math.max(...perFeatureCols[i].map((col) => col.reduce((s, v, j) => s + v * truth[j], 0) / (Math.hypot(...col) * Math.hypot(...truth) || 1)));
+    assert.ok(best > 0.99, `feature ${i}: best cosine ${best}`);
+  }
+  assert.ok(Math.abs(dec.mmcs(undefined, "layers.0.mlp_in")) <= 1);
   const losses = dec.losses({ rows: 2000 });
   assert.ok(losses.target < 1e-20 && losses.ciMasked < 1e-3 && losses.unmasked < 1e-4, JSON.stringify(losses));
   assert.match(String(dec), /ResidMlpDecomposition\(layers\.0\.mlp_in, layers\.0\.mlp_out; C=12\)/);
@@ -201,7 +213,7 @@ test("bad input to the residual MLP and its decomposition is refused with InputE
   await assert.rejects(fl.spd(target, { model: 1 }), (e: Error) => e instanceof InputError && /a ResidMlpTarget is one model/.test(e.message));
   await assert.rejects(fl.spd(target, { components: 0 }), (e: Error) => e instanceof InputError && /components must be a positive integer/.test(e.message));
   const dec = await fl.spd(target, { components: 3, steps: 2, batchSize: 8 });
-  assert.throws(() => dec.V("layers.1.mlp_in"), (e: Error) => e instanceof InputError && /no matrix "layers.1.mlp_in"; its matrices are layers.0.mlp_in, layers.0.mlp_out/.test(e.message));
+  assert.throws(() => dec.V("layers.1.mlp_in"), (e: Error) => e instanceof InputError && /no layer "layers.1.mlp_in"; its layers are layers.0.mlp_in, layers.0.mlp_out/.test(e.message));
   assert.throws(() => dec.causalImportances([[1, 0]]), (e: Error) => e instanceof InputError && /rows of 4 features/.test(e.message));
   assert.throws(() => dec.subcomponent(0, 3), (e: Error) => e instanceof InputError && /subcomponent 3 out of range 0..2/.test(e.message));
   assert.throws(() => dec.aliveSubcomponents({ threshold: 1 }), (e: Error) => e instanceof InputError && /threshold must be in \[0, 1\)/.test(e.message));

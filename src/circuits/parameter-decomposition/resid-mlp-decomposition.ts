@@ -13,6 +13,7 @@ import { gateForward, stepFactors, stochasticMask, type StepLayout } from "./spd
 import { ResidGraph, type ResidStepModel } from "./resid-mlp-step.js";
 import { sampleResidFeatures, type ResidMlpTarget } from "./resid-mlp-target.js";
 import type { SpdTrainingRecord } from "./decomposition.js";
+import { ComponentDecomposition, matchColumns, type ColumnMatch } from "./component-decomposition.js";
 import { Rng } from "../../engine/random.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
@@ -35,15 +36,8 @@ export interface ResidLossOptions {
 const ALIVE_OPTIONS = optionNames<AliveOptions>({ value: true, threshold: true });
 const LOSS_OPTIONS = optionNames<ResidLossOptions>({ rows: true, seed: true });
 
-/** A decomposed residual MLP (see `fl.spd`). */
-export class ResidMlpDecomposition {
-  /** The decomposed matrices, in the order the model applies them: "layers.0.mlp_in", "layers.0.mlp_out", … */
-  readonly layerNames: readonly string[];
-  /** C, subcomponents per matrix. */
-  readonly components: number;
-  readonly history: readonly SpdTrainingRecord[];
-  /** Wall-clock seconds of training. */
-  readonly seconds: number;
+/** A decomposed residual MLP (see `fl.spd`); its layers are the matrices "layers.0.mlp_in", "layers.0.mlp_out", … */
+export class ResidMlpDecomposition extends ComponentDecomposition<SpdTrainingRecord> {
   readonly target: ResidMlpTarget;
   private readonly model: ResidStepModel;
   private readonly layout: StepLayout;
@@ -51,21 +45,22 @@ export class ResidMlpDecomposition {
   private readonly featureProbability: number;
 
   constructor(init: { target: ResidMlpTarget; model: ResidStepModel; layout: StepLayout; theta: Float64Array; history: SpdTrainingRecord[]; seconds: number; featureProbability: number }) {
+    super({ names: init.target.matrices().map((m) => m.name), components: init.model.step.C, history: init.history, seconds: init.seconds });
     this.target = init.target;
     this.model = init.model;
     this.layout = init.layout;
     this.theta = init.theta;
-    this.components = init.model.step.C;
-    this.layerNames = Object.freeze(init.target.matrices().map((m) => m.name));
-    this.history = Object.freeze(init.history);
-    this.seconds = init.seconds;
     this.featureProbability = init.featureProbability;
   }
 
-  private index(layer: string | number): number {
-    const l = typeof layer === "number" ? layer : this.layerNames.indexOf(layer);
-    if (!Number.isInteger(l) || l < 0 || l >= this.layerNames.length) throw new InputError(undefined, `ResidMlpDecomposition: no matrix ${JSON.stringify(layer)}; its matrices are ${this.layerNames.join(", ")}`);
-    return l;
+  /** For each column j of W (default: the target's matrix): the subcomponent whose column U_c·V_{c,j} is best aligned. */
+  protected matches(truth: number[][] | undefined, layer: string | number): ColumnMatch[] {
+    const k = this.index(layer);
+    const { din, dout, W } = this.model.step.layers[k];
+    const { V, U } = stepFactors(this.model.step, this.layout, this.theta, k);
+    const C = this.components;
+    const target = truth ?? Array.from({ length: dout }, (_, o) => Array.from(W.subarray(o * din, (o + 1) * din)));
+    return matchColumns("ResidMlpDecomposition", target, (c, j) => Array.from(U.subarray(c * dout, (c + 1) * dout), (u) => u * V[j * C + c]), C, dout, din);
   }
 
   private rows(x: number[][], who: string): Float64Array {
