@@ -19,6 +19,7 @@
 // The gradient is apd-step.ts's written-out backward pass (tests check it against tfjs autodiff and
 // finite differences): on TMS 5-2 at B = 2048 a whole training step here takes ≈ 1.4 ms, tfjs
 // autodiff of the same loss (wasm, mask given) ≈ 20 ms, since a dense graph cannot skip the dropped pairs.
+import { adam64 } from "./adam64.js";
 import { Rng } from "../../engine/random.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
@@ -162,14 +163,7 @@ export async function apd(target: TmsTarget | ToySuperposition, opts: ApdOptions
     const mask = batchTopkMask(gradientAttributions(model, lay, theta, x, B, source), B, C, topk);
     const loss = apdLossAndGrad(model, lay, theta, grad, x, B, mask, cfg);
     if (!Number.isFinite(loss.total)) throw new Error(`featurelab: apd: the loss became ${loss.total} at step ${step}; try a smaller lr`);
-    const t = step + 1;
-    const c1 = 1 - 0.9 ** t, c2 = Math.sqrt(1 - 0.999 ** t);
-    for (let j = 0; j < theta.length; j++) {
-      const g = grad[j];
-      m1[j] = 0.9 * m1[j] + 0.1 * g;
-      m2[j] = 0.999 * m2[j] + 0.001 * g * g;
-      theta[j] -= (rate / c1) * (m1[j] / (Math.sqrt(m2[j]) / c2 + 1e-8));
-    }
+    adam64(theta, grad, m1, m2, rate, step + 1);
     if (step % logEvery === 0 || step === steps - 1) {
       const record: ApdTrainingRecord = { step, lr: rate, ...loss };
       history.push(record);

@@ -20,6 +20,7 @@
 // defaults: 1 layer C = 100, Adam at a constant 2e-3, 30k steps of 2048, importance minimality 1e-5
 // with p = 2, gates of 16; 2 layers C = 400, 1e-3, 50k steps (the June 2025 repo config, no
 // faithfulness warm-up; the repo's later configs changed the losses).
+import { adam64 } from "./adam64.js";
 import { Rng } from "../../engine/random.js";
 import { InputError } from "../../io/errors.js";
 import { optionNames, rejectUnknownOptions } from "../../io/options.js";
@@ -246,14 +247,7 @@ async function train(run: ReturnType<typeof runSettings>, opts: SpdOptions, rng:
     const x = sample();
     const loss = step(x, uniforms(), uniforms());
     if (!Number.isFinite(loss.total)) throw new Error(`featurelab: spd: the loss became ${loss.total} at step ${t0}; try a smaller lr`);
-    const t = t0 + 1;
-    const c1 = 1 - 0.9 ** t, c2 = Math.sqrt(1 - 0.999 ** t);
-    for (let j = 0; j < theta.length; j++) {
-      const g = grad[j];
-      m1[j] = 0.9 * m1[j] + 0.1 * g;
-      m2[j] = 0.999 * m2[j] + 0.001 * g * g;
-      theta[j] -= (rate / c1) * (m1[j] / (Math.sqrt(m2[j]) / c2 + 1e-8));
-    }
+    adam64(theta, grad, m1, m2, rate, t0 + 1);
     if (t0 % logEvery === 0 || t0 === steps - 1) {
       const record: SpdTrainingRecord = { step: t0, lr: rate, p: cfg.p, ...loss };
       out.history.push(record);
