@@ -11,7 +11,7 @@
 // ∂U_out = ∂P·readerᵀ and ∂V_in = basisᵀ·∂P, one [k, m]·[m, d] product per pair per step.
 // The gates, sigmoids, masks and minimality are spd-step.ts's.
 import { matMul } from "../../engine/linalg.js";
-import { foldMaskGrad, gateBackward, gateForward, hardSigmoids, hardSigmoidsBack, minimalityTerm, scratchFor, stepFactors, stochasticMask, type SpdLossValues, type StepConfig, type StepLayout, type StepModel } from "./spd-step.js";
+import { addInto, faithfulnessInto, foldMaskGrad, gateBackward, gateForward, hardSigmoids, hardSigmoidsBack, minimalityTerm, scratchFor, stepFactors, stochasticMask, type SpdLossValues, type StepConfig, type StepLayout, type StepModel } from "./spd-step.js";
 
 /** The residual MLP as the step sees it: W_E [n, d] and the decomposed matrices as a StepModel (module 2l: W_in,l [h, d]; 2l+1: W_out,l [d, h]). */
 export interface ResidStepModel {
@@ -55,9 +55,6 @@ const times = (p: Float64Array, m: Float64Array) => {
   return q;
 };
 
-const addInto = (a: Float64Array, b: Float64Array) => {
-  for (let j = 0; j < a.length; j++) a[j] += b[j];
-};
 
 /**
  * The residual MLP at parameters θ: bases, readers and their products, forward passes with any
@@ -210,24 +207,7 @@ export function residSpdStep(rm: ResidStepModel, lay: StepLayout, theta: Float64
   const gV = layers.map((ly) => new Float64Array(ly.din * C));
   const gU = layers.map((ly) => new Float64Array(C * ly.dout));
 
-  // Faithfulness: Σ ‖W − (V U)ᵀ‖² / number of weights.
-  let nParams = 0;
-  for (const ly of layers) nParams += ly.din * ly.dout;
-  let faith = 0;
-  layers.forEach((ly, k) => {
-    const { V, U } = g.fac[k];
-    const D = matMul(V, U, ly.din, C, ly.dout); // (V U) [din, dout] = Wᵀ
-    for (let i = 0; i < ly.din; i++) {
-      for (let o = 0; o < ly.dout; o++) {
-        const e = ly.W[o * ly.din + i] - D[i * ly.dout + o];
-        faith += e * e;
-        D[i * ly.dout + o] = (-2 * cfg.faithfulness * e) / nParams;
-      }
-    }
-    addInto(gV[k], matMul(D, U, ly.din, ly.dout, C, false, true));
-    addInto(gU[k], matMul(V, D, C, ly.din, ly.dout, true, false));
-  });
-  faith /= nParams;
+  const faith = faithfulnessInto(layers, g.fac, gV, gU, C, cfg.faithfulness);
 
   // Rows with no active feature (37% of them at p = 0.01, n = 100) have a zero residual, so every
   // activation and output is 0 there and only the gates see them, all at a = 0 with one output:

@@ -226,7 +226,7 @@ function accumulateV(gV: Float64Array, h: Float64Array, dp: Float64Array, B: num
 }
 
 /** a += b. */
-function addInto(a: Float64Array, b: Float64Array): void {
+export function addInto(a: Float64Array, b: Float64Array): void {
   for (let j = 0; j < a.length; j++) a[j] += b[j];
 }
 
@@ -245,6 +245,30 @@ function maskedLayerBack(z: Float64Array, p: Float64Array, m: Float64Array, dy: 
   addInto(gU, matMul(q, dy, C, B, dout, true, false));
   accumulateV(gV, z, dp, B, din, C);
   return needInput ? matMul(dp, V, B, C, din, false, true) : undefined;
+}
+
+/**
+ * Faithfulness Σ_l ‖W_l − (V_l U_l)ᵀ‖² / (number of weights), returned; its gradient (times `coeff`)
+ * accumulates into gV, gU.
+ */
+export function faithfulnessInto(layers: readonly StepLayer[], fac: readonly { V: Float64Array; U: Float64Array }[], gV: Float64Array[], gU: Float64Array[], C: number, coeff: number): number {
+  let nParams = 0;
+  for (const ly of layers) nParams += ly.din * ly.dout;
+  let faith = 0;
+  layers.forEach((ly, l) => {
+    const { V, U } = fac[l];
+    const D = matMul(V, U, ly.din, C, ly.dout); // (V U) [din, dout] = Wᵀ, then overwritten by ∂/∂(V U)
+    for (let i = 0; i < ly.din; i++) {
+      for (let o = 0; o < ly.dout; o++) {
+        const e = ly.W[o * ly.din + i] - D[i * ly.dout + o];
+        faith += e * e;
+        D[i * ly.dout + o] = (-2 * coeff * e) / nParams;
+      }
+    }
+    addInto(gV[l], matMul(D, U, ly.din, ly.dout, C, false, true));
+    addInto(gU[l], matMul(V, D, C, ly.din, ly.dout, true, false));
+  });
+  return faith / nParams;
 }
 
 const scratches = new WeakMap<StepModel, { B: number; gates: GateScratch[] }>();
@@ -331,26 +355,7 @@ export function spdStep(model: StepModel, lay: StepLayout, theta: Float64Array, 
   const gV = layers.map((ly) => new Float64Array(ly.din * C));
   const gU = layers.map((ly) => new Float64Array(C * ly.dout));
 
-  // Faithfulness: Σ_l ‖W_l − (V_l U_l)ᵀ‖² / number of weights.
-  let nParams = 0;
-  for (const ly of layers) nParams += ly.din * ly.dout;
-  let faith = 0;
-  layers.forEach((ly, l) => {
-    const { V, U } = fac[l];
-    for (let o = 0; o < ly.dout; o++) {
-      for (let i = 0; i < ly.din; i++) {
-        let s = ly.W[o * ly.din + i];
-        for (let c = 0; c < C; c++) s -= V[i * C + c] * U[c * ly.dout + o];
-        faith += s * s;
-        const k = (-2 * cfg.faithfulness * s) / nParams;
-        for (let c = 0; c < C; c++) {
-          gV[l][i * C + c] += k * U[c * ly.dout + o];
-          gU[l][c * ly.dout + o] += k * V[i * C + c];
-        }
-      }
-    }
-  });
-  faith /= nParams;
+  const faith = faithfulnessInto(layers, fac, gV, gU, C, cfg.faithfulness);
 
   // The target's activations and output.
   const h: Float64Array[] = [Float64Array.from(x)];
