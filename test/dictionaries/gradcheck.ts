@@ -40,6 +40,22 @@ export function checkGradients(arch: Architecture, p: Params, x: tf.Tensor2D, op
 }
 
 /**
+ * checkGradients on random parameters and inputs [B, dIn], with no dead mask (`l1` as given), then with
+ * every third feature, a single feature and every feature dead: AuxK (k-sparse architectures) must be
+ * active in each of the last three. Returns the check without a dead mask.
+ */
+export function checkAuxKGradients(arch: Architecture, B: number, dIn: number, width: number, l1: number) {
+  const p = randomParams(arch, dIn, width, B);
+  const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
+  const plain = checkGradients(arch, p, x, { l1 }, `B=${B} no dead mask`);
+  for (const [what, dead] of [["every third dead", deadEvery(width, 3)], ["one dead (n_dead < k_aux)", deadEvery(width, width)], ["all dead", tf.ones([width])]] as const) {
+    const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
+    assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
+  }
+  return { plain, p, x };
+}
+
+/**
  * step's loss and every gradient against tf.valueAndGrads of referenceLoss, unprojected (architectures
  * without a unit-norm decoder); also checks that some features fire and some do not.
  */

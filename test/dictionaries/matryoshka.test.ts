@@ -1,5 +1,5 @@
 import { test } from "node:test";
-import { randomParams, relErr, checkGradients } from "./gradcheck.js";
+import { randomParams, relErr, checkAuxKGradients, checkGradients } from "./gradcheck.js";
 import assert from "node:assert/strict";
 import { ready, tf } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
@@ -66,15 +66,7 @@ test("hand-written backward pass agrees with tfjs autodiff, with and without dea
     await ready();
     const cases = [[16, 8, 32, 4, { prefixes: [2, 8, 16, 32] }], [64, 24, 96, 8, {}], [5, 3, 7, 2, { groupSizes: [3, 4] }]] as const;
     for (const [B, dIn, width, k, prefixOpts] of cases) {
-      const arch = matryoshkaFactory({ k, ...prefixOpts });
-      const p = randomParams(arch, dIn, width, B);
-      const x = tf.tensor2d(new Rng(B + 1).normals(B * dIn), [B, dIn]);
-      checkGradients(arch, p, x, { l1: 1 }, `B=${B} no dead mask`);
-      const deadThird = tf.tensor1d(Array.from({ length: width }, (_, i) => (i % 3 === 0 ? 1 : 0)));
-      for (const [what, dead] of [["every third dead", deadThird], ["all dead", tf.ones([width])]] as const) {
-        const res = checkGradients(arch, p, x, { l1: 0, dead: dead as tf.Tensor1D }, `B=${B} ${what}`);
-        assert.ok(res.terms.auxk.dataSync()[0] > 0, `AuxK active (${what})`);
-      }
+      checkAuxKGradients(matryoshkaFactory({ k, ...prefixOpts }), B, dIn, width, 1);
     }
   });
 });
