@@ -18,8 +18,8 @@ namespace {
 
 struct Args {
   napi_env env;
-  size_t argc = 24;
-  napi_value argv[24];
+  size_t argc = 32;
+  napi_value argv[32];
   bool failed = false;
   const char* fn;
 
@@ -223,10 +223,23 @@ Workspace* workspace(Args& a, size_t i) {
   return static_cast<Workspace*>(data);
 }
 
-void writeStats(Args& a, size_t i, const StepStats& s) {
-  double* out = a.array<double>(i, "stats", napi_float64_array, 7);
-  if (!out) return;
+double* writeStats(Args& a, size_t i, const StepStats& s, size_t length = 7) {
+  double* out = a.array<double>(i, "stats", napi_float64_array, length);
+  if (!out) return nullptr;
   out[0] = s.loss, out[1] = s.mse, out[2] = s.sparsity, out[3] = s.auxk, out[4] = s.l0, out[5] = s.sse, out[6] = s.centred;
+  return out;
+}
+
+// The dead-feature list of a top-k step, checked against the width.
+const int32_t* deadList(Args& a, size_t i, int nDead, int h) {
+  const int32_t* dead = a.array<int32_t>(i, "dead", napi_int32_array, nDead);
+  if (a.failed) return nullptr;
+  for (int j = 0; j < nDead; j++)
+    if (dead[j] < 0 || dead[j] >= h) {
+      a.fail("dead feature index out of range");
+      return nullptr;
+    }
+  return dead;
 }
 
 // Arguments shared by both steps: ws, x, W_enc, W_dec, b_enc, b_dec, gW_enc, gW_dec, gb_enc, gb_dec, B, d, h.
@@ -263,26 +276,90 @@ napi_value ReluStep(napi_env env, napi_callback_info info) {
   return a.failed ? nullptr : undefined(env);
 }
 
+// The arguments after ws…h shared by the top-k steps: k, kAux, auxCoefficient, dead (Int32Array), nDead.
+struct TopkArgs {
+  int k = 0, kAux = 0, nDead = 0;
+  float coef = 0;
+  const int32_t* dead = nullptr;
+};
+
+TopkArgs topkArgs(Args& a, int h) {
+  TopkArgs t;
+  t.k = a.integer(13, "k"), t.kAux = a.integer(14, "kAux");
+  t.coef = (float)a.num(15, "auxCoefficient");
+  t.nDead = a.integer(17, "nDead");
+  if (!a.failed) t.dead = deadList(a, 16, t.nDead, h);
+  if (!a.failed && (t.k < 1 || t.k > h)) a.fail("k must be between 1 and the width");
+  if (!a.failed && t.kAux < 1) a.fail("kAux must be at least 1");
+  return t;
+}
+
 // topkStep(ws, x, params…, grads…, B, d, h, k, kAux, auxCoefficient, dead (Int32Array), nDead, fired, stats)
 napi_value TopkStep(napi_env env, napi_callback_info info) {
   Args a(env, info, "topkStep");
   StepArgs s = stepArgs(a);
-  const int k = a.integer(13, "k"), kAux = a.integer(14, "kAux");
-  const float coef = (float)a.num(15, "auxCoefficient");
-  const int nDead = a.integer(17, "nDead");
-  const int32_t* dead = a.array<int32_t>(16, "dead", napi_int32_array, nDead);
+  const TopkArgs t = topkArgs(a, s.h);
   uint8_t* fired = a.array<uint8_t>(18, "fired", napi_uint8_array, s.h);
-  if (!a.failed && (k < 1 || k > s.h)) a.fail("k must be between 1 and the width");
-  if (!a.failed && kAux < 1) a.fail("kAux must be at least 1");
   if (a.failed) return nullptr;
-  for (int i = 0; i < nDead; i++)
-    if (dead[i] < 0 || dead[i] >= s.h) {
-      a.fail("dead feature index out of range");
-      return nullptr;
-    }
   StepStats st;
-  topk_step(s.x, s.B, s.d, s.h, s.p, s.g, k, kAux, coef, dead, nDead, *s.ws, fired, st);
+  topk_step(s.x, s.B, s.d, s.h, s.p, s.g, t.k, t.kAux, t.coef, t.dead, t.nDead, *s.ws, fired, st);
   writeStats(a, 19, st);
+  return a.failed ? nullptr : undefined(env);
+}
+
+// batchTopkStep(ws, x, params…, grads…, B, d, h, k, kAux, auxCoefficient, dead, nDead, prefixEnds (Int32Array), nPrefixes, fired, stats [8])
+// stats[7] is the smallest kept activation (Infinity when none).
+napi_value BatchTopkStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, "batchTopkStep");
+  StepArgs s = stepArgs(a);
+  const TopkArgs t = topkArgs(a, s.h);
+  const int nPrefixes = a.integer(19, "nPrefixes");
+  if (!a.failed && nPrefixes < 1) a.fail("nPrefixes must be at least 1");
+  const int32_t* ends = a.failed ? nullptr : a.array<int32_t>(18, "prefixEnds", napi_int32_array, nPrefixes);
+  uint8_t* fired = a.array<uint8_t>(20, "fired", napi_uint8_array, s.h);
+  for (int i = 0; !a.failed && i < nPrefixes; i++)
+    if (ends[i] <= (i == 0 ? 0 : ends[i - 1]) || ends[i] > s.h) a.fail("prefixEnds must rise strictly and stay within the width");
+  if (!a.failed && ends[nPrefixes - 1] != s.h) a.fail("the last prefix end must be the width");
+  if (a.failed) return nullptr;
+  StepStats st;
+  double minKept = 0;
+  batch_topk_step(s.x, s.B, s.d, s.h, s.p, s.g, t.k, ends, nPrefixes, t.kAux, t.coef, t.dead, t.nDead, *s.ws, fired, st, minKept);
+  double* out = writeStats(a, 21, st, 8);
+  if (out) out[7] = minKept;
+  return a.failed ? nullptr : undefined(env);
+}
+
+// jumpreluStep(ws, x, y, W_enc, W_dec, b_enc, b_dec, threshold, grads of the five…, B, dIn, dOut, h, l1, bandwidth,
+//              tanhMode, tanhScale, preActCoefficient (< 0: off), centreInput, dead, fired, stats)
+// y and dead may be empty arrays: reconstruct x; no pre-activation loss.
+napi_value JumpreluStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, "jumpreluStep");
+  Workspace* ws = workspace(a, 0);
+  const int B = a.integer(13, "B"), dIn = a.integer(14, "dIn"), dOut = a.integer(15, "dOut"), h = a.integer(16, "h");
+  if (a.failed) return nullptr;
+  const size_t eh = (size_t)dIn * h, dh = (size_t)h * dOut;
+  const float* x = a.f32(1, "x", (size_t)B * dIn);
+  const float* y = a.f32(2, "y", 0);
+  SaeTensors p{a.f32(3, "W_enc", eh), a.f32(4, "W_dec", dh), a.f32(5, "b_enc", h), a.f32(6, "b_dec", dOut)};
+  const float* threshold = a.f32(7, "threshold", h);
+  SaeTensors g{a.f32(8, "grad W_enc", eh), a.f32(9, "grad W_dec", dh), a.f32(10, "grad b_enc", h), a.f32(11, "grad b_dec", dOut)};
+  float* gThreshold = a.f32(12, "grad threshold", h);
+  JumpReluLoss o{(float)a.num(17, "l1"), (float)a.num(18, "bandwidth"), (float)a.num(20, "tanhScale"), (float)a.num(21, "preActCoefficient"), a.flag(19, "tanhMode"), a.flag(22, "centreInput")};
+  const float* dead = a.f32(23, "dead", 0);
+  uint8_t* fired = a.array<uint8_t>(24, "fired", napi_uint8_array, h);
+  if (a.failed) return nullptr;
+  // Optional arrays: empty means absent; otherwise they must be whole.
+  size_t yLen = 0, deadLen = 0;
+  napi_get_typedarray_info(env, a.argv[2], nullptr, &yLen, nullptr, nullptr, nullptr);
+  napi_get_typedarray_info(env, a.argv[23], nullptr, &deadLen, nullptr, nullptr, nullptr);
+  if (yLen != 0 && yLen < (size_t)B * dOut) a.fail("y holds " + std::to_string(yLen) + " values, needs " + std::to_string((size_t)B * dOut));
+  if (deadLen != 0 && deadLen < (size_t)h) a.fail("dead holds " + std::to_string(deadLen) + " values, needs " + std::to_string(h));
+  if (!a.failed && yLen == 0 && dIn != dOut) a.fail("without y the output width must equal the input width");
+  if (!a.failed && !(o.bandwidth > 0)) a.fail("bandwidth must be > 0");
+  if (a.failed) return nullptr;
+  StepStats st;
+  jumprelu_step(x, yLen ? y : nullptr, B, dIn, dOut, h, p, threshold, g, gThreshold, o, deadLen ? dead : nullptr, *ws, fired, st);
+  writeStats(a, 25, st);
   return a.failed ? nullptr : undefined(env);
 }
 
@@ -451,7 +528,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback fn;
-  } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep},
+  } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep}, {"batchTopkStep", BatchTopkStep}, {"jumpreluStep", JumpreluStep},
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
              {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info},
              {"hugeBuffer", HugeBuffer}, {"zstdDecompress", ZstdDecompressFn}, {"symEig", SymEigFn},

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <limits>
 
 namespace {
 
@@ -31,6 +33,19 @@ void centre_inputs(const float* x, int B, int d, const float* b_dec, float* saeI
     }
   }
   s.centred = centred;
+}
+
+// Σ_b Σ_c (a[b, c] − mean_b a[·, c])², with colMean [d] as scratch (ones [B] holds 1s).
+double centred_sum_squares(const float* a, int B, int d, const float* ones, float* colMean) {
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, d, 1.0f / B, a, d, ones, 1, 0.0f, colMean, 1);
+  double total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < d; c++) {
+      const double dv = a[(size_t)b * d + c] - colMean[c];
+      total += dv * dv;
+    }
+  return total;
 }
 
 // pre = b_enc + saeIn·W_enc, [B, h].
@@ -98,9 +113,10 @@ void top_k(const float* values, const int32_t* columns, int n, int k, int32_t* o
 
 // Sparse entries e (row rowOf(e), feature idx[e], activation act[e], ∂L/∂pre gpre[e]) scattered per
 // feature, each feature's rows summed in parallel without races:
-// gW_dec[j] += act·gScale·G_b, gW_encT[j] += gpre·saeIn_b, gb_enc[j] += gpre.
-template <typename RowOf>
-void scatter_feature_grads(size_t n, int d, int h, RowOf rowOf, const int32_t* idx, const float* act, const float* gpre, const float* G, float gScale,
+// gW_dec[j] += act·gScale·G(j, b), gW_encT[j] += gpre·saeIn_b, gb_enc[j] += gpre. G(j, b) is the
+// row ∂L/∂x̂ is made of for feature j (one residual for most losses; Matryoshka's depends on j's group).
+template <typename RowOf, typename GradRow>
+void scatter_feature_grads(size_t n, int d, int h, RowOf rowOf, const int32_t* idx, const float* act, const float* gpre, GradRow G, float gScale,
                            const float* saeIn, float* gWdec, float* gWencT, float* gBenc, Workspace& w) {
   int32_t* offsets = sized(w.offsets, (size_t)h + 1);
   int32_t* order = sized(w.order, n);
@@ -117,7 +133,7 @@ void scatter_feature_grads(size_t n, int d, int h, RowOf rowOf, const int32_t* i
     for (int o = offsets[j]; o < offsets[j + 1]; o++) {
       const int32_t e = order[o];
       const int b = rowOf(e);
-      if (act[e] > 0) axpy(act[e] * gScale, G + (size_t)b * d, wd, d);
+      if (act[e] > 0) axpy(act[e] * gScale, G(j, b), wd, d);
       if (gpre[e] != 0) {
         axpy(gpre[e], saeIn + (size_t)b * d, we, d);
         gb += gpre[e];
@@ -127,6 +143,13 @@ void scatter_feature_grads(size_t n, int d, int h, RowOf rowOf, const int32_t* i
   }
 }
 
+// G(j, b) = buf's row b, for losses whose ∂L/∂x̂ does not depend on the feature.
+struct Rows {
+  const float* buf;
+  int d;
+  const float* operator()(int, int b) const { return buf + (size_t)b * d; }
+};
+
 // out [d, h] = inT [h, d] transposed, in cache-sized blocks.
 void transpose_into(const float* inT, int h, int d, float* out) {
   const int T = 64;
@@ -135,6 +158,52 @@ void transpose_into(const float* inT, int h, int d, float* out) {
     for (int c0 = 0; c0 < d; c0 += T)
       for (int j = j0; j < std::min(h, j0 + T); j++)
         for (int c = c0; c < std::min(d, c0 + T); c++) out[(size_t)c * h + j] = inT[(size_t)j * d + c];
+}
+
+// AuxK (Gao et al. 2024) on the dead features (`dead` lists their indices), its gradients added to
+// g.W_dec, gW_encT and g.b_enc: α·min(n_dead/k_aux, 1)·mean_B Σ (ê − e)²/Var(e), with e = x − x̂ = −err
+// held constant and ê made of each row's k_aux largest dead pre-activations. Returns the term.
+double aux_k(const float* pre, const float* saeIn, const float* err, int B, int d, int h, const SaeTensors& p, int kAux, float auxCoefficient,
+             const int32_t* dead, int nDead, float* gWencT, const SaeTensors& g, Workspace& w) {
+  float* ones = sized(w.ones, B);
+  float* colsum = sized(w.colsum, std::max(h, d));
+  std::fill(ones, ones + B, 1.0f);
+  double auxk = 0;
+  const int kA = std::min(kAux, nDead);
+  if (nDead > 0 && auxCoefficient > 0 && kA > 0) {
+    // e = x − x̂ = −err, a constant. Var(e) = mean_B Σ_d (e − ē)².
+    const double var = centred_sum_squares(err, B, d, ones, colsum) / B;
+    const double c = var > 1e-12 ? auxCoefficient * std::min((double)nDead / kAux, 1.0) / var : 0.0;
+    const size_t BkA = (size_t)B * kA;
+    int32_t* aIdx = sized(w.auxIdx, BkA);
+    float* aVal = sized(w.auxVal, BkA);
+    float* aG = sized(w.auxGval, BkA);
+    float* diff = sized(w.diff, (size_t)B * d);
+    double auxSse = 0;
+#pragma omp parallel for reduction(+ : auxSse) schedule(static)
+    for (int b = 0; b < B; b++) {
+      float* v = aVal + (size_t)b * kA;
+      int32_t* ix = aIdx + (size_t)b * kA;
+      top_k(pre + (size_t)b * h, dead, nDead, kA, ix, v);
+      float* df = diff + (size_t)b * d;
+      for (int q = 0; q < d; q++) df[q] = err[(size_t)b * d + q];  // ê − e = ê + err
+      for (int t = 0; t < kA; t++) {
+        v[t] = std::max(v[t], 0.0f);
+        if (v[t] > 0) axpy(v[t], p.W_dec + (size_t)ix[t] * d, df, d);
+      }
+      for (int q = 0; q < d; q++) auxSse += (double)df[q] * df[q];
+    }
+    auxk = c * auxSse / B;
+    const float aScale = (float)(2.0 * c / B);
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++)
+      for (int t = 0; t < kA; t++) {
+        const size_t e = (size_t)b * kA + t;
+        aG[e] = aVal[e] > 0 ? aScale * dot(diff + (size_t)b * d, p.W_dec + (size_t)aIdx[e] * d, d) : 0.0f;
+      }
+    scatter_feature_grads(BkA, d, h, [kA](int32_t e) { return e / kA; }, aIdx, aVal, aG, Rows{diff, d}, aScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+  }
+  return auxk;
 }
 
 }  // namespace
@@ -222,7 +291,7 @@ void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
     std::fill(g.b_enc, g.b_enc + h, 0.0f);
     const int32_t* starts = rowStart;
     auto rowOf = [starts, B](int32_t e) { return (int)(std::upper_bound(starts, starts + B + 1, e) - starts) - 1; };
-    scatter_feature_grads(active, d, h, rowOf, idx, val, gval, err, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+    scatter_feature_grads(active, d, h, rowOf, idx, val, gval, Rows{err, d}, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
     transpose_into(gWencT, h, d, g.W_enc);
   } else {
     float* gPre = sized(w.big2, Bh);
@@ -297,54 +366,247 @@ void topk_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
   std::fill(g.W_dec, g.W_dec + (size_t)h * d, 0.0f);
   std::fill(gWencT, gWencT + (size_t)h * d, 0.0f);
   std::fill(g.b_enc, g.b_enc + h, 0.0f);
-  scatter_feature_grads(Bk, d, h, [k](int32_t e) { return e / k; }, idx, val, gval, err, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+  scatter_feature_grads(Bk, d, h, [k](int32_t e) { return e / k; }, idx, val, gval, Rows{err, d}, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
 
-  s.auxk = 0;
-  const int kA = std::min(kAux, nDead);
-  if (nDead > 0 && auxCoefficient > 0 && kA > 0) {
-    // e = x − x̂ = −err, a constant. Var(e) = mean_B Σ_d (e − ē)².
-    cblas_sgemv(CblasRowMajor, CblasTrans, B, d, 1.0f / B, err, d, ones, 1, 0.0f, colsum, 1);
-    double var = 0;
-#pragma omp parallel for reduction(+ : var) schedule(static)
-    for (int b = 0; b < B; b++)
-      for (int c = 0; c < d; c++) {
-        const double dv = err[(size_t)b * d + c] - colsum[c];
-        var += dv * dv;
-      }
-    var /= B;
-    const double c = var > 1e-12 ? auxCoefficient * std::min((double)nDead / kAux, 1.0) / var : 0.0;
-    const size_t BkA = (size_t)B * kA;
-    int32_t* aIdx = sized(w.auxIdx, BkA);
-    float* aVal = sized(w.auxVal, BkA);
-    float* aG = sized(w.auxGval, BkA);
-    float* diff = sized(w.diff, Bd);
-    double auxSse = 0;
-#pragma omp parallel for reduction(+ : auxSse) schedule(static)
-    for (int b = 0; b < B; b++) {
-      float* v = aVal + (size_t)b * kA;
-      int32_t* ix = aIdx + (size_t)b * kA;
-      top_k(pre + (size_t)b * h, dead, nDead, kA, ix, v);
-      float* df = diff + (size_t)b * d;
-      for (int q = 0; q < d; q++) df[q] = err[(size_t)b * d + q];  // ê − e = ê + err
-      for (int t = 0; t < kA; t++) {
-        v[t] = std::max(v[t], 0.0f);
-        if (v[t] > 0) axpy(v[t], p.W_dec + (size_t)ix[t] * d, df, d);
-      }
-      for (int q = 0; q < d; q++) auxSse += (double)df[q] * df[q];
-    }
-    s.auxk = c * auxSse / B;
-    const float aScale = (float)(2.0 * c / B);
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++)
-      for (int t = 0; t < kA; t++) {
-        const size_t e = (size_t)b * kA + t;
-        aG[e] = aVal[e] > 0 ? aScale * dot(diff + (size_t)b * d, p.W_dec + (size_t)aIdx[e] * d, d) : 0.0f;
-      }
-    scatter_feature_grads(BkA, d, h, [kA](int32_t e) { return e / kA; }, aIdx, aVal, aG, diff, aScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
-  }
+  s.auxk = aux_k(pre, saeIn, err, B, d, h, p, kAux, auxCoefficient, dead, nDead, gWencT, g, w);
   s.loss = s.mse + s.auxk;
 
   transpose_into(gWencT, h, d, g.W_enc);
   bias_dec_grad(err, gScale, B, d, h, p, g, ones);
   remove_parallel(g.W_dec, p.W_dec, h, d);  // unit-norm decoder rows: only the tangent part moves them
+}
+
+void batch_topk_step(const float* x, int B, int d, int h, const SaeTensors& p, const SaeTensors& g, int k, const int32_t* prefixEnds, int nPrefixes, int kAux,
+                     float auxCoefficient, const int32_t* dead, int nDead, Workspace& w, uint8_t* fired, StepStats& s, double& minKept) {
+  const size_t Bh = (size_t)B * h, Bd = (size_t)B * d;
+  const int G = nPrefixes;
+  float* saeIn = sized(w.saeIn, Bd);
+  float* err = sized(w.err, Bd);
+  float* pre = sized(w.big1, Bh);
+  float* ones = sized(w.ones, B);
+  float* colsum = sized(w.colsum, std::max(h, d));
+  float* gWencT = sized(w.gWencT, (size_t)h * d);
+  int32_t* rowStart = sized(w.rowStart, (size_t)B + 1);
+  std::fill(ones, ones + B, 1.0f);
+
+  centre_inputs(x, B, d, p.b_dec, saeIn, err, colsum, s);
+  pre_activations(saeIn, B, d, h, p, pre);
+
+  // The batch keeps its B·k largest activations a = ReLU(pre). Kept zeros add nothing, so only the
+  // positive ones are listed: all of them when there are at most B·k, else those above the
+  // (B·k)-th largest value t, and as many equal to t as fill the budget (in row-major order).
+  const size_t budget = (size_t)B * k;
+  float* positives = sized(w.diff, Bh);
+  size_t nPos = 0;
+  for (size_t e = 0; e < Bh; e++)
+    if (pre[e] > 0) positives[nPos++] = pre[e];
+  float t = 0;
+  size_t ties = 0;
+  if (nPos > budget) {
+    std::nth_element(positives, positives + (budget - 1), positives + nPos, std::greater<float>());
+    t = positives[budget - 1];
+    size_t above = 0;
+    for (size_t e = 0; e < nPos; e++) above += positives[e] > t;
+    ties = budget - above;
+  }
+  // Count per row (in parallel), hand out the ties in row order, then list the entries.
+  std::vector<int32_t> rowTies(B, 0);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    const float* r = pre + (size_t)b * h;
+    int n = 0, eq = 0;
+    for (int j = 0; j < h; j++) {
+      n += r[j] > t;
+      eq += nPos > budget && r[j] == t;
+    }
+    rowStart[b + 1] = n;
+    rowTies[b] = eq;
+  }
+  rowStart[0] = 0;
+  for (int b = 0; b < B; b++) {
+    const int take = (int)std::min<size_t>(ties, (size_t)rowTies[b]);
+    ties -= take;
+    rowTies[b] = take;
+    rowStart[b + 1] += rowStart[b] + take;
+  }
+  const size_t active = rowStart[B];
+  int32_t* idx = sized(w.idx, std::max<size_t>(active, 1));
+  float* val = sized(w.val, std::max<size_t>(active, 1));
+  float* gval = sized(w.gval, std::max<size_t>(active, 1));
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    const float* r = pre + (size_t)b * h;
+    size_t e = rowStart[b];
+    int tiesLeft = rowTies[b];
+    for (int j = 0; j < h; j++)
+      if (r[j] > t || (r[j] == t && tiesLeft > 0 && r[j] > 0 && tiesLeft--)) idx[e] = j, val[e++] = r[j];
+  }
+  minKept = std::numeric_limits<double>::infinity();
+  std::fill(fired, fired + h, 0);
+  for (size_t e = 0; e < active; e++) {
+    minKept = std::min(minKept, (double)val[e]);
+    fired[idx[e]] = 1;
+  }
+
+  // Residuals r_g = x̂_{m_g} − x of the nested prefixes (one, the whole dictionary, for plain
+  // BatchTopK), built group by group from each row's entries, which are in feature order.
+  std::vector<int32_t> groupOf(h);
+  for (int gi = 0, j = 0; gi < G; gi++)
+    for (; j < prefixEnds[gi]; j++) groupOf[j] = gi;
+  float* R = sized(w.big2, (size_t)G * Bd);
+  auto res = [&](int gi, int b) { return R + ((size_t)gi * B + b) * d; };
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++) {
+    size_t e = rowStart[b];
+    for (int gi = 0; gi < G; gi++) {
+      float* r = res(gi, b);
+      std::memcpy(r, gi == 0 ? err + (size_t)b * d : res(gi - 1, b), sizeof(float) * d);
+      for (; e < (size_t)rowStart[b + 1] && idx[e] < prefixEnds[gi]; e++) axpy(val[e], p.W_dec + (size_t)idx[e] * d, r, d);
+    }
+  }
+  double prefixSse = 0;
+  for (int gi = 0; gi < G; gi++) {
+    const double sse = sum_squares(res(gi, 0), Bd);
+    prefixSse += sse;
+    if (gi == G - 1) s.sse = sse;
+  }
+  std::memcpy(err, res(G - 1, 0), sizeof(float) * Bd);  // x̂ − x of the whole dictionary, for AuxK
+  s.mse = s.sse / B;
+  s.sparsity = 0;
+  s.l0 = (double)active / B;
+
+  // Group g's features sit in prefixes g…G−1, so their gradient sees R_g = Σ_{g' ≥ g} r_g' (in place).
+  for (int gi = G - 2; gi >= 0; gi--) axpy(1.0f, res(gi + 1, 0), res(gi, 0), (int)Bd);
+  const float gScale = 2.0f / ((float)B * G);
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int b = 0; b < B; b++)
+    for (int e = rowStart[b]; e < rowStart[b + 1]; e++) gval[e] = gScale * dot(res(groupOf[idx[e]], b), p.W_dec + (size_t)idx[e] * d, d);
+  std::fill(g.W_dec, g.W_dec + (size_t)h * d, 0.0f);
+  std::fill(gWencT, gWencT + (size_t)h * d, 0.0f);
+  std::fill(g.b_enc, g.b_enc + h, 0.0f);
+  const int32_t* starts = rowStart;
+  auto rowOf = [starts, B](int32_t e) { return (int)(std::upper_bound(starts, starts + B + 1, e) - starts) - 1; };
+  auto gradRow = [&](int j, int b) -> const float* { return res(groupOf[j], b); };
+  scatter_feature_grads(active, d, h, rowOf, idx, val, gval, gradRow, gScale, saeIn, g.W_dec, gWencT, g.b_enc, w);
+
+  s.auxk = aux_k(pre, saeIn, err, B, d, h, p, kAux, auxCoefficient, dead, nDead, gWencT, g, w);
+  s.loss = prefixSse / ((double)B * G) + s.auxk;
+
+  transpose_into(gWencT, h, d, g.W_enc);
+  bias_dec_grad(res(0, 0), gScale, B, d, h, p, g, ones);
+  remove_parallel(g.W_dec, p.W_dec, h, d);
+}
+
+void jumprelu_step(const float* x, const float* y, int B, int dIn, int dOut, int h, const SaeTensors& p, const float* threshold, const SaeTensors& g,
+                   float* gThreshold, const JumpReluLoss& o, const float* dead, Workspace& w, uint8_t* fired, StepStats& s) {
+  const size_t Bh = (size_t)B * h;
+  const float* target = y ? y : x;
+  float* saeIn = sized(w.saeIn, (size_t)B * dIn);
+  float* err = sized(w.err, (size_t)B * dOut);
+  float* pre = sized(w.big1, Bh);
+  float* gPre = sized(w.big2, Bh);  // ∂L/∂f first, then ∂L/∂π
+  float* ones = sized(w.ones, B);
+  float* colsum = sized(w.colsum, std::max(h, dOut));
+  float* norms = sized(w.weights, (size_t)h * 4);
+  float* theta = norms + h;   // θ⁺ = ReLU(θ)
+  float* gNorms = norms + 2 * (size_t)h;
+  float* gTheta = norms + 3 * (size_t)h;
+  std::fill(ones, ones + B, 1.0f);
+
+  // Σ (y − ȳ)² for the FVU, and the encoder's input (an SAE encodes x − b_dec).
+  s.centred = centred_sum_squares(target, B, dOut, ones, colsum);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < dIn; c++) saeIn[(size_t)b * dIn + c] = x[(size_t)b * dIn + c] - (o.centreInput ? p.b_dec[c] : 0.0f);
+  pre_activations(saeIn, B, dIn, h, p, pre);
+  for (int i = 0; i < h; i++) {
+    theta[i] = std::max(threshold[i], 0.0f);
+    norms[i] = std::sqrt((float)sum_squares_row(p.W_dec + (size_t)i * dOut, dOut));
+  }
+
+  // f = π·H(π − θ⁺), kept in pre's place once π is no longer needed; err = x̂ − y.
+  float* f = sized(w.val, Bh);
+  long active = 0;
+#pragma omp parallel for reduction(+ : active) schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < h; j++) {
+      const size_t e = (size_t)b * h + j;
+      const bool on = pre[e] - theta[j] > 0;
+      f[e] = on ? pre[e] : 0.0f;
+      active += on;
+    }
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < dOut; c++) err[(size_t)b * dOut + c] = p.b_dec[c] - target[(size_t)b * dOut + c];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, dOut, h, 1.0f, f, h, p.W_dec, dOut, 1.0f, err, dOut);
+  s.sse = sum_squares(err, (size_t)B * dOut);
+  s.mse = s.sse / B;
+  s.l0 = (double)active / B;
+  s.auxk = 0;
+
+  // ∂L/∂f = (2/B)·err·W_decᵀ, then the sparsity and pre-activation terms per entry.
+  const float gScale = 2.0f / B;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, h, dOut, gScale, err, dOut, p.W_dec, dOut, 0.0f, gPre, h);
+  const float inv = 1.0f / o.bandwidth;
+  const bool preAct = o.preActCoefficient >= 0 && dead;
+  double sparsity = 0, preActSum = 0;
+  std::fill(gNorms, gNorms + 2 * (size_t)h, 0.0f);  // gNorms and gTheta
+  std::fill(fired, fired + h, 0);
+  // Rows in parallel; each thread sums its rows' per-feature terms, then adds them in.
+#pragma omp parallel reduction(+ : sparsity, preActSum)
+  {
+    std::vector<double> gn(h, 0.0), gt(h, 0.0), window(h, 0.0);
+    std::vector<uint8_t> on1(h, 0);
+#pragma omp for schedule(static)
+    for (int b = 0; b < B; b++)
+      for (int j = 0; j < h; j++) {
+        const size_t e = (size_t)b * h + j;
+        const float u = pre[e] - theta[j];
+        const bool on = u > 0;
+        const bool inWindow = std::fabs(u * inv) < 0.5f;
+        float gf = gPre[e];
+        if (o.tanhMode) {
+          // λ·mean_B Σ tanh(s·f·‖W‖): reaches f and the decoder norm.
+          const float t = std::tanh(o.tanhScale * f[e] * norms[j]);
+          sparsity += t;
+          const float dArg = (1 - t * t) * (o.l1 * o.tanhScale / B);
+          gf += dArg * norms[j];
+          gn[j] += dArg * f[e];
+        } else {
+          sparsity += on;
+          window[j] += inWindow;
+        }
+        float gp = on ? gf : 0.0f;
+        if (inWindow) gt[j] += gf * (-theta[j] * inv);  // through f = π·H(π − θ⁺)
+        if (preAct && dead[j] > 0 && -u > 0) {
+          // c·mean_B Σ ReLU(θ⁺ − π)·‖W‖ on dead features: pulls their pre-activations up.
+          const float gb = norms[j] * (o.preActCoefficient / B);
+          preActSum += (double)(-u) * norms[j];
+          gn[j] += o.preActCoefficient / B * (-u);
+          gp -= gb;
+          gt[j] += gb;
+        }
+        if (f[e] > 0) on1[j] = 1;
+        gPre[e] = gp;
+      }
+#pragma omp critical
+    for (int j = 0; j < h; j++) {
+      gNorms[j] += (float)gn[j];
+      gTheta[j] += (float)(gt[j] + (o.tanhMode ? 0.0 : -o.l1 / ((double)B * o.bandwidth) * window[j]));
+      fired[j] |= on1[j];
+    }
+  }
+  s.sparsity = sparsity / B;
+  s.loss = s.mse + o.l1 * s.sparsity + (preAct ? o.preActCoefficient * preActSum / B : 0.0);
+  for (int j = 0; j < h; j++) gThreshold[j] = threshold[j] > 0 ? gTheta[j] : 0.0f;  // θ⁺ = ReLU(θ)
+
+  // W_dec: fᵀ·(2/B)·err, plus (∂L/∂‖W_i‖ / ‖W_i‖)·W_i. W_enc, b_enc from ∂L/∂π; b_dec as an output
+  // bias, and (for an SAE) also subtracted from the encoder's input.
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, dOut, B, gScale, f, h, err, dOut, 0.0f, g.W_dec, dOut);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < h; i++)
+    if (gNorms[i] != 0 && norms[i] > 0) axpy(gNorms[i] / norms[i], p.W_dec + (size_t)i * dOut, g.W_dec + (size_t)i * dOut, dOut);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dIn, h, B, 1.0f, saeIn, dIn, gPre, h, 0.0f, g.W_enc, h);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gPre, h, ones, 1, 0.0f, g.b_enc, 1);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, dOut, gScale, err, dOut, ones, 1, 0.0f, g.b_dec, 1);
+  if (o.centreInput) cblas_sgemv(CblasRowMajor, CblasNoTrans, dIn, h, -1.0f, p.W_enc, h, g.b_enc, 1, 1.0f, g.b_dec, 1);
 }

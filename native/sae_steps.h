@@ -36,3 +36,25 @@ void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
 // Decoder rows are unit norm: W_dec's gradient comes out projected onto their tangent space.
 void topk_step(const float* x, int B, int d, int h, const SaeTensors& p, const SaeTensors& g, int k, int kAux, float auxCoefficient,
                const int32_t* dead, int nDead, Workspace& w, uint8_t* fired, StepStats& s);
+
+// BatchTopK SAE (Bussmann et al. 2024): the batch keeps its B·k largest ReLU'd pre-activations, AuxK and
+// the unit-norm decoder as topk_step. With nPrefixes > 1 it is the Matryoshka SAE: the loss is the mean
+// over the nested prefixes (features [0, prefixEnds[g]) for each g; the last end is h) of their own
+// reconstruction's mean_B Σ (x̂ − x)², and s.mse is the whole dictionary's. minKept is the smallest
+// kept activation (∞ when none is positive), for the inference threshold.
+void batch_topk_step(const float* x, int B, int d, int h, const SaeTensors& p, const SaeTensors& g, int k, const int32_t* prefixEnds, int nPrefixes, int kAux,
+                     float auxCoefficient, const int32_t* dead, int nDead, Workspace& w, uint8_t* fired, StepStats& s, double& minKept);
+
+// How a JumpReLU dictionary's loss is set up (jumprelu.ts): the sparsity term ("step": λ·L0 through the
+// kernel's pseudo-derivative; "tanh": λ·Σ tanh(s·f·‖W_dec,i‖)), the optional pre-activation loss on
+// dead features (coefficient < 0: off), and whether the encoder reads x − b_dec (an SAE) or x (a transcoder).
+struct JumpReluLoss {
+  float l1, bandwidth, tanhScale, preActCoefficient;
+  bool tanhMode, centreInput;
+};
+
+// JumpReLU SAE or transcoder (SAELens' JumpReLUTrainingSAE; the CLT in its side-by-side layout): f = π·H(π − ReLU(θ)),
+// loss = mean_B Σ (x̂ − y)² + the terms above, θ trained through the rectangle kernel of bandwidth ε.
+// y is the target [B, dOut] (null: reconstruct x); W_dec [h, dOut], b_dec [dOut]; dead [h] is 1 for dead features (or null).
+void jumprelu_step(const float* x, const float* y, int B, int dIn, int dOut, int h, const SaeTensors& p, const float* threshold, const SaeTensors& g,
+                   float* gThreshold, const JumpReluLoss& o, const float* dead, Workspace& w, uint8_t* fired, StepStats& s);

@@ -3,6 +3,7 @@
 import { rejectUnknownOptions } from "../io/options.js";
 import type { tf } from "../engine/backend.js";
 import type { Rng } from "../engine/random.js";
+import type { JumpReluOptions } from "./jumprelu.js";
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -40,7 +41,14 @@ export interface StepResult {
 /** A fused training step in the native engine (native/sae_steps.cc): the same loss and gradient as `step`. */
 export type FusedStep =
   | { kind: "relu"; unitNorm: boolean }
-  | { kind: "topk"; k: number; kAux: (dIn: number) => number; auxKCoefficient: number };
+  | { kind: "topk"; k: number; kAux: (dIn: number) => number; auxKCoefficient: number }
+  /** BatchTopK; Matryoshka when `prefixes(width)` has more than one prefix end. */
+  | { kind: "batchtopk"; k: number; kAux: (dIn: number) => number; auxKCoefficient: number; prefixes: (width: number) => number[] }
+  /**
+   * JumpReLU: an SAE (centreInput) or a transcoder reading x as it is; `masks` are the 0/1 weights a
+   * CLT keeps (W_enc [d_in, width], W_dec [width, d_out]), applied to the gradients and after each step.
+   */
+  | { kind: "jumprelu"; options: JumpReluOptions; centreInput: boolean; masks?: (dIn: number, width: number, dOut: number) => { enc: Float32Array; dec: Float32Array } };
 
 export interface Architecture {
   /** Registry name, e.g. "relu". */

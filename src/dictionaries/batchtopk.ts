@@ -68,14 +68,15 @@ export const mseReconstruction: Reconstruction = { step: mseLoss, reference: mse
 
 /**
  * A BatchTopK-trained architecture: options k (required, ≤ width), auxK (default ⌊d_in/2⌋),
- * auxKCoefficient (default 1/32); `reconstruction(width)` gives its loss (and checks its own options).
+ * auxKCoefficient (default 1/32); `reconstruction(width)` gives its loss (and checks its own options),
+ * and `prefixes(width)` the nested prefix ends that loss averages over (the native step's view of it).
  */
 export function batchTopKArchitecture(
   name: string,
   saeLensName: string,
   options: Record<string, unknown>,
   reconstruction: (width: number) => Reconstruction,
-  extraOptions: Record<string, unknown> = {},
+  prefixes: (width: number) => number[] = (width) => [width],
 ): Architecture {
   const o = kOptions(name, options);
   const select = (_pre: tf.Tensor2D, a: tf.Tensor2D, p: Params) => {
@@ -91,7 +92,7 @@ export function batchTopKArchitecture(
   return {
     name,
     saeLensName,
-    options: { ...recordedOptions(options, o), ...extraOptions },
+    options: recordedOptions(options, o),
     init(dIn, width, rng) {
       checkK(name, o.k, width);
       reconstruction(width);
@@ -107,6 +108,7 @@ export function batchTopKArchitecture(
       const { select, rec, aux } = setup(x, p);
       return maskedReferenceLoss(x, p, opts, { select, aux }, (f) => rec.reference(f, x, p));
     },
+    fused: { kind: "batchtopk", k: o.k, kAux: (dIn: number) => auxKFor(o, dIn), auxKCoefficient: o.auxKCoefficient, prefixes },
     afterStep: (p) => normaliseRows(p.W_dec),
     toSaeLens: (p) => ({ ...p, threshold: tf.mul(tf.onesLike(p.b_enc), p.threshold) }),
     fromSaeLens: ({ threshold, ...rest }) => ({ ...rest, ...(threshold ? { threshold: tf.reshape(tf.mean(threshold), [1]) } : {}) }),

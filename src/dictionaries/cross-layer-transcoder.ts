@@ -135,6 +135,7 @@ export const crossLayerTranscoder = defineArchitecture("clt", "clt", ["d_out", "
       gDec.dispose();
       return r;
     },
+    fused: { kind: "jumprelu", options: o, centreInput: false, masks: (dIn: number, width: number, dOut: number) => masks(cltLayout(L, crossLayer, dIn, width, dOut)) },
     referenceLoss: (x, p, opts) => jumpReluReferenceLoss(o, x, p, opts, TRANSCODER_PATHS),
     afterStep: (p) => {
       // Adam leaves zero-gradient weights at zero; this keeps them there exactly whatever the optimiser does.

@@ -234,6 +234,7 @@ export const jumprelu = defineArchitecture("jumprelu", "jumprelu", JUMPRELU_OPTI
     encode,
     decode,
     step: (x, p, opts) => jumpReluStep(o, x, p, opts),
+    fused: { kind: "jumprelu", options: o, centreInput: true },
     referenceLoss: (x, p, opts) => jumpReluReferenceLoss(o, x, p, opts),
     saeLensDetails: (recorded) => saeLensDetails(o, recorded),
     // SAELens stores θ as `threshold`, as featurelab trains it; older checkpoints held log θ.

@@ -96,5 +96,5 @@ export function prefixReconstruction(prefixes: number[]): Reconstruction {
  */
 export const matryoshka = defineArchitecture("matryoshka", "jumprelu", ["k", "auxK", "auxKCoefficient", "prefixes", "groupSizes"], (options) => {
   checkPrefixOptions(options);
-  return batchTopKArchitecture("matryoshka", "jumprelu", options, (width) => prefixReconstruction(prefixLengths(options, width)));
+  return batchTopKArchitecture("matryoshka", "jumprelu", options, (width) => prefixReconstruction(prefixLengths(options, width)), (width) => prefixLengths(options, width));
 });

@@ -5,32 +5,41 @@
 import { tf } from "../engine/backend.js";
 import type { NativeAddon } from "../engine/native.js";
 import type { FusedStep } from "../dictionaries/architecture.js";
+import { THRESHOLD_BETA } from "../dictionaries/batchtopk.js";
 import type { StepInput, StepNumbers, Trainer, TrainerSetup } from "./trainer.js";
 
-const NAMES = ["W_enc", "W_dec", "b_enc", "b_dec"] as const;
-type Name = (typeof NAMES)[number];
-type Arrays = Record<Name, Float32Array>;
+type Arrays = Record<string, Float32Array>;
+
+/** The parameters a fused step trains: JumpReLU's threshold too (BatchTopK's is an EMA, kept apart). */
+function trainedNames(fused: FusedStep): string[] {
+  return fused.kind === "jumprelu" ? ["W_enc", "W_dec", "b_enc", "b_dec", "threshold"] : ["W_enc", "W_dec", "b_enc", "b_dec"];
+}
 
 /** Why the native trainer cannot run this setup, or undefined when it can. */
 export function nativeUnsupported(s: Pick<TrainerSetup, "arch" | "rowDim" | "dIn" | "resample">): string | undefined {
-  if (!s.arch.fused) return `${s.arch.name} has no fused native step`;
-  if (s.rowDim !== s.dIn) return "transcoders train on tfjs";
+  const fused = s.arch.fused;
+  if (!fused) return `${s.arch.name} has no fused native step`;
+  if (s.rowDim !== s.dIn && !(fused.kind === "jumprelu" && !fused.centreInput)) return `${s.arch.name} transcoders train on tfjs`;
   if (s.resample) return "resampling runs on tfjs";
   return undefined;
 }
 
 export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
   const fused = s.arch.fused as FusedStep;
-  const { width: h, dIn: d, batchSize: B, deadWindow } = s;
-  const shapes: Record<Name, number[]> = { W_enc: [d, h], W_dec: [h, d], b_enc: [h], b_dec: [d] };
-  const zeros = () => Object.fromEntries(NAMES.map((n) => [n, new Float32Array(shapes[n].reduce((a, b) => a * b, 1))])) as Arrays;
+  const { width: h, dIn: d, rowDim, batchSize: B, deadWindow } = s;
+  const dOut = rowDim === d ? d : rowDim - d;
+  const names = trainedNames(fused);
+  const shapes = Object.fromEntries(names.map((n) => [n, s.init[n].shape]));
+  const zeros = () => Object.fromEntries(names.map((n) => [n, new Float32Array(s.init[n].values.length)])) as Arrays;
   const params = zeros(), grads = zeros(), m = zeros(), v = zeros();
-  for (const n of NAMES) params[n].set(s.init[n].values);
+  for (const n of names) params[n].set(s.init[n].values);
+  // BatchTopK's inference threshold θ [1]: not trained, an EMA of each batch's smallest kept activation.
+  const threshold = fused.kind === "batchtopk" ? Float32Array.from(s.resume ? s.resume.tensors.threshold.dataSync() : s.init.threshold.values) : undefined;
   const sinceFired = new Float64Array(h);
   let adamStep = 0;
   if (s.resume) {
     const c = s.resume;
-    for (const n of NAMES) {
+    for (const n of names) {
       params[n].set(c.tensors[n].dataSync() as Float32Array);
       m[n].set(c.tensors[`adam_m.${n}`].dataSync() as Float32Array);
       v[n].set(c.tensors[`adam_v.${n}`].dataSync() as Float32Array);
@@ -40,13 +49,20 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
     tf.dispose(Object.values(c.tensors));
   }
   const [beta1, beta2] = s.betas ?? [0.9, 0.999];
-  const unitNorm = fused.kind === "topk" || fused.unitNorm;
-  const kAux = fused.kind === "topk" ? fused.kAux(d) : 0;
+  const unitNorm = fused.kind === "relu" ? fused.unitNorm : fused.kind !== "jumprelu";
+  const kAux = fused.kind === "topk" || fused.kind === "batchtopk" ? fused.kAux(d) : 0;
+  const prefixEnds = fused.kind === "batchtopk" ? Int32Array.from(fused.prefixes(h)) : undefined;
+  // A CLT's weights outside its blocks stay exactly zero: masked gradients, masked weights after Adam.
+  const masks = fused.kind === "jumprelu" ? fused.masks?.(d, h, dOut) : undefined;
   const ws = addon.createWorkspace();
   const fired = new Uint8Array(h);
-  const stats = new Float64Array(7);
+  const stats = new Float64Array(8);
   const dead = new Int32Array(h);
+  const deadMask = new Float32Array(fused.kind === "jumprelu" && fused.options.preActLossCoefficient !== undefined ? h : 0);
+  // A transcoder's rows are [x | y]; the step reads them apart.
+  const [xs, ys] = rowDim === d ? [undefined, new Float32Array(0)] : [new Float32Array(B * d), new Float32Array(B * dOut)];
   let lastGood = copy(params);
+  let lastThreshold = threshold?.slice();
 
   return {
     kind: "native",
@@ -54,20 +70,45 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
       const p = params, g = grads;
       if (fused.kind === "relu") {
         addon.reluStep(ws, rows, p.W_enc, p.W_dec, p.b_enc, p.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, l1, fused.unitNorm, fired, stats);
+      } else if (fused.kind === "jumprelu") {
+        let x = rows;
+        if (xs) {
+          for (let b = 0; b < B; b++) {
+            xs.set(rows.subarray(b * rowDim, b * rowDim + d), b * d);
+            ys.set(rows.subarray(b * rowDim + d, (b + 1) * rowDim), b * dOut);
+          }
+          x = xs;
+        }
+        for (let i = 0; i < deadMask.length; i++) deadMask[i] = sinceFired[i] >= deadWindow ? 1 : 0;
+        const o = fused.options;
+        addon.jumpreluStep(ws, x, ys, p.W_enc, p.W_dec, p.b_enc, p.b_dec, p.threshold, g.W_enc, g.W_dec, g.b_enc, g.b_dec, g.threshold, B, d, dOut, h, l1, o.bandwidth, o.sparsityLossMode === "tanh", o.tanhScale, o.preActLossCoefficient ?? -1, fused.centreInput, deadMask, fired, stats);
+        if (masks) {
+          multiplyInto(g.W_enc, masks.enc);
+          multiplyInto(g.W_dec, masks.dec);
+        }
       } else {
         let nDead = 0;
         if (fused.auxKCoefficient > 0) for (let i = 0; i < h; i++) if (sinceFired[i] >= deadWindow) dead[nDead++] = i;
-        addon.topkStep(ws, rows, p.W_enc, p.W_dec, p.b_enc, p.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, fused.k, kAux, fused.auxKCoefficient, dead, nDead, fired, stats);
+        if (fused.kind === "topk") {
+          addon.topkStep(ws, rows, p.W_enc, p.W_dec, p.b_enc, p.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, fused.k, kAux, fused.auxKCoefficient, dead, nDead, fired, stats);
+        } else {
+          addon.batchTopkStep(ws, rows, p.W_enc, p.W_dec, p.b_enc, p.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, fused.k, kAux, fused.auxKCoefficient, dead, nDead, prefixEnds!, prefixEnds!.length, fired, stats);
+          threshold![0] = nextThreshold(threshold![0], stats[7]);
+        }
       }
       if (s.clipGradNorm) {
         // As torch.nn.utils.clip_grad_norm_: scale by min(1, max/(‖g‖ + 1e-6)).
-        const norm = Math.sqrt(NAMES.reduce((sum, n) => sum + addon.sumSquares(g[n]), 0));
+        const norm = Math.sqrt(names.reduce((sum, n) => sum + addon.sumSquares(g[n]), 0));
         const factor = Math.min(1, s.clipGradNorm / (norm + 1e-6));
-        if (factor < 1) for (const n of NAMES) addon.scale(g[n], factor);
+        if (factor < 1) for (const n of names) addon.scale(g[n], factor);
       }
       adamStep++;
-      for (const n of NAMES) addon.adam(p[n], g[n], m[n], v[n], lr, beta1, beta2, 1e-8, adamStep);
+      for (const n of names) addon.adam(p[n], g[n], m[n], v[n], lr, beta1, beta2, 1e-8, adamStep);
       if (unitNorm) addon.normaliseRows(p.W_dec, h, d);
+      if (masks) {
+        multiplyInto(p.W_enc, masks.enc);
+        multiplyInto(p.W_dec, masks.dec);
+      }
       let deadCount = 0;
       for (let i = 0; i < h; i++) {
         sinceFired[i] = fired[i] ? 0 : sinceFired[i] + B;
@@ -75,31 +116,49 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
       }
       if (!record) return undefined;
       const [loss, mse, sparsity, , l0, sse, centred] = stats;
-      return { loss, mse, sparsity: fused.kind === "relu" ? sparsity : NaN, l0, fvu: sse / centred, deadFraction: deadCount / h };
+      const hasSparsity = fused.kind === "relu" || fused.kind === "jumprelu";
+      return { loss, mse, sparsity: hasSparsity ? sparsity : NaN, l0, fvu: sse / centred, deadFraction: deadCount / h };
     },
     keep() {
       lastGood = copy(params);
+      lastThreshold = threshold?.slice();
     },
     rollback() {
-      for (const n of NAMES) params[n].set(lastGood[n]);
+      for (const n of names) params[n].set(lastGood[n]);
+      if (threshold) threshold.set(lastThreshold!);
     },
     checkpointState() {
       const tensors: Record<string, tf.Tensor> = {};
-      for (const n of NAMES) {
+      for (const n of names) {
         tensors[n] = tf.tensor(params[n], shapes[n]);
         tensors[`adam_m.${n}`] = tf.tensor(m[n], shapes[n]);
         tensors[`adam_v.${n}`] = tf.tensor(v[n], shapes[n]);
       }
       tensors.since_fired = tf.tensor(Float32Array.from(sinceFired), [h]);
+      if (threshold) tensors.threshold = tf.tensor(threshold.slice(), [1]);
       return { adamStep, tensors, release: () => tf.dispose(Object.values(tensors)) };
     },
     finish() {
-      return Object.fromEntries(NAMES.map((n) => [n, tf.tensor(params[n], shapes[n])]));
+      const out: Record<string, tf.Tensor> = Object.fromEntries(names.map((n) => [n, tf.tensor(params[n], shapes[n])]));
+      if (threshold) out.threshold = tf.tensor(threshold.slice(), [1]);
+      return out;
     },
     dispose() {},
   };
 }
 
 function copy(a: Arrays): Arrays {
-  return Object.fromEntries(NAMES.map((n) => [n, a[n].slice()])) as Arrays;
+  return Object.fromEntries(Object.entries(a).map(([n, t]) => [n, t.slice()]));
+}
+
+function multiplyInto(a: Float32Array, mask: Float32Array): void {
+  for (let i = 0; i < a.length; i++) a[i] *= mask[i];
+}
+
+/** batchtopk.ts's updatedThreshold in float32: the first batch sets θ, then β·θ + (1 − β)·minKept; a batch with nothing kept leaves it. */
+function nextThreshold(theta: number, minKept: number): number {
+  if (!Number.isFinite(minKept)) return theta;
+  const m = Math.fround(minKept);
+  if (theta <= 0) return m;
+  return Math.fround(Math.fround(theta * Math.fround(THRESHOLD_BETA)) + Math.fround(m * Math.fround(1 - THRESHOLD_BETA)));
 }

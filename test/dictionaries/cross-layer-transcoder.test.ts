@@ -8,6 +8,7 @@ import { crossLayerTranscoder, cltLayout } from "../../src/dictionaries/cross-la
 import type { Params } from "../../src/dictionaries/architecture.js";
 import { dictionary } from "../../src/training/spec.js";
 import { relErr } from "./gradcheck.js";
+import { forEachEngine } from "../engines.js";
 
 /** The masks the architecture keeps: W_enc block-diagonal, W_dec from layer l to l' ≥ l (l' = l for a PLT). */
 function expectedMasks(L: number, n: number, d: number, dOut: number, crossLayer: boolean) {
@@ -129,4 +130,22 @@ test("clt: features that read layer 0 predict layer 1's output, which per-layer 
     assert.equal(tf.sum(tf.abs(tf.mul(dict.weights.W_dec, tf.sub(1, mk.dec)))).dataSync()[0], 0, "decoder blocks to earlier layers stay 0");
   }
   await assert.rejects(dictionary("clt", { width: 48, nLayers: 3 }).fit({ input: toy.input, output: toy.output }, fitOpts), /input width 16 does not split into 3 layers/);
+});
+
+test("clt: the native engine's fused step and the tfjs step train the same CLT from the same seed (FVU, L0, θ within 1e-3)", async () => {
+  await ready();
+  const toy = crossLayerToy(2048, 5);
+  const results: Record<string, { fvu: number; l0: number; theta: number; trainer: string }> = {};
+  await forEachEngine(async (e) => {
+    const d = await dictionary("clt", { width: 48, l1: 0.02, nLayers: 2 }).fit({ input: toy.input, output: toy.output }, { steps: 150, batchSize: 256, lr: 3e-3, seed: 1, progress: false });
+    const m = d.metrics({ input: toy.input, output: toy.output });
+    results[e] = { fvu: m.fvu, l0: m.l0, theta: tf.mean(d.weights.threshold).dataSync()[0], trainer: (d.cfg.training as { engine: string }).engine };
+    d.dispose();
+  });
+  if (!results.native) return; // the addon is not built: nothing to compare
+  const [a, b] = [results.native, results.wasm];
+  const what = JSON.stringify(results);
+  assert.equal(a.trainer, "native", what);
+  assert.equal(b.trainer, "tfjs", what);
+  assert.ok(Math.abs(a.fvu - b.fvu) < 1e-3 && Math.abs(a.l0 - b.l0) / b.l0 < 1e-3 && Math.abs(a.theta - b.theta) / b.theta < 1e-3, what);
 });
