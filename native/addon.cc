@@ -329,6 +329,13 @@ napi_value BatchTopkStep(napi_env env, napi_callback_info info) {
   return a.failed ? nullptr : undefined(env);
 }
 
+// The length of an optional typed-array argument (already checked to be one): 0 means absent.
+size_t optionalLength(Args& a, size_t i) {
+  size_t n = 0;
+  napi_get_typedarray_info(a.env, a.argv[i], nullptr, &n, nullptr, nullptr, nullptr);
+  return n;
+}
+
 // jumpreluStep(ws, x, y, W_enc, W_dec, b_enc, b_dec, threshold, grads of the five…, B, dIn, dOut, h, l1, bandwidth,
 //              tanhMode, tanhScale, preActCoefficient (< 0: off), centreInput, dead, fired, stats)
 // y and dead may be empty arrays: reconstruct x; no pre-activation loss.
@@ -349,9 +356,7 @@ napi_value JumpreluStep(napi_env env, napi_callback_info info) {
   uint8_t* fired = a.array<uint8_t>(24, "fired", napi_uint8_array, h);
   if (a.failed) return nullptr;
   // Optional arrays: empty means absent; otherwise they must be whole.
-  size_t yLen = 0, deadLen = 0;
-  napi_get_typedarray_info(env, a.argv[2], nullptr, &yLen, nullptr, nullptr, nullptr);
-  napi_get_typedarray_info(env, a.argv[23], nullptr, &deadLen, nullptr, nullptr, nullptr);
+  const size_t yLen = optionalLength(a, 2), deadLen = optionalLength(a, 23);
   if (yLen != 0 && yLen < (size_t)B * dOut) a.fail("y holds " + std::to_string(yLen) + " values, needs " + std::to_string((size_t)B * dOut));
   if (deadLen != 0 && deadLen < (size_t)h) a.fail("dead holds " + std::to_string(deadLen) + " values, needs " + std::to_string(h));
   if (!a.failed && yLen == 0 && dIn != dOut) a.fail("without y the output width must equal the input width");
@@ -360,6 +365,53 @@ napi_value JumpreluStep(napi_env env, napi_callback_info info) {
   StepStats st;
   jumprelu_step(x, yLen ? y : nullptr, B, dIn, dOut, h, p, threshold, g, gThreshold, o, deadLen ? dead : nullptr, *ws, fired, st);
   writeStats(a, 25, st);
+  return a.failed ? nullptr : undefined(env);
+}
+
+// reluTranscoderStep(ws, x, y, W_enc, W_dec, b_enc, b_dec, b_dec_out, W_skip, grads of the six…, B, dIn, dOut, h, l1, fired, stats)
+// W_skip and its gradient may be empty arrays: no skip connection.
+napi_value ReluTranscoderStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, "reluTranscoderStep");
+  Workspace* ws = workspace(a, 0);
+  const int B = a.integer(15, "B"), dIn = a.integer(16, "dIn"), dOut = a.integer(17, "dOut"), h = a.integer(18, "h");
+  if (a.failed) return nullptr;
+  const size_t eh = (size_t)dIn * h, dh = (size_t)h * dOut;
+  const float* x = a.f32(1, "x", (size_t)B * dIn);
+  const float* y = a.f32(2, "y", (size_t)B * dOut);
+  SaeTensors p{a.f32(3, "W_enc", eh), a.f32(4, "W_dec", dh), a.f32(5, "b_enc", h), a.f32(6, "b_dec", dIn)};
+  const float* bOut = a.f32(7, "b_dec_out", dOut);
+  const float* Wskip = a.f32(8, "W_skip", 0);
+  SaeTensors g{a.f32(9, "grad W_enc", eh), a.f32(10, "grad W_dec", dh), a.f32(11, "grad b_enc", h), a.f32(12, "grad b_dec", dIn)};
+  float* gBOut = a.f32(13, "grad b_dec_out", dOut);
+  float* gWskip = a.f32(14, "grad W_skip", 0);
+  const float l1 = (float)a.num(19, "l1");
+  uint8_t* fired = a.array<uint8_t>(20, "fired", napi_uint8_array, h);
+  if (a.failed) return nullptr;
+  const size_t skipLen = optionalLength(a, 8), gSkipLen = optionalLength(a, 14);
+  if (skipLen != 0 && (skipLen < (size_t)dIn * dOut || gSkipLen < (size_t)dIn * dOut)) a.fail("W_skip and its gradient must hold dIn·dOut values (or both be empty)");
+  if (a.failed) return nullptr;
+  StepStats st;
+  relu_transcoder_step(x, y, B, dIn, dOut, h, p, bOut, skipLen ? Wskip : nullptr, g, gBOut, skipLen ? gWskip : nullptr, l1, *ws, fired, st);
+  writeStats(a, 21, st);
+  return a.failed ? nullptr : undefined(env);
+}
+
+// gatedStep(ws, x, W_enc, W_dec, b_gate, b_mag, r_mag, b_dec, grads of the six…, B, d, h, l1, fired, stats)
+napi_value GatedStep(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gatedStep");
+  Workspace* ws = workspace(a, 0);
+  const int B = a.integer(14, "B"), d = a.integer(15, "d"), h = a.integer(16, "h");
+  if (a.failed) return nullptr;
+  const size_t dh = (size_t)d * h;
+  const float* x = a.f32(1, "x", (size_t)B * d);
+  GatedTensors p{a.f32(2, "W_enc", dh), a.f32(3, "W_dec", dh), a.f32(4, "b_gate", h), a.f32(5, "b_mag", h), a.f32(6, "r_mag", h), a.f32(7, "b_dec", d)};
+  GatedTensors g{a.f32(8, "grad W_enc", dh), a.f32(9, "grad W_dec", dh), a.f32(10, "grad b_gate", h), a.f32(11, "grad b_mag", h), a.f32(12, "grad r_mag", h), a.f32(13, "grad b_dec", d)};
+  const float l1 = (float)a.num(17, "l1");
+  uint8_t* fired = a.array<uint8_t>(18, "fired", napi_uint8_array, h);
+  if (a.failed) return nullptr;
+  StepStats st;
+  gated_step(x, B, d, h, p, g, l1, *ws, fired, st);
+  writeStats(a, 19, st);
   return a.failed ? nullptr : undefined(env);
 }
 
@@ -528,7 +580,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const struct {
     const char* name;
     napi_callback fn;
-  } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep}, {"batchTopkStep", BatchTopkStep}, {"jumpreluStep", JumpreluStep},
+  } fns[] = {{"sgemm", Sgemm},       {"dgemm", Dgemm}, {"createWorkspace", CreateWorkspace}, {"reluStep", ReluStep},   {"topkStep", TopkStep}, {"batchTopkStep", BatchTopkStep}, {"jumpreluStep", JumpreluStep}, {"reluTranscoderStep", ReluTranscoderStep}, {"gatedStep", GatedStep},
              {"adam", Adam},         {"normaliseRows", NormaliseRows},     {"removeParallel", RemoveParallel},
              {"sumSquares", SumSquares}, {"scale", Scale},                 {"info", Info},
              {"hugeBuffer", HugeBuffer}, {"zstdDecompress", ZstdDecompressFn}, {"symEig", SymEigFn},

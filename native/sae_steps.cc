@@ -610,3 +610,158 @@ void jumprelu_step(const float* x, const float* y, int B, int dIn, int dOut, int
   cblas_sgemv(CblasRowMajor, CblasTrans, B, dOut, gScale, err, dOut, ones, 1, 0.0f, g.b_dec, 1);
   if (o.centreInput) cblas_sgemv(CblasRowMajor, CblasNoTrans, dIn, h, -1.0f, p.W_enc, h, g.b_enc, 1, 1.0f, g.b_dec, 1);
 }
+
+void relu_transcoder_step(const float* x, const float* y, int B, int dIn, int dOut, int h, const SaeTensors& p, const float* bOut, const float* Wskip,
+                          const SaeTensors& g, float* gBOut, float* gWskip, float l1, Workspace& w, uint8_t* fired, StepStats& s) {
+  const size_t Bh = (size_t)B * h;
+  float* xIn = sized(w.saeIn, (size_t)B * dIn);
+  float* err = sized(w.err, (size_t)B * dOut);
+  float* z = sized(w.big1, Bh);
+  float* gA = sized(w.big2, Bh);
+  float* ones = sized(w.ones, B);
+  float* colsum = sized(w.colsum, std::max(h, dOut));
+  float* norms = sized(w.weights, (size_t)h * 2);
+  float* fire = norms + h;
+  std::fill(ones, ones + B, 1.0f);
+
+  s.centred = centred_sum_squares(y, B, dOut, ones, colsum);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < dIn; c++) xIn[(size_t)b * dIn + c] = x[(size_t)b * dIn + c] - p.b_dec[c];
+  pre_activations(xIn, B, dIn, h, p, z);
+  long active = 0;
+#pragma omp parallel for reduction(+ : active) schedule(static)
+  for (size_t e = 0; e < Bh; e++) {
+    z[e] = std::max(z[e], 0.0f);  // the step below reads z > 0 for a > 0
+    active += z[e] > 0;
+  }
+  // err = ŷ − y = z·W_dec + b_out (+ x·W_skip) − y.
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < dOut; c++) err[(size_t)b * dOut + c] = bOut[c] - y[(size_t)b * dOut + c];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, dOut, h, 1.0f, z, h, p.W_dec, dOut, 1.0f, err, dOut);
+  if (Wskip) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, dOut, dIn, 1.0f, x, dIn, Wskip, dOut, 1.0f, err, dOut);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, z, h, ones, 1, 0.0f, fire, 1);
+  double sparsity = 0;
+  for (int i = 0; i < h; i++) {
+    norms[i] = std::sqrt((float)sum_squares_row(p.W_dec + (size_t)i * dOut, dOut));
+    sparsity += (double)fire[i] * norms[i];
+    fired[i] = fire[i] > 0;
+  }
+  s.sse = sum_squares(err, (size_t)B * dOut);
+  s.mse = s.sse / B;
+  s.sparsity = sparsity / B;
+  s.auxk = 0;
+  s.loss = s.mse + l1 * s.sparsity;
+  s.l0 = (double)active / B;
+
+  // ∂L/∂a = ((2/B)·err·W_decᵀ + (λ/B)·‖W_dec,i‖)·1[a > 0].
+  const float gScale = 2.0f / B, penalty = l1 / B;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, h, dOut, gScale, err, dOut, p.W_dec, dOut, 0.0f, gA, h);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < h; j++) {
+      const size_t e = (size_t)b * h + j;
+      gA[e] = z[e] > 0 ? gA[e] + penalty * norms[j] : 0.0f;
+    }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, dOut, B, gScale, z, h, err, dOut, 0.0f, g.W_dec, dOut);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < h; i++)
+    if (norms[i] > 0 && fire[i] != 0) axpy(penalty * fire[i] / norms[i], p.W_dec + (size_t)i * dOut, g.W_dec + (size_t)i * dOut, dOut);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dIn, h, B, 1.0f, xIn, dIn, gA, h, 0.0f, g.W_enc, h);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gA, h, ones, 1, 0.0f, g.b_enc, 1);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, dIn, h, -1.0f, p.W_enc, h, g.b_enc, 1, 0.0f, g.b_dec, 1);  // b_dec only centres the input
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, dOut, gScale, err, dOut, ones, 1, 0.0f, gBOut, 1);
+  if (Wskip) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dIn, dOut, B, gScale, x, dIn, err, dOut, 0.0f, gWskip, dOut);
+}
+
+void gated_step(const float* x, int B, int d, int h, const GatedTensors& p, const GatedTensors& g, float l1, Workspace& w, uint8_t* fired, StepStats& s) {
+  const size_t Bh = (size_t)B * h, Bd = (size_t)B * d;
+  float* saeIn = sized(w.saeIn, Bd);
+  float* err = sized(w.err, Bd);
+  float* auxErr = sized(w.diff, Bd);
+  float* proj = sized(w.big1, Bh);     // sae_in·W_enc
+  float* gMag = sized(w.big2, Bh);     // ∂L/∂π_mag
+  float* gGate = sized(w.val, Bh);     // ∂L/∂π_gate
+  float* f = sized(w.gval, Bh);        // f, then ∂L/∂proj
+  float* gateAct = sized(w.auxVal, Bh);
+  float* ones = sized(w.ones, B);
+  float* colsum = sized(w.colsum, std::max(h, d));
+  float* norms = sized(w.weights, (size_t)h * 3);
+  float* scale = norms + h;
+  float* gateSum = norms + 2 * (size_t)h;
+  std::fill(ones, ones + B, 1.0f);
+
+  centre_inputs(x, B, d, p.b_dec, saeIn, err, colsum, s);  // err = b_dec − x
+  std::memcpy(auxErr, err, sizeof(float) * Bd);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, h, d, 1.0f, saeIn, d, p.W_enc, h, 0.0f, proj, h);
+  for (int i = 0; i < h; i++) {
+    scale[i] = std::exp(p.r_mag[i]);
+    norms[i] = std::sqrt((float)sum_squares_row(p.W_dec + (size_t)i * d, d));
+  }
+  long active = 0;
+#pragma omp parallel for reduction(+ : active) schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < h; j++) {
+      const size_t e = (size_t)b * h + j;
+      const float gate = proj[e] + p.b_gate[j];
+      const float mag = proj[e] * scale[j] + p.b_mag[j];
+      f[e] = gate > 0 && mag > 0 ? mag : 0.0f;
+      gateAct[e] = std::max(gate, 0.0f);
+      active += f[e] > 0;
+    }
+  // err = x̂ − x through f; auxErr = the gate's reconstruction through the frozen decoder − x.
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, h, 1.0f, f, h, p.W_dec, d, 1.0f, err, d);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, d, h, 1.0f, gateAct, h, p.W_dec, d, 1.0f, auxErr, d);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gateAct, h, ones, 1, 0.0f, gateSum, 1);
+  double sparsity = 0;
+  for (int i = 0; i < h; i++) sparsity += (double)gateSum[i] * norms[i];
+  std::fill(fired, fired + h, 0);
+  for (size_t e = 0; e < Bh; e++)
+    if (f[e] > 0) fired[e % h] = 1;
+  s.sse = sum_squares(err, Bd);
+  s.mse = s.sse / B;
+  s.sparsity = sparsity / B;
+  s.auxk = sum_squares(auxErr, Bd) / B;  // the auxiliary reconstruction term
+  s.loss = s.mse + l1 * s.sparsity + s.auxk;
+  s.l0 = (double)active / B;
+
+  // ∂L/∂π_mag = (2/B)·err·W_decᵀ where the gate is open and π_mag > 0; ∂L/∂π_gate = ((2/B)·auxErr·W_decᵀ + (λ/B)·‖W_dec,i‖)·1[π_gate > 0].
+  const float gScale = 2.0f / B, penalty = l1 / B;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, h, d, gScale, err, d, p.W_dec, d, 0.0f, gMag, h);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, h, d, gScale, auxErr, d, p.W_dec, d, 0.0f, gGate, h);
+  std::fill(g.r_mag, g.r_mag + h, 0.0f);
+  float* gProj = gateAct;  // gateAct is not needed past this point
+#pragma omp parallel
+  {
+    std::vector<double> gr(h, 0.0);
+#pragma omp for schedule(static)
+    for (int b = 0; b < B; b++)
+      for (int j = 0; j < h; j++) {
+        const size_t e = (size_t)b * h + j;
+        const bool open = proj[e] + p.b_gate[j] > 0;
+        const float gm = f[e] > 0 ? gMag[e] : 0.0f;  // f > 0 exactly where the gate is open and π_mag > 0
+        const float gg = open ? gGate[e] + penalty * norms[j] : 0.0f;
+        gMag[e] = gm;
+        gGate[e] = gg;
+        gProj[e] = gg + gm * scale[j];
+        gr[j] += (double)gm * proj[e] * scale[j];
+      }
+#pragma omp critical
+    for (int j = 0; j < h; j++) g.r_mag[j] += (float)gr[j];
+  }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, h, B, 1.0f, saeIn, d, gProj, h, 0.0f, g.W_enc, h);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gGate, h, ones, 1, 0.0f, g.b_gate, 1);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gMag, h, ones, 1, 0.0f, g.b_mag, 1);
+  // W_dec: the main reconstruction and the norm-weighted penalty (the auxiliary term sees it frozen).
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, d, B, gScale, f, h, err, d, 0.0f, g.W_dec, d);
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < h; i++)
+    if (norms[i] > 0 && gateSum[i] != 0) axpy(penalty * gateSum[i] / norms[i], p.W_dec + (size_t)i * d, g.W_dec + (size_t)i * d, d);
+  // b_dec: added to x̂ (not to the frozen auxiliary reconstruction), subtracted from the encoder input.
+  float* gProjSum = colsum;
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gProj, h, ones, 1, 0.0f, gProjSum, 1);
+  cblas_sgemv(CblasRowMajor, CblasTrans, B, d, gScale, err, d, ones, 1, 0.0f, g.b_dec, 1);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, d, h, -1.0f, p.W_enc, h, gProjSum, 1, 1.0f, g.b_dec, 1);
+  remove_parallel(g.W_dec, p.W_dec, h, d);
+}

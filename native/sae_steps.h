@@ -12,6 +12,16 @@ struct SaeTensors {
   float* b_dec;
 };
 
+// A Gated SAE's weights (gated.ts): one encoder matrix shared by the gate and, rescaled by exp(r_mag), the magnitude.
+struct GatedTensors {
+  float* W_enc;
+  float* W_dec;
+  float* b_gate;
+  float* b_mag;
+  float* r_mag;
+  float* b_dec;
+};
+
 struct StepStats {
   double loss = 0, mse = 0, sparsity = 0, auxk = 0;
   double l0 = 0;       // mean active features per row
@@ -58,3 +68,14 @@ struct JumpReluLoss {
 // y is the target [B, dOut] (null: reconstruct x); W_dec [h, dOut], b_dec [dOut]; dead [h] is 1 for dead features (or null).
 void jumprelu_step(const float* x, const float* y, int B, int dIn, int dOut, int h, const SaeTensors& p, const float* threshold, const SaeTensors& g,
                    float* gThreshold, const JumpReluLoss& o, const float* dead, Workspace& w, uint8_t* fired, StepStats& s);
+
+// ReLU transcoder (Dunefsky et al. 2024; SAELens "transcoder", transcoder.ts): z = ReLU((x − b_dec)·W_enc + b_enc),
+// ŷ = z·W_dec + b_out (+ x·W_skip when Wskip is given), loss = mean_B Σ (ŷ − y)² + λ·mean_B Σ_i z_i‖W_dec,i‖.
+// x [B, dIn], y [B, dOut]; b_dec [dIn] only centres the input. Dense products (a transcoder's code is not very sparse early on).
+void relu_transcoder_step(const float* x, const float* y, int B, int dIn, int dOut, int h, const SaeTensors& p, const float* bOut, const float* Wskip,
+                          const SaeTensors& g, float* gBOut, float* gWskip, float l1, Workspace& w, uint8_t* fired, StepStats& s);
+
+// Gated SAE (Rajamanoharan et al. 2024; SAELens "gated"): f = H(π_gate)·ReLU(π_mag), loss = mean_B Σ (x̂ − x)²
+// + λ·mean_B Σ_i ReLU(π_gate)_i‖W_dec,i‖ + the auxiliary reconstruction through the frozen decoder (in s.auxk).
+// Decoder rows are unit norm: W_dec's gradient comes out projected onto their tangent space.
+void gated_step(const float* x, int B, int d, int h, const GatedTensors& p, const GatedTensors& g, float l1, Workspace& w, uint8_t* fired, StepStats& s);

@@ -48,7 +48,10 @@ export type FusedStep =
    * JumpReLU: an SAE (centreInput) or a transcoder reading x as it is; `masks` are the 0/1 weights a
    * CLT keeps (W_enc [d_in, width], W_dec [width, d_out]), applied to the gradients and after each step.
    */
-  | { kind: "jumprelu"; options: JumpReluOptions; centreInput: boolean; masks?: (dIn: number, width: number, dOut: number) => { enc: Float32Array; dec: Float32Array } };
+  | { kind: "jumprelu"; options: JumpReluOptions; centreInput: boolean; masks?: (dIn: number, width: number, dOut: number) => { enc: Float32Array; dec: Float32Array } }
+  /** The ReLU transcoder (with W_skip for the skip transcoder). */
+  | { kind: "transcoder"; skip: boolean }
+  | { kind: "gated" };
 
 export interface Architecture {
   /** Registry name, e.g. "relu". */

@@ -117,6 +117,7 @@ export const gated = defineArchitecture("gated", "gated", [], (options) => ({
   encode,
   decode,
   step,
+  fused: { kind: "gated" },
   referenceLoss,
   afterStep: (p) => normaliseRows(p.W_dec),
 }));

@@ -75,7 +75,7 @@ function makeTranscoder(name: string, saeLensName: string, skip: boolean) {
         return { loss, terms: { mse, l1: sparsity }, grads, features: z, reconstruction: yHat };
       });
 
-    return { name, saeLensName, options: { ...options }, init, encode, decode, reconstruct, step, referenceLoss };
+    return { name, saeLensName, options: { ...options }, init, encode, decode, reconstruct, step, referenceLoss, fused: { kind: "transcoder", skip } };
   });
 }
 

@@ -9,17 +9,23 @@ import { THRESHOLD_BETA } from "../dictionaries/batchtopk.js";
 import type { StepInput, StepNumbers, Trainer, TrainerSetup } from "./trainer.js";
 
 type Arrays = Record<string, Float32Array>;
+const NONE = new Float32Array(0);
 
 /** The parameters a fused step trains: JumpReLU's threshold too (BatchTopK's is an EMA, kept apart). */
 function trainedNames(fused: FusedStep): string[] {
-  return fused.kind === "jumprelu" ? ["W_enc", "W_dec", "b_enc", "b_dec", "threshold"] : ["W_enc", "W_dec", "b_enc", "b_dec"];
+  const base = ["W_enc", "W_dec", "b_enc", "b_dec"];
+  if (fused.kind === "jumprelu") return [...base, "threshold"];
+  if (fused.kind === "transcoder") return [...base, "b_dec_out", ...(fused.skip ? ["W_skip"] : [])];
+  if (fused.kind === "gated") return ["W_enc", "W_dec", "b_gate", "b_mag", "r_mag", "b_dec"];
+  return base;
 }
 
 /** Why the native trainer cannot run this setup, or undefined when it can. */
 export function nativeUnsupported(s: Pick<TrainerSetup, "arch" | "rowDim" | "dIn" | "resample">): string | undefined {
   const fused = s.arch.fused;
   if (!fused) return `${s.arch.name} has no fused native step`;
-  if (s.rowDim !== s.dIn && !(fused.kind === "jumprelu" && !fused.centreInput)) return `${s.arch.name} transcoders train on tfjs`;
+  const readsPairs = fused.kind === "transcoder" || (fused.kind === "jumprelu" && !fused.centreInput);
+  if (s.rowDim !== s.dIn && !readsPairs) return `${s.arch.name} reconstructs its input: it cannot train on [input | target] pairs natively`;
   if (s.resample) return "resampling runs on tfjs";
   return undefined;
 }
@@ -49,7 +55,7 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
     tf.dispose(Object.values(c.tensors));
   }
   const [beta1, beta2] = s.betas ?? [0.9, 0.999];
-  const unitNorm = fused.kind === "relu" ? fused.unitNorm : fused.kind !== "jumprelu";
+  const unitNorm = fused.kind === "relu" ? fused.unitNorm : fused.kind === "topk" || fused.kind === "batchtopk" || fused.kind === "gated";
   const kAux = fused.kind === "topk" || fused.kind === "batchtopk" ? fused.kAux(d) : 0;
   const prefixEnds = fused.kind === "batchtopk" ? Int32Array.from(fused.prefixes(h)) : undefined;
   // A CLT's weights outside its blocks stay exactly zero: masked gradients, masked weights after Adam.
@@ -63,6 +69,15 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
   const [xs, ys] = rowDim === d ? [undefined, new Float32Array(0)] : [new Float32Array(B * d), new Float32Array(B * dOut)];
   let lastGood = copy(params);
   let lastThreshold = threshold?.slice();
+  /** [x | y] rows → x and y (y empty when the rows are inputs only). */
+  const splitRows = (rows: Float32Array): [Float32Array, Float32Array] => {
+    if (!xs) return [rows, ys];
+    for (let b = 0; b < B; b++) {
+      xs.set(rows.subarray(b * rowDim, b * rowDim + d), b * d);
+      ys.set(rows.subarray(b * rowDim + d, (b + 1) * rowDim), b * dOut);
+    }
+    return [xs, ys];
+  };
 
   return {
     kind: "native",
@@ -70,15 +85,14 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
       const p = params, g = grads;
       if (fused.kind === "relu") {
         addon.reluStep(ws, rows, p.W_enc, p.W_dec, p.b_enc, p.b_dec, g.W_enc, g.W_dec, g.b_enc, g.b_dec, B, d, h, l1, fused.unitNorm, fired, stats);
+      } else if (fused.kind === "gated") {
+        addon.gatedStep(ws, rows, p.W_enc, p.W_dec, p.b_gate, p.b_mag, p.r_mag, p.b_dec, g.W_enc, g.W_dec, g.b_gate, g.b_mag, g.r_mag, g.b_dec, B, d, h, l1, fired, stats);
+      } else if (fused.kind === "transcoder") {
+        const [x, y] = splitRows(rows);
+        const skip = fused.skip ? [p.W_skip, g.W_skip] : [NONE, NONE];
+        addon.reluTranscoderStep(ws, x, y.length ? y : x, p.W_enc, p.W_dec, p.b_enc, p.b_dec, p.b_dec_out, skip[0], g.W_enc, g.W_dec, g.b_enc, g.b_dec, g.b_dec_out, skip[1], B, d, dOut, h, l1, fired, stats);
       } else if (fused.kind === "jumprelu") {
-        let x = rows;
-        if (xs) {
-          for (let b = 0; b < B; b++) {
-            xs.set(rows.subarray(b * rowDim, b * rowDim + d), b * d);
-            ys.set(rows.subarray(b * rowDim + d, (b + 1) * rowDim), b * dOut);
-          }
-          x = xs;
-        }
+        const [x, ys] = splitRows(rows);
         for (let i = 0; i < deadMask.length; i++) deadMask[i] = sinceFired[i] >= deadWindow ? 1 : 0;
         const o = fused.options;
         addon.jumpreluStep(ws, x, ys, p.W_enc, p.W_dec, p.b_enc, p.b_dec, p.threshold, g.W_enc, g.W_dec, g.b_enc, g.b_dec, g.threshold, B, d, dOut, h, l1, o.bandwidth, o.sparsityLossMode === "tanh", o.tanhScale, o.preActLossCoefficient ?? -1, fused.centreInput, deadMask, fired, stats);
@@ -116,7 +130,7 @@ export function nativeTrainer(addon: NativeAddon, s: TrainerSetup): Trainer {
       }
       if (!record) return undefined;
       const [loss, mse, sparsity, , l0, sse, centred] = stats;
-      const hasSparsity = fused.kind === "relu" || fused.kind === "jumprelu";
+      const hasSparsity = fused.kind === "relu" || fused.kind === "jumprelu" || fused.kind === "transcoder" || fused.kind === "gated";
       return { loss, mse, sparsity: hasSparsity ? sparsity : NaN, l0, fvu: sse / centred, deadFraction: deadCount / h };
     },
     keep() {

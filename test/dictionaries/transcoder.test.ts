@@ -65,3 +65,24 @@ test("a transcoder learns a sparse map from input to output; metrics compare ŷ 
   }
   await assert.rejects(dictionary("transcoder", { width: 8 }).fit({ input: toy.acts, output: output.head(10) }), /input has 4096 rows but output has 10/);
 });
+
+test("the native engine's fused transcoder step and the tfjs step train the same transcoders from the same seed (FVU, L0 within 1e-3)", async () => {
+  await ready();
+  const toy = sharkeyToyData({ rows: 2048, features: 32, dim: 16, avgActive: 2, seed: 6 });
+  const output = fromVectors(toy.acts.vectors.map((v, i) => Math.max(0, v) * (1 + (i % 3))).slice(0, 2048 * 12), 12);
+  for (const arch of ["transcoder", "skip-transcoder"]) {
+    const results: Record<string, { fvu: number; l0: number; trainer: string }> = {};
+    await forEachEngine(async (e) => {
+      const tc = await dictionary(arch, { width: 48, l1: 0.01 }).fit({ input: toy.acts, output }, { steps: 150, batchSize: 128, lr: 3e-3, seed: 2, progress: false });
+      const m = tc.metrics({ input: toy.acts, output });
+      results[e] = { fvu: m.fvu, l0: m.l0, trainer: (tc.cfg.training as { engine: string }).engine };
+      tc.dispose();
+    });
+    if (!results.native) return; // the addon is not built: nothing to compare
+    const [a, b] = [results.native, results.wasm];
+    const what = `${arch}: ${JSON.stringify(results)}`;
+    assert.equal(a.trainer, "native", what);
+    assert.equal(b.trainer, "tfjs", what);
+    assert.ok(Math.abs(a.fvu - b.fvu) < 1e-3 && Math.abs(a.l0 - b.l0) / b.l0 < 1e-3, what);
+  }
+});

@@ -151,7 +151,72 @@ for (const [name, options] of [
   });
 }
 
-test("training agrees across engines: same seed → metrics within 1e-3 (relu, relu unit-norm, topk with AuxK, batchtopk, matryoshka, jumprelu)", { skip: false }, async () => {
+for (const name of ["transcoder", "skip-transcoder"] as const) {
+  test(`native fused ${name}: the loss agrees with autodiff, every gradient with the tfjs step (< 1e-4), with and without a separate target`, { skip }, async () => {
+    await ready();
+    const [dIn, dOut, width] = [12, 9, 40];
+    for (const [B, withTarget] of [[16, true], [33, true], [7, false]] as const) {
+      const arch = architecture(name, withTarget ? { d_out: dOut } : {});
+      const p = randomParams(arch, dIn, width, B);
+      const d = withTarget ? dOut : dIn;
+      p.b_dec_out = tf.tensor1d(new Rng(B + 9).normals(d).map((v) => 0.1 * v));
+      if (p.W_skip) p.W_skip = tf.tensor2d(new Rng(B + 10).normals(dIn * d).map((v) => 0.2 * v), [dIn, d]);
+      const x = tf.tensor2d(new Rng(B + 100).normals(B * dIn), [B, dIn]);
+      const y = withTarget ? tf.tensor2d(new Rng(B + 200).normals(B * dOut), [B, dOut]) : undefined;
+      const opts = { l1: 0.7, target: y };
+      const want = arch.step(x, p, opts);
+      const reference = arch.referenceLoss(x, p, opts).dataSync()[0];
+      const names = Object.keys(want.grads);
+      const host = Object.fromEntries(names.map((n) => [n, p[n].dataSync() as Float32Array]));
+      const g = Object.fromEntries(names.map((n) => [n, new Float32Array(host[n].length)]));
+      const stats = new Float64Array(8);
+      const fired = new Uint8Array(width);
+      const none = new Float32Array(0);
+      const xs = x.dataSync() as Float32Array;
+      addon!.reluTranscoderStep(addon!.createWorkspace(), xs, y ? (y.dataSync() as Float32Array) : xs, host.W_enc, host.W_dec, host.b_enc, host.b_dec, host.b_dec_out, host.W_skip ?? none,
+        g.W_enc, g.W_dec, g.b_enc, g.b_dec, g.b_dec_out, g.W_skip ?? none, B, dIn, d, width, 0.7, fired, stats);
+      const what = `B=${B}, ${withTarget ? "target" : "no target"}`;
+      assert.ok(Math.abs(stats[0] - reference) / Math.abs(reference) < 1e-5, `loss ${stats[0]} vs ${reference} (${what})`);
+      for (const n of names) {
+        const e = relErr(tf.tensor(g[n], p[n].shape), want.grads[n]);
+        assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (${what})`);
+      }
+      assert.deepEqual(Array.from(fired), Array.from(tf.greater(tf.max(want.features, 0), 0).dataSync(), Number));
+    }
+  });
+}
+
+test("native fused gated: the loss agrees with autodiff, every gradient with the tfjs step (< 1e-4)", { skip }, async () => {
+  await ready();
+  const arch = architecture("gated", {});
+  const [d, width] = [12, 40];
+  const names = ["W_enc", "W_dec", "b_gate", "b_mag", "r_mag", "b_dec"];
+  for (const B of [16, 33, 7]) {
+    const p = randomParams(arch, d, width, B);
+    const rng = new Rng(B + 11);
+    p.b_gate = tf.tensor1d(rng.normals(width).map((v) => 0.2 * v));
+    p.b_mag = tf.tensor1d(rng.normals(width).map((v) => 0.2 * v));
+    p.r_mag = tf.tensor1d(rng.normals(width).map((v) => 0.3 * v));
+    const x = tf.tensor2d(new Rng(B + 100).normals(B * d), [B, d]);
+    const want = arch.step(x, p, { l1: 0.7 });
+    const reference = arch.referenceLoss(x, p, { l1: 0.7 }).dataSync()[0];
+    const host = Object.fromEntries(names.map((n) => [n, p[n].dataSync() as Float32Array]));
+    const g = Object.fromEntries(names.map((n) => [n, new Float32Array(host[n].length)]));
+    const stats = new Float64Array(8);
+    const fired = new Uint8Array(width);
+    addon!.gatedStep(addon!.createWorkspace(), x.dataSync() as Float32Array, host.W_enc, host.W_dec, host.b_gate, host.b_mag, host.r_mag, host.b_dec,
+      g.W_enc, g.W_dec, g.b_gate, g.b_mag, g.r_mag, g.b_dec, B, d, width, 0.7, fired, stats);
+    assert.ok(Math.abs(stats[0] - reference) / Math.abs(reference) < 1e-5, `loss ${stats[0]} vs ${reference} (B=${B})`);
+    assert.ok(Math.abs(stats[3] - want.terms.aux.dataSync()[0]) / stats[3] < 1e-5, "the auxiliary term");
+    for (const n of names) {
+      const e = relErr(tf.tensor(g[n], p[n].shape), want.grads[n]);
+      assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e} (B=${B})`);
+    }
+    assert.deepEqual(Array.from(fired), Array.from(tf.greater(tf.max(want.features, 0), 0).dataSync(), Number));
+  }
+});
+
+test("training agrees across engines: same seed → metrics within 1e-3 (relu, relu unit-norm, topk with AuxK, batchtopk, matryoshka, jumprelu, gated)", { skip: false }, async () => {
   await ready();
   const engines = await availableEngines();
   if (engines.length < 2) return;
@@ -163,6 +228,7 @@ test("training agrees across engines: same seed → metrics within 1e-3 (relu, r
     ["batchtopk", { width: 256, k: 4 }],
     ["matryoshka", { width: 256, k: 4 }],
     ["jumprelu", { width: 256, l1: 0.003 }],
+    ["gated", { width: 256, l1: 0.2 }],
   ] as const) {
     const { width, l1 = 0, ...archOptions } = options as { width: number; l1?: number };
     const results: Record<string, { fvu: number; l0: number; mmcs: number; loss: number; trainer: string }> = {};
