@@ -4,9 +4,11 @@ Reads a case (JSON on argv[1]) and raw float32 files written by the bench: the i
 the first `check_steps` batches in fit()'s order. Prints one JSON line: the loss of each check step
 (from the same weights and batches as featurelab) and the mean time of a step in the fastest of
 `repeats` blocks, batching included (rows gathered from the data by a random permutation, as a DataLoader-free training loop).
-The steps follow SAELens / dictionary_learning: ReLU with the norm-weighted L1 penalty; TopK with a
-dense scatter of the kept activations, the decoder gradient's parallel part removed and the decoder
-rows renormalised after Adam.
+The steps follow SAELens / dictionary_learning: ReLU with the norm-weighted L1 penalty; TopK and
+BatchTopK with a dense scatter of the kept activations, the decoder gradient's parallel part removed and
+the decoder rows renormalised after Adam; JumpReLU as SAELens' JumpReLUTrainingSAE (L0 loss, threshold
+trained through straight-through pseudo-derivatives with the rectangle kernel); Gated as SAELens' gated
+SAE (the auxiliary reconstruction through the frozen decoder), with unit-norm decoder rows.
 """
 import json
 import os
@@ -26,38 +28,91 @@ def load(name, shape):
     return torch.from_numpy(np.fromfile(os.path.join(folder, name + ".f32"), dtype=np.float32).reshape(shape))
 
 
+# The trained parameters: BatchTopK's threshold is an EMA, not trained, and plays no part in the loss.
+TRAINED = [n for n in case["shapes"] if not (case["arch"] == "batchtopk" and n == "threshold")]
+UNIT_NORM = case["arch"] in ("topk", "batchtopk", "gated")
+
+
 def params():
-    p = {
-        "W_enc": load("W_enc", (d, h)),
-        "W_dec": load("W_dec", (h, d)),
-        "b_enc": load("b_enc", (h,)),
-        "b_dec": load("b_dec", (d,)),
-    }
-    return {k: v.clone().requires_grad_(True) for k, v in p.items()}
+    return {n: load(n, tuple(case["shapes"][n])).clone().requires_grad_(True) for n in TRAINED}
+
+
+def rectangle(u):
+    return ((u / case["bandwidth"]).abs() < 0.5).to(u.dtype)
+
+
+class Step(torch.autograd.Function):
+    """H(π − θ): no gradient to π; −K/ε to θ (SAELens' Step)."""
+
+    @staticmethod
+    def forward(ctx, pre, theta):
+        ctx.save_for_backward(pre, theta)
+        return (pre > theta).to(pre.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        pre, theta = ctx.saved_tensors
+        return None, (-(1.0 / case["bandwidth"]) * rectangle(pre - theta) * g).sum(0)
+
+
+class JumpReLU(torch.autograd.Function):
+    """π·H(π − θ): H to π; −(θ/ε)·K to θ (SAELens' JumpReLU)."""
+
+    @staticmethod
+    def forward(ctx, pre, theta):
+        ctx.save_for_backward(pre, theta)
+        return pre * (pre > theta).to(pre.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        pre, theta = ctx.saved_tensors
+        return (pre > theta).to(pre.dtype) * g, (-(theta / case["bandwidth"]) * rectangle(pre - theta) * g).sum(0)
+
+
+def mse_of(x_hat, x):
+    return (x_hat - x).pow(2).sum(-1).mean()
+
+
+def loss_of(p, x):
+    arch = case["arch"]
+    sae_in = x - p["b_dec"]
+    if arch == "gated":
+        proj = sae_in @ p["W_enc"]
+        gate = proj + p["b_gate"]
+        mag = proj * p["r_mag"].exp() + p["b_mag"]
+        f = (gate > 0).to(x.dtype) * torch.relu(mag)
+        gate_act = torch.relu(gate)
+        sparsity = (gate_act * p["W_dec"].norm(dim=1)).sum(-1).mean()
+        aux = mse_of(gate_act @ p["W_dec"].detach() + p["b_dec"].detach(), x)
+        return mse_of(f @ p["W_dec"] + p["b_dec"], x) + case["l1"] * sparsity + aux
+    pre = sae_in @ p["W_enc"] + p["b_enc"]
+    if arch == "relu":
+        f = torch.relu(pre)
+        return mse_of(f @ p["W_dec"] + p["b_dec"], x) + case["l1"] * (f * p["W_dec"].norm(dim=1)).sum(-1).mean()
+    if arch == "jumprelu":
+        theta = torch.relu(p["threshold"])
+        f = JumpReLU.apply(pre, theta)
+        return mse_of(f @ p["W_dec"] + p["b_dec"], x) + case["l1"] * Step.apply(pre, theta).sum(-1).mean()
+    if arch == "topk":
+        vals, idx = pre.topk(case["k"], dim=-1)
+        f = torch.zeros_like(pre).scatter_(-1, idx, torch.relu(vals))
+    else:  # batchtopk: the batch's B·k largest ReLU'd pre-activations
+        a = torch.relu(pre)
+        vals, idx = a.flatten().topk(case["k"] * x.shape[0])
+        f = torch.zeros_like(a).flatten().scatter_(-1, idx, vals).view_as(a)
+    return mse_of(f @ p["W_dec"] + p["b_dec"], x)
 
 
 def step(p, opt, x):
-    sae_in = x - p["b_dec"]
-    pre = sae_in @ p["W_enc"] + p["b_enc"]
-    if case["arch"] == "relu":
-        f = torch.relu(pre)
-        x_hat = f @ p["W_dec"] + p["b_dec"]
-        mse = (x_hat - x).pow(2).sum(-1).mean()
-        l1 = (f * p["W_dec"].norm(dim=1)).sum(-1).mean()
-        loss = mse + case["l1"] * l1
-    else:
-        vals, idx = pre.topk(case["k"], dim=-1)
-        f = torch.zeros_like(pre).scatter_(-1, idx, torch.relu(vals))
-        x_hat = f @ p["W_dec"] + p["b_dec"]
-        loss = (x_hat - x).pow(2).sum(-1).mean()
+    loss = loss_of(p, x)
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    if case["arch"] == "topk":
+    if UNIT_NORM:
         with torch.no_grad():
             W, g = p["W_dec"], p["W_dec"].grad
             g -= (g * W).sum(1, keepdim=True) / W.pow(2).sum(1, keepdim=True).clamp_min(1e-12) * W
     opt.step()
-    if case["arch"] == "topk":
+    if UNIT_NORM:
         with torch.no_grad():
             p["W_dec"] /= p["W_dec"].norm(dim=1, keepdim=True).clamp_min(1e-12)
     return loss

@@ -8,7 +8,7 @@
 // losses must agree (relative 1e-4 at step 10). PyTorch is skipped (null) when /usr/bin/python3 has no torch.
 // Each line also gives "agree" (the loss check) and "l0", the mean L0 over the timed steps.
 // Options: --quick (small cases), --steps T (steps per timed block, default 8), --repeats R (default 3),
-// --only relu|topk.
+// --only relu|topk|batchtopk|jumprelu|gated.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +37,10 @@ const archs = [
   { name: "relu", label: "relu (dense phase)", options: { l1: 0.001 }, torch: { arch: "relu", l1: 0.001 }, warmup: 2 },
   { name: "relu", label: "relu (sparse phase)", options: { l1: 1 }, torch: { arch: "relu", l1: 1 }, warmup: 30 },
   { name: "topk", label: "topk k=32", options: { k: 32 }, torch: { arch: "topk", k: 32 }, warmup: 2 },
+  { name: "batchtopk", label: "batchtopk k=32", options: { k: 32 }, torch: { arch: "batchtopk", k: 32 }, warmup: 2 },
+  // JumpReLU (SAELens' L0 loss, θ trained through the rectangle kernel) and Gated: dense f-products on both sides.
+  { name: "jumprelu", label: "jumprelu λ=1e-3", options: { l1: 1e-3 }, torch: { arch: "jumprelu", l1: 1e-3, bandwidth: 0.05 }, warmup: 2 },
+  { name: "gated", label: "gated λ=1", options: { l1: 1 }, torch: { arch: "gated", l1: 1 }, warmup: 2 },
 ].filter((a) => !only || a.name === only);
 
 const torchVersion = spawnSync(PYTHON, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
@@ -72,7 +76,7 @@ for (const { d, h, B } of shapes) {
         await batches.return();
         writeFileSync(join(dir, "batches.f32"), all);
         writeFileSync(join(dir, "data.f32"), acts.vectors);
-        const c = { ...a.torch, d, h, B, lr: LR, dir, rows, check_steps: CHECK_STEPS, warmup: a.warmup, timed_steps: timed, repeats: REPEATS };
+        const c = { ...a.torch, d, h, B, lr: LR, dir, rows, shapes: Object.fromEntries(Object.entries(init).map(([n, t]) => [n, t.shape])), check_steps: CHECK_STEPS, warmup: a.warmup, timed_steps: timed, repeats: REPEATS };
         const r = spawnSync(PYTHON, [join(import.meta.dirname, "torch_step.py"), JSON.stringify(c)], { encoding: "utf8", maxBuffer: 1 << 20 });
         if (r.status !== 0) throw new Error(`PyTorch step failed:\n${r.stderr}`);
         torch = JSON.parse(r.stdout.trim().split("\n").pop());

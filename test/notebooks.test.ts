@@ -11,7 +11,7 @@ import { plotlyCopies } from "./display/widget-page.js";
 
 const root = join(import.meta.dirname, "..");
 // The longest-running notebooks start first, so the two lanes below finish close together.
-const LONGEST = ["train.ipynb", "transcoders.ipynb", "e2e.ipynb"];
+const LONGEST = ["e2e.ipynb", "ablation.ipynb", "decompose.ipynb", "transcoders.ipynb", "train.ipynb"];
 const notebooks = readdirSync(join(root, "notebooks"))
   .filter((f) => f.endsWith(".ipynb"))
   .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
