@@ -15,10 +15,6 @@ const SLOW = [
   "test/io/parquet.test.ts", "test/dictionaries/known-answers.test.ts", "test/io/fuzz.test.ts", "test/circuits/e2e/sae.test.ts",
 ];
 
-// The longest file (about half the suite's wall time) starts first, so the other lane works through
-// the rest beside it instead of leaving it to run alone at the end.
-const LONGEST = "test/notebooks.test.ts";
-
 function findTests(dir) {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
@@ -42,7 +38,7 @@ const files = findTests(join(root, "test"))
   .map((f) => relative(root, f))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .filter((f) => !quick || !SLOW.some((s) => f.startsWith(s)))
-  .sort((a, b) => Number(b === LONGEST) - Number(a === LONGEST) || a.localeCompare(b));
+  .sort();
 mkdirSync(join(root, "out"), { recursive: true });
 const reporters = ["--test-reporter=spec", "--test-reporter-destination=stdout", `--test-reporter=${join(root, "scripts", "file-times.mjs")}`, `--test-reporter-destination=${join(root, "out", "test-times.txt")}`];
 const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...reporters, ...files], { stdio: "inherit", cwd: root });
