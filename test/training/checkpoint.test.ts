@@ -12,19 +12,22 @@ const toy = sharkeyToyData({ rows: 700, features: 24, dim: 12, avgActive: 3, see
 // Schedules fixed explicitly, so a 30-step run and a 60-step run share their first 30 steps.
 const common = { batchSize: 64, lr: 3e-3, seed: 4, progress: false, l1WarmupSteps: 10, deadWindowTokens: 640 } as const;
 
-test("resume continues a checkpointed run exactly where it stopped", async () => {
+test("resume continues a checkpointed run exactly where it stopped (every weight, BatchTopK's and JumpReLU's thresholds too)", async () => {
   await ready();
-  const spec = dictionary("relu", { width: 32, l1: 0.1 });
-  const straight = await spec.fit(toy.acts, { ...common, steps: 60 });
-  const ckpt = join(dir, "run");
-  const first = await spec.fit(toy.acts, { ...common, steps: 30, checkpoint: { dir: ckpt, every: 10 } });
-  assert.equal((first.cfg.training as { steps: number }).steps, 30);
-  assert.deepEqual(readdirSync(ckpt), ["checkpoint.safetensors"], "no temp files left behind");
-  const resumed = await spec.fit(toy.acts, { ...common, steps: 60, resume: ckpt });
-  for (const name of ["W_enc", "W_dec", "b_enc", "b_dec"]) {
-    assert.deepEqual(resumed.params[name].dataSync(), straight.params[name].dataSync(), `${name} equals the uninterrupted run's`);
+  for (const [arch, options] of [["relu", { l1: 0.1 }], ["batchtopk", { k: 3 }], ["jumprelu", { l1: 0.01 }], ["gated", { l1: 0.1 }]] as const) {
+    const spec = dictionary(arch, { width: 32, ...options });
+    const straight = await spec.fit(toy.acts, { ...common, steps: 60 });
+    const ckpt = join(dir, `run-${arch}`);
+    const first = await spec.fit(toy.acts, { ...common, steps: 30, checkpoint: { dir: ckpt, every: 10 } });
+    assert.equal((first.cfg.training as { steps: number }).steps, 30);
+    assert.deepEqual(readdirSync(ckpt), ["checkpoint.safetensors"], "no temp files left behind");
+    const resumed = await spec.fit(toy.acts, { ...common, steps: 60, resume: ckpt });
+    assert.deepEqual(Object.keys(resumed.params).sort(), Object.keys(straight.params).sort());
+    for (const name of Object.keys(straight.params)) {
+      assert.deepEqual(resumed.params[name].dataSync(), straight.params[name].dataSync(), `${arch}: ${name} equals the uninterrupted run's`);
+    }
+    assert.equal(resumed.history[resumed.history.length - 1].step, 60);
   }
-  assert.equal(resumed.history[resumed.history.length - 1].step, 60);
 });
 
 test("a checkpoint of another run, or none, is refused with the reason", async () => {
