@@ -143,6 +143,47 @@ void scatter_feature_grads(size_t n, int d, int h, RowOf rowOf, const int32_t* i
   }
 }
 
+// The k-th largest positive value of v[0..n) (0 when there are at most k), and how many are positive.
+// A radix select on the bits of positive floats, which order as the floats do: a parallel histogram
+// of the high 16 bits finds the bin holding the k-th largest, a second of the low 16 bits within it
+// the value. Two passes over v, no copy and no sort.
+float kth_largest_positive(const float* v, size_t n, size_t k, size_t& nPositive) {
+  auto bits = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+  };
+  std::vector<size_t> hist(1 << 16, 0);
+  size_t positive = 0;
+  auto histogram = [&](auto binOf, auto keep) {
+    std::fill(hist.begin(), hist.end(), 0);
+#pragma omp parallel
+    {
+      std::vector<size_t> local(1 << 16, 0);
+#pragma omp for schedule(static)
+      for (size_t e = 0; e < n; e++)
+        if (v[e] > 0 && keep(bits(v[e]))) local[binOf(bits(v[e]))]++;
+#pragma omp critical
+      for (size_t b = 0; b < local.size(); b++) hist[b] += local[b];
+    }
+  };
+  histogram([](uint32_t u) { return u >> 16; }, [](uint32_t) { return true; });
+  for (size_t c : hist) positive += c;
+  nPositive = positive;
+  if (positive <= k) return 0.0f;
+  // Walk down from the largest bin until the k-th value is inside.
+  size_t above = 0;
+  uint32_t hi = (1 << 16) - 1;
+  while (above + hist[hi] < k) above += hist[hi--];
+  histogram([](uint32_t u) { return u & 0xffff; }, [hi](uint32_t u) { return (u >> 16) == hi; });
+  uint32_t lo = (1 << 16) - 1;
+  while (above + hist[lo] < k) above += hist[lo--];
+  const uint32_t u = (hi << 16) | lo;
+  float t;
+  std::memcpy(&t, &u, sizeof t);
+  return t;
+}
+
 // G(j, b) = buf's row b, for losses whose ∂L/∂x̂ does not depend on the feature.
 struct Rows {
   const float* buf;
@@ -396,17 +437,13 @@ void batch_topk_step(const float* x, int B, int d, int h, const SaeTensors& p, c
   // positive ones are listed: all of them when there are at most B·k, else those above the
   // (B·k)-th largest value t, and as many equal to t as fill the budget (in row-major order).
   const size_t budget = (size_t)B * k;
-  float* positives = sized(w.diff, Bh);
   size_t nPos = 0;
-  for (size_t e = 0; e < Bh; e++)
-    if (pre[e] > 0) positives[nPos++] = pre[e];
-  float t = 0;
+  const float t = kth_largest_positive(pre, Bh, budget, nPos);
   size_t ties = 0;
   if (nPos > budget) {
-    std::nth_element(positives, positives + (budget - 1), positives + nPos, std::greater<float>());
-    t = positives[budget - 1];
     size_t above = 0;
-    for (size_t e = 0; e < nPos; e++) above += positives[e] > t;
+#pragma omp parallel for reduction(+ : above) schedule(static)
+    for (size_t e = 0; e < Bh; e++) above += pre[e] > t;
     ties = budget - above;
   }
   // Count per row (in parallel), hand out the ties in row order, then list the entries.

@@ -91,6 +91,30 @@ for (const [name, options, projected] of [
   });
 }
 
+test("native fused batchtopk: exact ties at the batch's threshold are kept in row-major order, as tf.topk keeps them", { skip }, async () => {
+  await ready();
+  const arch = architecture("batchtopk", { k: 3 });
+  const [B, dIn, width] = [5, 12, 40];
+  const p = randomParams(arch, dIn, width, 3);
+  // Features j and j + 20 are copies: every activation appears twice in its row, so an odd budget (B·k = 15)
+  // splits a tied pair at the threshold.
+  const half = tf.slice(p.W_enc, [0, 0], [dIn, width / 2]);
+  p.W_enc = tf.concat([half, half], 1);
+  const bHalf = tf.slice(p.b_enc, [0], [width / 2]);
+  p.b_enc = tf.concat([bHalf, bHalf]);
+  const x = tf.tensor2d(new Rng(77).normals(B * dIn), [B, dIn]);
+  const names = [...NAMES];
+  const lossOf = (...ts: tf.Tensor[]) => arch.referenceLoss(x, { ...p, ...Object.fromEntries(names.map((n, i) => [n, ts[i]])) }, { l1: 0 });
+  const { grads } = tf.valueAndGrads(lossOf)(names.map((n) => p[n]));
+  const got = fusedStep(arch, p, x, 0, []);
+  assert.equal(got.stats[4], 3, "exactly B·k entries kept (L0 = k)");
+  names.forEach((n, i) => {
+    const expected = n === "W_dec" ? removeParallel(grads[i] as tf.Tensor2D, p.W_dec as tf.Tensor2D) : grads[i];
+    const e = relErr(got.grads[n], expected);
+    assert.ok(e < 1e-4, `∂L/∂${n}: relative error ${e}`);
+  });
+});
+
 /** One fused JumpReLU step (SAE when y is undefined, else a transcoder or CLT) on copies of p. */
 function fusedJumpRelu(arch: Architecture, p: Params, x: tf.Tensor2D, y: tf.Tensor2D | undefined, l1: number, dead: number[]) {
   const f = arch.fused!;
