@@ -191,6 +191,19 @@ struct Rows {
   const float* operator()(int, int b) const { return buf + (size_t)b * d; }
 };
 
+// ‖W_i‖ for each of W's h rows of length d.
+void row_norms(const float* W, int h, int d, float* norms) {
+  for (int i = 0; i < h; i++) norms[i] = std::sqrt((float)sum_squares_row(W + (size_t)i * d, d));
+}
+
+// gW_i += (scale·c_i / ‖W_i‖)·W_i: a term's gradient through the row norm, ∂‖W_i‖/∂W_i = W_i/‖W_i‖,
+// where the term's ∂/∂‖W_i‖ is scale·c_i (rows with c_i = 0 or ‖W_i‖ = 0 are left alone).
+void add_norm_gradient(const float* W, const float* norms, const float* c, float scale, int h, int d, float* gW) {
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < h; i++)
+    if (c[i] != 0 && norms[i] > 0) axpy(scale * c[i] / norms[i], W + (size_t)i * d, gW + (size_t)i * d, d);
+}
+
 // out [d, h] = inT [h, d] transposed, in cache-sized blocks.
 void transpose_into(const float* inT, int h, int d, float* out) {
   const int T = 64;
@@ -348,12 +361,8 @@ void relu_step(const float* x, int B, int d, int h, const SaeTensors& p, const S
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, d, B, gScale, f, h, err, d, 0.0f, g.W_dec, d);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d, h, B, 1.0f, saeIn, d, gPre, h, 0.0f, g.W_enc, h);
   }
-  if (!unitNorm) {
-    // + (λ/B)·(Σ_B f_i)·W_dec,i/‖W_dec,i‖ from the norm-weighted penalty.
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < h; i++)
-      if (weights[i] > 0 && fireSum[i] != 0) axpy(penalty * fireSum[i] / weights[i], p.W_dec + (size_t)i * d, g.W_dec + (size_t)i * d, d);
-  }
+  // + (λ/B)·(Σ_B f_i)·W_dec,i/‖W_dec,i‖ from the norm-weighted penalty.
+  if (!unitNorm) add_norm_gradient(p.W_dec, weights, fireSum, penalty, h, d, g.W_dec);
   bias_dec_grad(err, gScale, B, d, h, p, g, ones);
   if (unitNorm) remove_parallel(g.W_dec, p.W_dec, h, d);
 }
@@ -439,16 +448,10 @@ void batch_topk_step(const float* x, int B, int d, int h, const SaeTensors& p, c
   const size_t budget = (size_t)B * k;
   size_t nPos = 0;
   const float t = kth_largest_positive(pre, Bh, budget, nPos);
-  size_t ties = 0;
-  if (nPos > budget) {
-    size_t above = 0;
-#pragma omp parallel for reduction(+ : above) schedule(static)
-    for (size_t e = 0; e < Bh; e++) above += pre[e] > t;
-    ties = budget - above;
-  }
   // Count per row (in parallel), hand out the ties in row order, then list the entries.
   std::vector<int32_t> rowTies(B, 0);
-#pragma omp parallel for schedule(static)
+  size_t above = 0;
+#pragma omp parallel for reduction(+ : above) schedule(static)
   for (int b = 0; b < B; b++) {
     const float* r = pre + (size_t)b * h;
     int n = 0, eq = 0;
@@ -458,7 +461,9 @@ void batch_topk_step(const float* x, int B, int d, int h, const SaeTensors& p, c
     }
     rowStart[b + 1] = n;
     rowTies[b] = eq;
+    above += n;
   }
+  size_t ties = nPos > budget ? budget - above : 0;
   rowStart[0] = 0;
   for (int b = 0; b < B; b++) {
     const int take = (int)std::min<size_t>(ties, (size_t)rowTies[b]);
@@ -556,12 +561,10 @@ void jumprelu_step(const float* x, const float* y, int B, int dIn, int dOut, int
   for (int b = 0; b < B; b++)
     for (int c = 0; c < dIn; c++) saeIn[(size_t)b * dIn + c] = x[(size_t)b * dIn + c] - (o.centreInput ? p.b_dec[c] : 0.0f);
   pre_activations(saeIn, B, dIn, h, p, pre);
-  for (int i = 0; i < h; i++) {
-    theta[i] = std::max(threshold[i], 0.0f);
-    norms[i] = std::sqrt((float)sum_squares_row(p.W_dec + (size_t)i * dOut, dOut));
-  }
+  for (int i = 0; i < h; i++) theta[i] = std::max(threshold[i], 0.0f);
+  row_norms(p.W_dec, h, dOut, norms);
 
-  // f = π·H(π − θ⁺), kept in pre's place once π is no longer needed; err = x̂ − y.
+  // f = π·H(π − θ⁺); err = x̂ − y.
   float* f = sized(w.val, Bh);
   long active = 0;
 #pragma omp parallel for reduction(+ : active) schedule(static)
@@ -639,9 +642,7 @@ void jumprelu_step(const float* x, const float* y, int B, int dIn, int dOut, int
   // W_dec: fᵀ·(2/B)·err, plus (∂L/∂‖W_i‖ / ‖W_i‖)·W_i. W_enc, b_enc from ∂L/∂π; b_dec as an output
   // bias, and (for an SAE) also subtracted from the encoder's input.
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, dOut, B, gScale, f, h, err, dOut, 0.0f, g.W_dec, dOut);
-#pragma omp parallel for schedule(static)
-  for (int i = 0; i < h; i++)
-    if (gNorms[i] != 0 && norms[i] > 0) axpy(gNorms[i] / norms[i], p.W_dec + (size_t)i * dOut, g.W_dec + (size_t)i * dOut, dOut);
+  add_norm_gradient(p.W_dec, norms, gNorms, 1.0f, h, dOut, g.W_dec);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dIn, h, B, 1.0f, saeIn, dIn, gPre, h, 0.0f, g.W_enc, h);
   cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gPre, h, ones, 1, 0.0f, g.b_enc, 1);
   cblas_sgemv(CblasRowMajor, CblasTrans, B, dOut, gScale, err, dOut, ones, 1, 0.0f, g.b_dec, 1);
@@ -679,9 +680,9 @@ void relu_transcoder_step(const float* x, const float* y, int B, int dIn, int dO
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, dOut, h, 1.0f, z, h, p.W_dec, dOut, 1.0f, err, dOut);
   if (Wskip) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, dOut, dIn, 1.0f, x, dIn, Wskip, dOut, 1.0f, err, dOut);
   cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, z, h, ones, 1, 0.0f, fire, 1);
+  row_norms(p.W_dec, h, dOut, norms);
   double sparsity = 0;
   for (int i = 0; i < h; i++) {
-    norms[i] = std::sqrt((float)sum_squares_row(p.W_dec + (size_t)i * dOut, dOut));
     sparsity += (double)fire[i] * norms[i];
     fired[i] = fire[i] > 0;
   }
@@ -702,9 +703,7 @@ void relu_transcoder_step(const float* x, const float* y, int B, int dIn, int dO
       gA[e] = z[e] > 0 ? gA[e] + penalty * norms[j] : 0.0f;
     }
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, dOut, B, gScale, z, h, err, dOut, 0.0f, g.W_dec, dOut);
-#pragma omp parallel for schedule(static)
-  for (int i = 0; i < h; i++)
-    if (norms[i] > 0 && fire[i] != 0) axpy(penalty * fire[i] / norms[i], p.W_dec + (size_t)i * dOut, g.W_dec + (size_t)i * dOut, dOut);
+  add_norm_gradient(p.W_dec, norms, fire, penalty, h, dOut, g.W_dec);
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dIn, h, B, 1.0f, xIn, dIn, gA, h, 0.0f, g.W_enc, h);
   cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gA, h, ones, 1, 0.0f, g.b_enc, 1);
   cblas_sgemv(CblasRowMajor, CblasNoTrans, dIn, h, -1.0f, p.W_enc, h, g.b_enc, 1, 0.0f, g.b_dec, 1);  // b_dec only centres the input
@@ -732,10 +731,8 @@ void gated_step(const float* x, int B, int d, int h, const GatedTensors& p, cons
   centre_inputs(x, B, d, p.b_dec, saeIn, err, colsum, s);  // err = b_dec − x
   std::memcpy(auxErr, err, sizeof(float) * Bd);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, h, d, 1.0f, saeIn, d, p.W_enc, h, 0.0f, proj, h);
-  for (int i = 0; i < h; i++) {
-    scale[i] = std::exp(p.r_mag[i]);
-    norms[i] = std::sqrt((float)sum_squares_row(p.W_dec + (size_t)i * d, d));
-  }
+  for (int i = 0; i < h; i++) scale[i] = std::exp(p.r_mag[i]);
+  row_norms(p.W_dec, h, d, norms);
   long active = 0;
 #pragma omp parallel for reduction(+ : active) schedule(static)
   for (int b = 0; b < B; b++)
@@ -792,9 +789,7 @@ void gated_step(const float* x, int B, int d, int h, const GatedTensors& p, cons
   cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gMag, h, ones, 1, 0.0f, g.b_mag, 1);
   // W_dec: the main reconstruction and the norm-weighted penalty (the auxiliary term sees it frozen).
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, h, d, B, gScale, f, h, err, d, 0.0f, g.W_dec, d);
-#pragma omp parallel for schedule(static)
-  for (int i = 0; i < h; i++)
-    if (norms[i] > 0 && gateSum[i] != 0) axpy(penalty * gateSum[i] / norms[i], p.W_dec + (size_t)i * d, g.W_dec + (size_t)i * d, d);
+  add_norm_gradient(p.W_dec, norms, gateSum, penalty, h, d, g.W_dec);
   // b_dec: added to x̂ (not to the frozen auxiliary reconstruction), subtracted from the encoder input.
   float* gProjSum = colsum;
   cblas_sgemv(CblasRowMajor, CblasTrans, B, h, 1.0f, gProj, h, ones, 1, 0.0f, gProjSum, 1);
